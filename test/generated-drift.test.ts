@@ -1,0 +1,62 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const COMMITTED = join(ROOT, 'generated');
+const BUF = join(ROOT, 'node_modules', '.bin', 'buf');
+
+/** Every file below `dir`, as '/'-separated paths relative to it, sorted. */
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)).split('\\').join('/'))
+    .sort();
+}
+
+/**
+ * Runs the same steps as `npm run generate`, writing below `outRoot` instead
+ * of the work tree. buf.gen.yaml holds the plugin options, so only the
+ * descriptor-set flags are repeated here.
+ */
+function regenerate(outRoot: string): string {
+  const run = (args: string[]): void => {
+    execFileSync(BUF, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  };
+  run(['generate', '--output', outRoot]);
+  const out = join(outRoot, 'generated');
+  run(['build', '--as-file-descriptor-set', '-o', join(out, 'inference.binpb')]);
+  return out;
+}
+
+describe('generated/', () => {
+  test('matches what proto/ and buf.gen.yaml generate', (t) => {
+    const tmp = mkdtempSync(join(tmpdir(), 'v2serve-generate-'));
+    t.after(() => rmSync(tmp, { recursive: true, force: true }));
+    const fresh = regenerate(tmp);
+
+    const expected = listFiles(fresh);
+    const actual = listFiles(COMMITTED);
+    const missing = expected.filter((f) => !actual.includes(f));
+    const extra = actual.filter((f) => !expected.includes(f));
+    const differing = expected.filter(
+      (f) => actual.includes(f) && !readFileSync(join(fresh, f)).equals(readFileSync(join(COMMITTED, f))),
+    );
+
+    const problems = [
+      differing.length > 0 ? `differ: ${differing.join(', ')}` : '',
+      missing.length > 0 ? `missing: ${missing.join(', ')}` : '',
+      extra.length > 0 ? `not generated (extra): ${extra.join(', ')}` : '',
+    ].filter((p) => p !== '');
+    assert.deepEqual(
+      problems,
+      [],
+      `generated/ is out of date with proto/ (${problems.join('; ')}). ` +
+        'Run `npm run generate` and commit generated/.',
+    );
+  });
+});
