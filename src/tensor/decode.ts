@@ -1,0 +1,435 @@
+// Request inputs → Tensors: validation against the model's IOSpec, then zero-copy decoding.
+import { InferenceError } from '../errors.js';
+import {
+  ELEMENT_SIZE,
+  TYPED_ARRAY,
+  elementCount,
+  formatShape,
+  isDatatype,
+  type NumericDatatype,
+} from './datatypes.js';
+import type {
+  Datatype,
+  IOSpec,
+  NumericData,
+  Tensor,
+  TensorData,
+  TensorSpec,
+  WireContents,
+  WireInputTensor,
+} from './types.js';
+
+/** The InferTensorContents field each datatype uses (PROTOCOL §4); FP16/BF16 have none. */
+const TYPED_FIELD: Readonly<Record<Datatype, keyof WireContents | undefined>> = {
+  BOOL: 'boolContents',
+  UINT8: 'uintContents',
+  UINT16: 'uintContents',
+  UINT32: 'uintContents',
+  UINT64: 'uint64Contents',
+  INT8: 'intContents',
+  INT16: 'intContents',
+  INT32: 'intContents',
+  INT64: 'int64Contents',
+  FP16: undefined,
+  FP32: 'fp32Contents',
+  FP64: 'fp64Contents',
+  BF16: undefined,
+  BYTES: 'bytesContents',
+};
+
+const CONTENT_FIELDS: readonly (keyof WireContents)[] = [
+  'boolContents',
+  'intContents',
+  'int64Contents',
+  'uintContents',
+  'uint64Contents',
+  'fp32Contents',
+  'fp64Contents',
+  'bytesContents',
+];
+
+/** Typed contents travel in 32-bit fields; narrower types must fit (Triton would truncate). */
+const INT_RANGE: Partial<Record<Datatype, readonly [number, number]>> = {
+  INT8: [-128, 127],
+  INT16: [-32768, 32767],
+  UINT8: [0, 255],
+  UINT16: [0, 65535],
+};
+
+function hasTyped(c: WireContents | undefined): boolean {
+  if (c === undefined) return false;
+  for (const f of CONTENT_FIELDS) if (c[f].length !== 0) return true;
+  return false;
+}
+
+function fail(i: number, name: string, problem: string): InferenceError {
+  return new InferenceError('INVALID_ARGUMENT', `inputs[${i}] '${name}': ${problem}`);
+}
+
+/**
+ * Decodes a request's inputs, in request order.
+ *
+ * `raw` is `raw_input_contents`: when non-empty it must hold exactly one buffer per input
+ * (the gRPC layer resolves shared-memory inputs before calling this) and no input may carry
+ * typed `contents` (a `contents` message whose fields are all empty counts as absent).
+ * With `spec === undefined` only the self-consistency rules apply.
+ *
+ * Raw numeric tensors are views on the received bytes (a copy only when misaligned), BYTES
+ * elements are subarray views. Every size is checked before anything is allocated, so a shape
+ * implying 10^12 elements is rejected at O(rank) cost. Errors are INVALID_ARGUMENT, worded
+ * as Triton words them where it has a message (PROTOCOL §5.4), prefixed with the input.
+ */
+export function decodeInputs(
+  inputs: readonly WireInputTensor[],
+  raw: readonly Uint8Array[],
+  spec: IOSpec | undefined,
+): Tensor[] {
+  const forModel = spec?.modelName !== undefined ? ` for model '${spec.modelName}'` : '';
+  const useRaw = raw.length > 0;
+  if (useRaw && raw.length > inputs.length) {
+    throw new InferenceError(
+      'INVALID_ARGUMENT',
+      `raw_input_contents[${inputs.length}]: request has ${raw.length} raw_input_contents but ` +
+        `only ${inputs.length} inputs`,
+    );
+  }
+  const batching = spec !== undefined && spec.maxBatchSize > 0;
+  const out: Tensor[] = new Array<Tensor>(inputs.length);
+  let batch = -1;
+  let seen: Set<string> | undefined;
+
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i]!;
+    const name = input.name;
+
+    if (inputs.length > 1) {
+      seen ??= new Set();
+      if (seen.has(name)) throw fail(i, name, `input '${name}' already exists in request`);
+      seen.add(name);
+    }
+
+    let declared: TensorSpec | undefined;
+    if (spec !== undefined) {
+      declared = findSpec(spec.inputs, name);
+      if (declared === undefined) {
+        throw fail(i, name, `unexpected inference input '${name}'${forModel}`);
+      }
+    }
+    const datatype = input.datatype;
+    if (!isDatatype(datatype)) {
+      throw fail(i, name, `inference input '${name}' data-type is '${datatype}', which is not a valid datatype`);
+    }
+    if (declared !== undefined && declared.datatype !== datatype) {
+      throw fail(
+        i,
+        name,
+        `inference input '${name}' data-type is '${datatype}', but ` +
+          `${spec!.modelName !== undefined ? `model '${spec!.modelName}'` : 'the model'} expects '${declared.datatype}'`,
+      );
+    }
+
+    const shape = toShape(input.shape, i, name, forModel);
+    const count = elementCount(shape);
+    if (count === Infinity) {
+      throw fail(i, name, `shape ${formatShape(shape)} implies more than 2^53-1 elements`);
+    }
+
+    if (declared !== undefined) {
+      let dims: readonly number[] = shape;
+      if (batching) {
+        if (shape.length === 0) {
+          throw fail(i, name, `input '${name}' has no shape but model requires batch dimension${forModel}`);
+        }
+        const b = shape[0]!;
+        if (b < 1 || b > spec.maxBatchSize) {
+          throw fail(
+            i,
+            name,
+            `inference request batch-size must be <= ${spec.maxBatchSize} and >= 1${forModel}, got ${b}`,
+          );
+        }
+        if (batch === -1) batch = b;
+        else if (b !== batch) {
+          throw fail(i, name, `input '${name}' batch size does not match other inputs${forModel}: ${b} vs ${batch}`);
+        }
+        dims = shape.slice(1);
+      }
+      if (!dimsMatch(dims, declared.dims)) {
+        const expected = batching ? [-1, ...declared.dims] : declared.dims;
+        throw fail(
+          i,
+          name,
+          `unexpected shape for input '${name}'${forModel}. Expected ${formatShape(expected)}, got ${formatShape(shape)}`,
+        );
+      }
+    }
+
+    const typed = hasTyped(input.contents);
+    let data: TensorData;
+    if (useRaw) {
+      if (typed) {
+        throw fail(
+          i,
+          name,
+          i < raw.length
+            ? `contents field must not be specified when using raw_input_contents (input has both)`
+            : `contents field must not be specified when using raw_input_contents (other inputs are raw)`,
+        );
+      }
+      const bytes = raw[i];
+      if (bytes === undefined) {
+        throw fail(
+          i,
+          name,
+          `unable to find data for input tensor '${name}'${forModel}: request has ${raw.length} ` +
+            `raw_input_contents for ${inputs.length} inputs`,
+        );
+      }
+      data = datatype === 'BYTES'
+        ? decodeRawBytes(bytes, count, i, name, forModel)
+        : decodeRawNumeric(bytes, datatype, count, i, name, forModel);
+    } else {
+      if (input.contents === undefined) {
+        throw fail(i, name, `unable to find data for input tensor '${name}'${forModel}`);
+      }
+      data = decodeTyped(input.contents, datatype, count, i, name, forModel);
+    }
+    out[i] = { name, datatype, shape, data };
+  }
+
+  if (spec !== undefined) checkMissing(inputs, spec, forModel);
+  return out;
+}
+
+function findSpec(specs: readonly TensorSpec[], name: string): TensorSpec | undefined {
+  // Models have a handful of inputs; a linear scan beats building a Map per request.
+  for (let k = 0; k < specs.length; k++) if (specs[k]!.name === name) return specs[k];
+  return undefined;
+}
+
+/** -1 in the declared dims matches any size; the rank must match. */
+function dimsMatch(dims: readonly number[], declared: readonly number[]): boolean {
+  if (dims.length !== declared.length) return false;
+  for (let k = 0; k < dims.length; k++) {
+    const d = declared[k]!;
+    if (d !== -1 && d !== dims[k]) return false;
+  }
+  return true;
+}
+
+function toShape(wire: readonly bigint[], i: number, name: string, forModel: string): number[] {
+  const shape = new Array<number>(wire.length);
+  for (let k = 0; k < wire.length; k++) {
+    const d = wire[k]!;
+    if (d === -1n) {
+      throw fail(i, name, `All input dimensions should be specified for input '${name}'${forModel}, got ${formatShape(wire)}`);
+    }
+    if (d < 0n) throw fail(i, name, `invalid dimension ${d} in shape ${formatShape(wire)}`);
+    if (d > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw fail(i, name, `dimension ${d} in shape ${formatShape(wire)} is too large`);
+    }
+    shape[k] = Number(d);
+  }
+  return shape;
+}
+
+function byteSizeMismatch(
+  i: number,
+  name: string,
+  forModel: string,
+  expected: number,
+  got: number,
+  detail: string,
+): InferenceError {
+  return fail(i, name, `input byte size mismatch for input '${name}'${forModel}. Expected ${expected}, got ${got}${detail}`);
+}
+
+function decodeRawNumeric(
+  bytes: Uint8Array,
+  datatype: NumericDatatype,
+  count: number,
+  i: number,
+  name: string,
+  forModel: string,
+): NumericData {
+  const Ctor = TYPED_ARRAY[datatype];
+  const size = Ctor.BYTES_PER_ELEMENT;
+  const expected = count * size;
+  if (bytes.byteLength !== expected) {
+    throw byteSizeMismatch(i, name, forModel, expected, bytes.byteLength, '');
+  }
+  if (datatype === 'BOOL') {
+    for (let k = 0; k < count; k++) {
+      if (bytes[k]! > 1) throw fail(i, name, `BOOL element ${k} is byte ${bytes[k]}, not 0 or 1`);
+    }
+  }
+  // Decoded protobuf `bytes` are views into the receive buffer at any offset, and a typed
+  // array needs byteOffset % size === 0. A misaligned one is copied once into a fresh
+  // buffer (offset 0). `new Uint8Array(view)` copies; Buffer#slice would NOT (it is a view).
+  const src = bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
+  return new Ctor(src.buffer, src.byteOffset, count);
+}
+
+/**
+ * BYTES elements are a 4-byte LE length followed by the payload (PROTOCOL §5.1), so an
+ * element can't be found by index without walking the ones before it.
+ */
+function decodeRawBytes(
+  bytes: Uint8Array,
+  count: number,
+  i: number,
+  name: string,
+  forModel: string,
+): Uint8Array[] {
+  const n = bytes.byteLength;
+  // Each element needs at least its 4-byte length: bounds the array allocated below.
+  if (count > n / 4) {
+    throw fail(
+      i,
+      name,
+      `expected ${count} string elements for inference input '${name}'${forModel}, but ${n} bytes ` +
+        `cannot hold them (each needs a 4-byte length)`,
+    );
+  }
+  const out = new Array<Uint8Array>(count);
+  const buf = bytes.buffer;
+  const base = bytes.byteOffset;
+  let p = 0;
+  for (let k = 0; k < count; k++) {
+    if (p === n) {
+      throw fail(i, name, `expected ${count} string elements for inference input '${name}'${forModel}, got ${k}`);
+    }
+    if (n - p < 4) {
+      throw fail(
+        i,
+        name,
+        `incomplete string length indicator for inference input '${name}'${forModel}, expecting 4 bytes ` +
+          `but only ${n - p} bytes available (element ${k})`,
+      );
+    }
+    const len = (bytes[p]! | (bytes[p + 1]! << 8) | (bytes[p + 2]! << 16) | (bytes[p + 3]! << 24)) >>> 0;
+    p += 4;
+    if (len > n - p) {
+      throw fail(
+        i,
+        name,
+        `incomplete string data for inference input '${name}'${forModel}, expecting string of length ` +
+          `${len} but only ${n - p} bytes available (element ${k})`,
+      );
+    }
+    // A view, not a copy; `new Uint8Array(buf, ...)` is cheaper than subarray() in V8.
+    out[k] = new Uint8Array(buf, base + p, len);
+    p += len;
+  }
+  if (p !== n) {
+    throw fail(
+      i,
+      name,
+      `unexpected number of string elements for inference input '${name}'${forModel}: expected ` +
+        `${count}, but ${n - p} bytes remain after them`,
+    );
+  }
+  return out;
+}
+
+function decodeTyped(
+  contents: WireContents,
+  datatype: Datatype,
+  count: number,
+  i: number,
+  name: string,
+  forModel: string,
+): TensorData {
+  const field = TYPED_FIELD[datatype];
+  for (const f of CONTENT_FIELDS) {
+    if (f !== field && contents[f].length !== 0) {
+      const want = field === undefined ? `${datatype} can only be sent in raw_input_contents` : `expected ${field}`;
+      throw fail(
+        i,
+        name,
+        `unexpected explicit tensor data for input tensor '${name}'${forModel} for data type ${datatype}: ` +
+          `got ${f}, ${want}`,
+      );
+    }
+  }
+  if (field === undefined) {
+    // Contents present but empty: still not a place FP16/BF16 data can come from.
+    throw fail(i, name, `unable to find data for input tensor '${name}'${forModel}: ${datatype} can only be sent in raw_input_contents`);
+  }
+  const values = contents[field];
+  if (values.length !== count) {
+    if (datatype === 'BYTES') {
+      throw fail(i, name, `expected ${count} string elements for inference input '${name}'${forModel}, got ${values.length}`);
+    }
+    const size = ELEMENT_SIZE[datatype];
+    throw byteSizeMismatch(
+      i,
+      name,
+      forModel,
+      count * size,
+      values.length * size,
+      ` (${field} has ${values.length} elements, shape implies ${count})`,
+    );
+  }
+  if (datatype === 'BYTES') return contents.bytesContents; // already one Uint8Array per element
+
+  const data = new TYPED_ARRAY[datatype](count);
+  switch (datatype) {
+    case 'BOOL': {
+      const src = contents.boolContents;
+      for (let k = 0; k < count; k++) data[k] = src[k] ? 1 : 0;
+      return data;
+    }
+    case 'INT64':
+    case 'UINT64': {
+      const src = datatype === 'INT64' ? contents.int64Contents : contents.uint64Contents;
+      const dst = data as BigInt64Array | BigUint64Array;
+      for (let k = 0; k < count; k++) dst[k] = src[k]!;
+      return data;
+    }
+    default: {
+      const src = contents[field] as number[];
+      const range = INT_RANGE[datatype];
+      if (range !== undefined) {
+        const [lo, hi] = range;
+        for (let k = 0; k < count; k++) {
+          const v = src[k]!;
+          if (v < lo || v > hi) {
+            throw fail(i, name, `${field}[${k}] = ${v} is out of range for ${datatype} [${lo}, ${hi}]`);
+          }
+        }
+      }
+      (data as Exclude<NumericData, BigInt64Array | BigUint64Array>).set(src);
+      return data;
+    }
+  }
+}
+
+function checkMissing(inputs: readonly WireInputTensor[], spec: IOSpec, forModel: string): void {
+  let required = 0;
+  for (const s of spec.inputs) if (s.optional !== true) required++;
+  for (const s of spec.inputs) {
+    if (s.optional === true) continue;
+    let found = false;
+    for (let k = 0; k < inputs.length && !found; k++) found = inputs[k]!.name === s.name;
+    if (!found) {
+      const expected = required === spec.inputs.length
+        ? `expected ${required} inputs`
+        : `expected number of inputs between ${required} and ${spec.inputs.length}`;
+      throw new InferenceError(
+        'INVALID_ARGUMENT',
+        `input '${s.name}': ${expected} but got ${inputs.length} inputs${forModel}; missing input '${s.name}'`,
+      );
+    }
+  }
+}
+
+/**
+ * The request's batch size: the leading dim shared by all inputs when the model batches
+ * (`maxBatchSize > 0`, checked equal by decodeInputs), otherwise 1.
+ */
+export function batchSize(tensors: readonly Tensor[], spec: IOSpec | undefined): number {
+  if (spec === undefined || spec.maxBatchSize <= 0) return 1;
+  for (const t of tensors) if (t.shape.length > 0) return t.shape[0]!;
+  return 1;
+}

@@ -1,0 +1,69 @@
+// Tensors → response outputs: always raw_output_contents, one entry per output (PROTOCOL §5.3).
+import { InferenceError } from '../errors.js';
+import { TYPED_ARRAY, elementCount, formatShape } from './datatypes.js';
+import type { EncodedOutputs, Tensor, WireOutputTensor } from './types.js';
+
+function internal(name: string, problem: string): InferenceError {
+  return new InferenceError('INTERNAL', `output '${name}': ${problem}`);
+}
+
+/**
+ * Encodes output tensors for the wire, same order. Numeric data is viewed, never copied;
+ * a BYTES tensor is serialized (4-byte LE length + payload per element) into exactly one
+ * allocation. A tensor whose data does not fit its datatype or shape is a bug upstream
+ * (toOutputTensors checks both) and fails INTERNAL rather than sending a malformed response.
+ */
+export function encodeOutputs(tensors: readonly Tensor[]): EncodedOutputs {
+  const outputs = new Array<WireOutputTensor>(tensors.length);
+  const raw = new Array<Uint8Array>(tensors.length);
+  for (let i = 0; i < tensors.length; i++) {
+    const t = tensors[i]!;
+    const shape = new Array<bigint>(t.shape.length);
+    for (let k = 0; k < shape.length; k++) shape[k] = BigInt(t.shape[k]!);
+    outputs[i] = { name: t.name, datatype: t.datatype, shape };
+
+    const count = elementCount(t.shape);
+    const data = t.data;
+    if (t.datatype === 'BYTES') {
+      if (ArrayBuffer.isView(data)) throw internal(t.name, `BYTES data must be an array of Uint8Array`);
+      if (data.length !== count) {
+        throw internal(t.name, `has ${data.length} elements, shape ${formatShape(t.shape)} implies ${count}`);
+      }
+      raw[i] = serializeBytes(data, t.name);
+    } else {
+      if (!(data instanceof TYPED_ARRAY[t.datatype])) {
+        throw internal(t.name, `${t.datatype} data must be a ${TYPED_ARRAY[t.datatype].name}`);
+      }
+      if (data.length !== count) {
+        throw internal(t.name, `has ${data.length} elements, shape ${formatShape(t.shape)} implies ${count}`);
+      }
+      raw[i] = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    }
+  }
+  return { outputs, raw };
+}
+
+function serializeBytes(elements: readonly Uint8Array[], name: string): Uint8Array {
+  let total = 0;
+  for (let k = 0; k < elements.length; k++) {
+    const el = elements[k];
+    if (!(el instanceof Uint8Array)) throw internal(name, `BYTES element ${k} is not a Uint8Array`);
+    total += 4 + el.byteLength;
+  }
+  // allocUnsafe: every byte is written below, so the zero-fill would be wasted work.
+  const out = Buffer.allocUnsafe(total);
+  let p = 0;
+  for (let k = 0; k < elements.length; k++) {
+    const el = elements[k]!;
+    const len = el.byteLength;
+    out[p] = len & 0xff;
+    out[p + 1] = (len >>> 8) & 0xff;
+    out[p + 2] = (len >>> 16) & 0xff;
+    out[p + 3] = len >>> 24;
+    p += 4;
+    if (len > 16) out.set(el, p);
+    else for (let j = 0; j < len; j++) out[p + j] = el[j]!; // set() costs more than it saves here
+    p += len;
+  }
+  return out;
+}

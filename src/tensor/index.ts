@@ -1,0 +1,38 @@
+// Public surface of the tensor codec: pure functions, no I/O. Import only through here.
+export { decodeInputs, batchSize } from './decode.js';
+export { encodeOutputs } from './encode.js';
+export { toOutputTensors } from './outputs.js';
+export { toList, fromList } from './list.js';
+export {
+  toFloat32,
+  float32ToFp16Bits,
+  float32ToBf16Bits,
+  fp16BitsToFloat,
+  bf16BitsToFloat,
+} from './float16.js';
+export {
+  elementCount,
+  ELEMENT_SIZE,
+  isDatatype,
+  DATATYPE_TO_CONFIG,
+  CONFIG_TO_DATATYPE,
+} from './datatypes.js';
+export { DATATYPES } from './types.js';
+export type {
+  Datatype,
+  NumericData,
+  BytesData,
+  TensorData,
+  Tensor,
+  ListValue,
+  NestedList,
+  TensorSpec,
+  IOSpec,
+  WireContents,
+  WireInputTensor,
+  WireOutputTensor,
+  EncodedOutputs,
+  TensorLike,
+  OutputValue,
+  PredictOutputs,
+} from './types.js';
