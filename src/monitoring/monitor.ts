@@ -1,0 +1,364 @@
+// The monitoring side path: emit() queues, a setImmediate drain samples, batches, encodes
+// and publishes. The transport is injected, so the counters are tested without NATS.
+import type { Logger } from 'pino';
+import type { InferenceEvent, ModelEvent, ModelStateEvent, EventSink } from '../events.js';
+import { type EndpointRecord, endpointId, endpointRecord, subjectFor } from './endpoint.js';
+import {
+  type BaseFields,
+  type Row,
+  baseFields,
+  batchMessage,
+  batchWorker,
+  encodeRow,
+  errorMessage,
+  singleMessage,
+} from './event-json.js';
+import { BoundedQueue } from './event-queue.js';
+import { type ModelMonitoringOverrides, type MonitoringOptions, checkOverrides } from './options.js';
+import type { JsonValue } from './tensor-json.js';
+
+/** Where messages and endpoint records go; NATS in production, a fake in unit tests. */
+export interface MonitoringTransport {
+  isConnected(): boolean;
+  /** Fire-and-forget; may throw (e.g. payload above the server's max_payload). */
+  publish(subject: string, payload: Uint8Array): void;
+  /** Stores an endpoint record under key; rejects when the store is unavailable. */
+  putRecord(key: string, value: Uint8Array): Promise<void>;
+  /** The listener runs on each (re)connection. */
+  onConnected(listener: () => void): void;
+  close(): Promise<void>;
+}
+
+/** Counts of inference events (a batch message of 4 rows counts 4). */
+export interface MonitoringStats {
+  /** Events handed to the transport. */
+  readonly published: number;
+  /** Events lost: queue full (oldest dropped), not connected, or emitted after close(). */
+  readonly dropped: number;
+  /** Events whose encoding or publish threw. */
+  readonly failed: number;
+  /** Events queued and rows waiting in partial batches. */
+  readonly pending: number;
+  /** NATS messages published. */
+  readonly messages: number;
+}
+
+export interface Monitoring extends EventSink {
+  /** Queues the event and returns; never throws, never blocks. */
+  emit(event: ModelEvent): void;
+  /**
+   * Sets (or, with undefined, clears) one model's sample, batch and maxElements, e.g. from
+   * modelOverridesFromParameters(config.parameters) at load. Applies to all its versions.
+   * Throws RangeError on invalid values: call it at load, not on the request path.
+   */
+  setModelOverrides(model: string, overrides: ModelMonitoringOverrides | undefined): void;
+  stats(): MonitoringStats;
+  /** Publishes queued events and partial batches, waits for endpoint writes, drains the connection. */
+  close(): Promise<void>;
+}
+
+export interface MonitorDeps {
+  readonly transport: MonitoringTransport;
+  /** How often changed counts are logged at info; default 60 s. */
+  readonly statsIntervalMs?: number;
+}
+
+/** Events drained per setImmediate turn, so a long backlog yields to I/O between chunks. */
+const DRAIN_CHUNK = 256;
+const STATS_INTERVAL_MS = 60_000;
+
+/** Counters and the open batch of one model version (the seed's one pusher per model). */
+interface Pusher {
+  readonly model: string;
+  readonly version: string;
+  readonly subject: string;
+  readonly endpointId: string;
+  /** The seed's _sample_iter: (i + 1) % sample, publish when 0. */
+  sampleIter: number;
+  /** The open batch; its length is the seed's _batch_iter. */
+  rows: Row[];
+  instances: string[];
+  base: BaseFields | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
+interface EndpointEntry {
+  record: EndpointRecord;
+  dirty: boolean;
+}
+
+export function createMonitoring(options: MonitoringOptions, log: Logger, deps: MonitorDeps): Monitoring {
+  return new Monitor(options, log, deps);
+}
+
+class Monitor implements Monitoring {
+  private readonly transport: MonitoringTransport;
+  private readonly queue: BoundedQueue<ModelEvent>;
+  private readonly pushers = new Map<string, Pusher>();
+  private readonly overrides = new Map<string, ModelMonitoringOverrides>();
+  private readonly endpoints = new Map<string, EndpointEntry>();
+  private readonly encoder = new TextEncoder();
+  private readonly statsTimer: NodeJS.Timeout;
+  private scheduled = false;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private kvChain: Promise<void> = Promise.resolve();
+  private kvWarned = false;
+  private failureWarned = false;
+  private lastLogged = '';
+  private published = 0;
+  private dropped = 0;
+  private failed = 0;
+  private messages = 0;
+  private batchedRows = 0;
+
+  constructor(
+    private readonly options: MonitoringOptions,
+    private readonly log: Logger,
+    deps: MonitorDeps,
+  ) {
+    this.transport = deps.transport;
+    this.queue = new BoundedQueue(options.maxPending);
+    this.transport.onConnected(() => this.resyncEndpoints());
+    this.statsTimer = setInterval(() => this.logStats(), deps.statsIntervalMs ?? STATS_INTERVAL_MS);
+    this.statsTimer.unref();
+  }
+
+  emit(event: ModelEvent): void {
+    try {
+      if (this.closed) {
+        if (event.kind === 'inference') this.dropped++;
+        return;
+      }
+      if (this.queue.push(event)) this.dropped++;
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(this.drain);
+      }
+    } catch {
+      // Unreachable in practice; the contract is that inference never sees monitoring fail.
+      this.dropped++;
+    }
+  }
+
+  setModelOverrides(model: string, overrides: ModelMonitoringOverrides | undefined): void {
+    if (overrides === undefined) this.overrides.delete(model);
+    else this.overrides.set(model, checkOverrides(overrides));
+    const { batch } = this.settings(model);
+    for (const p of this.pushers.values()) {
+      if (p.model === model && p.rows.length > 0 && p.rows.length >= batch) this.flushBatch(p);
+    }
+  }
+
+  stats(): MonitoringStats {
+    return {
+      published: this.published,
+      dropped: this.dropped,
+      failed: this.failed,
+      pending: this.queue.length + this.batchedRows,
+      messages: this.messages,
+    };
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.statsTimer);
+    while (this.queue.length > 0) this.drainChunk();
+    for (const p of this.pushers.values()) this.flushBatch(p);
+    await this.kvChain;
+    this.log.info(this.stats(), 'monitoring closed');
+    await this.transport.close();
+  }
+
+  private readonly drain = (): void => {
+    this.scheduled = false;
+    this.drainChunk();
+    if (this.queue.length > 0 && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.drain);
+    }
+  };
+
+  private drainChunk(): void {
+    for (let i = 0; i < DRAIN_CHUNK; i++) {
+      const e = this.queue.shift();
+      if (e === undefined) return;
+      try {
+        if (e.kind === 'model-state') this.onState(e);
+        else if (e.error) this.onError(e);
+        else this.onInference(e);
+      } catch (err) {
+        this.fail(e.kind === 'inference' ? 1 : 0, err);
+      }
+    }
+  }
+
+  private settings(model: string): { sample: number; batch: number; maxElements: number } {
+    const o = this.overrides.get(model);
+    return {
+      sample: o?.sample ?? this.options.sample,
+      batch: o?.batch ?? this.options.batch,
+      maxElements: o?.maxElements ?? this.options.maxElements,
+    };
+  }
+
+  private pusher(model: string, version: string): Pusher {
+    const key = `${model}\n${version}`;
+    let p = this.pushers.get(key);
+    if (!p) {
+      p = {
+        model,
+        version,
+        subject: subjectFor(this.options.subject, model, version),
+        endpointId: endpointId(this.options.serverId, model, version),
+        sampleIter: 0,
+        rows: [],
+        instances: [],
+        base: undefined,
+        timer: undefined,
+      };
+      this.pushers.set(key, p);
+    }
+    return p;
+  }
+
+  private onInference(e: InferenceEvent): void {
+    const p = this.pusher(e.model, e.version);
+    const { sample, batch, maxElements } = this.settings(e.model);
+    p.sampleIter = (p.sampleIter + 1) % sample;
+    if (p.sampleIter !== 0) return;
+    const row = encodeRow(e, maxElements);
+    const ctx = { host: this.options.host, endpointId: p.endpointId, sampleRate: sample };
+    if (batch <= 1) {
+      this.send(p.subject, () => singleMessage(baseFields(e, ctx), row), 1);
+      return;
+    }
+    if (p.rows.length === 0) {
+      p.base = baseFields(e, ctx);
+      // Unlike the seed, a partial batch does not wait for traffic that may never come.
+      p.timer = setTimeout(() => this.flushBatch(p), this.options.flushIntervalMs);
+      p.timer.unref();
+    }
+    p.rows.push(row);
+    p.instances.push(e.instance);
+    this.batchedRows++;
+    if (p.rows.length >= batch) this.flushBatch(p);
+  }
+
+  private flushBatch(p: Pusher): void {
+    if (p.timer) clearTimeout(p.timer);
+    p.timer = undefined;
+    const rows = p.rows;
+    const base = p.base;
+    if (rows.length === 0 || !base) return;
+    const worker = batchWorker(p.instances);
+    p.rows = [];
+    p.instances = [];
+    p.base = undefined;
+    this.batchedRows -= rows.length;
+    const sampleRate = this.settings(p.model).sample;
+    this.send(p.subject, () => batchMessage({ ...base, worker, sample_rate: sampleRate }, rows), rows.length);
+  }
+
+  private onError(e: InferenceEvent): void {
+    const p = this.pusher(e.model, e.version);
+    const { sample, maxElements } = this.settings(e.model);
+    const ctx = { host: this.options.host, endpointId: p.endpointId, sampleRate: sample };
+    this.send(p.subject, () => errorMessage(baseFields(e, ctx), e, maxElements, this.options.verbose), 1);
+  }
+
+  /** Publishes one message holding `events` events; builds it only when connected. */
+  private send(subject: string, build: () => JsonValue, events: number): void {
+    if (!this.transport.isConnected()) {
+      this.dropped += events;
+      return;
+    }
+    let payload: Uint8Array;
+    try {
+      payload = this.encoder.encode(JSON.stringify(build()));
+    } catch (err) {
+      this.fail(events, err);
+      return;
+    }
+    try {
+      this.transport.publish(subject, payload);
+    } catch (err) {
+      this.fail(events, err);
+      return;
+    }
+    this.published += events;
+    this.messages++;
+  }
+
+  /** Counts a failure; logs the first one of each stats interval, the rest show in the counts. */
+  private fail(events: number, err: unknown): void {
+    this.failed += events;
+    if (!this.failureWarned) {
+      this.failureWarned = true;
+      this.log.warn({ err }, 'monitoring event not published');
+    }
+  }
+
+  private onState(e: ModelStateEvent): void {
+    const id = endpointId(this.options.serverId, e.model, e.version);
+    const entry = this.endpoints.get(id);
+    // A record is created when a version becomes READY; later states update it.
+    if (!entry && e.state !== 'READY') return;
+    const record = endpointRecord(e, this.options, new Date());
+    if (entry) {
+      entry.record = record;
+      entry.dirty = true;
+    } else {
+      this.endpoints.set(id, { record, dirty: true });
+    }
+    this.syncEndpoints();
+  }
+
+  /** After a (re)connection the store may have lost writes: write every record again. */
+  private resyncEndpoints(): void {
+    for (const entry of this.endpoints.values()) entry.dirty = true;
+    this.syncEndpoints();
+  }
+
+  private syncEndpoints(): void {
+    if (!this.transport.isConnected()) return; // written by resyncEndpoints() on connect
+    // Chained, so a READY put never lands after the UNAVAILABLE put that followed it.
+    this.kvChain = this.kvChain.then(() => this.putDirty());
+  }
+
+  private async putDirty(): Promise<void> {
+    for (const entry of this.endpoints.values()) {
+      if (!entry.dirty) continue;
+      entry.dirty = false;
+      const { record } = entry;
+      try {
+        await this.transport.putRecord(record.endpoint_id, this.encoder.encode(JSON.stringify(record)));
+      } catch (err) {
+        if (entry.record === record) entry.dirty = true; // else a newer state is already queued
+        if (!this.kvWarned) {
+          this.kvWarned = true;
+          this.log.warn(
+            { err, bucket: this.options.kvBucket },
+            'endpoint records not stored (is JetStream enabled?); monitoring events are still published',
+          );
+        } else if (this.log.isLevelEnabled('debug')) {
+          this.log.debug({ err, endpointId: record.endpoint_id }, 'endpoint record not stored');
+        }
+      }
+    }
+  }
+
+  private logStats(): void {
+    this.failureWarned = false;
+    const s = this.stats();
+    const key = JSON.stringify(s);
+    if (key === this.lastLogged) return;
+    this.lastLogged = key;
+    this.log.info(s, 'monitoring counts');
+  }
+}

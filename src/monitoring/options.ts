@@ -1,0 +1,149 @@
+// Options of the monitoring side path, their defaults and the per-model overrides.
+// Validation happens once, at start: a bad value is a configuration error, while
+// everything after start must never throw into inference.
+
+export interface MonitoringCredentials {
+  /** A NATS .creds file (JWT + nkey seed). */
+  readonly credsFile?: string;
+  readonly user?: string;
+  readonly pass?: string;
+  readonly token?: string;
+}
+
+export interface MonitoringTls {
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
+export interface MonitoringOptions {
+  readonly natsUrl: string;
+  /** Subject template; `{model}` and `{version}` are replaced per event. */
+  readonly subject: string;
+  /** Publish every Nth successful inference (1 = all). Failures are never sampled. */
+  readonly sample: number;
+  /** Sampled events per message; B > 1 sends the seed's batch shape (headers + values). */
+  readonly batch: number;
+  /** Per-tensor value cap; larger tensors are summarised (min, max, mean). */
+  readonly maxElements: number;
+  /** Bound of the event queue; when full the oldest event is dropped. */
+  readonly maxPending: number;
+  /** A partial batch is published this long after its first row (and at close). */
+  readonly flushIntervalMs: number;
+  /** Append the stack to `error` in error events. */
+  readonly verbose: boolean;
+  /** Identifies this server in endpoint ids and records. */
+  readonly serverId: string;
+  /** The event's `host` field. */
+  readonly host: string;
+  /** JetStream KV bucket for endpoint records, created when missing. */
+  readonly kvBucket: string;
+  readonly credentials?: MonitoringCredentials;
+  readonly tls?: MonitoringTls;
+}
+
+/** What startMonitoring() accepts: natsUrl, and any option to change from its default. */
+export type MonitoringOptionsInput = Pick<MonitoringOptions, 'natsUrl'> & Partial<MonitoringOptions>;
+
+export const DEFAULT_MONITORING_OPTIONS = {
+  subject: 'v2serve.inference.{model}',
+  sample: 1,
+  batch: 1,
+  maxElements: 1024,
+  maxPending: 10_000,
+  flushIntervalMs: 1000,
+  verbose: false,
+  kvBucket: 'v2serve_endpoints',
+} as const satisfies Partial<MonitoringOptions>;
+
+/** Per-model settings that replace the server-wide sample, batch and maxElements. */
+export interface ModelMonitoringOverrides {
+  readonly sample?: number;
+  readonly batch?: number;
+  readonly maxElements?: number;
+}
+
+/**
+ * Model config parameter names read by modelOverridesFromParameters(); they mirror the
+ * CLI flags --monitoring-sample, --monitoring-batch and --monitoring-max-elements.
+ */
+export const OVERRIDE_PARAMETERS = {
+  sample: 'monitoring_sample',
+  batch: 'monitoring_batch',
+  maxElements: 'monitoring_max_elements',
+} as const satisfies Record<keyof ModelMonitoringOverrides, string>;
+
+const KV_BUCKET = /^[-\w]+$/;
+
+function checkInteger(field: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new RangeError(`'${field}' must be an integer >= ${min}, got '${String(value)}'`);
+  }
+  return value;
+}
+
+/** Fills defaults and validates; throws RangeError naming the option. */
+export function resolveMonitoringOptions(
+  input: MonitoringOptionsInput,
+  fallback: { readonly serverId: string; readonly host: string },
+): MonitoringOptions {
+  const o: MonitoringOptions = {
+    ...DEFAULT_MONITORING_OPTIONS,
+    serverId: fallback.serverId,
+    host: fallback.host,
+    ...stripUndefined(input),
+    natsUrl: input.natsUrl,
+  };
+  if (typeof o.natsUrl !== 'string' || o.natsUrl === '') {
+    throw new RangeError(`'natsUrl' must be a non-empty string, got '${String(o.natsUrl)}'`);
+  }
+  checkInteger('sample', o.sample, 1);
+  checkInteger('batch', o.batch, 1);
+  checkInteger('maxElements', o.maxElements, 0);
+  checkInteger('maxPending', o.maxPending, 1);
+  checkInteger('flushIntervalMs', o.flushIntervalMs, 1);
+  if (!KV_BUCKET.test(o.kvBucket)) {
+    throw new RangeError(`'kvBucket' must match ${String(KV_BUCKET)}, got '${o.kvBucket}'`);
+  }
+  if (o.serverId === '') throw new RangeError(`'serverId' must not be empty`);
+  return Object.freeze(o);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * Reads `monitoring_sample`, `monitoring_batch` and `monitoring_max_elements` from a
+ * model's config parameters. A value may be a number, a numeric string, or Triton's
+ * `{ string_value: "3" }` form. Absent names are left out; a bad value throws a
+ * RangeError naming the parameter, so the model fails to load instead of logging wrong.
+ */
+export function modelOverridesFromParameters(
+  parameters: Readonly<Record<string, unknown>>,
+): ModelMonitoringOverrides {
+  const out: { sample?: number; batch?: number; maxElements?: number } = {};
+  for (const key of Object.keys(OVERRIDE_PARAMETERS) as (keyof ModelMonitoringOverrides)[]) {
+    const name = OVERRIDE_PARAMETERS[key];
+    const raw = unwrapParameter(parameters[name]);
+    if (raw === undefined) continue;
+    const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+    out[key] = checkInteger(name, n, key === 'maxElements' ? 0 : 1);
+  }
+  return out;
+}
+
+function unwrapParameter(v: unknown): unknown {
+  if (v !== null && typeof v === 'object' && 'string_value' in v) {
+    return (v as { string_value: unknown }).string_value;
+  }
+  return v;
+}
+
+/** Checks overrides passed to setModelOverrides(); throws RangeError naming the field. */
+export function checkOverrides(o: ModelMonitoringOverrides): ModelMonitoringOverrides {
+  if (o.sample !== undefined) checkInteger('sample', o.sample, 1);
+  if (o.batch !== undefined) checkInteger('batch', o.batch, 1);
+  if (o.maxElements !== undefined) checkInteger('maxElements', o.maxElements, 0);
+  return Object.freeze({ ...o });
+}

@@ -1,0 +1,129 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Tensor } from '../../src/tensor/types.js';
+import { bytesToJson, summarize, tensorToJson, toJson } from '../../src/monitoring/tensor-json.js';
+
+const enc = new TextEncoder();
+
+function t(datatype: Tensor['datatype'], shape: number[], data: Tensor['data']): Tensor {
+  return { name: 'x', datatype, shape, data };
+}
+
+describe('tensorToJson', () => {
+  test('nests values by shape', () => {
+    assert.deepEqual(tensorToJson(t('INT32', [2, 3], new Int32Array([1, 2, 3, 4, 5, 6])), 1024), [
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+  });
+
+  test('gives a scalar for shape []', () => {
+    assert.equal(tensorToJson(t('FP64', [], new Float64Array([2.5])), 1024), 2.5);
+  });
+
+  test('gives a flat list when the shape does not match the data', () => {
+    assert.deepEqual(tensorToJson(t('INT32', [5], new Int32Array([1, 2])), 1024), [1, 2]);
+  });
+
+  test('gives [] for a shape with a zero dim, without building its empty rows', () => {
+    assert.deepEqual(tensorToJson(t('INT32', [1e9, 0], new Int32Array(0)), 1024), []);
+  });
+
+  test('writes INT64 and UINT64 values as exact decimal strings', () => {
+    const big = t('INT64', [2], new BigInt64Array([-(2n ** 63n), 9007199254740993n]));
+    assert.deepEqual(tensorToJson(big, 1024), ['-9223372036854775808', '9007199254740993']);
+    const ubig = t('UINT64', [1], new BigUint64Array([2n ** 64n - 1n]));
+    assert.deepEqual(tensorToJson(ubig, 1024), ['18446744073709551615']);
+  });
+
+  test('writes BOOL as booleans', () => {
+    assert.deepEqual(tensorToJson(t('BOOL', [3], new Uint8Array([1, 0, 1])), 1024), [true, false, true]);
+  });
+
+  test('decodes FP16 and BF16 bits to numbers', () => {
+    // 0x3c00 = 1, 0xc000 = -2, 0x3555 ≈ 0.33325, 0x7c00 = +Inf (null in JSON)
+    assert.deepEqual(tensorToJson(t('FP16', [4], new Uint16Array([0x3c00, 0xc000, 0x3555, 0x7c00])), 1024), [
+      1, -2, 0.333251953125, null,
+    ]);
+    // 0x3fc0 = 1.5, 0xc140 = -12
+    assert.deepEqual(tensorToJson(t('BF16', [2], new Uint16Array([0x3fc0, 0xc140])), 1024), [1.5, -12]);
+  });
+
+  test('writes BYTES as utf8 strings, or {base64} when not valid UTF-8', () => {
+    const bytes = t('BYTES', [2], [enc.encode('héllo'), new Uint8Array([0xff, 0xfe, 0x00])]);
+    assert.deepEqual(tensorToJson(bytes, 1024), ['héllo', { base64: '//4A' }]);
+  });
+
+  test('keeps exactly maxElements values as a list', () => {
+    assert.deepEqual(tensorToJson(t('INT32', [3], new Int32Array([1, 2, 3])), 3), [1, 2, 3]);
+  });
+
+  test('summarises a tensor above maxElements with min, max and mean', () => {
+    const data = new Float32Array(2000);
+    for (let i = 0; i < data.length; i++) data[i] = i;
+    assert.deepEqual(tensorToJson(t('FP32', [2, 1000], data), 1024), {
+      name: 'x',
+      datatype: 'FP32',
+      shape: [2, 1000],
+      truncated: true,
+      min: 0,
+      max: 1999,
+      mean: 999.5,
+    });
+  });
+});
+
+describe('summarize', () => {
+  test('ignores NaN', () => {
+    const s = summarize(t('FP64', [3], new Float64Array([NaN, 1, 3])));
+    assert.deepEqual([s.min, s.max, s.mean], [1, 3, 2]);
+  });
+
+  test('gives exact bigint min and max as strings', () => {
+    const s = summarize(t('INT64', [3], new BigInt64Array([5n, -(2n ** 62n), 2n ** 62n])));
+    assert.deepEqual([s.min, s.max, s.mean], ['-4611686018427387904', '4611686018427387904', 5 / 3]);
+  });
+
+  test('gives the byte-length statistics of BYTES', () => {
+    const s = summarize(t('BYTES', [3], [new Uint8Array(1), new Uint8Array(2), new Uint8Array(6)]));
+    assert.deepEqual([s.min, s.max, s.mean], [1, 6, 3]);
+  });
+
+  test('gives the fraction of true values as the mean of BOOL', () => {
+    const s = summarize(t('BOOL', [4], new Uint8Array([1, 0, 0, 1])));
+    assert.deepEqual([s.min, s.max, s.mean], [0, 1, 0.5]);
+  });
+
+  test('decodes FP16 before comparing', () => {
+    const s = summarize(t('FP16', [2], new Uint16Array([0xc000, 0x3c00])));
+    assert.deepEqual([s.min, s.max, s.mean], [-2, 1, -0.5]);
+  });
+});
+
+describe('toJson', () => {
+  test('converts bigint, typed arrays, bytes and dates', () => {
+    assert.deepEqual(
+      toJson({ a: 1n, f: new Float32Array([0.5]), b: enc.encode('ok'), d: new Date(0), n: NaN, u: undefined }, 10),
+      { a: '1', f: [0.5], b: 'ok', d: '1970-01-01T00:00:00.000Z', n: null, u: null },
+    );
+  });
+
+  test('encodes tensors found in logged values', () => {
+    assert.deepEqual(toJson([t('INT32', [2], new Int32Array([1, 2]))], 10), [[1, 2]]);
+  });
+
+  test('replaces long lists with their length', () => {
+    assert.deepEqual(toJson([1, 2, 3], 2), { truncated: true, length: 3 });
+  });
+
+  test('stops at a cycle instead of recursing forever', () => {
+    const a: Record<string, unknown> = {};
+    a['self'] = a;
+    assert.doesNotThrow(() => JSON.stringify(toJson(a, 10)));
+  });
+
+  test('bytesToJson - keeps a view offset into a larger buffer', () => {
+    const buf = new Uint8Array([0x41, 0xff, 0x42]);
+    assert.deepEqual(bytesToJson(buf.subarray(1, 2)), { base64: '/w==' });
+  });
+});
