@@ -1,0 +1,18 @@
+import { ModelServer, type InferRequest, type PredictOutputs } from 'v2serve';
+
+/** Element-wise sum and difference of two INT32 tensors, as Triton's `simple`. */
+export default class Simple extends ModelServer {
+  load(): void {}
+
+  predict(request: InferRequest): PredictOutputs {
+    const a = request.tensors['INPUT0']?.data as Int32Array;
+    const b = request.tensors['INPUT1']?.data as Int32Array;
+    const sum = new Int32Array(a.length);
+    const difference = new Int32Array(a.length);
+    for (let i = 0; i < a.length; i++) {
+      sum[i] = (a[i] as number) + (b[i] as number);
+      difference[i] = (a[i] as number) - (b[i] as number);
+    }
+    return { OUTPUT0: sum, OUTPUT1: difference };
+  }
+}

@@ -1,0 +1,141 @@
+// Command-line flags, named as tritonserver names them where it has one.
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+export type ControlMode = 'none' | 'explicit' | 'poll';
+export type LogFormat = 'default' | 'ISO8601';
+
+export interface Config {
+  readonly help: boolean;
+  readonly version: boolean;
+  readonly id: string;
+  readonly modelRepository: string;
+  readonly grpcAddress: string;
+  readonly grpcPort: number;
+  readonly grpcMaxMessageBytes: number;
+  readonly grpcReflection: boolean;
+  readonly strictReadiness: boolean;
+  readonly exitTimeoutSecs: number;
+  readonly modelControlMode: ControlMode;
+  readonly loadModels: readonly string[];
+  readonly repositoryPollSecs: number;
+  readonly modelLoadWaitMs: number;
+  readonly logVerbose: number;
+  readonly logFormat: LogFormat;
+}
+
+export const DEFAULT_MODEL_REPOSITORY = fileURLToPath(new URL('../../models/', import.meta.url));
+/** Triton's limit, and what its clients set: INT32_MAX. */
+const MAX_MESSAGE_BYTES = 2 ** 31 - 1;
+
+interface FlagHelp {
+  readonly flag: string;
+  readonly value: string;
+  readonly help: string;
+}
+
+const FLAGS: readonly FlagHelp[] = [
+  { flag: 'id', value: 'NAME', help: 'server name reported by ServerMetadata (default v2serve)' },
+  { flag: 'model-repository', value: 'DIR', help: 'the model repository (default: the bundled models/)' },
+  { flag: 'grpc-address', value: 'ADDR', help: 'address to listen on (default 0.0.0.0)' },
+  { flag: 'grpc-port', value: 'PORT', help: 'gRPC port, 0 = any free port (default 8001)' },
+  { flag: 'grpc-max-message-bytes', value: 'N', help: `largest message received or sent (default ${MAX_MESSAGE_BYTES})` },
+  { flag: 'grpc-reflection', value: 'BOOL', help: 'serve gRPC server reflection v1 and v1alpha (default true)' },
+  { flag: 'strict-readiness', value: 'BOOL', help: 'ready only when every model is ready (default true)' },
+  { flag: 'exit-timeout-secs', value: 'N', help: 'how long shutdown waits for calls in flight (default 30)' },
+  { flag: 'model-control-mode', value: 'MODE', help: 'none | explicit | poll (default none)' },
+  { flag: 'load-model', value: 'NAME', help: "explicit mode: load this model at start, repeatable; '*' = all" },
+  { flag: 'repository-poll-secs', value: 'N', help: 'poll mode: seconds between scans (default 15)' },
+  { flag: 'model-load-wait-ms', value: 'N', help: 'how long a request waits for a loading model (default 5000)' },
+  { flag: 'log-verbose', value: 'N', help: 'verbose logging level, 0 = off (default 0)' },
+  { flag: 'log-format', value: 'FMT', help: 'default | ISO8601 (time format of the JSON log lines)' },
+];
+
+export const USAGE = [
+  'Usage: v2serve [flags]',
+  '',
+  'Serves a Triton-style model repository over the KServe v2 / Triton gRPC protocol.',
+  '',
+  ...FLAGS.map(({ flag, value, help }) => `  --${`${flag}=${value}`.padEnd(34)} ${help}`),
+  `  --${'help'.padEnd(34)} print this help`,
+  `  --${'version'.padEnd(34)} print the version`,
+].join('\n');
+
+/** A flag's value is wrong; the message names the flag. Exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+function integer(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`--${flag} must be an integer in ${min}..${max}, got '${raw}'`);
+  }
+  return value;
+}
+
+function boolean(flag: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined) return fallback;
+  const value = raw.toLowerCase();
+  if (['true', '1', 'on', 'yes'].includes(value)) return true;
+  if (['false', '0', 'off', 'no'].includes(value)) return false;
+  throw new UsageError(`--${flag} must be true or false, got '${raw}'`);
+}
+
+function oneOf<T extends string>(flag: string, raw: string | undefined, fallback: T, allowed: readonly T[]): T {
+  if (raw === undefined) return fallback;
+  const found = allowed.find((a) => a.toLowerCase() === raw.toLowerCase());
+  if (!found) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}, got '${raw}'`);
+  return found;
+}
+
+export function parseConfig(argv: readonly string[]): Readonly<Config> {
+  const options = Object.fromEntries(
+    FLAGS.map(({ flag }) => [flag, { type: 'string' as const, multiple: flag === 'load-model' }]),
+  );
+  let values: Record<string, string | string[] | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: { ...options, help: { type: 'boolean' }, version: { type: 'boolean' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const str = (flag: string): string | undefined => values[flag] as string | undefined;
+  const controlMode = oneOf<ControlMode>('model-control-mode', str('model-control-mode'), 'none', [
+    'none',
+    'explicit',
+    'poll',
+  ]);
+  const loadModels = (values['load-model'] as string[] | undefined) ?? [];
+  if (loadModels.length > 0 && controlMode !== 'explicit') {
+    throw new UsageError('--load-model needs --model-control-mode=explicit');
+  }
+  if (loadModels.includes('*') && loadModels.length > 1) {
+    throw new UsageError("--load-model='*' must be the only --load-model");
+  }
+  const id = str('id') ?? 'v2serve';
+  if (!id) throw new UsageError('--id must not be empty');
+  return Object.freeze({
+    help: values['help'] === true,
+    version: values['version'] === true,
+    id,
+    modelRepository: str('model-repository') ?? DEFAULT_MODEL_REPOSITORY,
+    grpcAddress: str('grpc-address') ?? '0.0.0.0',
+    grpcPort: integer('grpc-port', str('grpc-port'), 8001, 0, 65535),
+    grpcMaxMessageBytes: integer('grpc-max-message-bytes', str('grpc-max-message-bytes'), MAX_MESSAGE_BYTES, 1, MAX_MESSAGE_BYTES),
+    grpcReflection: boolean('grpc-reflection', str('grpc-reflection'), true),
+    strictReadiness: boolean('strict-readiness', str('strict-readiness'), true),
+    exitTimeoutSecs: integer('exit-timeout-secs', str('exit-timeout-secs'), 30, 0, 86400),
+    modelControlMode: controlMode,
+    loadModels,
+    repositoryPollSecs: integer('repository-poll-secs', str('repository-poll-secs'), 15, 1, 86400),
+    modelLoadWaitMs: integer('model-load-wait-ms', str('model-load-wait-ms'), 5000, 0, 3_600_000),
+    logVerbose: integer('log-verbose', str('log-verbose'), 0, 0, 1000),
+    logFormat: oneOf<LogFormat>('log-format', str('log-format'), 'default', ['default', 'ISO8601']),
+  });
+}

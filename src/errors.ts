@@ -1,0 +1,46 @@
+// The one error type of v2serve. Code names mirror gRPC status codes so that
+// src/tensor and src/model never import grpc-js; src/grpc maps them once.
+export type ErrorCode =
+  | 'CANCELLED'
+  | 'UNKNOWN'
+  | 'INVALID_ARGUMENT'
+  | 'DEADLINE_EXCEEDED'
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'FAILED_PRECONDITION'
+  | 'RESOURCE_EXHAUSTED'
+  | 'UNIMPLEMENTED'
+  | 'INTERNAL'
+  | 'UNAVAILABLE';
+
+export class InferenceError extends Error {
+  override readonly name = 'InferenceError';
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+
+  static invalidArgument(field: string, problem: string): InferenceError {
+    return new InferenceError('INVALID_ARGUMENT', `'${field}' ${problem}`);
+  }
+
+  static modelNotFound(name: string, version?: string): InferenceError {
+    const v = version ? ` version ${version}` : '';
+    // Triton's wording: clients and test suites match on it.
+    return new InferenceError('NOT_FOUND', `Request for unknown model: '${name}'${v} is not found`);
+  }
+
+  static unimplemented(what: string): InferenceError {
+    return new InferenceError('UNIMPLEMENTED', `${what} is not implemented by v2serve`);
+  }
+}
+
+/** Narrows a caught value to its message without trusting its type. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

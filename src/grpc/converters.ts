@@ -1,0 +1,148 @@
+// protobuf ⇄ domain, one converter per message. The only module that sees both.
+import type {
+  InferParameter,
+  ModelInferRequest,
+  ModelInferResponse,
+  ModelMetadataResponse,
+  ModelStatistics,
+  RepositoryIndexResponse_ModelIndex,
+  StatisticDuration,
+} from '../../generated/grpc_service.js';
+import { InferenceError } from '../errors.js';
+import type {
+  Duration,
+  IndexEntry,
+  InferCall,
+  InferResult,
+  ModelMetadata,
+  ParamValue,
+  Parameters,
+  VersionStatisticsEntry,
+} from '../model/index.js';
+
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_EXACT = -MAX_EXACT;
+
+/** int64 parameters become numbers when exact, bigints otherwise. */
+function fromInt64(value: bigint): number | bigint {
+  return value >= MIN_EXACT && value <= MAX_EXACT ? Number(value) : value;
+}
+
+function fromInferParameter(parameter: InferParameter): ParamValue | undefined {
+  if (parameter.boolParam !== undefined) return parameter.boolParam;
+  if (parameter.int64Param !== undefined) return fromInt64(parameter.int64Param);
+  if (parameter.stringParam !== undefined) return parameter.stringParam;
+  if (parameter.doubleParam !== undefined) return parameter.doubleParam;
+  if (parameter.uint64Param !== undefined) return fromInt64(parameter.uint64Param);
+  return undefined;
+}
+
+/** A parameter with no value set carries nothing and is left out. */
+export function fromInferParameters(parameters: { [key: string]: InferParameter }): Parameters {
+  const result: Record<string, ParamValue> = {};
+  for (const key in parameters) {
+    const value = fromInferParameter(parameters[key] as InferParameter);
+    if (value !== undefined) result[key] = value;
+  }
+  return result;
+}
+
+function toInferParameter(value: ParamValue): InferParameter {
+  switch (typeof value) {
+    case 'boolean':
+      return { boolParam: value };
+    case 'string':
+      return { stringParam: value };
+    case 'bigint':
+      return { int64Param: value };
+    default:
+      return Number.isSafeInteger(value) ? { int64Param: BigInt(value) } : { doubleParam: value };
+  }
+}
+
+export function toInferParameters(parameters: Parameters): { [key: string]: InferParameter } {
+  const result: { [key: string]: InferParameter } = {};
+  for (const key in parameters) result[key] = toInferParameter(parameters[key] as ParamValue);
+  return result;
+}
+
+export function toInferCall(request: ModelInferRequest, arrivedNs: bigint): InferCall {
+  if (!request.modelName) throw InferenceError.invalidArgument('model_name', 'must not be empty');
+  return {
+    model: request.modelName,
+    version: request.modelVersion,
+    id: request.id,
+    parameters: fromInferParameters(request.parameters),
+    inputs: request.inputs,
+    raw: request.rawInputContents,
+    outputs: request.outputs.map((output) => ({
+      name: output.name,
+      parameters: fromInferParameters(output.parameters),
+    })),
+    arrivedNs,
+  };
+}
+
+/** Raw outputs become Buffer views on the encoded bytes: no copy before serialization. */
+export function toInferResponse(result: InferResult): ModelInferResponse {
+  return {
+    modelName: result.model,
+    modelVersion: result.version,
+    id: result.id,
+    parameters: toInferParameters(result.parameters),
+    outputs: result.outputs.map((output) => ({ ...output, parameters: {}, contents: undefined })),
+    rawOutputContents: result.raw.map((bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
+  };
+}
+
+export function toModelMetadataResponse(metadata: ModelMetadata): ModelMetadataResponse {
+  const tensor = (t: ModelMetadata['inputs'][number]) => ({
+    name: t.name,
+    datatype: t.datatype,
+    shape: t.shape.map(BigInt),
+  });
+  return {
+    name: metadata.name,
+    versions: metadata.versions,
+    platform: metadata.platform,
+    inputs: metadata.inputs.map(tensor),
+    outputs: metadata.outputs.map(tensor),
+  };
+}
+
+function toDuration(duration: Duration): StatisticDuration {
+  return { count: BigInt(duration.count), ns: duration.ns };
+}
+
+export function toModelStatistics(entry: VersionStatisticsEntry): ModelStatistics {
+  const s = entry.statistics;
+  return {
+    name: entry.name,
+    version: entry.version,
+    lastInference: BigInt(s.lastInferenceMs),
+    inferenceCount: BigInt(s.inferenceCount),
+    executionCount: BigInt(s.executionCount),
+    inferenceStats: {
+      success: toDuration(s.success),
+      fail: toDuration(s.fail),
+      queue: toDuration(s.queue),
+      computeInput: toDuration(s.computeInput),
+      computeInfer: toDuration(s.computeInfer),
+      computeOutput: toDuration(s.computeOutput),
+      cacheHit: { count: 0n, ns: 0n },
+      cacheMiss: { count: 0n, ns: 0n },
+    },
+    batchStats: s.batchStatistics().map((batch) => ({
+      batchSize: BigInt(batch.batchSize),
+      computeInput: toDuration(batch.computeInput),
+      computeInfer: toDuration(batch.computeInfer),
+      computeOutput: toDuration(batch.computeOutput),
+    })),
+    memoryUsage: [],
+    responseStats: {},
+  };
+}
+
+export function toModelIndex(entry: IndexEntry): RepositoryIndexResponse_ModelIndex {
+  return { name: entry.name, version: entry.version, state: entry.state, reason: entry.reason };
+}

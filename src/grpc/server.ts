@@ -1,0 +1,124 @@
+// The grpc-js server: the inference service, the standard health service and server
+// reflection on one port, and an orderly shutdown.
+import { fileURLToPath } from 'node:url';
+import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
+import type { Logger } from 'pino';
+import { GRPCInferenceServiceService } from '../../generated/grpc_service.js';
+import type { EventSink, ModelEvent } from '../events.js';
+import type { ModelRepository } from '../model/index.js';
+import { CallTracker, inferenceService } from './inference-service.js';
+
+const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url));
+export const INFERENCE_SERVICE = 'inference.GRPCInferenceService';
+
+export interface GrpcServerOptions {
+  readonly address: string;
+  readonly port: number;
+  readonly serverName: string;
+  readonly serverVersion: string;
+  /** Largest message received or sent, bytes. */
+  readonly maxMessageBytes: number;
+  readonly reflection: boolean;
+  readonly credentials?: ServerCredentials;
+  readonly repository: ModelRepository;
+  readonly log: Logger;
+}
+
+/** The protocol extensions v2serve really implements, reported by ServerMetadata. */
+export const EXTENSIONS = ['model_repository', 'model_configuration', 'statistics', 'parameters'] as const;
+
+export interface RunningServer {
+  readonly port: number;
+  /** Keeps the health service in step with model states; feed it the repository's events. */
+  readonly healthEvents: EventSink;
+  /**
+   * Health goes NOT_SERVING, new calls get UNAVAILABLE, calls in flight finish
+   * (up to `timeoutMs`), then the server closes.
+   */
+  shutdown(timeoutMs: number): Promise<void>;
+}
+
+export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningServer> {
+  const { repository, log } = options;
+  const channelOptions: ChannelOptions = {
+    'grpc.max_receive_message_length': options.maxMessageBytes,
+    'grpc.max_send_message_length': options.maxMessageBytes,
+  };
+  const server = new Server(channelOptions);
+  const calls = new CallTracker();
+  server.addService(
+    GRPCInferenceServiceService,
+    inferenceService({
+      repository,
+      log,
+      serverName: options.serverName,
+      serverVersion: options.serverVersion,
+      extensions: EXTENSIONS,
+      calls,
+    }),
+  );
+
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [INFERENCE_SERVICE]: 'NOT_SERVING' });
+  health.addToServer(server);
+  const modelServices = new Set<string>();
+  const updateHealth = (): void => {
+    const overall: ServingStatus = !calls.shuttingDown && repository.serverReady() ? 'SERVING' : 'NOT_SERVING';
+    health.setStatus('', overall);
+    health.setStatus(INFERENCE_SERVICE, overall);
+    for (const entry of repository.index(false)) modelServices.add(entry.name);
+    for (const name of modelServices) {
+      const ready = !calls.shuttingDown && repository.modelReady(name, '');
+      health.setStatus(name, ready ? 'SERVING' : 'NOT_SERVING');
+    }
+  };
+
+  if (options.reflection) {
+    const definitions = loadSync(['grpc_service.proto', healthProtoPath], {
+      includeDirs: [PROTO_DIR],
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+    });
+    new ReflectionService(definitions).addToServer(server);
+  }
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(
+      `${options.address}:${options.port}`,
+      options.credentials ?? ServerCredentials.createInsecure(),
+      (err, bound) => (err ? reject(err) : resolve(bound)),
+    );
+  });
+  updateHealth();
+
+  return {
+    port,
+    healthEvents: { emit: (event: ModelEvent) => event.kind === 'model-state' && updateHealth() },
+    async shutdown(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      const drained = calls.drain();
+      updateHealth();
+      if (!(await settlesWithin(drained, timeoutMs))) {
+        log.warn({ timeoutMs }, 'calls still in flight at the exit timeout; closing anyway');
+      }
+      // Long-lived streams (health Watch) never end by themselves: past the deadline they are cut.
+      const closed = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      if (!(await settlesWithin(closed, Math.max(deadline - Date.now(), 100)))) server.forceShutdown();
+    },
+  };
+}
+
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const settled = await Promise.race([promise.then(() => true), timeout]);
+  clearTimeout(timer);
+  return settled;
+}

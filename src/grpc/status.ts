@@ -1,0 +1,31 @@
+// The only place an ErrorCode becomes a gRPC status.
+import { status as Status, type StatusObject } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { InferenceError, type ErrorCode } from '../errors.js';
+
+const STATUS: Readonly<Record<ErrorCode, Status>> = {
+  CANCELLED: Status.CANCELLED,
+  UNKNOWN: Status.UNKNOWN,
+  INVALID_ARGUMENT: Status.INVALID_ARGUMENT,
+  DEADLINE_EXCEEDED: Status.DEADLINE_EXCEEDED,
+  NOT_FOUND: Status.NOT_FOUND,
+  ALREADY_EXISTS: Status.ALREADY_EXISTS,
+  FAILED_PRECONDITION: Status.FAILED_PRECONDITION,
+  RESOURCE_EXHAUSTED: Status.RESOURCE_EXHAUSTED,
+  UNIMPLEMENTED: Status.UNIMPLEMENTED,
+  INTERNAL: Status.INTERNAL,
+  UNAVAILABLE: Status.UNAVAILABLE,
+};
+
+export type ServiceError = Pick<StatusObject, 'code' | 'details'>;
+
+/** Maps anything thrown to the status the client sees; stacks go to the log, never to the wire. */
+export function toServiceError(err: unknown, log: Logger): ServiceError {
+  if (err instanceof InferenceError) {
+    if (err.code === 'INTERNAL' || err.code === 'UNKNOWN') log.error({ err }, err.message);
+    else if (log.isLevelEnabled('debug')) log.debug({ code: err.code, details: err.message }, 'request failed');
+    return { code: STATUS[err.code], details: err.message };
+  }
+  log.error({ err }, 'unexpected error');
+  return { code: Status.INTERNAL, details: 'internal error' };
+}

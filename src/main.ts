@@ -1,0 +1,107 @@
+// The process: reads the flags, wires the repository, the gRPC server and the side
+// paths together, and handles signals. The only code that reads argv.
+import { readFileSync } from 'node:fs';
+import { endianness } from 'node:os';
+import { pino, stdTimeFunctions, type Logger } from 'pino';
+import { parseConfig, UsageError, USAGE, type Config } from './cli/config.js';
+import type { EventSink, ModelEvent } from './events.js';
+import { startGrpcServer } from './grpc/index.js';
+import { ModelRepository } from './model/index.js';
+
+const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+function createLogger(config: Config): Logger {
+  return pino({
+    name: 'v2serve',
+    level: config.logVerbose > 0 ? 'debug' : 'info',
+    ...(config.logFormat === 'ISO8601' ? { timestamp: stdTimeFunctions.isoTime } : {}),
+  });
+}
+
+/** Fans events out to every side path; one failing sink never reaches the request path. */
+function fanOut(sinks: EventSink[], log: Logger): EventSink {
+  return {
+    emit(event: ModelEvent) {
+      for (const sink of sinks) {
+        try {
+          sink.emit(event);
+        } catch (err) {
+          log.warn({ err }, 'event sink failed');
+        }
+      }
+    },
+  };
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  let config: Readonly<Config>;
+  try {
+    config = parseConfig(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`v2serve: ${err.message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (config.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (config.version) {
+    process.stdout.write(`${PACKAGE.version}\n`);
+    return;
+  }
+  // Raw tensors are little-endian on the wire and are viewed, not converted.
+  if (endianness() !== 'LE') throw new Error('v2serve needs a little-endian machine');
+
+  const log = createLogger(config);
+  process.on('unhandledRejection', (reason) => {
+    log.error({ err: reason }, 'unhandled promise rejection (from model code?); the server goes on');
+  });
+
+  const sinks: EventSink[] = [];
+  const repository = new ModelRepository({
+    root: config.modelRepository,
+    controlMode: config.modelControlMode,
+    startupModels: config.loadModels,
+    strictReadiness: config.strictReadiness,
+    serverParameters: {},
+    logger: log,
+    events: fanOut(sinks, log),
+    loadWaitMs: config.modelLoadWaitMs,
+  });
+  repository.start();
+  const server = await startGrpcServer({
+    address: config.grpcAddress,
+    port: config.grpcPort,
+    serverName: config.id,
+    serverVersion: PACKAGE.version,
+    maxMessageBytes: config.grpcMaxMessageBytes,
+    reflection: config.grpcReflection,
+    repository,
+    log,
+  });
+  sinks.push(server.healthEvents);
+  log.info({ address: config.grpcAddress, port: server.port, repository: config.modelRepository }, 'listening');
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting at once');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal, exitTimeoutSecs: config.exitTimeoutSecs }, 'shutting down');
+    await server.shutdown(config.exitTimeoutSecs * 1000);
+    await repository.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, (s) => {
+      stop(s).catch((err: unknown) => {
+        log.fatal({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+    });
+  }
+}

@@ -1,0 +1,162 @@
+// config.pbtxt → ModelConfig. The text format (and the JSON of RepositoryModelLoad's
+// `config` parameter) is parsed by @bufbuild/protobuf against the descriptor set buf
+// builds from proto/, then handed to the generated ModelConfig through the binary
+// encoding, so there is one schema and no hand-written parser.
+import { readFileSync } from 'node:fs';
+import { createFileRegistry, fromBinary, fromJsonString, toBinary, type DescMessage } from '@bufbuild/protobuf';
+import { fromText } from '@bufbuild/protobuf/txtpb';
+import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+import { ModelConfig, ModelInstanceGroup_Kind } from '../../generated/model_config.js';
+import { InferenceError, errorMessage } from '../errors.js';
+import { CONFIG_TO_DATATYPE, type Datatype, type IOSpec, type TensorSpec } from '../tensor/index.js';
+
+const DESCRIPTOR_SET = new URL('../../generated/inference.binpb', import.meta.url);
+
+let modelConfigSchema: DescMessage | undefined;
+
+function schema(): DescMessage {
+  if (modelConfigSchema) return modelConfigSchema;
+  const set = fromBinary(FileDescriptorSetSchema, readFileSync(DESCRIPTOR_SET));
+  const found = createFileRegistry(set).getMessage('inference.ModelConfig');
+  if (!found) throw new Error(`inference.ModelConfig is missing from ${DESCRIPTOR_SET.pathname}`);
+  modelConfigSchema = found;
+  return found;
+}
+
+/** Parses config.pbtxt text; errors name `file`, line and column. */
+export function parseConfigText(text: string, file: string): ModelConfig {
+  try {
+    return ModelConfig.decode(toBinary(schema(), fromText(schema(), text)));
+  } catch (err) {
+    const message = errorMessage(err);
+    const { line, column } = locateTextError(text, message);
+    throw new InferenceError('INVALID_ARGUMENT', `failed to load config ${file}:${line}:${column}: ${message}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * The text-format parser reports what is wrong but not where. It reads in one pass,
+ * so the shortest prefix of the text that fails with the same message ends at the
+ * offending token. Only runs on the error path, on a small file.
+ */
+function locateTextError(text: string, message: string): { line: number; column: number } {
+  let end = text.length;
+  for (let length = 1; length < text.length; length++) {
+    try {
+      fromText(schema(), text.slice(0, length));
+    } catch (err) {
+      if (errorMessage(err) === message) {
+        end = length;
+        break;
+      }
+    }
+  }
+  const before = text.slice(0, end);
+  const line = before.split('\n').length;
+  const lineStart = before.lastIndexOf('\n') + 1;
+  const tokenStart = before.slice(lineStart).search(/\S+\s*$/);
+  return { line, column: (tokenStart >= 0 ? tokenStart : before.length - lineStart) + 1 };
+}
+
+/** Parses a ModelConfig in the proto3 JSON mapping (RepositoryModelLoad's `config` parameter). */
+export function parseConfigJson(json: string): ModelConfig {
+  try {
+    return ModelConfig.decode(toBinary(schema(), fromJsonString(schema(), json)));
+  } catch (err) {
+    throw new InferenceError('INVALID_ARGUMENT', `failed to load config from parameter 'config': ${errorMessage(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+/** The backend name v2serve reports for models that name neither platform nor backend. */
+export const DEFAULT_BACKEND = 'nodejs';
+
+/**
+ * Fills the defaults Triton fills for the fields clients read, and checks what
+ * v2serve relies on. `directoryName` is the model's directory, the model's name.
+ */
+export function normalizeConfig(config: ModelConfig, directoryName: string): ModelConfig {
+  if (config.name && config.name !== directoryName) {
+    throw new InferenceError(
+      'INVALID_ARGUMENT',
+      `failed to load '${directoryName}': config name '${config.name}' differs from the model directory name`,
+    );
+  }
+  if (config.maxBatchSize < 0) {
+    throw InferenceError.invalidArgument(`${directoryName}: max_batch_size`, `must be >= 0, got ${config.maxBatchSize}`);
+  }
+  const normalized: ModelConfig = {
+    ...config,
+    name: directoryName,
+    backend: config.platform || config.backend ? config.backend : DEFAULT_BACKEND,
+    versionPolicy: config.versionPolicy ?? { latest: { numVersions: 1 }, all: undefined, specific: undefined },
+    instanceGroup:
+      config.instanceGroup.length > 0
+        ? config.instanceGroup.map((group, i) => ({
+            ...group,
+            name: group.name || `${directoryName}_${i}`,
+            count: group.count || 1,
+          }))
+        : [
+            {
+              name: directoryName,
+              count: 1,
+              kind: ModelInstanceGroup_Kind.KIND_MODEL,
+              gpus: [],
+              profile: [],
+              rateLimiter: undefined,
+              passive: false,
+              secondaryDevices: [],
+              hostPolicy: '',
+            },
+          ],
+  };
+  const batching = normalized.dynamicBatching;
+  if (batching && batching.preferredBatchSize.length === 0 && normalized.maxBatchSize > 0) {
+    normalized.dynamicBatching = { ...batching, preferredBatchSize: [normalized.maxBatchSize] };
+  }
+  ioSpec(normalized);
+  return normalized;
+}
+
+function tensorSpecs(
+  model: string,
+  kind: 'input' | 'output',
+  tensors: readonly { name: string; dataType: number; dims: bigint[]; optional?: boolean }[],
+): TensorSpec[] {
+  const seen = new Set<string>();
+  return tensors.map((tensor, i) => {
+    const field = `${model}: ${kind}[${i}]`;
+    if (!tensor.name) throw InferenceError.invalidArgument(`${field}.name`, 'must not be empty');
+    if (seen.has(tensor.name)) throw InferenceError.invalidArgument(`${field}.name`, `'${tensor.name}' is declared twice`);
+    seen.add(tensor.name);
+    const datatype: Datatype | undefined = CONFIG_TO_DATATYPE[tensor.dataType];
+    if (!datatype) throw InferenceError.invalidArgument(`${field}.data_type`, `is not a valid data type (${tensor.dataType})`);
+    const dims = tensor.dims.map((dim) => {
+      if (dim < -1n || dim > BigInt(Number.MAX_SAFE_INTEGER)) {
+        throw InferenceError.invalidArgument(`${field}.dims`, `has an invalid dimension ${dim}`);
+      }
+      return Number(dim);
+    });
+    return { name: tensor.name, datatype, dims, optional: tensor.optional ?? false };
+  });
+}
+
+/** The codec's view of a config: declared inputs and outputs and the batch limit. */
+export function ioSpec(config: ModelConfig): IOSpec {
+  return {
+    maxBatchSize: config.maxBatchSize,
+    inputs: tensorSpecs(config.name, 'input', config.input),
+    outputs: tensorSpecs(config.name, 'output', config.output),
+  };
+}
+
+/** config.pbtxt `parameters` as plain strings. */
+export function configParameters(config: ModelConfig): Record<string, string> {
+  const parameters: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config.parameters)) parameters[key] = value.stringValue;
+  return parameters;
+}

@@ -1,0 +1,79 @@
+// Where a model server runs. The in-process instance calls the hooks directly on the
+// main thread: no queue, no copies, the right choice for light or async models.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { InferenceError } from '../errors.js';
+import { runHooks, type ExecutionJob, type ExecutionOutput } from './hooks.js';
+import { ModelServer, type ModelContext } from './model-server.js';
+
+export interface ModelInstance {
+  /** 'main', or the worker's index. */
+  readonly label: string;
+  /** The user's class name, for monitoring and logs. */
+  readonly modelClass: string;
+  run(job: ExecutionJob, signal: AbortSignal): Promise<ExecutionOutput>;
+  unload(): Promise<void>;
+}
+
+const MODEL_MODULES = ['model.ts', 'model.mts', 'model.js', 'model.mjs'];
+
+/** The model module of a version directory. */
+export function findModelModule(versionPath: string): string {
+  for (const file of MODEL_MODULES) {
+    const path = join(versionPath, file);
+    if (existsSync(path)) return path;
+  }
+  throw new InferenceError('INVALID_ARGUMENT', `no model module (${MODEL_MODULES.join(', ')}) in ${versionPath}`);
+}
+
+type ModelServerClass = new (context: ModelContext) => ModelServer;
+
+/**
+ * Imports a model module and returns its default export, checked to extend ModelServer.
+ * `generation` makes a changed module load anew instead of from the module cache.
+ */
+export async function importModelClass(modulePath: string, generation: number): Promise<ModelServerClass> {
+  const url = `${pathToFileURL(modulePath).href}?generation=${generation}`;
+  const module = (await import(url)) as { default?: unknown };
+  const exported = module.default;
+  if (typeof exported !== 'function' || !(exported.prototype instanceof ModelServer)) {
+    throw new InferenceError(
+      'INVALID_ARGUMENT',
+      `${modulePath} must default-export a class extending ModelServer (import { ModelServer } from 'v2serve')`,
+    );
+  }
+  return exported as ModelServerClass;
+}
+
+/** Creates the model server and runs its load(). */
+export async function createModelServer(modulePath: string, generation: number, context: ModelContext): Promise<ModelServer> {
+  const Model = await importModelClass(modulePath, generation);
+  const server = new Model(context);
+  try {
+    await server.load();
+  } catch (err) {
+    server.error = err instanceof Error ? err.message : String(err);
+    throw err;
+  }
+  server.ready = true;
+  return server;
+}
+
+export class InProcessInstance implements ModelInstance {
+  readonly label = 'main';
+  readonly modelClass: string;
+
+  constructor(private readonly server: ModelServer) {
+    this.modelClass = server.constructor.name;
+  }
+
+  run(job: ExecutionJob, signal: AbortSignal): Promise<ExecutionOutput> {
+    return runHooks(this.server, job, signal);
+  }
+
+  async unload(): Promise<void> {
+    this.server.ready = false;
+    await this.server.unload();
+  }
+}

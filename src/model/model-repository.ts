@@ -1,0 +1,379 @@
+// Triton's model repository: <root>/<model>/config.pbtxt and <root>/<model>/<version>/model.ts.
+// Knows which models and versions exist, loads them asynchronously, routes requests to
+// versions, and answers the repository and statistics questions.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { ModelConfig } from '../../generated/model_config.js';
+import { InferenceError, errorMessage } from '../errors.js';
+import type { EventSink, ModelState } from '../events.js';
+import type { TensorSpec } from '../tensor/index.js';
+import { configParameters, ioSpec, normalizeConfig, parseConfigText } from './model-config.js';
+import { InProcessInstance, createModelServer, findModelModule, type ModelInstance } from './model-instance.js';
+import type { ModelContext } from './model-server.js';
+import { ModelVersion } from './model-version.js';
+import type { VersionStatistics } from './statistics.js';
+import type { InferCall, InferResult, Parameters } from './types.js';
+
+export type ControlMode = 'none' | 'explicit' | 'poll';
+
+/** Creates the instance(s) a version runs on; the default runs the model on the main thread. */
+export type InstanceFactory = (modulePath: string, generation: number, context: ModelContext) => Promise<ModelInstance>;
+
+export interface RepositoryOptions {
+  readonly root: string;
+  readonly controlMode: ControlMode;
+  /** explicit mode: the models loaded at start ('*' = all). */
+  readonly startupModels: readonly string[];
+  readonly strictReadiness: boolean;
+  readonly serverParameters: Parameters;
+  readonly logger: Logger;
+  readonly events: EventSink;
+  /** Default bound on how long a request waits for a loading model (config parameter `load_wait_ms`). */
+  readonly loadWaitMs: number;
+  readonly createInstance?: InstanceFactory;
+}
+
+export interface TensorMetadata {
+  readonly name: string;
+  readonly datatype: string;
+  readonly shape: number[];
+}
+
+export interface ModelMetadata {
+  readonly name: string;
+  readonly versions: string[];
+  readonly platform: string;
+  readonly inputs: TensorMetadata[];
+  readonly outputs: TensorMetadata[];
+}
+
+export interface IndexEntry {
+  readonly name: string;
+  readonly version: string;
+  readonly state: ModelState | '';
+  readonly reason: string;
+}
+
+export interface VersionStatisticsEntry {
+  readonly name: string;
+  readonly version: string;
+  readonly statistics: VersionStatistics;
+}
+
+interface ModelEntry {
+  readonly name: string;
+  config: ModelConfig | undefined;
+  versions: Map<string, ModelVersion>;
+  /** Why the model as a whole is unavailable (bad config, no versions). */
+  reason: string;
+  /** Whether the model was asked to be loaded (counts for strict readiness). */
+  wanted: boolean;
+}
+
+const VERSION_DIRECTORY = /^(0|[1-9][0-9]*)$/;
+const MODEL_NAME = /^[A-Za-z0-9_.-]+$/;
+const DEFAULT_BATCH_DIM = -1;
+
+export class ModelRepository {
+  private readonly models = new Map<string, ModelEntry>();
+  private readonly root: string;
+  private generation = 0;
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly createInstance: InstanceFactory;
+
+  constructor(private readonly options: RepositoryOptions) {
+    this.root = resolve(options.root);
+    this.createInstance =
+      options.createInstance ??
+      (async (modulePath, generation, context) =>
+        new InProcessInstance(await createModelServer(modulePath, generation, context)));
+  }
+
+  /** Scans the repository and starts loading what the control mode says; loads finish in the background. */
+  start(): void {
+    if (!existsSync(this.root) || !statSync(this.root).isDirectory()) {
+      throw new InferenceError('INVALID_ARGUMENT', `model repository ${this.root} is not a directory`);
+    }
+    const names = this.scan();
+    const { controlMode, startupModels } = this.options;
+    const all = controlMode !== 'explicit' || startupModels.includes('*');
+    for (const name of names) {
+      this.models.set(name, { name, config: undefined, versions: new Map(), reason: '', wanted: false });
+    }
+    const toLoad = all ? names : startupModels;
+    for (const name of toLoad) this.track(this.loadModel(name).catch(() => undefined));
+  }
+
+  /** Resolves when every load started so far has finished (successfully or not). */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  private track(promise: Promise<unknown>): void {
+    this.pending.add(promise);
+    void promise.finally(() => this.pending.delete(promise));
+  }
+
+  private scan(): string[] {
+    return readdirSync(this.root, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory() && MODEL_NAME.test(entry.name) && !entry.name.startsWith('.'))
+      .filter((entry) => entry.name !== 'node_modules')
+      .map((entry) => entry.name)
+      .sort();
+  }
+
+  /** Loads (or reloads) a model: every version its policy selects. */
+  async loadModel(name: string, configOverride?: ModelConfig): Promise<void> {
+    checkModelName(name);
+    const dir = join(this.root, name);
+    if (!existsSync(dir)) {
+      throw new InferenceError('INTERNAL', `failed to load '${name}', failed to poll from model repository`);
+    }
+    let entry = this.models.get(name);
+    if (!entry) {
+      entry = { name, config: undefined, versions: new Map(), reason: '', wanted: true };
+      this.models.set(name, entry);
+    }
+    entry.wanted = true;
+    const log = this.options.logger.child({ model: name });
+    let config: ModelConfig;
+    let versions: string[];
+    try {
+      config = normalizeConfig(configOverride ?? this.readConfig(dir), name);
+      versions = selectVersions(dir, config);
+      if (versions.length === 0) throw new InferenceError('INVALID_ARGUMENT', `no version directory to load in ${dir}`);
+    } catch (err) {
+      entry.reason = `failed to load '${name}': ${errorMessage(err)}`;
+      log.error({ reason: entry.reason }, 'model failed to load');
+      const old = entry.versions;
+      entry.versions = new Map();
+      await Promise.all([...old.values()].map((v) => v.unload()));
+      throw new InferenceError('INVALID_ARGUMENT', entry.reason, { cause: err });
+    }
+    const generation = ++this.generation;
+    const fresh = new Map<string, ModelVersion>();
+    for (const version of versions) fresh.set(version, this.startVersion(name, version, config, dir, generation, log));
+    const previous = entry.versions;
+    entry.config = config;
+    entry.reason = '';
+    // New versions serve as they become ready; requests already running on old ones finish first.
+    entry.versions = previous.size > 0 ? previous : fresh;
+    const results = await Promise.allSettled(
+      [...fresh.values()].map((v) => v.whenLoaded()),
+    );
+    entry.versions = fresh;
+    await Promise.all([...previous.values()].map((v) => v.unload()));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) {
+      throw new InferenceError('INVALID_ARGUMENT', `failed to load '${name}': ${errorMessage(failure.reason)}`);
+    }
+  }
+
+  private readConfig(dir: string): ModelConfig {
+    const file = join(dir, 'config.pbtxt');
+    const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    return parseConfigText(text, file);
+  }
+
+  private startVersion(
+    name: string,
+    version: string,
+    config: ModelConfig,
+    dir: string,
+    generation: number,
+    modelLog: Logger,
+  ): ModelVersion {
+    const path = join(dir, version);
+    const io = ioSpec(config);
+    const parameters = configParameters(config);
+    const loadWaitMs = Number(parameters['load_wait_ms'] ?? this.options.loadWaitMs);
+    const modelVersion = new ModelVersion(name, version, config, io, path, this.options.events, loadWaitMs);
+    const log = modelLog.child({ version });
+    const context: ModelContext = {
+      name,
+      version,
+      config,
+      io,
+      parameters,
+      serverParameters: this.options.serverParameters,
+      versionPath: path,
+      logger: log,
+    };
+    const started = process.hrtime.bigint();
+    const loading = (async () => {
+      try {
+        const instance = await this.createInstance(findModelModule(path), generation, context);
+        modelVersion.loadSettled({ instance });
+        log.info({ loadMs: Number(process.hrtime.bigint() - started) / 1e6 }, 'model loaded');
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err));
+        modelVersion.loadSettled({ error });
+        log.error({ err: error }, 'model failed to load');
+      }
+    })();
+    this.track(loading);
+    return modelVersion;
+  }
+
+  /** Unloads every version of a model; in-flight requests finish first. Unknown models are fine, as in Triton. */
+  async unloadModel(name: string): Promise<void> {
+    checkModelName(name);
+    const entry = this.models.get(name);
+    if (!entry) return;
+    entry.wanted = false;
+    await Promise.all([...entry.versions.values()].map((v) => v.unload()));
+  }
+
+  /** Whether the control mode lets clients load and unload models. */
+  checkExplicitControl(): void {
+    if (this.options.controlMode !== 'explicit') {
+      throw new InferenceError(
+        'UNAVAILABLE',
+        `explicit model load / unload is not allowed if the model control mode is '${this.options.controlMode}' (start with --model-control-mode=explicit)`,
+      );
+    }
+  }
+
+  /** Strict: every model that should be loaded has all its versions ready. */
+  serverReady(): boolean {
+    if (!this.options.strictReadiness) return true;
+    for (const entry of this.models.values()) {
+      if (!entry.wanted) continue;
+      if (entry.reason || entry.versions.size === 0) return false;
+      for (const version of entry.versions.values()) if (!version.ready) return false;
+    }
+    return true;
+  }
+
+  modelReady(name: string, version: string): boolean {
+    const entry = this.models.get(name);
+    if (!entry) return false;
+    if (version) return entry.versions.get(parseVersion(name, version))?.ready ?? false;
+    return [...entry.versions.values()].some((v) => v.ready);
+  }
+
+  /** The version a request goes to: exactly the one named, else the highest ready one. */
+  resolve(name: string, version: string): ModelVersion {
+    const entry = this.models.get(name);
+    if (!entry || (entry.versions.size === 0 && !entry.reason && !entry.wanted)) {
+      throw InferenceError.modelNotFound(name);
+    }
+    if (version) {
+      const found = entry.versions.get(parseVersion(name, version));
+      if (!found) throw InferenceError.modelNotFound(name, version);
+      return found;
+    }
+    const candidates = [...entry.versions.values()].sort((a, b) => Number(b.version) - Number(a.version));
+    const ready = candidates.find((v) => v.ready) ?? candidates.find((v) => v.state === 'LOADING');
+    if (!ready) {
+      const why = entry.reason ? `: ${entry.reason}` : '';
+      throw new InferenceError('UNAVAILABLE', `Request for unknown model: '${name}' has no available versions${why}`);
+    }
+    return ready;
+  }
+
+  infer(call: InferCall, signal: AbortSignal): Promise<InferResult> {
+    return this.resolve(call.model, call.version).infer(call, signal);
+  }
+
+  metadata(name: string, version: string): ModelMetadata {
+    const resolved = this.resolve(name, version);
+    const entry = this.models.get(name) as ModelEntry;
+    const { config } = resolved;
+    const versions = version
+      ? [resolved.version]
+      : [...entry.versions.values()].filter((v) => v.ready).map((v) => v.version);
+    const batch = config.maxBatchSize > 0;
+    const tensor = (spec: TensorSpec): TensorMetadata => ({
+      name: spec.name,
+      datatype: spec.datatype,
+      shape: batch ? [DEFAULT_BATCH_DIM, ...spec.dims] : [...spec.dims],
+    });
+    return {
+      name,
+      versions: versions.length > 0 ? versions : [resolved.version],
+      platform: config.platform || config.backend,
+      inputs: resolved.io.inputs.map(tensor),
+      outputs: resolved.io.outputs.map(tensor),
+    };
+  }
+
+  config(name: string, version: string): ModelConfig {
+    return this.resolve(name, version).config;
+  }
+
+  index(readyOnly: boolean): IndexEntry[] {
+    const entries: IndexEntry[] = [];
+    const names = new Set([...this.scan(), ...this.models.keys()]);
+    for (const name of [...names].sort()) {
+      const entry = this.models.get(name);
+      if (!entry || (entry.versions.size === 0 && !entry.reason)) {
+        if (!readyOnly) entries.push({ name, version: '', state: '', reason: '' });
+        continue;
+      }
+      if (entry.versions.size === 0) {
+        if (!readyOnly) entries.push({ name, version: '', state: 'UNAVAILABLE', reason: entry.reason });
+        continue;
+      }
+      for (const v of entry.versions.values()) {
+        if (readyOnly && !v.ready) continue;
+        entries.push({ name, version: v.version, state: v.state, reason: v.reason });
+      }
+    }
+    return entries;
+  }
+
+  /** Statistics of ready versions; `name` empty = every model, `version` empty = every ready version. */
+  statistics(name: string, version: string): VersionStatisticsEntry[] {
+    const pick = (entry: ModelEntry): VersionStatisticsEntry[] =>
+      [...entry.versions.values()]
+        .filter((v) => v.ready && (!version || v.version === version))
+        .map((v) => ({ name: entry.name, version: v.version, statistics: v.statistics }));
+    if (!name) return [...this.models.values()].flatMap(pick);
+    const entry = this.models.get(name);
+    const found = entry ? pick(entry) : [];
+    if (found.length === 0) {
+      const v = version ? ` version ${version}` : '';
+      throw new InferenceError('INVALID_ARGUMENT', `requested model '${name}'${v} is not available`);
+    }
+    return found;
+  }
+
+  /** Unloads every model; in-flight requests finish first. */
+  async close(): Promise<void> {
+    await this.settled();
+    await Promise.all([...this.models.keys()].map((name) => this.unloadModel(name)));
+  }
+}
+
+function checkModelName(name: string): void {
+  if (!MODEL_NAME.test(name) || name === '.' || name === '..') {
+    throw InferenceError.invalidArgument('model_name', `'${name}' is not a valid model name`);
+  }
+}
+
+function parseVersion(name: string, version: string): string {
+  if (!VERSION_DIRECTORY.test(version)) {
+    throw new InferenceError(
+      'INVALID_ARGUMENT',
+      `failed to get model version from specified version string '${version}' for model '${name}'`,
+    );
+  }
+  return version;
+}
+
+/** The version directories the config's version_policy selects, highest first. */
+function selectVersions(dir: string, config: ModelConfig): string[] {
+  const available = readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && VERSION_DIRECTORY.test(entry.name))
+    .map((entry) => entry.name)
+    .sort((a, b) => Number(b) - Number(a));
+  const policy = config.versionPolicy;
+  if (policy?.all) return available;
+  if (policy?.specific) {
+    const wanted = new Set(policy.specific.versions.map(String));
+    return available.filter((v) => wanted.has(v));
+  }
+  return available.slice(0, Math.max(1, policy?.latest?.numVersions ?? 1));
+}

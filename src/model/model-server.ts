@@ -1,0 +1,172 @@
+// The class users extend: mlrun's V2ModelServer, hook for hook, typed.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { ModelConfig } from '../../generated/model_config.js';
+import { InferenceError } from '../errors.js';
+import type { MetricValue } from '../events.js';
+import type { IOSpec } from '../tensor/index.js';
+import type {
+  InferRequest,
+  InferResponse,
+  LoggedResults,
+  Operation,
+  ParamValue,
+  Parameters,
+  PredictOutputs,
+} from './types.js';
+
+/** What the repository gives a model server when it creates it. */
+export interface ModelContext {
+  readonly name: string;
+  readonly version: string;
+  /** The parsed config.pbtxt, with Triton's defaults filled in. */
+  readonly config: ModelConfig;
+  readonly io: IOSpec;
+  /** config.pbtxt `parameters`, as strings (ModelParameter.string_value). */
+  readonly parameters: Readonly<Record<string, string>>;
+  /** Server-wide parameters: the last place getParam() looks. */
+  readonly serverParameters: Parameters;
+  /** The version directory the model module was loaded from. */
+  readonly versionPath: string;
+  readonly logger: Logger;
+}
+
+/** The model file and its siblings, as getModel() finds them. */
+export interface ModelFiles {
+  readonly modelFile: string | undefined;
+  /** Every other file of the version directory, by file name. */
+  readonly extra: Readonly<Record<string, string>>;
+}
+
+const CUSTOM_OPERATION_PREFIX = 'op';
+
+/**
+ * Base class of every model. A minimal model implements `load()` and `predict()`;
+ * the other hooks default to pass-through.
+ *
+ * Custom operations are methods named `op<Name>` (`opStats` serves operation `stats`),
+ * selected by the request parameter `operation`, like the seed's `op_<name>` methods.
+ */
+export abstract class ModelServer {
+  readonly name: string;
+  readonly version: string;
+  readonly config: ModelConfig;
+  readonly io: IOSpec;
+  protected readonly log: Logger;
+  /** Set by the runtime once load() resolved. */
+  ready = false;
+  /** Why load() failed, when it did. */
+  error = '';
+  /** Labels attached to every monitoring event; starts as config.pbtxt `metric_tags`. */
+  labels: Record<string, string>;
+  /** Metrics set with setMetric(); a snapshot goes with every monitoring event. */
+  readonly metrics: Record<string, MetricValue> = {};
+  private readonly context: ModelContext;
+
+  constructor(context: ModelContext) {
+    this.context = context;
+    this.name = context.name;
+    this.version = context.version;
+    this.config = context.config;
+    this.io = context.io;
+    this.log = context.logger;
+    this.labels = { ...context.config.metricTags };
+  }
+
+  /** Loads whatever the model needs (files, weights). Runs once, before any request. */
+  abstract load(): Promise<void> | void;
+
+  abstract predict(request: InferRequest, signal: AbortSignal): Promise<PredictOutputs> | PredictOutputs;
+
+  explain(_request: InferRequest, _signal: AbortSignal): Promise<PredictOutputs> | PredictOutputs {
+    throw new InferenceError('UNIMPLEMENTED', `model '${this.name}' does not implement operation 'explain'`);
+  }
+
+  preprocess(request: InferRequest, _op: Operation): Promise<InferRequest> | InferRequest {
+    return request;
+  }
+
+  /** The seed's v2 check: the request has a list of inputs. */
+  validate(request: InferRequest, _op: Operation): Promise<InferRequest> | InferRequest {
+    if (!Array.isArray(request.inputs)) {
+      throw InferenceError.invalidArgument('inputs', 'must be a list');
+    }
+    return request;
+  }
+
+  postprocess(response: InferResponse): Promise<InferResponse> | InferResponse {
+    return response;
+  }
+
+  /** Returns what monitoring logs instead of the request's inputs and outputs, or undefined for those. */
+  loggedResults(_request: InferRequest, _response: InferResponse, _op: Operation): LoggedResults | undefined {
+    return undefined;
+  }
+
+  unload(): Promise<void> | void {
+    return undefined;
+  }
+
+  /** Looks `key` up in the request's parameters, then config.pbtxt's, then the server's. */
+  getParam<T extends ParamValue>(key: string, defaultValue: T, request?: InferRequest): ParamValue;
+  getParam(key: string, defaultValue?: ParamValue, request?: InferRequest): ParamValue | undefined;
+  getParam(key: string, defaultValue?: ParamValue, request?: InferRequest): ParamValue | undefined {
+    const fromRequest = request?.parameters[key];
+    if (fromRequest !== undefined) return fromRequest;
+    const fromConfig = this.context.parameters[key];
+    if (fromConfig !== undefined) return fromConfig;
+    return this.context.serverParameters[key] ?? defaultValue;
+  }
+
+  setMetric(name: string, value: MetricValue): void {
+    this.metrics[name] = value;
+  }
+
+  /**
+   * Finds the model file in the version directory: `config.default_model_filename` when set,
+   * else the first file ending with `suffix` that is not the model module itself.
+   */
+  getModel(suffix = ''): ModelFiles {
+    const dir = this.context.versionPath;
+    const files = readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => entry.name)
+      .sort();
+    const preferred = this.config.defaultModelFilename;
+    const modelName =
+      preferred && files.includes(preferred)
+        ? preferred
+        : files.find((file) => file.endsWith(suffix) && !/^model\.(ts|js|mjs)$/.test(file));
+    const extra: Record<string, string> = {};
+    for (const file of files) {
+      if (file !== modelName) extra[file] = join(dir, file);
+    }
+    return { modelFile: modelName === undefined ? undefined : join(dir, modelName), extra };
+  }
+
+  /** The operations this model serves: infer, predict, explain and its op<Name> methods. */
+  operations(): string[] {
+    const names = new Set(['infer', 'predict', 'explain']);
+    for (let proto: object | null = Object.getPrototypeOf(this); proto && proto !== ModelServer.prototype; ) {
+      for (const key of Object.getOwnPropertyNames(proto)) {
+        const operation = customOperationName(key);
+        if (operation && typeof (this as unknown as Record<string, unknown>)[key] === 'function') names.add(operation);
+      }
+      proto = Object.getPrototypeOf(proto) as object | null;
+    }
+    return [...names];
+  }
+}
+
+function customOperationName(method: string): string | undefined {
+  if (!method.startsWith(CUSTOM_OPERATION_PREFIX) || method.length <= CUSTOM_OPERATION_PREFIX.length) return undefined;
+  const first = method.charAt(CUSTOM_OPERATION_PREFIX.length);
+  if (first !== first.toUpperCase() || first === first.toLowerCase()) return undefined;
+  return first.toLowerCase() + method.slice(CUSTOM_OPERATION_PREFIX.length + 1);
+}
+
+/** The method that serves a custom operation, e.g. `stats` → `opStats`. */
+export function customOperationMethod(operation: string): string {
+  return CUSTOM_OPERATION_PREFIX + operation.charAt(0).toUpperCase() + operation.slice(1);
+}

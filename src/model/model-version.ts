@@ -1,0 +1,210 @@
+// One version of a model: its state, its instance, its statistics, and the request
+// path from a decoded call to encoded outputs.
+import type { ModelConfig } from '../../generated/model_config.js';
+import { InferenceError } from '../errors.js';
+import type { EventSink, ModelState } from '../events.js';
+import { batchSize, decodeInputs, encodeOutputs, type IOSpec, type Tensor } from '../tensor/index.js';
+import type { ExecutionJob } from './hooks.js';
+import type { ModelInstance } from './model-instance.js';
+import { VersionStatistics } from './statistics.js';
+import type { InferCall, InferResult, RequestedOutput } from './types.js';
+
+export class ModelVersion {
+  state: ModelState = 'LOADING';
+  reason = '';
+  readonly statistics = new VersionStatistics();
+  private instance: ModelInstance | undefined;
+  private readonly loaded: Promise<void>;
+  private settle!: { resolve: () => void; reject: (err: Error) => void };
+  private inFlight = 0;
+  private drained: (() => void) | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly version: string,
+    readonly config: ModelConfig,
+    readonly io: IOSpec,
+    readonly path: string,
+    private readonly events: EventSink,
+    /** How long a request waits for a loading version before UNAVAILABLE. */
+    private readonly loadWaitMs: number,
+  ) {
+    this.loaded = new Promise<void>((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    // A version that fails to load must not leave an unhandled rejection behind.
+    this.loaded.catch(() => undefined);
+  }
+
+  get ready(): boolean {
+    return this.state === 'READY';
+  }
+
+  get modelClass(): string {
+    return this.instance?.modelClass ?? '';
+  }
+
+  /** Resolves when the version is ready; rejects with the load error. */
+  whenLoaded(): Promise<void> {
+    return this.loaded;
+  }
+
+  /** Called once by the repository when the instance has loaded, or failed to. */
+  loadSettled(result: { instance: ModelInstance } | { error: Error }): void {
+    if ('instance' in result) {
+      this.instance = result.instance;
+      this.setState('READY', '');
+      this.settle.resolve();
+    } else {
+      this.setState('UNAVAILABLE', `failed to load: ${result.error.message}`);
+      this.settle.reject(result.error);
+    }
+  }
+
+  private setState(state: ModelState, reason: string): void {
+    this.state = state;
+    this.reason = reason;
+    this.events.emit({
+      kind: 'model-state',
+      modelClass: this.modelClass,
+      model: this.name,
+      version: this.version,
+      state,
+      reason,
+      labels: { ...this.config.metricTags },
+      path: this.path,
+    });
+  }
+
+  /** Waits (bounded) for a loading version; fails UNAVAILABLE with its state otherwise. */
+  private async whenReady(): Promise<ModelInstance> {
+    if (this.state === 'LOADING') {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.loadWaitMs);
+      });
+      await Promise.race([this.loaded.catch(() => undefined), timeout]);
+      clearTimeout(timer);
+    }
+    if (this.state !== 'READY' || !this.instance) {
+      const why = this.reason ? `: ${this.reason}` : '';
+      throw new InferenceError(
+        'UNAVAILABLE',
+        `model '${this.name}' version ${this.version} is not at ready state (${this.state}${why})`,
+      );
+    }
+    return this.instance;
+  }
+
+  async infer(call: InferCall, signal: AbortSignal): Promise<InferResult> {
+    this.inFlight++;
+    try {
+      return await this.execute(call, signal);
+    } catch (err) {
+      this.statistics.recordFailure(process.hrtime.bigint() - call.arrivedNs);
+      throw err;
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) this.drained?.();
+    }
+  }
+
+  private async execute(call: InferCall, signal: AbortSignal): Promise<InferResult> {
+    const instance = await this.whenReady();
+    const operation = requestOperation(call);
+    const decodeStart = process.hrtime.bigint();
+    const tensors = decodeInputs(call.inputs, call.raw, this.io);
+    checkRequestedOutputs(call.outputs, this.io, this.name);
+    const job: ExecutionJob = {
+      id: call.id,
+      tensors,
+      parameters: call.parameters,
+      outputs: call.outputs,
+      operation,
+    };
+    const inferStart = process.hrtime.bigint();
+    const output = await instance.run(job, signal);
+    const encodeStart = process.hrtime.bigint();
+    const selected = selectOutputs(output.outputs, call.outputs, this.name);
+    const encoded = encodeOutputs(selected);
+    const end = process.hrtime.bigint();
+
+    const totalNs = end - call.arrivedNs;
+    const inputNs = inferStart - decodeStart;
+    const inferNs = encodeStart - inferStart;
+    const outputNs = end - encodeStart;
+    this.statistics.recordSuccess(
+      totalNs,
+      { queueNs: totalNs - inputNs - inferNs - outputNs, inputNs, inferNs, outputNs },
+      batchSize(tensors, this.io),
+    );
+    this.events.emit({
+      kind: 'inference',
+      modelClass: instance.modelClass,
+      model: this.name,
+      version: this.version,
+      instance: instance.label,
+      labels: output.labels,
+      op: operation,
+      requestId: call.id,
+      arrivedAtMs: Date.now() - Number(totalNs / 1_000_000n),
+      durationNs: totalNs,
+      inputs: tensors,
+      outputs: selected,
+      ...(output.logged ? { logged: output.logged } : {}),
+      parameters: call.parameters,
+      metrics: output.metrics,
+    });
+    return {
+      model: this.name,
+      version: this.version,
+      id: call.id,
+      parameters: output.parameters,
+      outputs: encoded.outputs,
+      raw: encoded.raw,
+    };
+  }
+
+  /** Stops taking requests, waits for those in flight, then unloads the instance. */
+  async unload(): Promise<void> {
+    if (this.state === 'UNAVAILABLE' && !this.instance) return;
+    this.setState('UNLOADING', '');
+    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    const instance = this.instance;
+    this.instance = undefined;
+    await instance?.unload();
+    this.setState('UNAVAILABLE', 'unloaded');
+  }
+}
+
+function requestOperation(call: InferCall): string {
+  const operation = call.parameters['operation'];
+  if (operation === undefined) return 'infer';
+  if (typeof operation !== 'string' || operation === '') {
+    throw InferenceError.invalidArgument('parameters.operation', 'must be a non-empty string_param');
+  }
+  return operation;
+}
+
+function checkRequestedOutputs(requested: readonly RequestedOutput[], io: IOSpec, model: string): void {
+  const seen = new Set<string>();
+  for (const [i, output] of requested.entries()) {
+    if (seen.has(output.name)) {
+      throw InferenceError.invalidArgument(`outputs[${i}]`, `output '${output.name}' already exists in request`);
+    }
+    seen.add(output.name);
+    if (io.outputs.length > 0 && !io.outputs.some((spec) => spec.name === output.name)) {
+      throw InferenceError.invalidArgument(`outputs[${i}]`, `unexpected inference output '${output.name}' for model '${model}'`);
+    }
+  }
+}
+
+/** The requested outputs in the order asked for; all of them when none was asked for. */
+function selectOutputs(produced: Tensor[], requested: readonly RequestedOutput[], model: string): Tensor[] {
+  if (requested.length === 0) return produced;
+  return requested.map((output) => {
+    const tensor = produced.find((t) => t.name === output.name);
+    if (!tensor) throw new InferenceError('INTERNAL', `model '${model}' did not produce requested output '${output.name}'`);
+    return tensor;
+  });
+}

@@ -1,0 +1,77 @@
+// Domain types of the model layer: what the gRPC boundary hands in and gets back,
+// and what the hooks of a model server see. No protobuf, no gRPC.
+import type { NestedList, PredictOutputs, Tensor, WireInputTensor, WireOutputTensor } from '../tensor/index.js';
+
+/**
+ * A request or model parameter. int64 parameters arrive as `number` when they fit
+ * exactly in a double, otherwise as `bigint`.
+ */
+export type ParamValue = boolean | number | bigint | string;
+export type Parameters = Readonly<Record<string, ParamValue>>;
+
+export interface RequestedOutput {
+  readonly name: string;
+  readonly parameters: Parameters;
+}
+
+/** One inference call as the gRPC boundary hands it to the repository. */
+export interface InferCall {
+  readonly model: string;
+  /** Empty: the highest ready version. */
+  readonly version: string;
+  readonly id: string;
+  readonly parameters: Parameters;
+  readonly inputs: readonly WireInputTensor[];
+  readonly raw: readonly Uint8Array[];
+  readonly outputs: readonly RequestedOutput[];
+  /** process.hrtime.bigint() when the call arrived. */
+  readonly arrivedNs: bigint;
+}
+
+/** What the repository hands back: outputs already encoded for the wire. */
+export interface InferResult {
+  readonly model: string;
+  readonly version: string;
+  readonly id: string;
+  readonly parameters: Parameters;
+  readonly outputs: WireOutputTensor[];
+  readonly raw: Uint8Array[];
+}
+
+/** The request the hooks of a model server see. */
+export interface InferRequest {
+  readonly id: string;
+  /**
+   * List form: one entry per input, in the order the model declares its inputs
+   * (request order when it declares none), each the tensor's values as nested lists.
+   * Built on first access, so a model that only reads `tensors` never pays for it.
+   */
+  readonly inputs: NestedList[];
+  /** Inputs by name: typed, shaped views on the received bytes. */
+  readonly tensors: Readonly<Record<string, Tensor>>;
+  readonly parameters: Parameters;
+  /** The outputs the client asked for; empty means all. */
+  readonly outputs: readonly RequestedOutput[];
+  /** Request-scoped data a preprocess hook wants to pass on. */
+  readonly [extra: string]: unknown;
+}
+
+/** The response postprocess sees and may change. */
+export interface InferResponse {
+  readonly id: string;
+  readonly modelName: string;
+  readonly modelVersion: string;
+  outputs: Tensor[];
+  parameters: Record<string, ParamValue>;
+}
+
+export type { PredictOutputs };
+
+/** The operation a request asks for: `infer` (alias `predict`), `explain` or a custom one. */
+export type Operation = string;
+
+/** What loggedResults() returns to replace the logged inputs and outputs. */
+export interface LoggedResults {
+  readonly inputs: unknown;
+  readonly outputs: unknown;
+}
