@@ -2,7 +2,7 @@
 import { elementCount, formatShape } from './datatypes.js';
 import { convertValues, outputError } from './convert.js';
 import { bf16BitsToFloat, fp16BitsToFloat } from './float16.js';
-import type { Datatype, ListValue, NestedList, Tensor } from './types.js';
+import type { Datatype, ListValue, NestedList, NumericData, Tensor } from './types.js';
 
 /**
  * The tensor as nested arrays shaped by its dims; rank 0 gives the scalar itself.
@@ -75,13 +75,19 @@ function isRow(x: unknown): x is ArrayLike<unknown> {
 /**
  * A nested list's shape (from its nesting) and its leaves in row-major order. Rank 0 and
  * rank 1 need no copy. Ragged lists fail INTERNAL. Leaves are not type-checked here.
+ * `row` is the first typed-array row met (e.g. a list of Float32Array rows), for inference.
  */
-export function flattenList(list: unknown, name: string): { shape: number[]; values: ArrayLike<unknown> } {
+export function flattenList(
+  list: unknown,
+  name: string,
+): { shape: number[]; values: ArrayLike<unknown>; row?: NumericData } {
   if (!isRow(list)) return { shape: [], values: [list] };
   const shape: number[] = [];
   let cur: unknown = list;
+  let row: NumericData | undefined;
   while (isRow(cur)) {
     shape.push(cur.length);
+    if (!Array.isArray(cur)) row = cur as NumericData;
     if (cur.length === 0) break;
     cur = cur[0];
   }
@@ -91,12 +97,12 @@ export function flattenList(list: unknown, name: string): { shape: number[]; val
         if (isRow(list[k])) throw ragged(name, [k], 'is a list where its siblings are values');
       }
     }
-    return { shape, values: list };
+    return row === undefined ? { shape, values: list } : { shape, values: list, row };
   }
   const values: unknown[] = [];
   const index: number[] = [];
   walk(list, 0, shape, values, index, name);
-  return { shape, values };
+  return row === undefined ? { shape, values } : { shape, values, row };
 }
 
 function walk(x: unknown, depth: number, shape: readonly number[], out: unknown[], index: number[], name: string): void {

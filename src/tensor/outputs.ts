@@ -28,6 +28,8 @@ import type {
  *   Int16Array→INT16, Int32Array→INT32, BigInt64Array→INT64, Uint8Array (and Buffer)→UINT8,
  *   Uint16Array→UINT16, Uint32Array→UINT32, BigUint64Array→UINT64
  *   (FP16/BF16 are never guessed: declare them, and pass their bits as a Uint16Array or numbers);
+ * - a list of typed-array rows (other than Uint8Array, which is a BYTES element in a list):
+ *   by the first row's constructor, as above;
  * - lists and bare scalars by their leaves: strings or Uint8Arrays→BYTES (strings as UTF-8);
  *   booleans→BOOL; numbers→INT64 when every value is a safe integer (and not −0), else FP64;
  *   bigints (possibly with safe-integer numbers)→INT64, or UINT64 when a value needs it;
@@ -118,7 +120,7 @@ function toTensor(value: OutputValue, name: string, d: TensorSpec | undefined, b
   } else {
     const flat = flattenList(data, name);
     natural = flat.shape;
-    datatype ??= inferListDatatype(flat.values, name);
+    datatype ??= flat.row !== undefined ? typedDatatype(flat.row)! : inferListDatatype(flat.values, name);
     tensorData = convertValues(flat.values, datatype, name);
   }
 
