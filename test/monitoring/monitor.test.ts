@@ -348,3 +348,21 @@ describe('monitoring endpoint records', () => {
     assert.equal(transport.records.size, 1);
   });
 });
+
+describe('monitoring counts in the log', () => {
+  test('stats - logged at info each interval only when they changed, and at close', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+    const options = resolveMonitoringOptions({ natsUrl: 'nats://unused' }, { serverId: 's', host: 'h' });
+    const mon = createMonitoring(options, log, { transport: new FakeTransport(), statsIntervalMs: 25 });
+    mon.emit(inference(1));
+    await sleep(130); // several intervals, one change
+    const counts = lines.filter((l) => l['msg'] === 'monitoring counts');
+    assert.equal(counts.length, 1);
+    assert.equal(counts[0]!['published'], 1);
+    await mon.close();
+    const closed = lines.filter((l) => l['msg'] === 'monitoring closed');
+    assert.equal(closed.length, 1);
+    assert.equal(closed[0]!['published'], 1);
+  });
+});
