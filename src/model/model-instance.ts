@@ -37,13 +37,23 @@ export async function importModelClass(modulePath: string, generation: number): 
   const url = `${pathToFileURL(modulePath).href}?generation=${generation}`;
   const module = (await import(url)) as { default?: unknown };
   const exported = module.default;
-  if (typeof exported !== 'function' || !(exported.prototype instanceof ModelServer)) {
+  if (typeof exported !== 'function' || !extendsModelServer(exported)) {
     throw new InferenceError(
       'INVALID_ARGUMENT',
       `${modulePath} must default-export a class extending ModelServer (import { ModelServer } from 'v2serve')`,
     );
   }
   return exported as ModelServerClass;
+}
+
+/**
+ * A CommonJS model module (a .ts file outside a "type": "module" package) gets its own
+ * copy of v2serve, so the check is on the shape of ModelServer, not on class identity.
+ */
+function extendsModelServer(candidate: { prototype?: unknown }): boolean {
+  if (candidate.prototype instanceof ModelServer) return true;
+  const proto = candidate.prototype as Record<string, unknown> | undefined;
+  return ['load', 'predict', 'getParam', 'operations'].every((method) => typeof proto?.[method] === 'function');
 }
 
 /** Creates the model server and runs its load(). */

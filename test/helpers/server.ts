@@ -130,6 +130,7 @@ export function tempRepository(models: Record<string, { config: string; versions
 } {
   const dir = mkdtempSync(join(tmpdir(), 'v2serve-test-'));
   mkdirSync(join(dir, 'node_modules'));
+  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
   symlinkSync(PROJECT_ROOT, join(dir, 'node_modules', 'v2serve'), 'dir');
   const root = join(dir, 'repository');
   const write = (path: string, text: string) => {
