@@ -44,7 +44,7 @@ class Recorder extends ModelServer {
     this.calls.push(`preprocess:${op}`);
     return request;
   }
-  override validate(request: InferRequest, op: string): InferRequest {
+  override validate(request: InferRequest, op: string): Promise<InferRequest> | InferRequest {
     this.calls.push(`validate:${op}`);
     return super.validate(request, op);
   }
