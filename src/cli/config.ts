@@ -22,6 +22,25 @@ export interface Config {
   readonly modelLoadWaitMs: number;
   readonly logVerbose: number;
   readonly logFormat: LogFormat;
+  readonly monitoring: MonitoringConfig | undefined;
+}
+
+/** Inference monitoring to NATS; absent when --monitoring-nats is not given. */
+export interface MonitoringConfig {
+  readonly natsUrl: string;
+  readonly subject: string | undefined;
+  readonly sample: number;
+  readonly batch: number;
+  readonly maxElements: number;
+  readonly maxPending: number;
+  readonly flushMs: number;
+  readonly credsFile: string | undefined;
+  readonly user: string | undefined;
+  readonly password: string | undefined;
+  readonly token: string | undefined;
+  readonly tlsCa: string | undefined;
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
 }
 
 export const DEFAULT_MODEL_REPOSITORY = fileURLToPath(new URL('../../models/', import.meta.url));
@@ -48,6 +67,20 @@ const FLAGS: readonly FlagHelp[] = [
   { flag: 'repository-poll-secs', value: 'N', help: 'poll mode: seconds between scans (default 15)' },
   { flag: 'model-load-wait-ms', value: 'N', help: 'how long a request waits for a loading model (default 5000)' },
   { flag: 'log-verbose', value: 'N', help: 'verbose logging level, 0 = off (default 0)' },
+  { flag: 'monitoring-nats', value: 'URL', help: 'publish inference events to this NATS server (default: off)' },
+  { flag: 'monitoring-subject', value: 'TEMPLATE', help: "subject, {model} and {version} filled in (default 'v2serve.inference.{model}')" },
+  { flag: 'monitoring-sample', value: 'N', help: 'log every Nth request of a model (default 1)' },
+  { flag: 'monitoring-batch', value: 'N', help: 'send N sampled events per message (default 1)' },
+  { flag: 'monitoring-max-elements', value: 'N', help: 'tensor values logged up to N elements, else a summary (default 1024)' },
+  { flag: 'monitoring-max-pending', value: 'N', help: 'events queued before the oldest are dropped (default 10000)' },
+  { flag: 'monitoring-flush-ms', value: 'N', help: 'a partial batch goes out after N ms (default 1000)' },
+  { flag: 'monitoring-creds', value: 'FILE', help: 'NATS credentials file' },
+  { flag: 'monitoring-user', value: 'USER', help: 'NATS user (with --monitoring-password)' },
+  { flag: 'monitoring-password', value: 'PASS', help: 'NATS password' },
+  { flag: 'monitoring-token', value: 'TOKEN', help: 'NATS token' },
+  { flag: 'monitoring-tls-ca', value: 'FILE', help: 'CA to verify the NATS server with' },
+  { flag: 'monitoring-tls-cert', value: 'FILE', help: 'client certificate for NATS' },
+  { flag: 'monitoring-tls-key', value: 'FILE', help: 'client key for NATS' },
   { flag: 'log-format', value: 'FMT', help: 'default | ISO8601 (time format of the JSON log lines)' },
 ];
 
@@ -137,5 +170,32 @@ export function parseConfig(argv: readonly string[]): Readonly<Config> {
     modelLoadWaitMs: integer('model-load-wait-ms', str('model-load-wait-ms'), 5000, 0, 3_600_000),
     logVerbose: integer('log-verbose', str('log-verbose'), 0, 0, 1000),
     logFormat: oneOf<LogFormat>('log-format', str('log-format'), 'default', ['default', 'ISO8601']),
+    monitoring: monitoringConfig(str),
   });
+}
+
+function monitoringConfig(str: (flag: string) => string | undefined): MonitoringConfig | undefined {
+  const natsUrl = str('monitoring-nats');
+  if (natsUrl === undefined) {
+    const stray = FLAGS.find(({ flag }) => flag.startsWith('monitoring-') && str(flag) !== undefined);
+    if (stray) throw new UsageError(`--${stray.flag} needs --monitoring-nats`);
+    return undefined;
+  }
+  if (!natsUrl) throw new UsageError('--monitoring-nats must not be empty');
+  return {
+    natsUrl,
+    subject: str('monitoring-subject'),
+    sample: integer('monitoring-sample', str('monitoring-sample'), 1, 1, 1_000_000),
+    batch: integer('monitoring-batch', str('monitoring-batch'), 1, 1, 100_000),
+    maxElements: integer('monitoring-max-elements', str('monitoring-max-elements'), 1024, 0, 100_000_000),
+    maxPending: integer('monitoring-max-pending', str('monitoring-max-pending'), 10_000, 1, 10_000_000),
+    flushMs: integer('monitoring-flush-ms', str('monitoring-flush-ms'), 1000, 1, 3_600_000),
+    credsFile: str('monitoring-creds'),
+    user: str('monitoring-user'),
+    password: str('monitoring-password'),
+    token: str('monitoring-token'),
+    tlsCa: str('monitoring-tls-ca'),
+    tlsCert: str('monitoring-tls-cert'),
+    tlsKey: str('monitoring-tls-key'),
+  };
 }

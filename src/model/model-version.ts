@@ -101,12 +101,41 @@ export class ModelVersion {
     try {
       return await this.execute(call, signal);
     } catch (err) {
-      this.statistics.recordFailure(process.hrtime.bigint() - call.arrivedNs);
+      const durationNs = process.hrtime.bigint() - call.arrivedNs;
+      this.statistics.recordFailure(durationNs);
+      this.emitFailure(call, durationNs, err);
       throw err;
     } finally {
       this.inFlight--;
       if (this.inFlight === 0) this.drained?.();
     }
+  }
+
+  /** Failed requests are always reported, with the parameters and the error; the inputs may not have decoded. */
+  private emitFailure(call: InferCall, durationNs: bigint, err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    const operation = call.parameters['operation'];
+    this.events.emit({
+      kind: 'inference',
+      modelClass: this.modelClass,
+      model: this.name,
+      version: this.version,
+      instance: this.instance?.label ?? '',
+      labels: { ...this.config.metricTags },
+      op: typeof operation === 'string' ? operation : 'infer',
+      requestId: call.id,
+      arrivedAtMs: Date.now() - Number(durationNs / 1_000_000n),
+      durationNs,
+      inputs: [],
+      outputs: [],
+      parameters: call.parameters,
+      metrics: {},
+      error: {
+        message: error.message,
+        code: error instanceof InferenceError ? error.code : 'INTERNAL',
+        ...(error.stack ? { stack: error.stack } : {}),
+      },
+    });
   }
 
   private async execute(call: InferCall, signal: AbortSignal): Promise<InferResult> {
