@@ -45,7 +45,7 @@ function toLeaves(tensor: Tensor): ListValue[] {
     const out = new Array<ListValue>(data.length);
     for (let k = 0; k < data.length; k++) {
       const el = data[k]!;
-      out[k] = Buffer.from(el.buffer, el.byteOffset, el.byteLength);
+      out[k] = Buffer.from(el.buffer, el.byteOffset, el.length);
     }
     return out;
   }
