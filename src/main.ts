@@ -6,7 +6,7 @@ import { pino, stdTimeFunctions, type Logger } from 'pino';
 import { parseConfig, UsageError, USAGE, type Config } from './cli/config.js';
 import type { EventSink, ModelEvent } from './events.js';
 import { startGrpcServer } from './grpc/index.js';
-import { ModelRepository } from './model/index.js';
+import { ModelRepository, RepositoryPoller } from './model/index.js';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -70,6 +70,11 @@ export async function main(argv: readonly string[]): Promise<void> {
     loadWaitMs: config.modelLoadWaitMs,
   });
   repository.start();
+  const poller =
+    config.modelControlMode === 'poll'
+      ? new RepositoryPoller(repository, config.repositoryPollSecs * 1000, log.child({ component: 'poller' }))
+      : undefined;
+  poller?.start();
   const server = await startGrpcServer({
     address: config.grpcAddress,
     port: config.grpcPort,
@@ -91,6 +96,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
     stopping = true;
     log.info({ signal, exitTimeoutSecs: config.exitTimeoutSecs }, 'shutting down');
+    // No reload may start while the models are being unloaded.
+    await poller?.stop();
     await server.shutdown(config.exitTimeoutSecs * 1000);
     await repository.close();
     log.info('stopped');

@@ -80,6 +80,8 @@ export class ModelRepository {
   private readonly root: string;
   private generation = 0;
   private readonly pending = new Set<Promise<unknown>>();
+  /** Per model: the last load or unload asked for; the next one starts after it. */
+  private readonly busy = new Map<string, Promise<void>>();
   private readonly createInstance: InstanceFactory;
 
   constructor(private readonly options: RepositoryOptions) {
@@ -123,9 +125,31 @@ export class ModelRepository {
       .sort();
   }
 
-  /** Loads (or reloads) a model: every version its policy selects. */
-  async loadModel(name: string, configOverride?: ModelConfig): Promise<void> {
+  /**
+   * Loads (or reloads) a model: every version its policy selects. Loads and unloads of
+   * one model run one at a time, in the order asked.
+   */
+  loadModel(name: string, configOverride?: ModelConfig): Promise<void> {
     checkModelName(name);
+    return this.exclusive(name, () => this.load(name, configOverride));
+  }
+
+  /** Runs `task` after every earlier load or unload of `name` has finished. */
+  private exclusive<T>(name: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.busy.get(name) ?? Promise.resolve();
+    const run = previous.then(task);
+    const done = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.busy.set(name, done);
+    void done.then(() => {
+      if (this.busy.get(name) === done) this.busy.delete(name);
+    });
+    return run;
+  }
+
+  private async load(name: string, configOverride: ModelConfig | undefined): Promise<void> {
     const dir = join(this.root, name);
     if (!existsSync(dir)) {
       throw new InferenceError('INTERNAL', `failed to load '${name}', failed to poll from model repository`);
@@ -137,6 +161,10 @@ export class ModelRepository {
     }
     entry.wanted = true;
     const log = this.options.logger.child({ model: name });
+    const previous = entry.versions;
+    // Triton: "If an already loaded model fails to reload for any reason the already
+    // loaded model will remain unchanged and loaded."
+    const serving = [...previous.values()].some((v) => v.ready);
     let config: ModelConfig;
     let versions: string[];
     try {
@@ -144,29 +172,66 @@ export class ModelRepository {
       versions = selectVersions(dir, config);
       if (versions.length === 0) throw new InferenceError('INVALID_ARGUMENT', `no version directory to load in ${dir}`);
     } catch (err) {
-      entry.reason = `failed to load '${name}': ${errorMessage(err)}`;
-      log.error({ reason: entry.reason }, 'model failed to load');
-      const old = entry.versions;
-      entry.versions = new Map();
-      await Promise.all([...old.values()].map((v) => v.unload()));
-      throw new InferenceError('INVALID_ARGUMENT', entry.reason, { cause: err });
+      const reason = `failed to load '${name}': ${errorMessage(err)}`;
+      if (serving) {
+        log.error({ reason }, 'model failed to reload; the loaded versions go on serving');
+      } else {
+        log.error({ reason }, 'model failed to load');
+        entry.reason = reason;
+        entry.versions = new Map();
+        await Promise.all([...previous.values()].map((v) => v.unload()));
+      }
+      throw new InferenceError('INVALID_ARGUMENT', reason, { cause: err });
     }
     const generation = ++this.generation;
     const fresh = new Map<string, ModelVersion>();
     for (const version of versions) fresh.set(version, this.startVersion(name, version, config, dir, generation, log));
-    const previous = entry.versions;
-    entry.config = config;
-    entry.reason = '';
-    // New versions serve as they become ready; requests already running on old ones finish first.
-    entry.versions = previous.size > 0 ? previous : fresh;
-    const results = await Promise.allSettled(
-      [...fresh.values()].map((v) => v.whenLoaded()),
-    );
-    entry.versions = fresh;
-    await Promise.all([...previous.values()].map((v) => v.unload()));
+    // While the new versions load, the ready old ones go on serving: a request for a
+    // version goes to the old one if it is ready, else waits for the new one.
+    const loading = new Map<string, ModelVersion>();
+    for (const version of new Set([...fresh.keys(), ...previous.keys()])) {
+      const old = previous.get(version);
+      const candidate = old?.ready ? old : fresh.get(version);
+      if (candidate) loading.set(version, candidate);
+    }
+    entry.versions = sortedVersions(loading);
+    if (!serving) entry.reason = '';
+    const results = await Promise.allSettled([...fresh.values()].map((v) => v.whenLoaded()));
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const replaced = failure && serving ? fresh : previous;
+    if (failure && serving) {
+      entry.versions = previous;
+      log.error({ reason: errorMessage(failure.reason) }, 'model failed to reload; the loaded versions go on serving');
+    } else {
+      entry.config = config;
+      entry.reason = '';
+      entry.versions = fresh;
+    }
+    // Requests already running on the replaced versions finish first.
+    await Promise.all([...replaced.values()].map((v) => v.unload()));
+    this.announceReady(entry, replaced);
     if (failure) {
       throw new InferenceError('INVALID_ARGUMENT', `failed to load '${name}': ${errorMessage(failure.reason)}`);
+    }
+  }
+
+  /**
+   * A replaced version reports UNLOADING and UNAVAILABLE after its successor (same model
+   * and version) reported READY; say READY again so that side paths end on the truth.
+   */
+  private announceReady(entry: ModelEntry, replaced: ReadonlyMap<string, ModelVersion>): void {
+    for (const v of entry.versions.values()) {
+      if (!v.ready || !replaced.has(v.version)) continue;
+      this.options.events.emit({
+        kind: 'model-state',
+        modelClass: v.modelClass,
+        model: v.name,
+        version: v.version,
+        state: v.state,
+        reason: v.reason,
+        labels: { ...v.config.metricTags },
+        path: v.path,
+      });
     }
   }
 
@@ -217,12 +282,34 @@ export class ModelRepository {
   }
 
   /** Unloads every version of a model; in-flight requests finish first. Unknown models are fine, as in Triton. */
-  async unloadModel(name: string): Promise<void> {
+  unloadModel(name: string): Promise<void> {
     checkModelName(name);
-    const entry = this.models.get(name);
-    if (!entry) return;
-    entry.wanted = false;
-    await Promise.all([...entry.versions.values()].map((v) => v.unload()));
+    return this.exclusive(name, async () => {
+      const entry = this.models.get(name);
+      if (!entry) return;
+      entry.wanted = false;
+      await Promise.all([...entry.versions.values()].map((v) => v.unload()));
+    });
+  }
+
+  /** Poll mode: the model's directory is gone. Unloads it and forgets it. */
+  removeModel(name: string): Promise<void> {
+    return this.exclusive(name, async () => {
+      const entry = this.models.get(name);
+      if (!entry) return;
+      this.models.delete(name);
+      await Promise.all([...entry.versions.values()].map((v) => v.unload()));
+    });
+  }
+
+  /** The absolute path of the repository. */
+  get directory(): string {
+    return this.root;
+  }
+
+  /** The model directories in the repository now, sorted. */
+  modelDirectories(): string[] {
+    return this.scan();
   }
 
   /** Whether the control mode lets clients load and unload models. */
@@ -361,6 +448,11 @@ function parseVersion(name: string, version: string): string {
     );
   }
   return version;
+}
+
+/** The same versions, highest first (the order the index lists them in). */
+function sortedVersions(versions: ReadonlyMap<string, ModelVersion>): Map<string, ModelVersion> {
+  return new Map([...versions].sort(([a], [b]) => Number(b) - Number(a)));
 }
 
 /** The version directories the config's version_policy selects, highest first. */
