@@ -1,12 +1,13 @@
 // The process: reads the flags, wires the repository, the gRPC server and the side
 // paths together, and handles signals. The only code that reads argv.
 import { readFileSync } from 'node:fs';
-import { endianness } from 'node:os';
+import { endianness, hostname } from 'node:os';
 import { pino, stdTimeFunctions, type Logger } from 'pino';
 import { parseConfig, UsageError, USAGE, type Config } from './cli/config.js';
 import type { EventSink, ModelEvent } from './events.js';
 import { startGrpcServer } from './grpc/index.js';
 import { ModelRepository, RepositoryPoller } from './model/index.js';
+import { modelOverridesFromParameters, startMonitoring, type Monitoring } from './monitoring/index.js';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -29,6 +30,50 @@ function fanOut(sinks: EventSink[], log: Logger): EventSink {
           log.warn({ err }, 'event sink failed');
         }
       }
+    },
+  };
+}
+
+async function startMonitoringFor(config: Config, log: Logger): Promise<Monitoring> {
+  const m = config.monitoring;
+  if (!m) throw new Error('monitoring is not configured');
+  const credentials = {
+    ...(m.credsFile ? { credsFile: m.credsFile } : {}),
+    ...(m.user ? { user: m.user } : {}),
+    ...(m.password ? { pass: m.password } : {}),
+    ...(m.token ? { token: m.token } : {}),
+  };
+  const tls = {
+    ...(m.tlsCa ? { caFile: m.tlsCa } : {}),
+    ...(m.tlsCert ? { certFile: m.tlsCert } : {}),
+    ...(m.tlsKey ? { keyFile: m.tlsKey } : {}),
+  };
+  return startMonitoring(
+    {
+      natsUrl: m.natsUrl,
+      ...(m.subject ? { subject: m.subject } : {}),
+      sample: m.sample,
+      batch: m.batch,
+      maxElements: m.maxElements,
+      maxPending: m.maxPending,
+      flushIntervalMs: m.flushMs,
+      verbose: config.logVerbose > 0,
+      serverId: `${hostname()}:${config.id}:${config.grpcPort}`,
+      ...(Object.keys(credentials).length > 0 ? { credentials } : {}),
+      ...(Object.keys(tls).length > 0 ? { tls } : {}),
+    },
+    log,
+  );
+}
+
+/** Applies a model's config.pbtxt monitoring_* parameters when a version becomes ready. */
+function perModelMonitoring(monitoring: Monitoring, repository: ModelRepository): EventSink {
+  return {
+    emit(event) {
+      if (event.kind !== 'model-state' || event.state !== 'READY') return;
+      const { parameters } = repository.config(event.model, event.version);
+      const values = Object.fromEntries(Object.entries(parameters).map(([key, value]) => [key, value.stringValue]));
+      monitoring.setModelOverrides(event.model, modelOverridesFromParameters(values));
     },
   };
 }
@@ -59,6 +104,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   });
 
   const sinks: EventSink[] = [];
+  const monitoring = config.monitoring ? await startMonitoringFor(config, log) : undefined;
   const repository = new ModelRepository({
     root: config.modelRepository,
     controlMode: config.modelControlMode,
@@ -69,6 +115,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     events: fanOut(sinks, log),
     loadWaitMs: config.modelLoadWaitMs,
   });
+  if (monitoring) {
+    sinks.push(perModelMonitoring(monitoring, repository), monitoring);
+  }
   repository.start();
   const poller =
     config.modelControlMode === 'poll'
@@ -100,6 +149,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     await poller?.stop();
     await server.shutdown(config.exitTimeoutSecs * 1000);
     await repository.close();
+    if (monitoring) {
+      await monitoring.close();
+      log.info({ events: monitoring.stats() }, 'monitoring flushed');
+    }
     log.info('stopped');
     process.exit(0);
   };
