@@ -88,6 +88,12 @@ describe('repository - explicit mode', () => {
     );
   });
 
+  test('load/unload - a non-empty repository_name is UNIMPLEMENTED', async () => {
+    const request = { repositoryName: 'other', modelName: 'adder', parameters: {} };
+    await assert.rejects(call(cli.client, cli.client.repositoryModelLoad, request), grpcError(status.UNIMPLEMENTED, /repository_name/));
+    await assert.rejects(call(cli.client, cli.client.repositoryModelUnload, request), grpcError(status.UNIMPLEMENTED, /repository_name/));
+  });
+
   test('infer - a model that is not loaded is NOT_FOUND', async () => {
     await assert.rejects(infer(cli, adderRequest('never')), grpcError(status.NOT_FOUND, /Request for unknown model: 'never'/));
   });
