@@ -355,7 +355,9 @@ export class ModelRepository {
     const ready = candidates.find((v) => v.ready) ?? candidates.find((v) => v.state === 'LOADING');
     if (!ready) {
       const why = entry.reason ? `: ${entry.reason}` : '';
-      throw new InferenceError('UNAVAILABLE', `Request for unknown model: '${name}' has no available versions${why}`);
+      // Unloaded on purpose: gone, as Triton answers. Failed to load: there but unavailable.
+      const code = entry.wanted ? 'UNAVAILABLE' : 'NOT_FOUND';
+      throw new InferenceError(code, `Request for unknown model: '${name}' has no available versions${why}`);
     }
     return ready;
   }
