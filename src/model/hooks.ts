@@ -31,6 +31,12 @@ export interface ExecutionOutput {
   readonly metrics: Record<string, MetricValue>;
   readonly labels: Record<string, string>;
   readonly logged?: LoggedResults;
+  /** Worker instances: the hooks' own time, so that waiting for a free instance counts as queue time. */
+  readonly inferNs?: bigint;
+  /** Worker instances: the job's tensors moved back (the job's own were transferred away), for monitoring. */
+  readonly inputs?: readonly Tensor[];
+  /** Worker instances: which one ran the job ('0', '1', …), for monitoring events. */
+  readonly instance?: string;
 }
 
 type CustomOperation = (request: InferRequest, signal: AbortSignal) => Promise<PredictOutputs> | PredictOutputs;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createFileRegistry, fromBinary, fromJsonString, toBinary, type DescMessage } from '@bufbuild/protobuf';
 import { fromText } from '@bufbuild/protobuf/txtpb';
 import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
-import { ModelConfig, ModelInstanceGroup_Kind } from '../../generated/model_config.js';
+import { ModelConfig, ModelInstanceGroup_Kind, type ModelInstanceGroup } from '../../generated/model_config.js';
 import { InferenceError, errorMessage } from '../errors.js';
 import { CONFIG_TO_DATATYPE, type Datatype, type IOSpec, type TensorSpec } from '../tensor/index.js';
 
@@ -95,11 +95,7 @@ export function normalizeConfig(config: ModelConfig, directoryName: string): Mod
     versionPolicy: config.versionPolicy ?? { latest: { numVersions: 1 }, all: undefined, specific: undefined },
     instanceGroup:
       config.instanceGroup.length > 0
-        ? config.instanceGroup.map((group, i) => ({
-            ...group,
-            name: group.name || `${directoryName}_${i}`,
-            count: group.count || 1,
-          }))
+        ? normalizeInstanceGroups(config.instanceGroup, directoryName)
         : [
             {
               name: directoryName,
@@ -119,6 +115,41 @@ export function normalizeConfig(config: ModelConfig, directoryName: string): Mod
     normalized.dynamicBatching = { ...batching, preferredBatchSize: [normalized.maxBatchSize] };
   }
   ioSpec(normalized);
+  return normalized;
+}
+
+/**
+ * Instance groups as loaded (what ModelConfig reports). KIND_MODEL, the default when
+ * config.pbtxt has no instance_group: one instance on the main thread. KIND_CPU: `count`
+ * instances, each in its own worker thread. KIND_AUTO is KIND_CPU, as in Triton on a
+ * machine without GPUs; KIND_GPU is refused.
+ */
+function normalizeInstanceGroups(groups: readonly ModelInstanceGroup[], model: string): ModelInstanceGroup[] {
+  const normalized = groups.map((group, i) => {
+    const field = `${model}: instance_group[${i}]`;
+    const kind = group.kind === ModelInstanceGroup_Kind.KIND_AUTO ? ModelInstanceGroup_Kind.KIND_CPU : group.kind;
+    if (kind !== ModelInstanceGroup_Kind.KIND_CPU && kind !== ModelInstanceGroup_Kind.KIND_MODEL) {
+      throw InferenceError.invalidArgument(
+        `${field}.kind`,
+        'must be KIND_CPU (worker threads) or KIND_MODEL (the main thread): v2serve has no GPU instances',
+      );
+    }
+    if (group.count < 0) throw InferenceError.invalidArgument(`${field}.count`, `must be >= 1, got ${group.count}`);
+    const count = group.count || 1;
+    if (kind === ModelInstanceGroup_Kind.KIND_MODEL && count !== 1) {
+      throw InferenceError.invalidArgument(
+        `${field}.count`,
+        `must be 1 for KIND_MODEL (one instance on the main thread), got ${count}; use KIND_CPU for worker instances`,
+      );
+    }
+    return { ...group, name: group.name || `${model}_${i}`, count, kind };
+  });
+  if (normalized.length > 1 && normalized.some((group) => group.kind === ModelInstanceGroup_Kind.KIND_MODEL)) {
+    throw InferenceError.invalidArgument(
+      `${model}: instance_group`,
+      'KIND_MODEL (the main thread) cannot be combined with other instance groups',
+    );
+  }
   return normalized;
 }
 

@@ -1,19 +1,27 @@
 // Where a model server runs. The in-process instance calls the hooks directly on the
 // main thread: no queue, no copies, the right choice for light or async models.
+// KIND_CPU instance groups run in worker threads instead (worker-pool.ts).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ModelInstanceGroup_Kind, type ModelConfig } from '../../generated/model_config.js';
 import { InferenceError } from '../errors.js';
 import { runHooks, type ExecutionJob, type ExecutionOutput } from './hooks.js';
 import { ModelServer, type ModelContext } from './model-server.js';
+import { WorkerPool } from './worker-pool.js';
+
+/** Told when an instance that can lose its workers has none alive (with why), and when one is back. */
+export type AvailabilityListener = (available: boolean, reason: string) => void;
 
 export interface ModelInstance {
-  /** 'main', or the worker's index. */
+  /** 'main', or 'workers' for a pool (each output names its worker's index). */
   readonly label: string;
   /** The user's class name, for monitoring and logs. */
   readonly modelClass: string;
   run(job: ExecutionJob, signal: AbortSignal): Promise<ExecutionOutput>;
   unload(): Promise<void>;
+  /** Only instances whose workers can die implement it. */
+  watch?(listener: AvailabilityListener): void;
 }
 
 const MODEL_MODULES = ['model.ts', 'model.mts', 'model.js', 'model.mjs'];
@@ -86,4 +94,44 @@ export class InProcessInstance implements ModelInstance {
     this.server.ready = false;
     await this.server.unload();
   }
+}
+
+/** Worker threads the config's instance groups ask for: the sum of the KIND_CPU counts (0: main thread). */
+export function workerCount(config: ModelConfig): number {
+  let count = 0;
+  for (const group of config.instanceGroup) {
+    if (group.kind === ModelInstanceGroup_Kind.KIND_CPU) count += group.count;
+  }
+  return count;
+}
+
+/** config.pbtxt parameter: the old-generation heap limit of each worker, in MB. */
+export const WORKER_MEMORY_PARAMETER = 'worker_max_old_generation_mb';
+
+function workerMemoryLimit(context: ModelContext): number | undefined {
+  const raw = context.parameters[WORKER_MEMORY_PARAMETER];
+  if (raw === undefined || raw === '') return undefined;
+  const mb = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(mb) || mb < 1) {
+    throw InferenceError.invalidArgument(`${context.name}: parameters.${WORKER_MEMORY_PARAMETER}`, `must be a positive integer (MB), got '${raw}'`);
+  }
+  return mb;
+}
+
+/**
+ * The repository's default InstanceFactory. No instance group (normalized to one KIND_MODEL
+ * group): the model runs on the main thread, at no extra cost. KIND_CPU groups: one worker
+ * thread per instance, limited by `worker_max_old_generation_mb` when set.
+ */
+export async function createInstance(modulePath: string, generation: number, context: ModelContext): Promise<ModelInstance> {
+  const count = workerCount(context.config);
+  if (count === 0) return new InProcessInstance(await createModelServer(modulePath, generation, context));
+  const memoryMb = workerMemoryLimit(context);
+  return WorkerPool.start({
+    modulePath,
+    generation,
+    context,
+    count,
+    ...(memoryMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: memoryMb } }),
+  });
 }

@@ -9,7 +9,7 @@ import { InferenceError, errorMessage } from '../errors.js';
 import type { EventSink, ModelState } from '../events.js';
 import type { TensorSpec } from '../tensor/index.js';
 import { configParameters, ioSpec, normalizeConfig, parseConfigText } from './model-config.js';
-import { InProcessInstance, createModelServer, findModelModule, type ModelInstance } from './model-instance.js';
+import { createInstance, findModelModule, type ModelInstance } from './model-instance.js';
 import type { ModelContext } from './model-server.js';
 import { ModelVersion } from './model-version.js';
 import type { VersionStatistics } from './statistics.js';
@@ -17,7 +17,7 @@ import type { InferCall, InferResult, Parameters } from './types.js';
 
 export type ControlMode = 'none' | 'explicit' | 'poll';
 
-/** Creates the instance(s) a version runs on; the default runs the model on the main thread. */
+/** Creates the instance(s) a version runs on; the default follows config.pbtxt's instance_group. */
 export type InstanceFactory = (modulePath: string, generation: number, context: ModelContext) => Promise<ModelInstance>;
 
 export interface RepositoryOptions {
@@ -86,10 +86,8 @@ export class ModelRepository {
 
   constructor(private readonly options: RepositoryOptions) {
     this.root = resolve(options.root);
-    this.createInstance =
-      options.createInstance ??
-      (async (modulePath, generation, context) =>
-        new InProcessInstance(await createModelServer(modulePath, generation, context)));
+    // In-process, or worker threads when config.pbtxt has KIND_CPU instance groups.
+    this.createInstance = options.createInstance ?? createInstance;
   }
 
   /** Scans the repository and starts loading what the control mode says; loads finish in the background. */

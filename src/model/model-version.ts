@@ -52,9 +52,15 @@ export class ModelVersion {
   /** Called once by the repository when the instance has loaded, or failed to. */
   loadSettled(result: { instance: ModelInstance } | { error: Error }): void {
     if ('instance' in result) {
-      this.instance = result.instance;
+      const { instance } = result;
+      this.instance = instance;
       this.setState('READY', '');
       this.settle.resolve();
+      // Worker instances can all die and come back: READY while at least one is alive.
+      instance.watch?.((available, reason) => {
+        if (this.instance !== instance || this.state === 'UNLOADING') return;
+        this.setState(available ? 'READY' : 'UNAVAILABLE', reason);
+      });
     } else {
       this.setState('UNAVAILABLE', `failed to load: ${result.error.message}`);
       this.settle.reject(result.error);
@@ -160,7 +166,9 @@ export class ModelVersion {
 
     const totalNs = end - call.arrivedNs;
     const inputNs = inferStart - decodeStart;
-    const inferNs = encodeStart - inferStart;
+    // A worker instance reports its own execution time; the rest (waiting for a free
+    // instance, crossing threads) falls into the queue figure below.
+    const inferNs = output.inferNs ?? encodeStart - inferStart;
     const outputNs = end - encodeStart;
     this.statistics.recordSuccess(
       totalNs,
@@ -172,13 +180,13 @@ export class ModelVersion {
       modelClass: instance.modelClass,
       model: this.name,
       version: this.version,
-      instance: instance.label,
+      instance: output.instance ?? instance.label,
       labels: output.labels,
       op: operation,
       requestId: call.id,
       arrivedAtMs: Date.now() - Number(totalNs / 1_000_000n),
       durationNs: totalNs,
-      inputs: tensors,
+      inputs: output.inputs ?? tensors,
       outputs: selected,
       ...(output.logged ? { logged: output.logged } : {}),
       parameters: call.parameters,

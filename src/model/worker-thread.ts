@@ -1,0 +1,126 @@
+// The model side of a worker instance: loads the model server in this thread and runs
+// runHooks for each job its WorkerPool posts, so that hooks, operations, parameters,
+// metrics and errors behave as they do on the main thread. worker-entry.js starts it
+// once tsx is registered.
+import { parentPort, workerData } from 'node:worker_threads';
+// The one place src/model builds a logger: the worker has no access to the main
+// thread's, so it makes one like it (level, bindings, time format) on the same stdout.
+import { pino, stdTimeFunctions } from 'pino';
+import { InferenceError } from '../errors.js';
+import { runHooks } from './hooks.js';
+import { createModelServer } from './model-instance.js';
+import type { ModelServer } from './model-server.js';
+import {
+  deserializeError,
+  packTensor,
+  serializeError,
+  transferPacked,
+  unpackTensor,
+  type FromWorker,
+  type ToWorker,
+  type WorkerInit,
+} from './worker-protocol.js';
+
+if (!parentPort) throw new Error('worker-thread.ts runs only in a worker thread started by WorkerPool');
+const port = parentPort;
+const init = workerData as WorkerInit;
+
+// Synchronous writes to fd 1: a line written before the worker crashes is not lost in a buffer.
+const logger = pino(
+  { level: init.log.level, ...(init.log.isoTime ? { timestamp: stdTimeFunctions.isoTime } : {}) },
+  pino.destination({ dest: 1, sync: true }),
+).child({ ...init.log.bindings, instance: init.instance });
+
+// As on the main thread (main.ts): a rejection model code forgot is logged, not fatal.
+process.on('unhandledRejection', (reason) => {
+  logger.error({ err: reason }, 'unhandled promise rejection (from model code?); the instance goes on');
+});
+
+const running = new Map<number, AbortController>();
+let server: ModelServer | undefined;
+
+function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer);
+}
+
+async function run(message: Extract<ToWorker, { type: 'run' }>, model: ModelServer): Promise<void> {
+  const controller = new AbortController();
+  running.set(message.seq, controller);
+  const started = process.hrtime.bigint();
+  try {
+    const output = await runHooks(
+      model,
+      {
+        id: message.id,
+        tensors: message.tensors.map(unpackTensor),
+        parameters: message.parameters,
+        outputs: message.outputs,
+        operation: message.operation,
+      },
+      controller.signal,
+    );
+    const inferNs = process.hrtime.bigint() - started;
+    const transfer = new Set<ArrayBuffer>();
+    const outputs = output.outputs.map((tensor) => packTensor(tensor, transfer));
+    for (const input of message.tensors) transferPacked(input, transfer);
+    const done: FromWorker = {
+      type: 'done',
+      seq: message.seq,
+      outputs,
+      inputs: message.tensors,
+      parameters: output.parameters,
+      metrics: output.metrics,
+      labels: output.labels,
+      ...(output.logged ? { logged: output.logged } : {}),
+      inferNs,
+    };
+    try {
+      post(done, [...transfer]);
+    } catch (err) {
+      // Structured clone failed (a function in the response parameters or logged results):
+      // nothing was moved yet, and the request fails as a model error would.
+      const prefix = `model '${model.name}' version ${model.version} operation '${message.operation}'`;
+      throw new InferenceError(
+        'INTERNAL',
+        `${prefix}: the response cannot be sent from the worker thread: ${serializeError(err).message}`,
+      );
+    }
+  } catch (err) {
+    post({ type: 'failed', seq: message.seq, error: serializeError(err) });
+  } finally {
+    running.delete(message.seq);
+  }
+}
+
+async function unload(model: ModelServer | undefined): Promise<void> {
+  try {
+    if (model) {
+      model.ready = false;
+      await model.unload();
+    }
+    post({ type: 'unloaded' });
+  } catch (err) {
+    post({ type: 'unloaded', error: serializeError(err) });
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  switch (message.type) {
+    case 'run':
+      if (server) void run(message, server);
+      break;
+    case 'abort':
+      running.get(message.seq)?.abort(deserializeError(message.reason));
+      break;
+    case 'unload':
+      void unload(server);
+      break;
+  }
+});
+
+try {
+  server = await createModelServer(init.modulePath, init.generation, { ...init.context, logger });
+  post({ type: 'loaded', modelClass: server.constructor.name });
+} catch (err) {
+  post({ type: 'load-failed', error: serializeError(err) });
+}
