@@ -3,6 +3,7 @@
 import type { EventEmitter } from 'node:events';
 import {
   status as Status,
+  type Deadline,
   type handleBidiStreamingCall,
   type handleUnaryCall,
   type ServerDuplexStream,
@@ -12,6 +13,7 @@ import type { Logger } from 'pino';
 import type {
   GRPCInferenceServiceServer,
   ModelInferRequest,
+  ModelInferResponse,
   ModelStreamInferResponse,
   RepositoryModelLoadRequest,
 } from '../../generated/grpc_service.js';
@@ -26,8 +28,10 @@ import {
 } from './converters.js';
 import { toServiceError } from './status.js';
 
-/** The part of a server call handlers use: its cancellation. */
-type ServerSurfaceCall = EventEmitter;
+/** The part of a server call handlers use: its cancellation and deadline. */
+interface ServerSurfaceCall extends EventEmitter {
+  getDeadline(): Deadline;
+}
 
 /** What the handlers need to know about the server around them. */
 export interface ServiceContext {
@@ -65,17 +69,41 @@ export class CallTracker {
   /** Refuses new calls and resolves when the ones in flight have finished. */
   drain(): Promise<void> {
     this.closing = true;
+    for (const listener of [...this.closingListeners]) listener();
     if (this.active === 0) return Promise.resolve();
     return new Promise((resolve) => (this.idle = resolve));
+  }
+
+  private readonly closingListeners = new Set<() => void>();
+
+  /**
+   * Open streams are told when shutdown starts, so that they end once their requests are
+   * answered: they count as calls only while a request is in flight. Returns the unsubscribe.
+   */
+  onClosing(listener: () => void): () => void {
+    this.closingListeners.add(listener);
+    return () => this.closingListeners.delete(listener);
   }
 }
 
 const SHUTTING_DOWN = { code: Status.UNAVAILABLE, details: 'GRPC server is shutting down' };
 
-/** An AbortSignal that fires when the client cancels the call. */
+/**
+ * An AbortSignal that fires when the call ends before its answer: the client cancelled, or
+ * its gRPC deadline passed (grpc-js has then already sent DEADLINE_EXCEEDED). A request
+ * still waiting when it fires is never computed.
+ */
 function callSignal(call: ServerSurfaceCall): AbortSignal {
   const controller = new AbortController();
-  call.once('cancelled', () => controller.abort(new InferenceError('CANCELLED', 'the client cancelled the call')));
+  call.once('cancelled', () => {
+    const deadline = call.getDeadline();
+    const expired = deadline instanceof Date ? deadline.getTime() <= Date.now() : deadline <= Date.now();
+    controller.abort(
+      expired
+        ? new InferenceError('DEADLINE_EXCEEDED', 'the gRPC deadline of the call expired')
+        : new InferenceError('CANCELLED', 'the client cancelled the call'),
+    );
+  });
   return controller.signal;
 }
 
@@ -113,58 +141,100 @@ function unimplemented<Req, Res>(context: ServiceContext, rpc: string, why: stri
   });
 }
 
-/** Responses go out in order of completion; a failed request answers with error_message and the stream stays open. */
+/** Triton flags every stream response; v2serve models are not decoupled, so each is the last for its request. */
+const FINAL_RESPONSE = { triton_final_response: { boolParam: true } } as const;
+
+/** The answer of a failed stream request: its id, model and version, and the error text. */
+function streamError(request: ModelInferRequest, message: string): ModelStreamInferResponse {
+  return {
+    errorMessage: message,
+    inferResponse: {
+      modelName: request.modelName,
+      modelVersion: request.modelVersion,
+      id: request.id,
+      parameters: { ...FINAL_RESPONSE },
+      outputs: [],
+      rawOutputContents: [],
+    },
+  };
+}
+
+/**
+ * Responses go out in order of completion; a failed request answers with error_message and
+ * the stream stays open. Each request in flight counts as a call for shutdown; an idle open
+ * stream does not, and is ended (UNAVAILABLE) once shutdown starts and its requests are answered.
+ */
 function modelStreamInfer(context: ServiceContext): handleBidiStreamingCall<ModelInferRequest, ModelStreamInferResponse> {
   return (call: ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>) => {
-    if (!context.calls.enter()) {
-      call.destroy(Object.assign(new Error(SHUTTING_DOWN.details), SHUTTING_DOWN));
+    if (context.calls.shuttingDown) {
+      call.emit('error', Object.assign(new Error(SHUTTING_DOWN.details), SHUTTING_DOWN));
       return;
     }
     const signal = callSignal(call);
     let pending = 0;
     let halfClosed = false;
-    let finished = false;
-    const finish = () => {
-      if (finished) return;
-      finished = true;
-      context.calls.leave();
-      if (!signal.aborted) call.end();
+    let ended = false;
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      unsubscribe();
+      if (signal.aborted) return;
+      if (halfClosed) call.end();
+      else call.emit('error', Object.assign(new Error(SHUTTING_DOWN.details), SHUTTING_DOWN));
     };
+    const endWhenIdle = (): void => {
+      if (pending === 0 && (halfClosed || context.calls.shuttingDown)) end();
+    };
+    const unsubscribe = context.calls.onClosing(endWhenIdle);
+
     call.on('data', (request: ModelInferRequest) => {
+      if (ended) return;
+      if (!context.calls.enter()) {
+        call.write(streamError(request, SHUTTING_DOWN.details));
+        return;
+      }
       pending++;
       const arrivedNs = process.hrtime.bigint();
-      Promise.resolve()
-        .then(() => context.repository.infer(toInferCall(request, arrivedNs), signal))
+      inferOne(context, request, arrivedNs, signal)
         .then(
-          (result) => ({ errorMessage: '', inferResponse: toInferResponse(result) }),
-          (err: unknown) => ({
-            errorMessage: toServiceError(err, context.log).details,
-            inferResponse: {
-              modelName: request.modelName,
-              modelVersion: request.modelVersion,
-              id: request.id,
-              parameters: { triton_final_response: { boolParam: true } },
-              outputs: [],
-              rawOutputContents: [],
-            },
+          (response): ModelStreamInferResponse => ({
+            errorMessage: '',
+            inferResponse: { ...response, parameters: { ...response.parameters, ...FINAL_RESPONSE } },
           }),
+          (err: unknown) => streamError(request, toServiceError(err, context.log).details),
         )
         .then((response) => {
           if (!signal.aborted) call.write(response);
           pending--;
-          if (halfClosed && pending === 0) finish();
+          context.calls.leave();
+          endWhenIdle();
         });
     });
     call.on('end', () => {
       halfClosed = true;
-      if (pending === 0) finish();
+      endWhenIdle();
     });
+    // Cancelled or broken: nothing more can be written; requests in flight still leave the tracker.
+    const abandon = (): void => {
+      ended = true;
+      unsubscribe();
+    };
     call.on('error', (err) => {
-      context.log.debug({ err: errorMessage(err) }, 'stream error');
-      finish();
+      if (context.log.isLevelEnabled('debug')) context.log.debug({ err: errorMessage(err) }, 'stream error');
+      abandon();
     });
-    call.on('cancelled', finish);
+    call.on('cancelled', abandon);
   };
+}
+
+/** One inference, wire to wire. Unary and stream calls both come through here. */
+async function inferOne(
+  context: ServiceContext,
+  request: ModelInferRequest,
+  arrivedNs: bigint,
+  signal: AbortSignal,
+): Promise<ModelInferResponse> {
+  return toInferResponse(await context.repository.infer(toInferCall(request, arrivedNs), signal));
 }
 
 function loadParameters(request: RepositoryModelLoadRequest): { config?: string } {
@@ -205,9 +275,10 @@ export function inferenceService(context: ServiceContext): GRPCInferenceServiceS
     ),
     modelInfer: (call, callback) => {
       const arrivedNs = process.hrtime.bigint();
-      unary(context, async (request: ModelInferRequest, surface) =>
-        toInferResponse(await repository.infer(toInferCall(request, arrivedNs), callSignal(surface))),
-      )(call, callback);
+      unary(context, (request: ModelInferRequest, surface) => inferOne(context, request, arrivedNs, callSignal(surface)))(
+        call,
+        callback,
+      );
     },
     modelStreamInfer: modelStreamInfer(context),
     modelConfig: unary(context, (request) => ({ config: repository.config(request.name, request.version) })),
