@@ -5,7 +5,7 @@ import { endianness, hostname } from 'node:os';
 import { pino, stdTimeFunctions, type Logger } from 'pino';
 import { parseConfig, UsageError, USAGE, type Config } from './cli/config.js';
 import type { EventSink, ModelEvent } from './events.js';
-import { startGrpcServer } from './grpc/index.js';
+import { CertificateFiles, startGrpcServer, TlsFileError, type TlsFileRole } from './grpc/index.js';
 import { ModelRepository, RepositoryPoller } from './model/index.js';
 import { modelOverridesFromParameters, startMonitoring, type Monitoring } from './monitoring/index.js';
 
@@ -78,6 +78,24 @@ function perModelMonitoring(monitoring: Monitoring, repository: ModelRepository)
   };
 }
 
+const TLS_FLAGS: Readonly<Record<TlsFileRole, string>> = {
+  cert: '--grpc-server-cert',
+  key: '--grpc-server-key',
+  'root-cert': '--grpc-root-cert',
+};
+
+/** Reads the certificate files now: an unusable one stops start-up (exit 2) naming its flag. */
+function loadTls(config: Config, log: Logger): CertificateFiles | undefined {
+  if (!config.grpcTls) return undefined;
+  try {
+    return new CertificateFiles(config.grpcTls, log.child({ component: 'tls' }));
+  } catch (err) {
+    if (!(err instanceof TlsFileError)) throw err;
+    process.stderr.write(`v2serve: ${TLS_FLAGS[err.role]}: ${err.message}\n`);
+    process.exit(2);
+  }
+}
+
 export async function main(argv: readonly string[]): Promise<void> {
   let config: Readonly<Config>;
   try {
@@ -103,6 +121,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     log.error({ err: reason }, 'unhandled promise rejection (from model code?); the server goes on');
   });
 
+  const tls = loadTls(config, log);
   const sinks: EventSink[] = [];
   const monitoring = config.monitoring ? await startMonitoringFor(config, log) : undefined;
   const repository = new ModelRepository({
@@ -131,11 +150,15 @@ export async function main(argv: readonly string[]): Promise<void> {
     serverVersion: PACKAGE.version,
     maxMessageBytes: config.grpcMaxMessageBytes,
     reflection: config.grpcReflection,
+    ...(tls ? { credentials: tls.credentials() } : {}),
     repository,
     log,
   });
   sinks.push(server.healthEvents);
-  log.info({ address: config.grpcAddress, port: server.port, repository: config.modelRepository }, 'listening');
+  log.info(
+    { address: config.grpcAddress, port: server.port, repository: config.modelRepository, tls: tls ? (config.grpcTls?.mutual ? 'mutual' : 'server') : 'off' },
+    'listening',
+  );
 
   let stopping = false;
   const stop = async (signal: NodeJS.Signals): Promise<void> => {

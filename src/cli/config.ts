@@ -1,4 +1,5 @@
 // Command-line flags, named as tritonserver names them where it has one.
+import { accessSync, constants as fsConstants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -14,6 +15,7 @@ export interface Config {
   readonly grpcPort: number;
   readonly grpcMaxMessageBytes: number;
   readonly grpcReflection: boolean;
+  readonly grpcTls: TlsConfig | undefined;
   readonly strictReadiness: boolean;
   readonly exitTimeoutSecs: number;
   readonly modelControlMode: ControlMode;
@@ -23,6 +25,14 @@ export interface Config {
   readonly logVerbose: number;
   readonly logFormat: LogFormat;
   readonly monitoring: MonitoringConfig | undefined;
+}
+
+/** TLS on the gRPC port; absent unless --grpc-use-ssl or --grpc-use-ssl-mutual. */
+export interface TlsConfig {
+  readonly mutual: boolean;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly rootCertFile: string | undefined;
 }
 
 /** Inference monitoring to NATS; absent when --monitoring-nats is not given. */
@@ -60,6 +70,11 @@ const FLAGS: readonly FlagHelp[] = [
   { flag: 'grpc-port', value: 'PORT', help: 'gRPC port, 0 = any free port (default 8001)' },
   { flag: 'grpc-max-message-bytes', value: 'N', help: `largest message received or sent (default ${MAX_MESSAGE_BYTES})` },
   { flag: 'grpc-reflection', value: 'BOOL', help: 'serve gRPC server reflection v1 and v1alpha (default true)' },
+  { flag: 'grpc-use-ssl', value: 'BOOL', help: 'serve the gRPC port over TLS (default false)' },
+  { flag: 'grpc-use-ssl-mutual', value: 'BOOL', help: 'TLS and require client certificates signed by --grpc-root-cert (default false)' },
+  { flag: 'grpc-server-cert', value: 'FILE', help: 'PEM certificate chain of the server; re-read when it changes' },
+  { flag: 'grpc-server-key', value: 'FILE', help: 'PEM private key of the server; re-read when it changes' },
+  { flag: 'grpc-root-cert', value: 'FILE', help: 'PEM CA bundle client certificates must chain to (mutual TLS)' },
   { flag: 'strict-readiness', value: 'BOOL', help: 'ready only when every model is ready (default true)' },
   { flag: 'exit-timeout-secs', value: 'N', help: 'how long shutdown waits for calls in flight (default 30)' },
   { flag: 'model-control-mode', value: 'MODE', help: 'none | explicit | poll (default none)' },
@@ -162,6 +177,7 @@ export function parseConfig(argv: readonly string[]): Readonly<Config> {
     grpcPort: integer('grpc-port', str('grpc-port'), 8001, 0, 65535),
     grpcMaxMessageBytes: integer('grpc-max-message-bytes', str('grpc-max-message-bytes'), MAX_MESSAGE_BYTES, 1, MAX_MESSAGE_BYTES),
     grpcReflection: boolean('grpc-reflection', str('grpc-reflection'), true),
+    grpcTls: tlsConfig(str),
     strictReadiness: boolean('strict-readiness', str('strict-readiness'), true),
     exitTimeoutSecs: integer('exit-timeout-secs', str('exit-timeout-secs'), 30, 0, 86400),
     modelControlMode: controlMode,
@@ -172,6 +188,37 @@ export function parseConfig(argv: readonly string[]): Readonly<Config> {
     logFormat: oneOf<LogFormat>('log-format', str('log-format'), 'default', ['default', 'ISO8601']),
     monitoring: monitoringConfig(str),
   });
+}
+
+/** A file flag's file must be readable at start-up; the message names the flag and the path. */
+function readableFile(flag: string, path: string | undefined): string {
+  if (!path) throw new UsageError(`--${flag} is required with --grpc-use-ssl or --grpc-use-ssl-mutual`);
+  try {
+    accessSync(path, fsConstants.R_OK);
+  } catch (err) {
+    const why = err instanceof Error && 'code' in err ? String(err.code) : String(err);
+    throw new UsageError(`--${flag}: cannot read '${path}' (${why})`);
+  }
+  return path;
+}
+
+function tlsConfig(str: (flag: string) => string | undefined): TlsConfig | undefined {
+  // Triton: --grpc-use-ssl-mutual turns SSL on as well.
+  const mutual = boolean('grpc-use-ssl-mutual', str('grpc-use-ssl-mutual'), false);
+  const ssl = mutual || boolean('grpc-use-ssl', str('grpc-use-ssl'), false);
+  if (!ssl) {
+    const stray = ['grpc-server-cert', 'grpc-server-key', 'grpc-root-cert'].find((flag) => str(flag) !== undefined);
+    if (stray) throw new UsageError(`--${stray} needs --grpc-use-ssl or --grpc-use-ssl-mutual`);
+    return undefined;
+  }
+  const rootCert = str('grpc-root-cert');
+  if (mutual && !rootCert) throw new UsageError('--grpc-use-ssl-mutual needs --grpc-root-cert (the CA client certificates must chain to)');
+  return {
+    mutual,
+    certFile: readableFile('grpc-server-cert', str('grpc-server-cert')),
+    keyFile: readableFile('grpc-server-key', str('grpc-server-key')),
+    rootCertFile: rootCert ? readableFile('grpc-root-cert', rootCert) : undefined,
+  };
 }
 
 function monitoringConfig(str: (flag: string) => string | undefined): MonitoringConfig | undefined {

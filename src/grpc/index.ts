@@ -1,1 +1,2 @@
 export { startGrpcServer, EXTENSIONS, INFERENCE_SERVICE, type GrpcServerOptions, type RunningServer } from './server.js';
+export { CertificateFiles, TlsFileError, type TlsFileRole, type TlsOptions } from './tls.js';
