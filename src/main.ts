@@ -151,6 +151,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     maxMessageBytes: config.grpcMaxMessageBytes,
     reflection: config.grpcReflection,
     ...(tls ? { credentials: tls.credentials() } : {}),
+    restrictions: config.grpcRestrictedProtocol,
     repository,
     log,
   });

@@ -2,6 +2,7 @@
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { checkRestrictions, parseRestriction, PROTOCOL_CATEGORIES, type ProtocolRestriction } from '../grpc/index.js';
 
 export type ControlMode = 'none' | 'explicit' | 'poll';
 export type LogFormat = 'default' | 'ISO8601';
@@ -16,6 +17,7 @@ export interface Config {
   readonly grpcMaxMessageBytes: number;
   readonly grpcReflection: boolean;
   readonly grpcTls: TlsConfig | undefined;
+  readonly grpcRestrictedProtocol: readonly ProtocolRestriction[];
   readonly strictReadiness: boolean;
   readonly exitTimeoutSecs: number;
   readonly modelControlMode: ControlMode;
@@ -75,6 +77,11 @@ const FLAGS: readonly FlagHelp[] = [
   { flag: 'grpc-server-cert', value: 'FILE', help: 'PEM certificate chain of the server; re-read when it changes' },
   { flag: 'grpc-server-key', value: 'FILE', help: 'PEM private key of the server; re-read when it changes' },
   { flag: 'grpc-root-cert', value: 'FILE', help: 'PEM CA bundle client certificates must chain to (mutual TLS)' },
+  {
+    flag: 'grpc-restricted-protocol',
+    value: 'CATS:KEY=VAL',
+    help: `RPCs of these categories need header KEY=VAL, repeatable; categories: ${PROTOCOL_CATEGORIES.join(', ')}`,
+  },
   { flag: 'strict-readiness', value: 'BOOL', help: 'ready only when every model is ready (default true)' },
   { flag: 'exit-timeout-secs', value: 'N', help: 'how long shutdown waits for calls in flight (default 30)' },
   { flag: 'model-control-mode', value: 'MODE', help: 'none | explicit | poll (default none)' },
@@ -114,6 +121,18 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+const REPEATABLE = new Set(['load-model', 'grpc-restricted-protocol']);
+
+function restrictedProtocol(specs: readonly string[]): ProtocolRestriction[] {
+  try {
+    const restrictions = specs.map(parseRestriction);
+    checkRestrictions(restrictions);
+    return restrictions;
+  } catch (err) {
+    throw new UsageError(`--grpc-restricted-protocol: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
 function integer(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
@@ -140,7 +159,7 @@ function oneOf<T extends string>(flag: string, raw: string | undefined, fallback
 
 export function parseConfig(argv: readonly string[]): Readonly<Config> {
   const options = Object.fromEntries(
-    FLAGS.map(({ flag }) => [flag, { type: 'string' as const, multiple: flag === 'load-model' }]),
+    FLAGS.map(({ flag }) => [flag, { type: 'string' as const, multiple: REPEATABLE.has(flag) }]),
   );
   let values: Record<string, string | string[] | boolean | undefined>;
   try {
@@ -178,6 +197,7 @@ export function parseConfig(argv: readonly string[]): Readonly<Config> {
     grpcMaxMessageBytes: integer('grpc-max-message-bytes', str('grpc-max-message-bytes'), MAX_MESSAGE_BYTES, 1, MAX_MESSAGE_BYTES),
     grpcReflection: boolean('grpc-reflection', str('grpc-reflection'), true),
     grpcTls: tlsConfig(str),
+    grpcRestrictedProtocol: restrictedProtocol((values['grpc-restricted-protocol'] as string[] | undefined) ?? []),
     strictReadiness: boolean('strict-readiness', str('strict-readiness'), true),
     exitTimeoutSecs: integer('exit-timeout-secs', str('exit-timeout-secs'), 30, 0, 86400),
     modelControlMode: controlMode,

@@ -10,6 +10,7 @@ import { GRPCInferenceServiceService } from '../../generated/grpc_service.js';
 import type { EventSink, ModelEvent } from '../events.js';
 import type { ModelRepository } from '../model/index.js';
 import { CallTracker, inferenceService } from './inference-service.js';
+import { restrictionInterceptor, type ProtocolRestriction } from './restricted.js';
 
 const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url));
 export const INFERENCE_SERVICE = 'inference.GRPCInferenceService';
@@ -23,6 +24,8 @@ export interface GrpcServerOptions {
   readonly maxMessageBytes: number;
   readonly reflection: boolean;
   readonly credentials?: ServerCredentials;
+  /** --grpc-restricted-protocol: categories answering only calls with a header. */
+  readonly restrictions?: readonly ProtocolRestriction[];
   readonly repository: ModelRepository;
   readonly log: Logger;
 }
@@ -47,7 +50,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': options.maxMessageBytes,
   };
-  const server = new Server(channelOptions);
+  const restricted = restrictionInterceptor(options.restrictions ?? []);
+  const server = new Server({ ...channelOptions, ...(restricted ? { interceptors: [restricted] } : {}) });
   const calls = new CallTracker();
   server.addService(
     GRPCInferenceServiceService,

@@ -1,0 +1,138 @@
+// Triton's --grpc-restricted-protocol: the RPCs of a category answer only calls that
+// carry a given header with a given value. Checked by a server interceptor on the
+// request metadata, before any handler runs or any message is decoded.
+import { timingSafeEqual } from 'node:crypto';
+import { ServerInterceptingCall, status as Status, type Metadata, type ServerInterceptor } from '@grpc/grpc-js';
+
+/** Triton's category names (PROTOCOL §8.3). */
+export const PROTOCOL_CATEGORIES = [
+  'health',
+  'metadata',
+  'inference',
+  'shared-memory',
+  'model-config',
+  'model-repository',
+  'statistics',
+  'trace',
+  'logging',
+] as const;
+
+export type ProtocolCategory = (typeof PROTOCOL_CATEGORIES)[number];
+
+export interface ProtocolRestriction {
+  readonly categories: readonly ProtocolCategory[];
+  /** gRPC metadata key, lower case. */
+  readonly header: string;
+  readonly value: string;
+}
+
+const INFERENCE = '/inference.GRPCInferenceService/';
+const HEALTH = '/grpc.health.v1.Health/';
+
+/**
+ * Every method's category, as Triton groups them. Reflection has no category (Triton
+ * serves none): switch it off with --grpc-reflection=false.
+ */
+export const METHOD_CATEGORY: Readonly<Record<string, ProtocolCategory>> = {
+  [`${INFERENCE}ServerLive`]: 'health',
+  [`${INFERENCE}ServerReady`]: 'health',
+  [`${INFERENCE}ModelReady`]: 'health',
+  [`${HEALTH}Check`]: 'health',
+  [`${HEALTH}Watch`]: 'health',
+  [`${HEALTH}List`]: 'health',
+  [`${INFERENCE}ServerMetadata`]: 'metadata',
+  [`${INFERENCE}ModelMetadata`]: 'metadata',
+  [`${INFERENCE}ModelInfer`]: 'inference',
+  [`${INFERENCE}ModelStreamInfer`]: 'inference',
+  [`${INFERENCE}ModelConfig`]: 'model-config',
+  [`${INFERENCE}ModelStatistics`]: 'statistics',
+  [`${INFERENCE}RepositoryIndex`]: 'model-repository',
+  [`${INFERENCE}RepositoryModelLoad`]: 'model-repository',
+  [`${INFERENCE}RepositoryModelUnload`]: 'model-repository',
+  [`${INFERENCE}SystemSharedMemoryStatus`]: 'shared-memory',
+  [`${INFERENCE}SystemSharedMemoryRegister`]: 'shared-memory',
+  [`${INFERENCE}SystemSharedMemoryUnregister`]: 'shared-memory',
+  [`${INFERENCE}CudaSharedMemoryStatus`]: 'shared-memory',
+  [`${INFERENCE}CudaSharedMemoryRegister`]: 'shared-memory',
+  [`${INFERENCE}CudaSharedMemoryUnregister`]: 'shared-memory',
+  [`${INFERENCE}TraceSetting`]: 'trace',
+  [`${INFERENCE}LogSettings`]: 'logging',
+};
+
+// Lower case, as gRPC sends keys; '-bin' keys carry bytes, not a comparable string.
+const HEADER_KEY = /^[0-9a-z_.-]+$/;
+
+/**
+ * Parses `<category>[,<category>...]:<header>=<value>`; throws an Error saying what is
+ * wrong (the CLI adds the flag name).
+ */
+export function parseRestriction(spec: string): ProtocolRestriction {
+  const colon = spec.indexOf(':');
+  const equals = spec.indexOf('=', colon + 1);
+  if (colon < 0 || equals < 0) throw new Error(`expected <categories>:<header>=<value>, got '${spec}'`);
+  const categories = spec
+    .slice(0, colon)
+    .split(',')
+    .map((c) => c.trim());
+  for (const category of categories) {
+    if (!(PROTOCOL_CATEGORIES as readonly string[]).includes(category)) {
+      throw new Error(`unknown category '${category}' (categories: ${PROTOCOL_CATEGORIES.join(', ')})`);
+    }
+  }
+  const header = spec.slice(colon + 1, equals).trim().toLowerCase();
+  const value = spec.slice(equals + 1);
+  if (!HEADER_KEY.test(header) || header.endsWith('-bin')) {
+    throw new Error(`'${header}' is not a usable gRPC header name (letters, digits, '-', '_', '.'; not '-bin')`);
+  }
+  if (!value) throw new Error(`the value of header '${header}' must not be empty`);
+  return { categories: categories as ProtocolCategory[], header, value };
+}
+
+/** Throws when a category is restricted twice (Triton refuses that too). */
+export function checkRestrictions(restrictions: readonly ProtocolRestriction[]): void {
+  const seen = new Set<ProtocolCategory>();
+  for (const { categories } of restrictions) {
+    for (const category of categories) {
+      if (seen.has(category)) throw new Error(`category '${category}' is restricted more than once`);
+      seen.add(category);
+    }
+  }
+}
+
+function carries(metadata: Metadata, restriction: ProtocolRestriction): boolean {
+  const [first] = metadata.get(restriction.header);
+  if (typeof first !== 'string') return false;
+  const got = Buffer.from(first);
+  const want = Buffer.from(restriction.value);
+  return got.length === want.length && timingSafeEqual(got, want);
+}
+
+/** The interceptor enforcing `restrictions`; undefined when there is nothing to enforce. */
+export function restrictionInterceptor(restrictions: readonly ProtocolRestriction[]): ServerInterceptor | undefined {
+  const byPath = new Map<string, ProtocolRestriction>();
+  for (const [path, category] of Object.entries(METHOD_CATEGORY)) {
+    const restriction = restrictions.find((r) => r.categories.includes(category));
+    if (restriction) byPath.set(path, restriction);
+  }
+  if (byPath.size === 0) return undefined;
+  return (method, call) => {
+    const restriction = byPath.get(method.path);
+    if (!restriction) return new ServerInterceptingCall(call);
+    return new ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, pass) => {
+            if (carries(metadata, restriction)) {
+              pass(metadata);
+              return;
+            }
+            // Triton's text: clients and operators match on it.
+            call.sendStatus({
+              code: Status.UNAVAILABLE,
+              details: `This protocol is restricted, expecting header '${restriction.header}'`,
+            });
+          },
+        }),
+    });
+  };
+}
