@@ -5,7 +5,7 @@ import { endianness, hostname } from 'node:os';
 import { pino, stdTimeFunctions, type Logger } from 'pino';
 import { parseConfig, UsageError, USAGE, type Config } from './cli/config.js';
 import type { EventSink, ModelEvent } from './events.js';
-import { CertificateFiles, startGrpcServer, TlsFileError, type TlsFileRole } from './grpc/index.js';
+import { CertificateFiles, notAppliedOptions, startGrpcServer, TlsFileError, type TlsFileRole } from './grpc/index.js';
 import { ModelRepository, RepositoryPoller } from './model/index.js';
 import { modelOverridesFromParameters, startMonitoring, type Monitoring } from './monitoring/index.js';
 
@@ -152,10 +152,13 @@ export async function main(argv: readonly string[]): Promise<void> {
     reflection: config.grpcReflection,
     ...(tls ? { credentials: tls.credentials() } : {}),
     restrictions: config.grpcRestrictedProtocol,
+    connection: config.grpcConnection,
     repository,
     log,
   });
   sinks.push(server.healthEvents);
+  const notApplied = notAppliedOptions(config.grpcConnection);
+  if (notApplied.length > 0) log.warn({ options: notApplied }, 'accepted for Triton compatibility but not applied: grpc-js servers have no such setting');
   log.info(
     { address: config.grpcAddress, port: server.port, repository: config.modelRepository, tls: tls ? (config.grpcTls?.mutual ? 'mutual' : 'server') : 'off' },
     'listening',

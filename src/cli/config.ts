@@ -2,7 +2,14 @@
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { checkRestrictions, parseRestriction, PROTOCOL_CATEGORIES, type ProtocolRestriction } from '../grpc/index.js';
+import {
+  checkRestrictions,
+  CONNECTION_DEFAULTS,
+  parseRestriction,
+  PROTOCOL_CATEGORIES,
+  type ConnectionOptions,
+  type ProtocolRestriction,
+} from '../grpc/index.js';
 
 export type ControlMode = 'none' | 'explicit' | 'poll';
 export type LogFormat = 'default' | 'ISO8601';
@@ -18,6 +25,8 @@ export interface Config {
   readonly grpcReflection: boolean;
   readonly grpcTls: TlsConfig | undefined;
   readonly grpcRestrictedProtocol: readonly ProtocolRestriction[];
+  /** Only the flags given; the gRPC layer fills in Triton's defaults. */
+  readonly grpcConnection: ConnectionOptions;
   readonly strictReadiness: boolean;
   readonly exitTimeoutSecs: number;
   readonly modelControlMode: ControlMode;
@@ -77,6 +86,19 @@ const FLAGS: readonly FlagHelp[] = [
   { flag: 'grpc-server-cert', value: 'FILE', help: 'PEM certificate chain of the server; re-read when it changes' },
   { flag: 'grpc-server-key', value: 'FILE', help: 'PEM private key of the server; re-read when it changes' },
   { flag: 'grpc-root-cert', value: 'FILE', help: 'PEM CA bundle client certificates must chain to (mutual TLS)' },
+  { flag: 'grpc-keepalive-time', value: 'MS', help: `server keepalive ping interval (default ${CONNECTION_DEFAULTS.keepaliveTimeMs})` },
+  { flag: 'grpc-keepalive-timeout', value: 'MS', help: `close a connection whose ping is unanswered this long (default ${CONNECTION_DEFAULTS.keepaliveTimeoutMs})` },
+  { flag: 'grpc-keepalive-permit-without-calls', value: 'BOOL', help: 'accepted for Triton compatibility; grpc-js does not apply it' },
+  { flag: 'grpc-http2-max-pings-without-data', value: 'N', help: 'accepted for Triton compatibility; grpc-js does not apply it' },
+  { flag: 'grpc-http2-min-recv-ping-interval-without-data', value: 'MS', help: 'accepted for Triton compatibility; grpc-js does not apply it' },
+  { flag: 'grpc-http2-max-ping-strikes', value: 'N', help: 'accepted for Triton compatibility; grpc-js does not apply it' },
+  { flag: 'grpc-max-connection-age', value: 'MS', help: 'send GOAWAY to a connection this old (default: never)' },
+  { flag: 'grpc-max-connection-age-grace', value: 'MS', help: 'then close it after this long (default: when its calls end)' },
+  {
+    flag: 'grpc-max-concurrent-streams',
+    value: 'N',
+    help: `calls open at once on one connection, more wait in the client; 0 = no limit (default ${CONNECTION_DEFAULTS.maxConcurrentStreams})`,
+  },
   {
     flag: 'grpc-restricted-protocol',
     value: 'CATS:KEY=VAL',
@@ -197,6 +219,7 @@ export function parseConfig(argv: readonly string[]): Readonly<Config> {
     grpcMaxMessageBytes: integer('grpc-max-message-bytes', str('grpc-max-message-bytes'), MAX_MESSAGE_BYTES, 1, MAX_MESSAGE_BYTES),
     grpcReflection: boolean('grpc-reflection', str('grpc-reflection'), true),
     grpcTls: tlsConfig(str),
+    grpcConnection: connectionOptions(str),
     grpcRestrictedProtocol: restrictedProtocol((values['grpc-restricted-protocol'] as string[] | undefined) ?? []),
     strictReadiness: boolean('strict-readiness', str('strict-readiness'), true),
     exitTimeoutSecs: integer('exit-timeout-secs', str('exit-timeout-secs'), 30, 0, 86400),
@@ -208,6 +231,28 @@ export function parseConfig(argv: readonly string[]): Readonly<Config> {
     logFormat: oneOf<LogFormat>('log-format', str('log-format'), 'default', ['default', 'ISO8601']),
     monitoring: monitoringConfig(str),
   });
+}
+
+const INT32_MAX = 2 ** 31 - 1;
+
+function connectionOptions(str: (flag: string) => string | undefined): ConnectionOptions {
+  const ms = (flag: string, min: number) => {
+    const raw = str(flag);
+    return raw === undefined ? undefined : integer(flag, raw, 0, min, INT32_MAX);
+  };
+  const permit = str('grpc-keepalive-permit-without-calls');
+  const options: Record<string, number | boolean | undefined> = {
+    keepaliveTimeMs: ms('grpc-keepalive-time', 1),
+    keepaliveTimeoutMs: ms('grpc-keepalive-timeout', 1),
+    keepalivePermitWithoutCalls: permit === undefined ? undefined : boolean('grpc-keepalive-permit-without-calls', permit, false),
+    http2MaxPingsWithoutData: ms('grpc-http2-max-pings-without-data', 0),
+    http2MinRecvPingIntervalWithoutDataMs: ms('grpc-http2-min-recv-ping-interval-without-data', 0),
+    http2MaxPingStrikes: ms('grpc-http2-max-ping-strikes', 0),
+    maxConnectionAgeMs: ms('grpc-max-connection-age', 1),
+    maxConnectionAgeGraceMs: ms('grpc-max-connection-age-grace', 0),
+    maxConcurrentStreams: ms('grpc-max-concurrent-streams', 0),
+  };
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as ConnectionOptions;
 }
 
 /** A file flag's file must be readable at start-up; the message names the flag and the path. */

@@ -6,4 +6,5 @@ export {
   type ProtocolCategory,
   type ProtocolRestriction,
 } from './restricted.js';
+export { CONNECTION_DEFAULTS, notAppliedOptions, type ConnectionOptions } from './channel-options.js';
 export { CertificateFiles, TlsFileError, type TlsFileRole, type TlsOptions } from './tls.js';

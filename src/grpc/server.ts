@@ -1,7 +1,7 @@
 // The grpc-js server: the inference service, the standard health service and server
 // reflection on one port, and an orderly shutdown.
 import { fileURLToPath } from 'node:url';
-import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { GRPCInferenceServiceService } from '../../generated/grpc_service.js';
 import type { EventSink, ModelEvent } from '../events.js';
 import type { ModelRepository } from '../model/index.js';
+import { serverChannelOptions, type ConnectionOptions } from './channel-options.js';
 import { CallTracker, inferenceService } from './inference-service.js';
 import { restrictionInterceptor, type ProtocolRestriction } from './restricted.js';
 
@@ -23,6 +24,8 @@ export interface GrpcServerOptions {
   /** Largest message received or sent, bytes. */
   readonly maxMessageBytes: number;
   readonly reflection: boolean;
+  /** Keepalive, connection age and the per-connection stream cap (Triton's flags). */
+  readonly connection?: ConnectionOptions;
   readonly credentials?: ServerCredentials;
   /** --grpc-restricted-protocol: categories answering only calls with a header. */
   readonly restrictions?: readonly ProtocolRestriction[];
@@ -46,10 +49,7 @@ export interface RunningServer {
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningServer> {
   const { repository, log } = options;
-  const channelOptions: ChannelOptions = {
-    'grpc.max_receive_message_length': options.maxMessageBytes,
-    'grpc.max_send_message_length': options.maxMessageBytes,
-  };
+  const channelOptions = serverChannelOptions(options.maxMessageBytes, options.connection);
   const restricted = restrictionInterceptor(options.restrictions ?? []);
   const server = new Server({ ...channelOptions, ...(restricted ? { interceptors: [restricted] } : {}) });
   const calls = new CallTracker();
