@@ -2,6 +2,8 @@
 // runHooks for each job its WorkerPool posts, so that hooks, operations, parameters,
 // metrics and errors behave as they do on the main thread. worker-entry.js starts it
 // once tsx is registered.
+import { readlinkSync } from 'node:fs';
+import { constants, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 // The one place src/model builds a logger: the worker has no access to the main
 // thread's, so it makes one like it (level, bindings, time format) on the same stdout.
@@ -35,6 +37,22 @@ const logger = pino(
 process.on('unhandledRejection', (reason) => {
   logger.error({ err: reason }, 'unhandled promise rejection (from model code?); the instance goes on');
 });
+
+/**
+ * Model work yields the CPU to the main thread, which answers health checks and feeds
+ * every model: when the cores are all busy, a waking main thread runs first. Linux gives
+ * each thread its own nice value, set through the thread id (/proc/thread-self names it);
+ * elsewhere there is no per-thread priority and this does nothing.
+ */
+function lowerThreadPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, constants.priority.PRIORITY_BELOW_NORMAL);
+  } catch {
+    // not Linux, or not allowed: the thread keeps the process's priority
+  }
+}
+lowerThreadPriority();
 
 const running = new Map<number, AbortController>();
 let server: ModelServer | undefined;

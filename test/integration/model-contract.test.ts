@@ -79,110 +79,131 @@ function fp32Output(raw: Buffer | undefined): number[] {
   return [...new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength))];
 }
 
-describe('model contract', () => {
-  let cli: RunningCli;
-  let repo: ReturnType<typeof tempRepository>;
-  before(async () => {
-    repo = tempRepository({
-      slow_load: { config: FP32_CONFIG('slow_load'), versions: { '1': SLOW_LOAD(1500) } },
-      very_slow_load: {
-        config: FP32_CONFIG('very_slow_load', 'parameters { key: "load_wait_ms" value: { string_value: "300" } }'),
-        versions: { '1': SLOW_LOAD(60_000) },
-      },
-      broken_load: { config: FP32_CONFIG('broken_load'), versions: { '1': BROKEN_LOAD } },
-      contract: { config: FP32_CONFIG('contract'), versions: { '1': CONTRACT } },
-      scaler: {
-        config: FP32_CONFIG('scaler', 'parameters { key: "factor" value: { string_value: "2" } }\nmetric_tags { key: "team" value: "vision" }'),
-        versions: { '1': readmeModel() },
-      },
+/** The contract holds wherever the model runs: on the main thread or in worker instances. */
+const MODES = [
+  { name: 'in-process', instanceGroup: '' },
+  { name: '2 worker instances', instanceGroup: 'instance_group [ { count: 2 kind: KIND_CPU } ]' },
+] as const;
+
+for (const mode of MODES) {
+  describe(`model contract (${mode.name})`, () => {
+    let cli: RunningCli;
+    let repo: ReturnType<typeof tempRepository>;
+    before(async () => {
+      repo = tempRepository({
+        slow_load: {
+          // The bound is generous: worker instances boot (tsx, the model module) before load() runs.
+          config: FP32_CONFIG(
+            'slow_load',
+            `parameters { key: "load_wait_ms" value: { string_value: "30000" } }\n${mode.instanceGroup}`,
+          ),
+          versions: { '1': SLOW_LOAD(1500) },
+        },
+        very_slow_load: {
+          config: FP32_CONFIG(
+            'very_slow_load',
+            `parameters { key: "load_wait_ms" value: { string_value: "300" } }\n${mode.instanceGroup}`,
+          ),
+          versions: { '1': SLOW_LOAD(60_000) },
+        },
+        broken_load: { config: FP32_CONFIG('broken_load', mode.instanceGroup), versions: { '1': BROKEN_LOAD } },
+        contract: { config: FP32_CONFIG('contract', mode.instanceGroup), versions: { '1': CONTRACT } },
+        scaler: {
+          config: FP32_CONFIG(
+            'scaler',
+            `parameters { key: "factor" value: { string_value: "2" } }\nmetric_tags { key: "team" value: "vision" }\n${mode.instanceGroup}`,
+          ),
+          versions: { '1': readmeModel() },
+        },
+      });
+      cli = await startCli([`--model-repository=${repo.root}`, '--exit-timeout-secs=1']);
     });
-    cli = await startCli([`--model-repository=${repo.root}`, '--exit-timeout-secs=1']);
-  });
-  after(async () => {
-    await cli.stop();
-    repo.remove();
-  });
-
-  const ready = (name: string) => call(cli.client, cli.client.modelReady, { name, version: '' }).then((r) => r.ready);
-  const infer = (request: ModelInferRequest) => call(cli.client, cli.client.modelInfer, request);
-
-  test('loading - a request during a slow load waits, then succeeds; ModelReady goes false → true', async () => {
-    assert.equal(await ready('slow_load'), false);
-    const response = await infer(fp32Request('slow_load', [1, 2]));
-    assert.deepEqual(fp32Output(response.rawOutputContents[0]), [1, 2]);
-    assert.equal(await ready('slow_load'), true);
-  });
-
-  test('loading - past the bounded wait a request fails UNAVAILABLE with the model state', async () => {
-    const started = Date.now();
-    await assert.rejects(infer(fp32Request('very_slow_load', [1])), (err: ServiceError) => {
-      assert.equal(err.code, status.UNAVAILABLE);
-      assert.match(err.details, /very_slow_load/);
-      assert.match(err.details, /LOADING/);
-      return true;
+    after(async () => {
+      await cli.stop();
+      repo.remove();
     });
-    assert.ok(Date.now() - started < 5000);
-    assert.equal(await ready('very_slow_load'), false);
-  });
 
-  test('loading - a throwing load() leaves the model not ready with its reason; others serve', async () => {
-    await cli.waitForLog((l) => l['model'] === 'broken_load' && l['msg'] === 'model failed to load');
-    assert.equal(await ready('broken_load'), false);
-    const index = await call(cli.client, cli.client.repositoryIndex, { repositoryName: '', ready: false });
-    const entry = index.models.find((m) => m.name === 'broken_load');
-    assert.equal(entry?.state, 'UNAVAILABLE');
-    assert.match(entry?.reason ?? '', /weights file is corrupt/);
-    await assert.rejects(infer(fp32Request('broken_load', [1])), { code: status.UNAVAILABLE });
-    const response = await infer(fp32Request('contract', [3]));
-    assert.deepEqual(fp32Output(response.rawOutputContents[0]), [3]);
-  });
+    const ready = (name: string) => call(cli.client, cli.client.modelReady, { name, version: '' }).then((r) => r.ready);
+    const infer = (request: ModelInferRequest) => call(cli.client, cli.client.modelInfer, request);
 
-  test('errors - a throwing predict() is INTERNAL naming the model; the next request is fine', async () => {
-    await assert.rejects(infer(fp32Request('contract', [1], { fail: { stringParam: 'throw' } })), (err: ServiceError) => {
-      assert.equal(err.code, status.INTERNAL);
-      assert.match(err.details, /model 'contract'/);
-      assert.match(err.details, /predict exploded/);
-      assert.doesNotMatch(err.details, /at .*model\.ts/);
-      return true;
+    test('loading - a request during a slow load waits, then succeeds; ModelReady goes false → true', async () => {
+      assert.equal(await ready('slow_load'), false);
+      const response = await infer(fp32Request('slow_load', [1, 2]));
+      assert.deepEqual(fp32Output(response.rawOutputContents[0]), [1, 2]);
+      assert.equal(await ready('slow_load'), true);
     });
-    await assert.rejects(infer(fp32Request('contract', [1], { fail: { stringParam: 'code' } })), {
-      code: status.FAILED_PRECONDITION,
+
+    test('loading - past the bounded wait a request fails UNAVAILABLE with the model state', async () => {
+      const started = Date.now();
+      await assert.rejects(infer(fp32Request('very_slow_load', [1])), (err: ServiceError) => {
+        assert.equal(err.code, status.UNAVAILABLE);
+        assert.match(err.details, /very_slow_load/);
+        assert.match(err.details, /LOADING/);
+        return true;
+      });
+      assert.ok(Date.now() - started < 5000);
+      assert.equal(await ready('very_slow_load'), false);
     });
-    const response = await infer(fp32Request('contract', [5]));
-    assert.deepEqual(fp32Output(response.rawOutputContents[0]), [5]);
-  });
 
-  test('operations - infer runs the hooks in order', async () => {
-    const response = await infer(fp32Request('contract', [1]));
-    assert.equal(response.parameters['trail']?.stringParam, 'preprocess:infer,validate:infer,predict,postprocess');
-  });
+    test('loading - a throwing load() leaves the model not ready with its reason; others serve', async () => {
+      await cli.waitForLog((l) => l['model'] === 'broken_load' && l['msg'] === 'model failed to load');
+      assert.equal(await ready('broken_load'), false);
+      const index = await call(cli.client, cli.client.repositoryIndex, { repositoryName: '', ready: false });
+      const entry = index.models.find((m) => m.name === 'broken_load');
+      assert.equal(entry?.state, 'UNAVAILABLE');
+      assert.match(entry?.reason ?? '', /weights file is corrupt/);
+      await assert.rejects(infer(fp32Request('broken_load', [1])), { code: status.UNAVAILABLE });
+      const response = await infer(fp32Request('contract', [3]));
+      assert.deepEqual(fp32Output(response.rawOutputContents[0]), [3]);
+    });
 
-  test('operations - operation=explain reaches explain()', async () => {
-    const response = await infer(fp32Request('contract', [1], { operation: { stringParam: 'explain' } }));
-    assert.equal(response.parameters['trail']?.stringParam, 'preprocess:explain,validate:explain,explain,postprocess');
-    assert.deepEqual(fp32Output(response.rawOutputContents[0]), [1, 7]);
-  });
+    test('errors - a throwing predict() is INTERNAL naming the model; the next request is fine', async () => {
+      await assert.rejects(infer(fp32Request('contract', [1], { fail: { stringParam: 'throw' } })), (err: ServiceError) => {
+        assert.equal(err.code, status.INTERNAL);
+        assert.match(err.details, /model 'contract'/);
+        assert.match(err.details, /predict exploded/);
+        assert.doesNotMatch(err.details, /at .*model\.ts/);
+        return true;
+      });
+      await assert.rejects(infer(fp32Request('contract', [1], { fail: { stringParam: 'code' } })), {
+        code: status.FAILED_PRECONDITION,
+      });
+      const response = await infer(fp32Request('contract', [5]));
+      assert.deepEqual(fp32Output(response.rawOutputContents[0]), [5]);
+    });
 
-  test('operations - a custom operation reaches its op<Name> method', async () => {
-    const response = await infer(fp32Request('contract', [1, -2], { operation: { stringParam: 'negate' } }));
-    assert.deepEqual(fp32Output(response.rawOutputContents[0]), [-1, 2]);
-  });
+    test('operations - infer runs the hooks in order', async () => {
+      const response = await infer(fp32Request('contract', [1]));
+      assert.equal(response.parameters['trail']?.stringParam, 'preprocess:infer,validate:infer,predict,postprocess');
+    });
 
-  test('operations - an unknown operation is INVALID_ARGUMENT listing the operations', async () => {
-    await assert.rejects(infer(fp32Request('contract', [1], { operation: { stringParam: 'bogus' } })), (err: ServiceError) => {
-      assert.equal(err.code, status.INVALID_ARGUMENT);
-      assert.match(err.details, /'bogus'/);
-      assert.match(err.details, /negate/);
-      return true;
+    test('operations - operation=explain reaches explain()', async () => {
+      const response = await infer(fp32Request('contract', [1], { operation: { stringParam: 'explain' } }));
+      assert.equal(response.parameters['trail']?.stringParam, 'preprocess:explain,validate:explain,explain,postprocess');
+      assert.deepEqual(fp32Output(response.rawOutputContents[0]), [1, 7]);
+    });
+
+    test('operations - a custom operation reaches its op<Name> method', async () => {
+      const response = await infer(fp32Request('contract', [1, -2], { operation: { stringParam: 'negate' } }));
+      assert.deepEqual(fp32Output(response.rawOutputContents[0]), [-1, 2]);
+    });
+
+    test('operations - an unknown operation is INVALID_ARGUMENT listing the operations', async () => {
+      await assert.rejects(infer(fp32Request('contract', [1], { operation: { stringParam: 'bogus' } })), (err: ServiceError) => {
+        assert.equal(err.code, status.INVALID_ARGUMENT);
+        assert.match(err.details, /'bogus'/);
+        assert.match(err.details, /negate/);
+        return true;
+      });
+    });
+
+    test('readme - the README example model serves, with config and request parameters', async () => {
+      const fromConfig = await infer(fp32Request('scaler', [1, 2.5]));
+      assert.deepEqual(fp32Output(fromConfig.rawOutputContents[0]), [2, 5]);
+      const fromRequest = await infer(fp32Request('scaler', [1, 2.5], { factor: { doubleParam: 3 } }));
+      assert.deepEqual(fp32Output(fromRequest.rawOutputContents[0]), [3, 7.5]);
+      const factor = await infer(fp32Request('scaler', [0], { operation: { stringParam: 'factor' } }));
+      assert.deepEqual(fp32Output(factor.rawOutputContents[0]), [2]);
     });
   });
-
-  test('readme - the README example model serves, with config and request parameters', async () => {
-    const fromConfig = await infer(fp32Request('scaler', [1, 2.5]));
-    assert.deepEqual(fp32Output(fromConfig.rawOutputContents[0]), [2, 5]);
-    const fromRequest = await infer(fp32Request('scaler', [1, 2.5], { factor: { doubleParam: 3 } }));
-    assert.deepEqual(fp32Output(fromRequest.rawOutputContents[0]), [3, 7.5]);
-    const factor = await infer(fp32Request('scaler', [0], { operation: { stringParam: 'factor' } }));
-    assert.deepEqual(fp32Output(factor.rawOutputContents[0]), [2]);
-  });
-});
+}
