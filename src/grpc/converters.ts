@@ -66,8 +66,53 @@ export function toInferParameters(parameters: Parameters): { [key: string]: Infe
   return result;
 }
 
+/** Which oneof each request parameter Triton defines may use (PROTOCOL §6.1). */
+const TRITON_PARAMETERS: Readonly<Record<string, readonly (keyof InferParameter)[]>> = {
+  sequence_id: ['int64Param', 'stringParam'],
+  sequence_start: ['boolParam'],
+  sequence_end: ['boolParam'],
+  priority: ['int64Param', 'uint64Param'],
+  timeout: ['int64Param'],
+  triton_enable_empty_final_response: ['boolParam'],
+};
+
+const ONEOF_NAME: Readonly<Record<keyof InferParameter, string>> = {
+  boolParam: 'bool_param',
+  int64Param: 'int64_param',
+  stringParam: 'string_param',
+  doubleParam: 'double_param',
+  uint64Param: 'uint64_param',
+};
+
+/**
+ * Triton's request parameters keep their wire type, so that models can rely on it:
+ * sequence_id is a number/bigint ≥ 0 or a string, sequence_start/end booleans, priority
+ * and timeout (µs) numbers/bigints ≥ 0. Other `triton_` keys are reserved, as in Triton.
+ */
+function checkRequestParameters(parameters: { [key: string]: InferParameter }): void {
+  for (const key in parameters) {
+    const allowed = TRITON_PARAMETERS[key];
+    if (!allowed) {
+      if (key.startsWith('triton_')) {
+        throw InferenceError.invalidArgument(`parameters.${key}`, "is not a known parameter: keys starting with 'triton_' are reserved");
+      }
+      continue;
+    }
+    const parameter = parameters[key] as InferParameter;
+    const set = allowed.find((oneof) => parameter[oneof] !== undefined);
+    if (set === undefined) {
+      const expected = allowed.map((oneof) => ONEOF_NAME[oneof]).join(' or ');
+      throw InferenceError.invalidArgument(`parameters.${key}`, `must be ${expected}`);
+    }
+    if (set === 'int64Param' && (parameter.int64Param as bigint) < 0n) {
+      throw InferenceError.invalidArgument(`parameters.${key}`, `must be >= 0, got ${parameter.int64Param}`);
+    }
+  }
+}
+
 export function toInferCall(request: ModelInferRequest, arrivedNs: bigint): InferCall {
   if (!request.modelName) throw InferenceError.invalidArgument('model_name', 'must not be empty');
+  checkRequestParameters(request.parameters);
   return {
     model: request.modelName,
     version: request.modelVersion,

@@ -4,8 +4,9 @@ import type { ModelConfig } from '../../generated/model_config.js';
 import { InferenceError } from '../errors.js';
 import type { EventSink, ModelState } from '../events.js';
 import { batchSize, decodeInputs, encodeOutputs, type IOSpec, type Tensor } from '../tensor/index.js';
-import type { ExecutionJob } from './hooks.js';
+import type { ExecutionJob, ExecutionOutput } from './hooks.js';
 import type { ModelInstance } from './model-instance.js';
+import { SequenceQueue, checkSequenceRequest, sequenceOf } from './sequence.js';
 import { VersionStatistics } from './statistics.js';
 import type { InferCall, InferResult, RequestedOutput } from './types.js';
 
@@ -17,6 +18,7 @@ export class ModelVersion {
   private readonly loaded: Promise<void>;
   private settle!: { resolve: () => void; reject: (err: Error) => void };
   private inFlight = 0;
+  private readonly sequences = new SequenceQueue();
   private drained: (() => void) | undefined;
 
   constructor(
@@ -83,14 +85,19 @@ export class ModelVersion {
   }
 
   /** Waits (bounded) for a loading version; fails UNAVAILABLE with its state otherwise. */
-  private async whenReady(): Promise<ModelInstance> {
+  private async whenReady(signal: AbortSignal): Promise<ModelInstance> {
     if (this.state === 'LOADING') {
       let timer: NodeJS.Timeout | undefined;
+      let stopWaiting: (() => void) | undefined;
       const timeout = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, this.loadWaitMs);
+        stopWaiting = () => resolve();
+        signal.addEventListener('abort', stopWaiting, { once: true });
       });
       await Promise.race([this.loaded.catch(() => undefined), timeout]);
       clearTimeout(timer);
+      if (stopWaiting) signal.removeEventListener('abort', stopWaiting);
+      throwIfAborted(signal);
     }
     if (this.state !== 'READY' || !this.instance) {
       const why = this.reason ? `: ${this.reason}` : '';
@@ -144,12 +151,23 @@ export class ModelVersion {
     });
   }
 
-  private async execute(call: InferCall, signal: AbortSignal): Promise<InferResult> {
-    const instance = await this.whenReady();
+  private async execute(call: InferCall, clientSignal: AbortSignal): Promise<InferResult> {
+    const deadline = requestDeadline(call, clientSignal);
+    try {
+      return await this.executeUntil(call, deadline.signal);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  /** `signal` fires when the client goes away or the request's `timeout` expires. */
+  private async executeUntil(call: InferCall, signal: AbortSignal): Promise<InferResult> {
+    const instance = await this.whenReady(signal);
     const operation = requestOperation(call);
     const decodeStart = process.hrtime.bigint();
     const tensors = decodeInputs(call.inputs, call.raw, this.io);
     checkRequestedOutputs(call.outputs, this.io, this.name);
+    checkSequenceRequest(this.config, call.parameters, this.name);
     const job: ExecutionJob = {
       id: call.id,
       tensors,
@@ -157,8 +175,21 @@ export class ModelVersion {
       outputs: call.outputs,
       operation,
     };
-    const inferStart = process.hrtime.bigint();
-    const output = await instance.run(job, signal);
+    // A request of a sequence waits for the earlier ones of the same sequence.
+    const sequence = sequenceOf(call.parameters);
+    const nextInSequence = sequence ? await this.sequences.enter(sequence, signal) : undefined;
+    let output: ExecutionOutput;
+    let inferStart: bigint;
+    try {
+      // An expired or cancelled request still waiting is never computed (Triton: timeout in the queue).
+      throwIfAborted(signal);
+      inferStart = process.hrtime.bigint();
+      // Dynamic batching hook: a scheduler queueing jobs for one instance.run() per batch goes
+      // here, and drops a queued job whose `signal` has fired (the worker pool already does).
+      output = await instance.run(job, signal);
+    } finally {
+      nextInSequence?.();
+    }
     const encodeStart = process.hrtime.bigint();
     const selected = selectOutputs(output.outputs, call.outputs, this.name);
     const encoded = encodeOutputs(selected);
@@ -244,4 +275,45 @@ function selectOutputs(produced: Tensor[], requested: readonly RequestedOutput[]
     if (!tensor) throw new InferenceError('INTERNAL', `model '${model}' did not produce requested output '${output.name}'`);
     return tensor;
   });
+}
+
+/** The signal's reason when it is ours (CANCELLED, DEADLINE_EXCEEDED), else CANCELLED. */
+function throwIfAborted(signal: AbortSignal): void {
+  if (!signal.aborted) return;
+  const reason: unknown = signal.reason;
+  throw reason instanceof InferenceError ? reason : new InferenceError('CANCELLED', 'the request was cancelled');
+}
+
+const NO_DEADLINE = { dispose: () => undefined };
+
+/**
+ * The client's signal, plus the request parameter `timeout` (µs since the request arrived;
+ * 0 or absent: none, as in Triton). When it expires the signal fires with DEADLINE_EXCEEDED:
+ * a request still waiting is dropped, a running one sees its AbortSignal fire.
+ */
+function requestDeadline(call: InferCall, signal: AbortSignal): { signal: AbortSignal; dispose: () => void } {
+  const timeout = call.parameters['timeout'];
+  if (timeout === undefined || timeout === 0 || timeout === 0n || signal.aborted) return { signal, ...NO_DEADLINE };
+  if (typeof timeout !== 'number' && typeof timeout !== 'bigint') {
+    throw InferenceError.invalidArgument('parameters.timeout', 'must be an int64_param (microseconds)');
+  }
+  const controller = new AbortController();
+  const forward = (): void => controller.abort(signal.reason);
+  signal.addEventListener('abort', forward, { once: true });
+  const expire = (): void =>
+    controller.abort(
+      new InferenceError('DEADLINE_EXCEEDED', `request '${call.id}' to model '${call.model}': timeout of ${timeout} µs expired`),
+    );
+  const remainingMs = Number(call.arrivedNs + BigInt(timeout) * 1000n - process.hrtime.bigint()) / 1e6;
+  let timer: NodeJS.Timeout | undefined;
+  if (remainingMs <= 0) expire();
+  // setTimeout fires at once past 2^31-1 ms; a timeout of 24 days is as good as none.
+  else if (remainingMs < 2 ** 31 - 1) timer = setTimeout(expire, Math.ceil(remainingMs));
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', forward);
+    },
+  };
 }

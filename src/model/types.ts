@@ -49,6 +49,12 @@ export interface InferRequest {
   readonly inputs: NestedList[];
   /** Inputs by name: typed, shaped views on the received bytes. */
   readonly tensors: Readonly<Record<string, Tensor>>;
+  /**
+   * The request's parameters. Triton's keys arrive type-checked: `sequence_id` (number/bigint
+   * > 0 or non-empty string; 0/"" = no sequence), `sequence_start` / `sequence_end` (boolean),
+   * `priority` (≥ 0, lower = more urgent; v2serve does not reorder by it), `timeout` (µs).
+   * Requests of one sequence reach predict() one at a time, in arrival order.
+   */
   readonly parameters: Parameters;
   /** The outputs the client asked for; empty means all. */
   readonly outputs: readonly RequestedOutput[];

@@ -1,0 +1,92 @@
+// Triton's sequence parameters as a model sees them. v2serve has no sequence batcher:
+// requests of a sequence reach the model as they arrive, and a stateful model keeps its
+// own state keyed by `sequence_id` (see models/simple_sequence).
+import type { ModelConfig } from '../../generated/model_config.js';
+import { InferenceError } from '../errors.js';
+import type { Parameters } from './types.js';
+
+/** One request's place in a sequence (request parameters sequence_id/_start/_end). */
+export interface SequencePosition {
+  /** Triton's correlation id: a non-zero integer or a non-empty string. */
+  readonly id: number | bigint | string;
+  readonly start: boolean;
+  readonly end: boolean;
+}
+
+/**
+ * The sequence a request belongs to, or undefined when it is in none (no `sequence_id`,
+ * or 0 / "", which Triton reserves for requests outside any sequence). The gRPC boundary
+ * has already checked the parameter types.
+ */
+export function sequenceOf(parameters: Parameters): SequencePosition | undefined {
+  const id = parameters['sequence_id'];
+  if (id === undefined || id === 0 || id === 0n || id === '' || typeof id === 'boolean') return undefined;
+  return { id, start: parameters['sequence_start'] === true, end: parameters['sequence_end'] === true };
+}
+
+/** A model with `sequence_batching` in its config only takes requests that name their sequence, as in Triton. */
+export function checkSequenceRequest(config: ModelConfig, parameters: Parameters, model: string): void {
+  if (config.sequenceBatching === undefined || sequenceOf(parameters) !== undefined) return;
+  throw new InferenceError(
+    'INVALID_ARGUMENT',
+    `inference request to model '${model}' must specify a non-zero or non-empty correlation ID (parameter 'sequence_id')`,
+  );
+}
+
+/**
+ * Runs the requests of one sequence one at a time, in arrival order, as Triton's sequence
+ * batcher does, so that a model's per-sequence state sees them in order even when its
+ * predict() is asynchronous and requests arrive on a stream at once. Requests of different
+ * sequences, and requests in no sequence, do not wait for each other.
+ */
+export class SequenceQueue {
+  /** Settles when the last request that arrived for the sequence has finished. */
+  private readonly tails = new Map<string, Promise<void>>();
+
+  /**
+   * Waits for the earlier requests of the same sequence; returns the function that lets the
+   * next one go. If `signal` fires while waiting, the request leaves the queue with its reason.
+   */
+  async enter(position: SequencePosition, signal: AbortSignal): Promise<() => void> {
+    const key = `${typeof position.id}:${position.id}`;
+    const previous = this.tails.get(key);
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous ? previous.then(() => mine) : mine;
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    if (previous) {
+      try {
+        await untilAborted(previous, signal);
+      } catch (err) {
+        release();
+        throw err;
+      }
+    }
+    return release;
+  }
+
+  /** Sequences with a request waiting or running. */
+  get size(): number {
+    return this.tails.size;
+  }
+}
+
+function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    void promise.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
+}
+
+function abortReason(signal: AbortSignal): InferenceError {
+  const reason: unknown = signal.reason;
+  return reason instanceof InferenceError ? reason : new InferenceError('CANCELLED', 'the request was cancelled');
+}
