@@ -1,8 +1,8 @@
 // Triton's model repository: <root>/<model>/config.pbtxt and <root>/<model>/<version>/model.ts.
 // Knows which models and versions exist, loads them asynchronously, routes requests to
 // versions, and answers the repository and statistics questions.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import type { ModelConfig } from '../../generated/model_config.js';
 import { InferenceError, errorMessage } from '../errors.js';
@@ -152,6 +152,7 @@ export class ModelRepository {
     if (!existsSync(dir)) {
       throw new InferenceError('INTERNAL', `failed to load '${name}', failed to poll from model repository`);
     }
+    checkInside(this.root, dir, name);
     let entry = this.models.get(name);
     if (!entry) {
       entry = { name, config: undefined, versions: new Map(), reason: '', wanted: true };
@@ -434,9 +435,21 @@ export class ModelRepository {
   }
 }
 
+/**
+ * A model name is one directory name: no separator, no '..', no NUL, no %-encoding, and
+ * not hidden (the scan skips those too), so it cannot name a path outside the repository.
+ */
 function checkModelName(name: string): void {
-  if (!MODEL_NAME.test(name) || name === '.' || name === '..') {
+  if (!MODEL_NAME.test(name) || name.startsWith('.')) {
     throw InferenceError.invalidArgument('model_name', `'${name}' is not a valid model name`);
+  }
+}
+
+/** A model directory that is a symlink must still resolve to a place inside the repository. */
+function checkInside(root: string, dir: string, name: string): void {
+  const path = relative(realpathSync(root), realpathSync(dir));
+  if (path === '' || path === '..' || path.startsWith(`..${sep}`) || isAbsolute(path)) {
+    throw InferenceError.invalidArgument('model_name', `'${name}' resolves to a directory outside the model repository`);
   }
 }
 
