@@ -110,6 +110,16 @@ function checkRequestParameters(parameters: { [key: string]: InferParameter }): 
   }
 }
 
+/** `classification` (Triton's classification extension) is an int64 > 0. */
+function checkOutputParameters(parameters: { [key: string]: InferParameter }, i: number): void {
+  const classification = parameters['classification'];
+  if (classification === undefined) return;
+  const k = classification.int64Param;
+  if (k === undefined || k <= 0n) {
+    throw InferenceError.invalidArgument(`outputs[${i}].parameters.classification`, 'must be an int64_param > 0');
+  }
+}
+
 export function toInferCall(request: ModelInferRequest, arrivedNs: bigint): InferCall {
   if (!request.modelName) throw InferenceError.invalidArgument('model_name', 'must not be empty');
   checkRequestParameters(request.parameters);
@@ -120,10 +130,10 @@ export function toInferCall(request: ModelInferRequest, arrivedNs: bigint): Infe
     parameters: fromInferParameters(request.parameters),
     inputs: request.inputs,
     raw: request.rawInputContents,
-    outputs: request.outputs.map((output) => ({
-      name: output.name,
-      parameters: fromInferParameters(output.parameters),
-    })),
+    outputs: request.outputs.map((output, i) => {
+      checkOutputParameters(output.parameters, i);
+      return { name: output.name, parameters: fromInferParameters(output.parameters) };
+    }),
     arrivedNs,
   };
 }

@@ -6,6 +6,7 @@ import type { EventSink, ModelState } from '../events.js';
 import { batchSize, decodeInputs, encodeOutputs, type IOSpec, type Tensor } from '../tensor/index.js';
 import type { ExecutionJob, ExecutionOutput } from './hooks.js';
 import type { ModelInstance } from './model-instance.js';
+import { Labels, checkClassifiable, classificationCount, classify } from './classification.js';
 import { SequenceQueue, checkSequenceRequest, sequenceOf } from './sequence.js';
 import { VersionStatistics } from './statistics.js';
 import type { InferCall, InferResult, RequestedOutput } from './types.js';
@@ -19,6 +20,7 @@ export class ModelVersion {
   private settle!: { resolve: () => void; reject: (err: Error) => void };
   private inFlight = 0;
   private readonly sequences = new SequenceQueue();
+  private readonly labels: Labels;
   private drained: (() => void) | undefined;
 
   constructor(
@@ -31,6 +33,7 @@ export class ModelVersion {
     /** How long a request waits for a loading version before UNAVAILABLE. */
     private readonly loadWaitMs: number,
   ) {
+    this.labels = new Labels(config, path);
     this.loaded = new Promise<void>((resolve, reject) => {
       this.settle = { resolve, reject };
     });
@@ -168,6 +171,7 @@ export class ModelVersion {
     const tensors = decodeInputs(call.inputs, call.raw, this.io);
     checkRequestedOutputs(call.outputs, this.io, this.name);
     checkSequenceRequest(this.config, call.parameters, this.name);
+    checkClassifiable(call.outputs, this.io, this.name);
     const job: ExecutionJob = {
       id: call.id,
       tensors,
@@ -191,7 +195,7 @@ export class ModelVersion {
       nextInSequence?.();
     }
     const encodeStart = process.hrtime.bigint();
-    const selected = selectOutputs(output.outputs, call.outputs, this.name);
+    const selected = await this.classifyOutputs(selectOutputs(output.outputs, call.outputs, this.name), call.outputs);
     const encoded = encodeOutputs(selected);
     const end = process.hrtime.bigint();
 
@@ -231,6 +235,18 @@ export class ModelVersion {
       outputs: encoded.outputs,
       raw: encoded.raw,
     };
+  }
+
+  /** Requested outputs with a `classification` parameter become their top-k (classification extension). */
+  private async classifyOutputs(selected: Tensor[], requested: readonly RequestedOutput[]): Promise<Tensor[]> {
+    if (!requested.some((output) => classificationCount(output) !== undefined)) return selected;
+    return Promise.all(
+      selected.map(async (tensor, i) => {
+        const k = classificationCount(requested[i] as RequestedOutput);
+        if (k === undefined) return tensor;
+        return classify(tensor, k, await this.labels.of(tensor.name), this.io.maxBatchSize > 0, this.name);
+      }),
+    );
   }
 
   /** Stops taking requests, waits for those in flight, then unloads the instance. */
