@@ -49,18 +49,39 @@ const VIEW: Readonly<Record<Exclude<Datatype, 'BYTES'>, ViewCtor>> = {
  * Packs a tensor for postMessage and adds the buffers to move to `transfer`.
  *
  * A typed array that spans its whole ArrayBuffer is moved as is: its buffer goes in the
- * transfer list, zero bytes copied, and the sender's view is detached afterwards.
+ * transfer list, zero bytes copied, and the sender's view is detached afterwards. So a
+ * model in worker instances must not keep an array it returns (a cache entry, a constant):
+ * the next request would find it empty, and fails naming the tensor instead.
  */
 export function packTensor(tensor: Tensor, transfer: Set<ArrayBuffer>): PackedTensor {
   if (tensor.datatype === 'BYTES') return packBytes(tensor, transfer);
   const { datatype } = tensor;
-  return { name: tensor.name, datatype, shape: tensor.shape, data: movable(tensor.data as NumericData, datatype, transfer) };
+  const data = tensor.data as NumericData;
+  if (isDetached(data.buffer)) {
+    throw new InferenceError(
+      'INTERNAL',
+      `tensor '${tensor.name}' is on a buffer already moved to another thread: a model in worker instances must ` +
+        'not return an array it keeps, since every array it returns moves to the main thread (return a copy, e.g. array.slice())',
+    );
+  }
+  return { name: tensor.name, datatype, shape: tensor.shape, data: movable(data, datatype, transfer) };
+}
+
+/** Node 20 has no ArrayBuffer.prototype.detached; only a detached buffer fails to clone. */
+function isDetached(buffer: ArrayBufferLike): boolean {
+  if (buffer.byteLength > 0 || !(buffer instanceof ArrayBuffer)) return false;
+  try {
+    structuredClone(buffer);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 function movable(view: NumericData, datatype: Exclude<Datatype, 'BYTES'>, transfer: Set<ArrayBuffer>): NumericData {
   const buffer = view.buffer;
-  // Shared memory is visible to both threads already: structured clone shares it.
-  // An empty (or detached) buffer costs nothing to clone, and a detached one cannot move.
+  // Shared memory is visible to both threads already: structured clone shares it;
+  // an empty buffer costs nothing to clone.
   if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0) return view;
   if (view.byteOffset === 0 && view.byteLength === buffer.byteLength) {
     transfer.add(buffer);

@@ -78,25 +78,26 @@ async function run(message: Extract<ToWorker, { type: 'run' }>, model: ModelServ
       controller.signal,
     );
     const inferNs = process.hrtime.bigint() - started;
-    const transfer = new Set<ArrayBuffer>();
-    const outputs = output.outputs.map((tensor) => packTensor(tensor, transfer));
-    for (const input of message.tensors) transferPacked(input, transfer);
-    const done: FromWorker = {
-      type: 'done',
-      seq: message.seq,
-      outputs,
-      inputs: message.tensors,
-      parameters: output.parameters,
-      metrics: output.metrics,
-      labels: output.labels,
-      ...(output.logged ? { logged: output.logged } : {}),
-      inferNs,
-    };
     try {
+      const transfer = new Set<ArrayBuffer>();
+      const outputs = output.outputs.map((tensor) => packTensor(tensor, transfer));
+      for (const input of message.tensors) transferPacked(input, transfer);
+      const done: FromWorker = {
+        type: 'done',
+        seq: message.seq,
+        outputs,
+        inputs: message.tensors,
+        parameters: output.parameters,
+        metrics: output.metrics,
+        labels: output.labels,
+        ...(output.logged ? { logged: output.logged } : {}),
+        inferNs,
+      };
       post(done, [...transfer]);
     } catch (err) {
-      // Structured clone failed (a function in the response parameters or logged results):
-      // nothing was moved yet, and the request fails as a model error would.
+      // An output on a moved buffer, or a value structured clone refuses (a function in the
+      // response parameters or logged results): nothing was moved yet (postMessage serializes
+      // before it detaches), and the request fails as a model error would.
       const prefix = `model '${model.name}' version ${model.version} operation '${message.operation}'`;
       throw new InferenceError(
         'INTERNAL',

@@ -167,6 +167,30 @@ export default class Broken extends ModelServer {
     });
   });
 
+  test('a model returning an array it keeps fails the next request INTERNAL naming the output, not silently empty', async (t) => {
+    const repo = tempRepository({
+      worker_cache: {
+        config: 'name: "worker_cache"',
+        versions: {
+          '1': `import { ModelServer, type PredictOutputs } from 'v2serve';
+export default class Cache extends ModelServer {
+  private readonly constant = new Float32Array([1, 2, 3]);
+  load(): void {}
+  predict(): PredictOutputs { return { ECHO: this.constant }; }
+}`,
+        },
+      },
+    });
+    t.after(() => repo.remove());
+    const pool = await startPool(t, 'worker_probe', { modulePath: join(repo.root, 'worker_cache', '1', 'model.ts') });
+    const first = await pool.run(job([0]), never);
+    assert.deepEqual([...(first.outputs[0]?.data as Float32Array)], [1, 2, 3]);
+    await assert.rejects(pool.run(job([0]), never), {
+      code: 'INTERNAL',
+      message: /model 'worker_probe' version 1 operation 'infer'.*tensor 'ECHO' is on a buffer already moved/,
+    });
+  });
+
   for (const [operation, reason] of [
     ['throw', /threw an uncaught exception: model bug in a timer/],
     ['exit', /exited with code 3/],

@@ -101,6 +101,20 @@ describe('worker protocol - tensors', () => {
     assert.ok(data.every((e) => e.buffer === data[0]?.buffer));
   });
 
+  test('an array whose buffer already moved is refused, naming the tensor', () => {
+    const kept = new Float32Array([1, 2]);
+    structuredClone(kept.buffer, { transfer: [kept.buffer] });
+    assert.throws(() => packTensor({ name: 'cached', datatype: 'FP32', shape: [0], data: kept }, new Set()), {
+      code: 'INTERNAL',
+      message: /tensor 'cached' is on a buffer already moved to another thread.*array\.slice\(\)/,
+    });
+  });
+
+  test('an empty array is not mistaken for a moved one', () => {
+    const packed = packTensor({ name: 'empty', datatype: 'FP32', shape: [0], data: new Float32Array(0) }, new Set());
+    assert.equal((packed as { data: Float32Array }).data.length, 0);
+  });
+
   test('a packed tensor sent back as it came moves its buffers again', () => {
     const transfer = new Set<ArrayBuffer>();
     const packed: PackedTensor = packTensor({ name: 's', datatype: 'BYTES', shape: [1], data: [new Uint8Array([1])] }, new Set());
