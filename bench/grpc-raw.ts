@@ -1,0 +1,27 @@
+// ModelInfer on already-serialized bytes: identity (de)serializers, so whoever uses
+// these does no protobuf work per call. Shared by the load generator, the transport
+// baseline and the orchestrator's probe.
+import { Client, credentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
+
+export const MODEL_INFER_PATH = '/inference.GRPCInferenceService/ModelInfer';
+
+/** Same limits on every server and client of the benchmark: v2serve's default (INT32_MAX). */
+export const CHANNEL_OPTIONS: ChannelOptions = {
+  'grpc.max_receive_message_length': 2 ** 31 - 1,
+  'grpc.max_send_message_length': 2 ** 31 - 1,
+};
+
+export const identity = (bytes: Buffer): Buffer => bytes;
+
+export function rawClient(address: string): Client {
+  return new Client(address, credentials.createInsecure(), CHANNEL_OPTIONS);
+}
+
+/** One ModelInfer call with pre-encoded request bytes; resolves with the response bytes. */
+export function rawModelInfer(client: Client, request: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(MODEL_INFER_PATH, identity, identity, request, (err: ServiceError | null, response?: Buffer) =>
+      err || !response ? reject(err ?? new Error('empty response')) : resolve(response),
+    );
+  });
+}
