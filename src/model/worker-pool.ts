@@ -247,6 +247,14 @@ export class WorkerPool implements ModelInstance {
     worker.on('message', (message: FromWorker) => {
       if (slot.worker === worker) this.onMessage(slot, worker, message);
     });
+    worker.on('messageerror', (err) => {
+      // A reply that cannot be deserialized would leave its request waiting forever.
+      const pending = slot.worker === worker ? slot.job : undefined;
+      if (!pending) return;
+      this.release(slot);
+      pending.reject(new InferenceError('INTERNAL', `${this.describe()} instance ${slot.index}: unreadable reply: ${errorMessage(err)}`));
+      this.dispatch();
+    });
     worker.on('error', (err) => {
       if (slot.worker === worker) slot.crash = this.crashReason(err);
     });
@@ -292,10 +300,7 @@ export class WorkerPool implements ModelInstance {
       case 'failed': {
         const pending = slot.job;
         if (!pending || pending.seq !== message.seq) return;
-        slot.job = undefined;
-        slot.crashes = 0;
-        slot.state = 'idle';
-        this.idle.push(slot);
+        this.release(slot);
         if (message.type === 'failed') {
           pending.reject(deserializeError(message.error));
         } else {
@@ -318,6 +323,14 @@ export class WorkerPool implements ModelInstance {
         slot.unloaded?.();
         return;
     }
+  }
+
+  /** The instance finished its request: it is idle again, and proved it works (back-off resets). */
+  private release(slot: Slot): void {
+    slot.job = undefined;
+    slot.crashes = 0;
+    slot.state = 'idle';
+    this.idle.push(slot);
   }
 
   private onExit(slot: Slot, code: number): void {

@@ -170,6 +170,15 @@ for (const mode of MODES) {
 }
 
 describe('repository with worker instances', () => {
+  test('an invalid worker_max_old_generation_mb fails the load naming the parameter', async (t) => {
+    const { repository } = await startRepository(
+      t,
+      'instance_group [ { count: 1 kind: KIND_CPU } ]\nparameters { key: "worker_max_old_generation_mb" value: { string_value: "lots" } }',
+    );
+    assert.equal(repository.modelReady('tagger', ''), false);
+    assert.match(repository.index(false)[0]?.reason ?? '', /parameters\.worker_max_old_generation_mb' must be a positive integer \(MB\), got 'lots'/);
+  });
+
   test('a version is UNAVAILABLE with the reason while no instance is alive, READY again after the restart', async (t) => {
     const repo = tempRepository({
       fragile: {
