@@ -133,6 +133,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     logger: log,
     events: fanOut(sinks, log),
     loadWaitMs: config.modelLoadWaitMs,
+    versionLimits: { maxQueueSize: config.modelMaxQueueSize, executionTimeoutMs: config.modelExecutionTimeoutMs },
   });
   if (monitoring) {
     sinks.push(perModelMonitoring(monitoring, repository), monitoring);

@@ -33,6 +33,8 @@ export interface Config {
   readonly loadModels: readonly string[];
   readonly repositoryPollSecs: number;
   readonly modelLoadWaitMs: number;
+  readonly modelMaxQueueSize: number;
+  readonly modelExecutionTimeoutMs: number;
   readonly logVerbose: number;
   readonly logFormat: LogFormat;
   readonly monitoring: MonitoringConfig | undefined;
@@ -67,6 +69,8 @@ export interface MonitoringConfig {
 export const DEFAULT_MODEL_REPOSITORY = fileURLToPath(new URL('../../models/', import.meta.url));
 /** Triton's limit, and what its clients set: INT32_MAX. */
 const MAX_MESSAGE_BYTES = 2 ** 31 - 1;
+/** Bounds memory per model version while leaving room for busy clients (perf_analyzer runs up to hundreds of concurrent requests). */
+const DEFAULT_MAX_QUEUE_SIZE = 1024;
 
 interface FlagHelp {
   readonly flag: string;
@@ -110,6 +114,16 @@ const FLAGS: readonly FlagHelp[] = [
   { flag: 'load-model', value: 'NAME', help: "explicit mode: load this model at start, repeatable; '*' = all" },
   { flag: 'repository-poll-secs', value: 'N', help: 'poll mode: seconds between scans (default 15)' },
   { flag: 'model-load-wait-ms', value: 'N', help: 'how long a request waits for a loading model (default 5000)' },
+  {
+    flag: 'model-max-queue-size',
+    value: 'N',
+    help: `requests a model version queues beyond those executing, more get RESOURCE_EXHAUSTED; 0 = no bound (default ${DEFAULT_MAX_QUEUE_SIZE}; config: max_queue_size)`,
+  },
+  {
+    flag: 'model-execution-timeout-ms',
+    value: 'MS',
+    help: 'a model that takes longer fails the request with DEADLINE_EXCEEDED; 0 = no limit (default 0; config parameter execution_timeout_ms)',
+  },
   { flag: 'log-verbose', value: 'N', help: 'verbose logging level, 0 = off (default 0)' },
   { flag: 'monitoring-nats', value: 'URL', help: 'publish inference events to this NATS server (default: off)' },
   { flag: 'monitoring-subject', value: 'TEMPLATE', help: "subject, {model} and {version} filled in (default 'v2serve.inference.{model}')" },
@@ -227,6 +241,8 @@ export function parseConfig(argv: readonly string[]): Readonly<Config> {
     loadModels,
     repositoryPollSecs: integer('repository-poll-secs', str('repository-poll-secs'), 15, 1, 86400),
     modelLoadWaitMs: integer('model-load-wait-ms', str('model-load-wait-ms'), 5000, 0, 3_600_000),
+    modelMaxQueueSize: integer('model-max-queue-size', str('model-max-queue-size'), DEFAULT_MAX_QUEUE_SIZE, 0, 1_000_000_000),
+    modelExecutionTimeoutMs: integer('model-execution-timeout-ms', str('model-execution-timeout-ms'), 0, 0, 2 ** 31 - 1),
     logVerbose: integer('log-verbose', str('log-verbose'), 0, 0, 1000),
     logFormat: oneOf<LogFormat>('log-format', str('log-format'), 'default', ['default', 'ISO8601']),
     monitoring: monitoringConfig(str),

@@ -10,6 +10,7 @@ export {
   type TensorMetadata,
   type VersionStatisticsEntry,
 } from './model-repository.js';
+export { EXECUTION_TIMEOUT_PARAMETER, type VersionLimits } from './model-version.js';
 export { RepositoryPoller, type PollChanges, type PolledRepository } from './repository-poller.js';
 export { parseConfigJson, parseConfigText } from './model-config.js';
 export { runHooks, buildRequest, type ExecutionJob, type ExecutionOutput } from './hooks.js';

@@ -11,7 +11,7 @@ import type { TensorSpec } from '../tensor/index.js';
 import { configParameters, ioSpec, normalizeConfig, parseConfigText } from './model-config.js';
 import { createInstance, findModelModule, type ModelInstance } from './model-instance.js';
 import type { ModelContext } from './model-server.js';
-import { ModelVersion } from './model-version.js';
+import { ModelVersion, type VersionLimits } from './model-version.js';
 import type { VersionStatistics } from './statistics.js';
 import type { InferCall, InferResult, Parameters } from './types.js';
 
@@ -31,6 +31,8 @@ export interface RepositoryOptions {
   readonly events: EventSink;
   /** Default bound on how long a request waits for a loading model (config parameter `load_wait_ms`). */
   readonly loadWaitMs: number;
+  /** Server-wide defaults for the queue bound and execution timeout (config.pbtxt overrides). */
+  readonly versionLimits?: VersionLimits;
   readonly createInstance?: InstanceFactory;
 }
 
@@ -252,8 +254,8 @@ export class ModelRepository {
     const io = ioSpec(config);
     const parameters = configParameters(config);
     const loadWaitMs = Number(parameters['load_wait_ms'] ?? this.options.loadWaitMs);
-    const modelVersion = new ModelVersion(name, version, config, io, path, this.options.events, loadWaitMs);
     const log = modelLog.child({ version });
+    const modelVersion = new ModelVersion(name, version, config, io, path, this.options.events, loadWaitMs, this.options.versionLimits, log);
     const context: ModelContext = {
       name,
       version,
@@ -267,6 +269,7 @@ export class ModelRepository {
     const started = process.hrtime.bigint();
     const loading = (async () => {
       try {
+        modelVersion.checkSettings();
         const instance = await this.createInstance(findModelModule(path), generation, context);
         modelVersion.loadSettled({ instance });
         log.info({ loadMs: Number(process.hrtime.bigint() - started) / 1e6 }, 'model loaded');

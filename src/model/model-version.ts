@@ -1,5 +1,6 @@
 // One version of a model: its state, its instance, its statistics, and the request
 // path from a decoded call to encoded outputs.
+import type { Logger } from 'pino';
 import type { ModelConfig } from '../../generated/model_config.js';
 import { InferenceError } from '../errors.js';
 import type { EventSink, ModelState } from '../events.js';
@@ -10,6 +11,17 @@ import { Labels, checkClassifiable, classificationCount, classify } from './clas
 import { SequenceQueue, checkSequenceRequest, sequenceOf } from './sequence.js';
 import { VersionStatistics } from './statistics.js';
 import type { InferCall, InferResult, RequestedOutput } from './types.js';
+
+/** Server-wide defaults for what config.pbtxt can set per model. */
+export interface VersionLimits {
+  /** Requests waiting beyond those executing; 0 = no bound (config: dynamic_batching.default_queue_policy.max_queue_size). */
+  readonly maxQueueSize?: number;
+  /** How long a hook may take before the request fails DEADLINE_EXCEEDED; 0 = no limit (config parameter execution_timeout_ms). */
+  readonly executionTimeoutMs?: number;
+}
+
+/** config.pbtxt parameter: the per-model execution timeout, ms. */
+export const EXECUTION_TIMEOUT_PARAMETER = 'execution_timeout_ms';
 
 export class ModelVersion {
   state: ModelState = 'LOADING';
@@ -22,6 +34,11 @@ export class ModelVersion {
   private readonly sequences = new SequenceQueue();
   private readonly labels: Labels;
   private drained: (() => void) | undefined;
+  /** Requests admitted at once (executing + queued); 0 = no bound. */
+  private readonly maxInFlight: number;
+  private readonly maxQueueSize: number;
+  private readonly executionTimeoutMs: number;
+  private readonly settingsError: InferenceError | undefined;
 
   constructor(
     readonly name: string,
@@ -32,13 +49,29 @@ export class ModelVersion {
     private readonly events: EventSink,
     /** How long a request waits for a loading version before UNAVAILABLE. */
     private readonly loadWaitMs: number,
+    limits: VersionLimits = {},
+    /** Where a model that hangs past its execution timeout is reported. */
+    private readonly log?: Logger,
   ) {
+    const executors = config.instanceGroup.reduce((sum, group) => sum + Math.max(1, group.count), 0) || 1;
+    // proto3 cannot tell max_queue_size 0 from unset: 0 in config.pbtxt means the server default.
+    const configured = Number(config.dynamicBatching?.defaultQueuePolicy?.maxQueueSize ?? 0);
+    this.maxQueueSize = configured > 0 ? configured : (limits.maxQueueSize ?? 0);
+    this.maxInFlight = this.maxQueueSize > 0 ? this.maxQueueSize + executors : 0;
+    const timeout = parseExecutionTimeout(config, limits.executionTimeoutMs ?? 0);
+    this.executionTimeoutMs = timeout instanceof InferenceError ? 0 : timeout;
+    this.settingsError = timeout instanceof InferenceError ? timeout : undefined;
     this.labels = new Labels(config, path);
     this.loaded = new Promise<void>((resolve, reject) => {
       this.settle = { resolve, reject };
     });
     // A version that fails to load must not leave an unhandled rejection behind.
     this.loaded.catch(() => undefined);
+  }
+
+  /** Throws when config.pbtxt's settings for this version are unusable (checked before the model loads). */
+  checkSettings(): void {
+    if (this.settingsError) throw this.settingsError;
   }
 
   get ready(): boolean {
@@ -115,6 +148,7 @@ export class ModelVersion {
   async infer(call: InferCall, signal: AbortSignal): Promise<InferResult> {
     this.inFlight++;
     try {
+      this.admit();
       return await this.execute(call, signal);
     } catch (err) {
       const durationNs = process.hrtime.bigint() - call.arrivedNs;
@@ -125,6 +159,49 @@ export class ModelVersion {
       this.inFlight--;
       if (this.inFlight === 0) this.drained?.();
     }
+  }
+
+  /**
+   * Past the bound the request fails at once, before anything is decoded or allocated:
+   * memory stays bounded and the client learns to back off.
+   */
+  private admit(): void {
+    if (this.maxInFlight === 0 || this.inFlight <= this.maxInFlight) return;
+    throw new InferenceError(
+      'RESOURCE_EXHAUSTED',
+      `Exceeds maximum queue size: model '${this.name}' version ${this.version} already has ${this.maxInFlight - this.maxQueueSize} executing and ${this.maxQueueSize} queued (max_queue_size ${this.maxQueueSize})`,
+    );
+  }
+
+  /**
+   * The model's answer, or DEADLINE_EXCEEDED once the execution timeout passes. The
+   * hook's AbortSignal fires then too; a hook that ignores it is abandoned, not awaited.
+   */
+  private runWithin(instance: ModelInstance, job: ExecutionJob, signal: AbortSignal): Promise<ExecutionOutput> {
+    const ms = this.executionTimeoutMs;
+    if (ms === 0) return instance.run(job, signal);
+    const timeout = new AbortController();
+    return new Promise<ExecutionOutput>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const err = new InferenceError(
+          'DEADLINE_EXCEEDED',
+          `model '${this.name}' version ${this.version} did not answer within its execution timeout of ${ms} ms (${EXECUTION_TIMEOUT_PARAMETER})`,
+        );
+        this.log?.warn({ requestId: job.id, operation: job.operation, timeoutMs: ms }, 'model did not answer within its execution timeout; request abandoned');
+        timeout.abort(err);
+        reject(err);
+      }, ms);
+      instance.run(job, AbortSignal.any([signal, timeout.signal])).then(
+        (output) => {
+          clearTimeout(timer);
+          resolve(output);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
   }
 
   /** Failed requests are always reported, with the parameters and the error; the inputs may not have decoded. */
@@ -190,7 +267,7 @@ export class ModelVersion {
       inferStart = process.hrtime.bigint();
       // Dynamic batching hook: a scheduler queueing jobs for one instance.run() per batch goes
       // here, and drops a queued job whose `signal` has fired (the worker pool already does).
-      output = await instance.run(job, signal);
+      output = await this.runWithin(instance, job, signal);
     } finally {
       nextInSequence?.();
     }
@@ -291,6 +368,19 @@ function selectOutputs(produced: Tensor[], requested: readonly RequestedOutput[]
     if (!tensor) throw new InferenceError('INTERNAL', `model '${model}' did not produce requested output '${output.name}'`);
     return tensor;
   });
+}
+
+function parseExecutionTimeout(config: ModelConfig, fallback: number): number | InferenceError {
+  const raw = config.parameters[EXECUTION_TIMEOUT_PARAMETER]?.stringValue;
+  if (raw === undefined || raw === '') return fallback;
+  const ms = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(ms) || ms > 2 ** 31 - 1) {
+    return InferenceError.invalidArgument(
+      `${config.name}: parameters.${EXECUTION_TIMEOUT_PARAMETER}`,
+      `must be an integer number of milliseconds (0 = no limit), got '${raw}'`,
+    );
+  }
+  return ms;
 }
 
 /** The signal's reason when it is ours (CANCELLED, DEADLINE_EXCEEDED), else CANCELLED. */
