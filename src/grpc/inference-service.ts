@@ -26,6 +26,7 @@ import {
   toModelMetadataResponse,
   toModelStatistics,
 } from './converters.js';
+import { SharedMemoryRegistry, usesSharedMemory, type RegionStatus } from './shared-memory.js';
 import { toServiceError } from './status.js';
 
 /** The part of a server call handlers use: its cancellation and deadline. */
@@ -42,6 +43,8 @@ export interface ServiceContext {
   readonly extensions: readonly string[];
   /** Tracks in-flight calls and refuses new ones once shutdown started. */
   readonly calls: CallTracker;
+  /** System shared memory regions; a registry on /dev/shm when not given. */
+  readonly sharedMemory?: SharedMemoryRegistry;
 }
 
 /** Counts calls in flight so that shutdown can wait for them. */
@@ -164,7 +167,10 @@ function streamError(request: ModelInferRequest, message: string): ModelStreamIn
  * the stream stays open. Each request in flight counts as a call for shutdown; an idle open
  * stream does not, and is ended (UNAVAILABLE) once shutdown starts and its requests are answered.
  */
-function modelStreamInfer(context: ServiceContext): handleBidiStreamingCall<ModelInferRequest, ModelStreamInferResponse> {
+function modelStreamInfer(
+  context: ServiceContext,
+  shm: SharedMemoryRegistry,
+): handleBidiStreamingCall<ModelInferRequest, ModelStreamInferResponse> {
   return (call: ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>) => {
     if (context.calls.shuttingDown) {
       call.emit('error', Object.assign(new Error(SHUTTING_DOWN.details), SHUTTING_DOWN));
@@ -195,7 +201,7 @@ function modelStreamInfer(context: ServiceContext): handleBidiStreamingCall<Mode
       }
       pending++;
       const arrivedNs = process.hrtime.bigint();
-      inferOne(context, request, arrivedNs, signal)
+      inferOne(context, shm, request, arrivedNs, signal)
         .then(
           (response): ModelStreamInferResponse => ({
             errorMessage: '',
@@ -227,14 +233,28 @@ function modelStreamInfer(context: ServiceContext): handleBidiStreamingCall<Mode
   };
 }
 
-/** One inference, wire to wire. Unary and stream calls both come through here. */
+/**
+ * One inference, wire to wire. Unary and stream calls both come through here. Inputs in
+ * shared memory are read before, outputs placed in shared memory written after.
+ */
 async function inferOne(
   context: ServiceContext,
+  shm: SharedMemoryRegistry,
   request: ModelInferRequest,
   arrivedNs: bigint,
   signal: AbortSignal,
 ): Promise<ModelInferResponse> {
-  return toInferResponse(await context.repository.infer(toInferCall(request, arrivedNs), signal));
+  const call = toInferCall(request, arrivedNs);
+  if (!usesSharedMemory(request)) return toInferResponse(await context.repository.infer(call, signal));
+  const placements = shm.outputPlacements(request);
+  const raw = await shm.inputRaw(request);
+  const response = toInferResponse(await context.repository.infer({ ...call, raw }, signal));
+  await shm.writeOutputs(placements, response);
+  return response;
+}
+
+function regionStatusMap(regions: readonly RegionStatus[]): { [name: string]: RegionStatus } {
+  return Object.fromEntries(regions.map((region) => [region.name, region]));
 }
 
 function loadParameters(request: RepositoryModelLoadRequest): { config?: string } {
@@ -260,6 +280,7 @@ function checkRepositoryName(name: string): void {
 
 export function inferenceService(context: ServiceContext): GRPCInferenceServiceServer {
   const { repository } = context;
+  const shm = context.sharedMemory ?? new SharedMemoryRegistry();
   const cudaShm = 'CUDA shared memory needs a GPU, and v2serve runs models on the CPU';
   return {
     serverLive: unary(context, () => ({ live: true })),
@@ -275,12 +296,12 @@ export function inferenceService(context: ServiceContext): GRPCInferenceServiceS
     ),
     modelInfer: (call, callback) => {
       const arrivedNs = process.hrtime.bigint();
-      unary(context, (request: ModelInferRequest, surface) => inferOne(context, request, arrivedNs, callSignal(surface)))(
+      unary(context, (request: ModelInferRequest, surface) => inferOne(context, shm, request, arrivedNs, callSignal(surface)))(
         call,
         callback,
       );
     },
-    modelStreamInfer: modelStreamInfer(context),
+    modelStreamInfer: modelStreamInfer(context, shm),
     modelConfig: unary(context, (request) => ({ config: repository.config(request.name, request.version) })),
     modelStatistics: unary(context, (request) => ({
       modelStats: repository.statistics(request.name, request.version).map(toModelStatistics),
@@ -302,16 +323,25 @@ export function inferenceService(context: ServiceContext): GRPCInferenceServiceS
       await repository.unloadModel(request.modelName);
       return {};
     }),
-    systemSharedMemoryStatus: unimplemented(context, 'SystemSharedMemoryStatus', 'system shared memory is not supported yet'),
-    systemSharedMemoryRegister: unimplemented(context, 'SystemSharedMemoryRegister', 'system shared memory is not supported yet'),
-    systemSharedMemoryUnregister: unimplemented(
-      context,
-      'SystemSharedMemoryUnregister',
-      'system shared memory is not supported yet',
-    ),
-    cudaSharedMemoryStatus: unimplemented(context, 'CudaSharedMemoryStatus', cudaShm),
-    cudaSharedMemoryRegister: unimplemented(context, 'CudaSharedMemoryRegister', cudaShm),
-    cudaSharedMemoryUnregister: unimplemented(context, 'CudaSharedMemoryUnregister', cudaShm),
+    systemSharedMemoryStatus: unary(context, (request) => ({ regions: regionStatusMap(shm.status(request.name)) })),
+    systemSharedMemoryRegister: unary(context, async (request) => {
+      await shm.register(request.name, request.key, request.offset, request.byteSize);
+      return {};
+    }),
+    systemSharedMemoryUnregister: unary(context, async (request) => {
+      await shm.unregister(request.name);
+      return {};
+    }),
+    // No CUDA region can exist: status lists none, unregister has nothing to do (Triton without
+    // GPUs answers the same, and simple_grpc_shm_client calls unregister-all first).
+    cudaSharedMemoryStatus: unary(context, (request) => {
+      if (request.name) throw new InferenceError('NOT_FOUND', `Unable to find cuda shared memory region: '${request.name}'`);
+      return { regions: {} };
+    }),
+    cudaSharedMemoryRegister: unary(context, (request) => {
+      throw new InferenceError('INVALID_ARGUMENT', `failed to register CUDA shared memory region '${request.name}': GPUs not supported (${cudaShm})`);
+    }),
+    cudaSharedMemoryUnregister: unary(context, () => ({})),
     traceSetting: unimplemented(context, 'TraceSetting', 'v2serve does not trace requests'),
     logSettings: unimplemented(context, 'LogSettings', 'live log settings are not supported yet'),
   };
