@@ -2,21 +2,40 @@
 // paths together, and handles signals. The only code that reads argv.
 import { readFileSync } from 'node:fs';
 import { endianness, hostname } from 'node:os';
-import { pino, stdTimeFunctions, type Logger } from 'pino';
+import { pino, stdTimeFunctions, symbols, type Logger } from 'pino';
 import { parseConfig, UsageError, USAGE, type Config } from './cli/config.js';
 import type { EventSink, ModelEvent } from './events.js';
-import { CertificateFiles, notAppliedOptions, startGrpcServer, TlsFileError, type TlsFileRole } from './grpc/index.js';
+import {
+  CertificateFiles,
+  LogSettings,
+  notAppliedOptions,
+  startGrpcServer,
+  TlsFileError,
+  type LogFormat,
+  type TlsFileRole,
+} from './grpc/index.js';
 import { ModelRepository, RepositoryPoller } from './model/index.js';
 import { modelOverridesFromParameters, startMonitoring, type Monitoring } from './monitoring/index.js';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
+/** pino reads the time function from the logger at each line; children inherit it from the root. */
+function setTimeFormat(root: Logger, format: LogFormat): void {
+  (root as unknown as Record<symbol, unknown>)[symbols.timeSym] =
+    format === 'ISO8601' ? stdTimeFunctions.isoTime : stdTimeFunctions.epochTime;
+}
+
+/** The root logger, its level and switches live: the LogSettings RPC changes them. */
 function createLogger(config: Config): Logger {
-  return pino({
-    name: 'v2serve',
-    level: config.logVerbose > 0 ? 'debug' : 'info',
-    ...(config.logFormat === 'ISO8601' ? { timestamp: stdTimeFunctions.isoTime } : {}),
-  });
+  const settings = new LogSettings({ verboseLevel: config.logVerbose, format: config.logFormat }, setTimeFormat);
+  return settings.attach(
+    pino({
+      name: 'v2serve',
+      level: settings.level,
+      hooks: settings.hooks,
+      ...(config.logFormat === 'ISO8601' ? { timestamp: stdTimeFunctions.isoTime } : {}),
+    }),
+  );
 }
 
 /** Fans events out to every side path; one failing sink never reaches the request path. */

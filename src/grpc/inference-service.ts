@@ -26,6 +26,7 @@ import {
   toModelMetadataResponse,
   toModelStatistics,
 } from './converters.js';
+import { logSettingsOf, type LogSettings } from './log-settings.js';
 import { SharedMemoryRegistry, usesSharedMemory, type RegionStatus } from './shared-memory.js';
 import { toServiceError } from './status.js';
 
@@ -45,6 +46,8 @@ export interface ServiceContext {
   readonly calls: CallTracker;
   /** System shared memory regions; a registry on /dev/shm when not given. */
   readonly sharedMemory?: SharedMemoryRegistry;
+  /** Live log settings; when not given, those attached to `log` (see LogSettings.attach). */
+  readonly logSettings?: LogSettings;
 }
 
 /** Counts calls in flight so that shutdown can wait for them. */
@@ -343,6 +346,12 @@ export function inferenceService(context: ServiceContext): GRPCInferenceServiceS
     }),
     cudaSharedMemoryUnregister: unary(context, () => ({})),
     traceSetting: unimplemented(context, 'TraceSetting', 'v2serve does not trace requests'),
-    logSettings: unimplemented(context, 'LogSettings', 'live log settings are not supported yet'),
+    logSettings: unary(context, (request) => {
+      const settings = context.logSettings ?? logSettingsOf(context.log);
+      if (!settings) throw InferenceError.unimplemented('LogSettings on a logger not created with live log settings');
+      settings.update(request.settings);
+      if (Object.keys(request.settings).length > 0) context.log.info({ settings: settings.current() }, 'log settings changed');
+      return { settings: settings.current() };
+    }),
   };
 }
