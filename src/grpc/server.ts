@@ -34,7 +34,16 @@ export interface GrpcServerOptions {
 }
 
 /** The protocol extensions v2serve really implements, reported by ServerMetadata. */
-export const EXTENSIONS = ['model_repository', 'model_configuration', 'statistics', 'parameters'] as const;
+export const EXTENSIONS = [
+  'model_repository',
+  'model_configuration',
+  'statistics',
+  'parameters',
+  'classification',
+  'sequence',
+  'system_shared_memory',
+  'logging',
+] as const;
 
 export interface RunningServer {
   readonly port: number;

@@ -136,6 +136,13 @@ describe('stream', () => {
     }
   });
 
+  test('metadata - ServerMetadata lists the Triton-tooling extensions', async () => {
+    const { extensions } = await call(cli.client, cli.client.serverMetadata, {});
+    for (const extension of ['classification', 'sequence', 'system_shared_memory', 'logging']) {
+      assert.ok(extensions.includes(extension), extension);
+    }
+  });
+
   test('stream - half-close before any request ends the stream with OK', async () => {
     const stream = cli.client.modelStreamInfer();
     const done = collect(stream);
