@@ -1,7 +1,9 @@
 // The process: reads the flags, wires the repository, the gRPC server and the side
 // paths together, and handles signals. The only code that reads argv.
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { endianness, hostname } from 'node:os';
+import { resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { pino, stdTimeFunctions, symbols, type Logger } from 'pino';
 import { parseConfig, UsageError, USAGE, type Config } from './cli/config.js';
 import type { EventSink, ModelEvent } from './events.js';
@@ -97,6 +99,30 @@ function perModelMonitoring(monitoring: Monitoring, repository: ModelRepository)
   };
 }
 
+/**
+ * Which model's code an error comes from: the first stack frame in a version directory
+ * of the repository (<root>/<model>/<version>/...), as a path or a file: URL.
+ */
+function modelAttribution(repository: string): (err: unknown) => { model: string; version: string } | undefined {
+  const roots = new Set([resolve(repository)]);
+  try {
+    roots.add(realpathSync(repository));
+  } catch {
+    // The repository check at start-up reports a missing directory.
+  }
+  const prefixes = [...roots].flatMap((root) => [`${root}${sep}`, `${pathToFileURL(root).href}/`]);
+  return (err) => {
+    const stack = err instanceof Error ? (err.stack ?? '') : '';
+    for (const prefix of prefixes) {
+      for (let at = stack.indexOf(prefix); at >= 0; at = stack.indexOf(prefix, at + 1)) {
+        const [model, version] = stack.slice(at + prefix.length).split(/[/\\]/);
+        if (model && version && /^\d+$/.test(version)) return { model, version };
+      }
+    }
+    return undefined;
+  };
+}
+
 const TLS_FLAGS: Readonly<Record<TlsFileRole, string>> = {
   cert: '--grpc-server-cert',
   key: '--grpc-server-key',
@@ -136,8 +162,26 @@ export async function main(argv: readonly string[]): Promise<void> {
   if (endianness() !== 'LE') throw new Error('v2serve needs a little-endian machine');
 
   const log = createLogger(config);
+  const modelOf = modelAttribution(config.modelRepository);
   process.on('unhandledRejection', (reason) => {
-    log.error({ err: reason }, 'unhandled promise rejection (from model code?); the server goes on');
+    const origin = modelOf(reason);
+    log.error(
+      { err: reason, ...origin },
+      origin
+        ? `model '${origin.model}' left a promise rejection unhandled; the server goes on`
+        : 'unhandled promise rejection; the server goes on',
+    );
+  });
+  // A throw in a model's timer or event callback must not take every other model down.
+  // Anything else thrown outside a request is a v2serve bug: log it clearly and exit.
+  process.on('uncaughtException', (err) => {
+    const origin = modelOf(err);
+    if (origin) {
+      log.error({ err, ...origin }, `model '${origin.model}' threw outside a request (uncaught exception); the server goes on`);
+      return;
+    }
+    log.fatal({ err }, 'uncaught exception; exiting');
+    process.exit(1);
   });
 
   const tls = loadTls(config, log);

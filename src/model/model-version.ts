@@ -272,7 +272,7 @@ export class ModelVersion {
       nextInSequence?.();
     }
     const encodeStart = process.hrtime.bigint();
-    const selected = await this.classifyOutputs(selectOutputs(output.outputs, call.outputs, this.name), call.outputs);
+    const selected = await this.classifyOutputs(selectOutputs(output.outputs, call.outputs, this.name, this.io), call.outputs);
     const encoded = encodeOutputs(selected);
     const end = process.hrtime.bigint();
 
@@ -360,9 +360,16 @@ function checkRequestedOutputs(requested: readonly RequestedOutput[], io: IOSpec
   }
 }
 
-/** The requested outputs in the order asked for; all of them when none was asked for. */
-function selectOutputs(produced: Tensor[], requested: readonly RequestedOutput[], model: string): Tensor[] {
-  if (requested.length === 0) return produced;
+/**
+ * The requested outputs in the order asked for; all of them when none was asked for,
+ * and then every declared output must be there (a model returning too few is at fault).
+ */
+function selectOutputs(produced: Tensor[], requested: readonly RequestedOutput[], model: string, io: IOSpec): Tensor[] {
+  if (requested.length === 0) {
+    const missing = io.outputs.find((spec) => !spec.optional && !produced.some((t) => t.name === spec.name));
+    if (missing) throw new InferenceError('INTERNAL', `model '${model}' did not produce declared output '${missing.name}'`);
+    return produced;
+  }
   return requested.map((output) => {
     const tensor = produced.find((t) => t.name === output.name);
     if (!tensor) throw new InferenceError('INTERNAL', `model '${model}' did not produce requested output '${output.name}'`);
