@@ -326,6 +326,11 @@ interface SoakRecord {
   readonly throughput: number;
   readonly memory: { readonly start: ProcMemory; readonly checkpoint: ProcMemory; readonly end: ProcMemory };
   readonly checkpointFraction: number;
+  /**
+   * RSS after each tenth of the requests: one reading is at the mercy of where the GC
+   * happens to be, a trend is not.
+   */
+  readonly samples: readonly { readonly fraction: number; readonly rssKb: number }[];
   readonly rssGrowthPct: number;
   readonly targetMaxGrowthPct: number;
   readonly met: boolean;
@@ -615,6 +620,8 @@ async function runSoak(ctx: Context): Promise<SoakRecord> {
     const expect = (await probe(v2.server.address, requestBytes)).length;
     const start = procMemory(v2.server.pid);
     let checkpoint: ProcMemory | undefined;
+    const marks = Array.from({ length: 10 }, (_, i) => Math.max(1, Math.round((requests * (i + 1)) / 10)));
+    const samples: { fraction: number; rssKb: number }[] = [];
     const result = await ctx.load.run(
       {
         address: v2.server.address,
@@ -624,9 +631,15 @@ async function runSoak(ctx: Context): Promise<SoakRecord> {
         maxSeconds: ctx.settings.soakMaxSeconds,
         maxRequests: requests,
         expectResponseBytes: expect,
-        progressAt: [checkpointAt],
+        progressAt: [...new Set([checkpointAt, ...marks])],
       },
-      { onProgress: () => (checkpoint = procMemory(v2.server.pid)) },
+      {
+        onProgress: (completed) => {
+          const memory = procMemory(v2.server.pid);
+          if (completed === checkpointAt) checkpoint = memory;
+          samples.push({ fraction: round(completed / requests, 3), rssKb: memory.rssKb });
+        },
+      },
     );
     const end = procMemory(v2.server.pid);
     const at = checkpoint ?? start;
@@ -643,6 +656,7 @@ async function runSoak(ctx: Context): Promise<SoakRecord> {
       throughput: result.throughput,
       memory: { start, checkpoint: at, end },
       checkpointFraction: SOAK.checkpoint,
+      samples,
       rssGrowthPct: growth,
       targetMaxGrowthPct: SOAK.maxGrowthPct,
       met: growth < SOAK.maxGrowthPct,
@@ -650,7 +664,8 @@ async function runSoak(ctx: Context): Promise<SoakRecord> {
     console.log(
       `  ${fmtInt(result.requests)} requests in ${result.seconds.toFixed(1)} s (${fmtInt(result.throughput)} req/s); ` +
         `RSS MB start ${mb(start)}, at ${SOAK.checkpoint * 100}% ${mb(at)}, end ${mb(end)} (peak ${(end.hwmKb / 1024).toFixed(1)}); ` +
-        `growth ${growth}% (target < ${SOAK.maxGrowthPct}%: ${record.met ? 'met' : 'MISSED'})`,
+        `growth ${growth}% (target < ${SOAK.maxGrowthPct}%: ${record.met ? 'met' : 'MISSED'})\n` +
+        `  RSS MB every 10%: ${samples.map((x) => (x.rssKb / 1024).toFixed(0)).join(' ')}`,
     );
     return record;
   } finally {
