@@ -236,6 +236,14 @@ export async function main(argv: readonly string[]): Promise<void> {
     }
     stopping = true;
     log.info({ signal, exitTimeoutSecs: config.exitTimeoutSecs }, 'shutting down');
+    // The calls get the exit timeout; unloading models and flushing monitoring get one
+    // more second. A model that never returns cannot hold the process past that. (The
+    // timer is not unref'd: a shutdown stuck on a promise that never settles must not
+    // end in a silent exit 0 when the event loop empties.)
+    setTimeout(() => {
+      log.error({ exitTimeoutSecs: config.exitTimeoutSecs }, 'shutdown did not finish in time (a model still running?); exiting');
+      process.exit(1);
+    }, config.exitTimeoutSecs * 1000 + 1000);
     // No reload may start while the models are being unloaded.
     await poller?.stop();
     await server.shutdown(config.exitTimeoutSecs * 1000);

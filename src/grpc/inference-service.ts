@@ -90,9 +90,23 @@ export class CallTracker {
     this.closingListeners.add(listener);
     return () => this.closingListeners.delete(listener);
   }
+
+  private readonly unanswered = new Set<() => void>();
+
+  /** A unary call registers how to answer it if shutdown cannot wait for it any longer. */
+  answerOnCut(answer: () => void): () => void {
+    this.unanswered.add(answer);
+    return () => this.unanswered.delete(answer);
+  }
+
+  /** The exit timeout passed: calls still running are answered UNAVAILABLE now, not cut without a status. */
+  cut(): void {
+    for (const answer of [...this.unanswered]) answer();
+  }
 }
 
 const SHUTTING_DOWN = { code: Status.UNAVAILABLE, details: 'GRPC server is shutting down' };
+const CUT = { code: Status.UNAVAILABLE, details: 'GRPC server is shutting down: the exit timeout passed before this call finished' };
 
 /**
  * An AbortSignal that fires when the call ends before its answer: the client cancelled, or
@@ -122,6 +136,15 @@ function unary<Req, Res>(
       callback(SHUTTING_DOWN);
       return;
     }
+    let answered = false;
+    const answer = (err: Parameters<sendUnaryData<Res>>[0], response?: Res): void => {
+      if (answered) return;
+      answered = true;
+      forget();
+      context.calls.leave();
+      callback(err, response);
+    };
+    const forget = context.calls.answerOnCut(() => answer(CUT));
     let result: Promise<Res>;
     try {
       result = Promise.resolve(handler(call.request, call));
@@ -129,14 +152,8 @@ function unary<Req, Res>(
       result = Promise.reject(err);
     }
     result.then(
-      (response) => {
-        context.calls.leave();
-        callback(null, response);
-      },
-      (err: unknown) => {
-        context.calls.leave();
-        callback(toServiceError(err, context.log));
-      },
+      (response) => answer(null, response),
+      (err: unknown) => answer(toServiceError(err, context.log)),
     );
   };
 }

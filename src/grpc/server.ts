@@ -117,7 +117,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       const drained = calls.drain();
       updateHealth();
       if (!(await settlesWithin(drained, timeoutMs))) {
-        log.warn({ timeoutMs }, 'calls still in flight at the exit timeout; closing anyway');
+        log.warn({ timeoutMs }, 'calls still in flight at the exit timeout; answering them UNAVAILABLE and closing');
+        calls.cut();
       }
       // Long-lived streams (health Watch) never end by themselves: past the deadline they are cut.
       const closed = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
