@@ -277,21 +277,27 @@ function regionStatusMap(regions: readonly RegionStatus[]): { [name: string]: Re
   return Object.fromEntries(regions.map((region) => [region.name, region]));
 }
 
-function loadParameters(request: RepositoryModelLoadRequest): { config?: string } {
+const FILE_PARAMETER = 'file:';
+
+function loadParameters(request: RepositoryModelLoadRequest): { config?: string; files: Map<string, Uint8Array> } {
   let config: string | undefined;
+  const files = new Map<string, Uint8Array>();
   for (const [key, value] of Object.entries(request.parameters)) {
     if (key === 'config') {
       if (value.stringParam === undefined) {
         throw InferenceError.invalidArgument(`parameters.config`, 'invalid value type for load parameter, expected string_param');
       }
       config = value.stringParam;
-    } else if (key.startsWith('file:')) {
-      throw new InferenceError('UNIMPLEMENTED', `load parameter '${key}': file overrides are not supported by v2serve`);
+    } else if (key.startsWith(FILE_PARAMETER)) {
+      if (value.bytesParam === undefined) {
+        throw InferenceError.invalidArgument(`parameters.${key}`, 'invalid value type for load parameter, expected bytes_param');
+      }
+      files.set(key.slice(FILE_PARAMETER.length), value.bytesParam);
     } else {
       throw InferenceError.invalidArgument(`parameters.${key}`, 'unrecognized load parameter');
     }
   }
-  return config === undefined ? {} : { config };
+  return config === undefined ? { files } : { config, files };
 }
 
 function checkRepositoryName(name: string): void {
@@ -333,8 +339,8 @@ export function inferenceService(context: ServiceContext): GRPCInferenceServiceS
     repositoryModelLoad: unary(context, async (request) => {
       checkRepositoryName(request.repositoryName);
       repository.checkExplicitControl();
-      const { config } = loadParameters(request);
-      await repository.loadModel(request.modelName, config === undefined ? undefined : parseConfigJson(config));
+      const { config, files } = loadParameters(request);
+      await repository.loadModel(request.modelName, config === undefined ? undefined : parseConfigJson(config), files);
       return {};
     }),
     repositoryModelUnload: unary(context, async (request) => {

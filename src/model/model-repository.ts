@@ -11,6 +11,7 @@ import type { TensorSpec } from '../tensor/index.js';
 import { configParameters, ioSpec, normalizeConfig, parseConfigText } from './model-config.js';
 import { createInstance, findModelModule, type ModelInstance } from './model-instance.js';
 import type { ModelContext } from './model-server.js';
+import { writeModelOverride, type ModelOverride } from './model-override.js';
 import { ModelVersion, type VersionLimits } from './model-version.js';
 import type { VersionStatistics } from './statistics.js';
 import type { InferCall, InferResult, Parameters } from './types.js';
@@ -71,6 +72,8 @@ interface ModelEntry {
   reason: string;
   /** Whether the model was asked to be loaded (counts for strict readiness). */
   wanted: boolean;
+  /** The files sent with RepositoryModelLoad that the loaded versions run from, if any. */
+  override?: ModelOverride | undefined;
 }
 
 const VERSION_DIRECTORY = /^(0|[1-9][0-9]*)$/;
@@ -129,9 +132,12 @@ export class ModelRepository {
    * Loads (or reloads) a model: every version its policy selects. Loads and unloads of
    * one model run one at a time, in the order asked.
    */
-  loadModel(name: string, configOverride?: ModelConfig): Promise<void> {
+  loadModel(name: string, configOverride?: ModelConfig, files?: ReadonlyMap<string, Uint8Array>): Promise<void> {
     checkModelName(name);
-    return this.exclusive(name, () => this.load(name, configOverride));
+    if (files && files.size > 0 && !configOverride) {
+      throw InferenceError.invalidArgument('parameters', "'file:' parameters need the 'config' parameter too");
+    }
+    return this.exclusive(name, () => this.load(name, configOverride, files));
   }
 
   /** Runs `task` after every earlier load or unload of `name` has finished. */
@@ -149,12 +155,32 @@ export class ModelRepository {
     return run;
   }
 
-  private async load(name: string, configOverride: ModelConfig | undefined): Promise<void> {
-    const dir = join(this.root, name);
-    if (!existsSync(dir)) {
-      throw new InferenceError('INTERNAL', `failed to load '${name}', failed to poll from model repository`);
+  private async load(
+    name: string,
+    configOverride: ModelConfig | undefined,
+    files: ReadonlyMap<string, Uint8Array> | undefined,
+  ): Promise<void> {
+    const override = files && files.size > 0 ? writeModelOverride(name, files) : undefined;
+    try {
+      await this.loadFrom(override?.directory ?? join(this.root, name), name, configOverride, override);
+    } catch (err) {
+      override?.remove();
+      throw err;
     }
-    checkInside(this.root, dir, name);
+  }
+
+  private async loadFrom(
+    dir: string,
+    name: string,
+    configOverride: ModelConfig | undefined,
+    override: ModelOverride | undefined,
+  ): Promise<void> {
+    if (!override) {
+      if (!existsSync(dir)) {
+        throw new InferenceError('INTERNAL', `failed to load '${name}', failed to poll from model repository`);
+      }
+      checkInside(this.root, dir, name);
+    }
     let entry = this.models.get(name);
     if (!entry) {
       entry = { name, config: undefined, versions: new Map(), reason: '', wanted: true };
@@ -208,8 +234,11 @@ export class ModelRepository {
       entry.reason = '';
       entry.versions = fresh;
     }
+    const replacedOverride = failure && serving ? override : entry.override;
+    if (!(failure && serving)) entry.override = override;
     // Requests already running on the replaced versions finish first.
     await Promise.all([...replaced.values()].map((v) => v.unload()));
+    replacedOverride?.remove();
     this.announceReady(entry, replaced);
     if (failure) {
       throw new InferenceError('INVALID_ARGUMENT', `failed to load '${name}': ${errorMessage(failure.reason)}`);
@@ -291,6 +320,8 @@ export class ModelRepository {
       if (!entry) return;
       entry.wanted = false;
       await Promise.all([...entry.versions.values()].map((v) => v.unload()));
+      entry.override?.remove();
+      entry.override = undefined;
     });
   }
 
