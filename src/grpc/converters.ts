@@ -138,6 +138,9 @@ export function toInferCall(request: ModelInferRequest, arrivedNs: bigint): Infe
   };
 }
 
+/** Read-only: protobuf encoding never writes to it. */
+const NO_PARAMETERS: { [key: string]: InferParameter } = Object.freeze({});
+
 /** Raw outputs become Buffer views on the encoded bytes: no copy before serialization. */
 export function toInferResponse(result: InferResult): ModelInferResponse {
   return {
@@ -145,7 +148,13 @@ export function toInferResponse(result: InferResult): ModelInferResponse {
     modelVersion: result.version,
     id: result.id,
     parameters: toInferParameters(result.parameters),
-    outputs: result.outputs.map((output) => ({ ...output, parameters: {}, contents: undefined })),
+    outputs: result.outputs.map((output) => ({
+      name: output.name,
+      datatype: output.datatype,
+      shape: output.shape,
+      parameters: NO_PARAMETERS,
+      contents: undefined,
+    })),
     rawOutputContents: result.raw.map((bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
   };
 }

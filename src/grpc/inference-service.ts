@@ -113,9 +113,12 @@ const CUT = { code: Status.UNAVAILABLE, details: 'GRPC server is shutting down: 
  * its gRPC deadline passed (grpc-js has then already sent DEADLINE_EXCEEDED). A request
  * still waiting when it fires is never computed.
  */
-function callSignal(call: ServerSurfaceCall): AbortSignal {
+function callSignal(call: ServerSurfaceCall, answered: () => boolean = () => false): AbortSignal {
   const controller = new AbortController();
+  // grpc-js emits 'cancelled' at the end of every call, answered or not (grpc-node#2771):
+  // only a call not yet answered is really cancelled, and only then is the reason built.
   call.once('cancelled', () => {
+    if (answered()) return;
     const deadline = call.getDeadline();
     const expired = deadline instanceof Date ? deadline.getTime() <= Date.now() : deadline <= Date.now();
     controller.abort(
@@ -127,11 +130,20 @@ function callSignal(call: ServerSurfaceCall): AbortSignal {
   return controller.signal;
 }
 
+/** What a unary handler gets besides the request. */
+interface UnaryCall {
+  /** process.hrtime.bigint() when the call reached the handler. */
+  readonly arrivedNs: bigint;
+  /** Fires when the client cancels or the deadline passes before the call is answered. */
+  signal(): AbortSignal;
+}
+
 function unary<Req, Res>(
   context: ServiceContext,
-  handler: (request: Req, call: ServerSurfaceCall) => Promise<Res> | Res,
+  handler: (request: Req, call: UnaryCall) => Promise<Res> | Res,
 ): handleUnaryCall<Req, Res> {
   return (call, callback: sendUnaryData<Res>) => {
+    const arrivedNs = process.hrtime.bigint();
     if (!context.calls.enter()) {
       callback(SHUTTING_DOWN);
       return;
@@ -145,9 +157,10 @@ function unary<Req, Res>(
       callback(err, response);
     };
     const forget = context.calls.answerOnCut(() => answer(CUT));
+    const unaryCall: UnaryCall = { arrivedNs, signal: () => callSignal(call, () => answered) };
     let result: Promise<Res>;
     try {
-      result = Promise.resolve(handler(call.request, call));
+      result = Promise.resolve(handler(call.request, unaryCall));
     } catch (err) {
       result = Promise.reject(err);
     }
@@ -320,13 +333,7 @@ export function inferenceService(context: ServiceContext): GRPCInferenceServiceS
     modelMetadata: unary(context, (request) =>
       toModelMetadataResponse(repository.metadata(request.name, request.version)),
     ),
-    modelInfer: (call, callback) => {
-      const arrivedNs = process.hrtime.bigint();
-      unary(context, (request: ModelInferRequest, surface) => inferOne(context, shm, request, arrivedNs, callSignal(surface)))(
-        call,
-        callback,
-      );
-    },
+    modelInfer: unary(context, (request, call) => inferOne(context, shm, request, call.arrivedNs, call.signal())),
     modelStreamInfer: modelStreamInfer(context, shm),
     modelConfig: unary(context, (request) => ({ config: repository.config(request.name, request.version) })),
     modelStatistics: unary(context, (request) => ({

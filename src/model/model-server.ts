@@ -89,7 +89,10 @@ export abstract class ModelServer {
 
   /** The seed's v2 check: the request has a list of inputs. */
   validate(request: InferRequest, _op: Operation): Promise<InferRequest> | InferRequest {
-    if (!Array.isArray(request.inputs)) {
+    // The lazily built list form is a list by construction: reading it here would convert
+    // every tensor of every request, used or not. Only a replaced `inputs` is checked.
+    const lazy = Object.getOwnPropertyDescriptor(request, 'inputs')?.get !== undefined;
+    if (!lazy && !Array.isArray(request.inputs)) {
       throw InferenceError.invalidArgument('inputs', 'must be a list');
     }
     return request;
