@@ -3,7 +3,7 @@
 // cloned, and errors reduced to what survives structured clone.
 import { InferenceError, type ErrorCode } from '../errors.js';
 import type { MetricValue } from '../events.js';
-import type { BytesData, Datatype, NumericData, Tensor } from '../tensor/index.js';
+import { TYPED_ARRAY, type BytesData, type Datatype, type NumericData, type Tensor } from '../tensor/index.js';
 import type { ModelContext } from './model-server.js';
 import type { LoggedResults, ParamValue, Parameters, RequestedOutput } from './types.js';
 
@@ -26,24 +26,6 @@ export interface PackedBytes {
 
 export type PackedTensor = PackedNumeric | PackedBytes;
 
-type ViewCtor = new (buffer: ArrayBuffer, byteOffset: number, length: number) => NumericData;
-
-/** The typed array of each numeric datatype, as the tensor codec decodes them. */
-const VIEW: Readonly<Record<Exclude<Datatype, 'BYTES'>, ViewCtor>> = {
-  BOOL: Uint8Array,
-  UINT8: Uint8Array,
-  UINT16: Uint16Array,
-  UINT32: Uint32Array,
-  UINT64: BigUint64Array,
-  INT8: Int8Array,
-  INT16: Int16Array,
-  INT32: Int32Array,
-  INT64: BigInt64Array,
-  FP16: Uint16Array,
-  FP32: Float32Array,
-  FP64: Float64Array,
-  BF16: Uint16Array,
-};
 
 /**
  * Packs a tensor for postMessage and adds the buffers to move to `transfer`.
@@ -94,7 +76,7 @@ function movable(view: NumericData, datatype: Exclude<Datatype, 'BYTES'>, transf
   const own = new ArrayBuffer(view.byteLength);
   new Uint8Array(own).set(new Uint8Array(buffer, view.byteOffset, view.byteLength));
   transfer.add(own);
-  return new VIEW[datatype](own, 0, view.length);
+  return new TYPED_ARRAY[datatype](own, 0, view.length);
 }
 
 /**

@@ -13,6 +13,7 @@ export {
 export {
   elementCount,
   ELEMENT_SIZE,
+  TYPED_ARRAY,
   isDatatype,
   DATATYPE_TO_CONFIG,
   CONFIG_TO_DATATYPE,
