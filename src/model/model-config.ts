@@ -179,6 +179,7 @@ function tensorSpecs(
 /** The codec's view of a config: declared inputs and outputs and the batch limit. */
 export function ioSpec(config: ModelConfig): IOSpec {
   return {
+    modelName: config.name,
     maxBatchSize: config.maxBatchSize,
     inputs: tensorSpecs(config.name, 'input', config.input),
     outputs: tensorSpecs(config.name, 'output', config.output),
