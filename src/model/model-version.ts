@@ -5,6 +5,7 @@ import type { ModelConfig } from '../../generated/model_config.js';
 import { InferenceError } from '../errors.js';
 import type { EventSink, ModelState } from '../events.js';
 import { batchSize, decodeInputs, encodeOutputs, type IOSpec, type Tensor } from '../tensor/index.js';
+import { DynamicBatcher, batchingSettings } from './dynamic-batcher.js';
 import type { ExecutionJob, ExecutionOutput } from './hooks.js';
 import type { ModelInstance } from './model-instance.js';
 import { Labels, checkClassifiable, classificationCount, classify } from './classification.js';
@@ -39,6 +40,8 @@ export class ModelVersion {
   private readonly maxQueueSize: number;
   private readonly executionTimeoutMs: number;
   private readonly settingsError: InferenceError | undefined;
+  /** Set for max_batch_size > 0 with dynamic_batching: merges concurrent requests into one execution. */
+  private readonly batcher: DynamicBatcher | undefined;
 
   constructor(
     readonly name: string,
@@ -60,7 +63,22 @@ export class ModelVersion {
     this.maxInFlight = this.maxQueueSize > 0 ? this.maxQueueSize + executors : 0;
     const timeout = parseExecutionTimeout(config, limits.executionTimeoutMs ?? 0);
     this.executionTimeoutMs = timeout instanceof InferenceError ? 0 : timeout;
-    this.settingsError = timeout instanceof InferenceError ? timeout : undefined;
+    let batching: ReturnType<typeof batchingSettings>;
+    let batchingError: InferenceError | undefined;
+    try {
+      batching = batchingSettings(config);
+    } catch (err) {
+      if (!(err instanceof InferenceError)) throw err;
+      batchingError = err;
+    }
+    this.settingsError = timeout instanceof InferenceError ? timeout : batchingError;
+    this.batcher = batching && new DynamicBatcher({
+      ...batching,
+      describe: `model '${name}' version ${version}`,
+      executors,
+      run: (job, signal) => this.runBatch(job, signal),
+      onExecution: (execution) => this.statistics.recordExecution(execution.batchSize, execution),
+    });
     this.labels = new Labels(config, path);
     this.loaded = new Promise<void>((resolve, reject) => {
       this.settle = { resolve, reject };
@@ -166,11 +184,22 @@ export class ModelVersion {
    * memory stays bounded and the client learns to back off.
    */
   private admit(): void {
-    if (this.maxInFlight === 0 || this.inFlight <= this.maxInFlight) return;
+    if (this.maxInFlight === 0) return;
+    // With dynamic batching the requests of an executing batch have left the queue, as in
+    // Triton; without, each instance executes one request.
+    const executing = this.batcher ? this.batcher.executing : this.maxInFlight - this.maxQueueSize;
+    if (this.inFlight <= this.maxQueueSize + executing) return;
     throw new InferenceError(
       'RESOURCE_EXHAUSTED',
-      `Exceeds maximum queue size: model '${this.name}' version ${this.version} already has ${this.maxInFlight - this.maxQueueSize} executing and ${this.maxQueueSize} queued (max_queue_size ${this.maxQueueSize})`,
+      `Exceeds maximum queue size: model '${this.name}' version ${this.version} already has ${executing} executing and ${this.maxQueueSize} queued (max_queue_size ${this.maxQueueSize})`,
     );
+  }
+
+  /** The batcher's way to an instance: the one loaded now, under the execution timeout. */
+  private runBatch(job: ExecutionJob, signal: AbortSignal): Promise<ExecutionOutput> {
+    const instance = this.instance;
+    if (!instance) return Promise.reject(new InferenceError('UNAVAILABLE', `model '${this.name}' version ${this.version} is not loaded`));
+    return this.runWithin(instance, job, signal);
   }
 
   /**
@@ -249,6 +278,7 @@ export class ModelVersion {
     checkRequestedOutputs(call.outputs, this.io, this.name);
     checkSequenceRequest(this.config, call.parameters, this.name);
     checkClassifiable(call.outputs, this.io, this.name);
+    const decodeEnd = process.hrtime.bigint();
     const job: ExecutionJob = {
       id: call.id,
       tensors,
@@ -261,13 +291,21 @@ export class ModelVersion {
     const nextInSequence = sequence ? await this.sequences.enter(sequence, signal) : undefined;
     let output: ExecutionOutput;
     let inferStart: bigint;
+    /** Set when the request ran in a dynamic batch: the batch's execution time. */
+    let batched: { inferNs: bigint } | undefined;
     try {
       // An expired or cancelled request still waiting is never computed (Triton: timeout in the queue).
       throwIfAborted(signal);
       inferStart = process.hrtime.bigint();
-      // Dynamic batching hook: a scheduler queueing jobs for one instance.run() per batch goes
-      // here, and drops a queued job whose `signal` has fired (the worker pool already does).
-      output = await this.runWithin(instance, job, signal);
+      if (this.batcher) {
+        // Queued with compatible requests for one instance.run() per batch; dropped unrun if
+        // `signal` fires while it waits. The wait counts as queue time (below).
+        const share = await this.batcher.submit(job, signal);
+        output = share.output;
+        batched = { inferNs: output.inferNs ?? share.endNs - share.startNs };
+      } else {
+        output = await this.runWithin(instance, job, signal);
+      }
     } finally {
       nextInSequence?.();
     }
@@ -277,16 +315,20 @@ export class ModelVersion {
     const end = process.hrtime.bigint();
 
     const totalNs = end - call.arrivedNs;
-    const inputNs = inferStart - decodeStart;
+    const inputNs = decodeEnd - decodeStart;
     // A worker instance reports its own execution time; the rest (waiting for a free
-    // instance, crossing threads) falls into the queue figure below.
-    const inferNs = output.inferNs ?? encodeStart - inferStart;
+    // instance, for a sequence's earlier requests or for a batch, crossing threads) falls
+    // into the queue figure below.
+    const inferNs = batched?.inferNs ?? output.inferNs ?? encodeStart - inferStart;
     const outputNs = end - encodeStart;
+    const rows = batchSize(tensors, this.io);
     this.statistics.recordSuccess(
       totalNs,
       { queueNs: totalNs - inputNs - inferNs - outputNs, inputNs, inferNs, outputNs },
-      batchSize(tensors, this.io),
+      rows,
     );
+    // A batched execution is recorded once, by the batcher.
+    if (!batched) this.statistics.recordExecution(rows, { inputNs, inferNs, outputNs });
     this.events.emit({
       kind: 'inference',
       modelClass: instance.modelClass,

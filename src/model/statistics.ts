@@ -45,16 +45,23 @@ export class VersionStatistics {
   readonly computeOutput = zero();
   private readonly batches = new Map<number, BatchStatistics>();
 
-  /** A request that succeeded; `batchSize` rows of it ran in one execution of the model. */
-  recordSuccess(totalNs: bigint, timings: RequestTimings, batchSize: number): void {
+  /**
+   * A request of `rows` rows that succeeded. Its execution is recorded apart
+   * (recordExecution): a dynamic batch runs many requests in one.
+   */
+  recordSuccess(totalNs: bigint, timings: RequestTimings, rows: number): void {
     this.lastInferenceMs = Date.now();
-    this.inferenceCount += batchSize;
-    this.executionCount += 1;
+    this.inferenceCount += rows;
     add(this.success, totalNs);
     add(this.queue, timings.queueNs);
     add(this.computeInput, timings.inputNs);
     add(this.computeInfer, timings.inferNs);
     add(this.computeOutput, timings.outputNs);
+  }
+
+  /** One execution of the model, of `batchSize` rows (batch_stats are keyed by it). */
+  recordExecution(batchSize: number, timings: Omit<RequestTimings, 'queueNs'>): void {
+    this.executionCount += 1;
     let batch = this.batches.get(batchSize);
     if (!batch) {
       batch = { batchSize, computeInput: zero(), computeInfer: zero(), computeOutput: zero() };

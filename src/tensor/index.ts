@@ -3,6 +3,7 @@ export { decodeInputs, batchSize } from './decode.js';
 export { encodeOutputs } from './encode.js';
 export { toOutputTensors } from './outputs.js';
 export { toList, fromList } from './list.js';
+export { concatBatch, splitBatch } from './batch.js';
 export {
   toFloat32,
   float32ToFp16Bits,
