@@ -7,7 +7,10 @@
 //   instance_group) or that pass the flag once the CLI has one;
 // - anything the CLI does not know yet: list its flags in `requiresFlags`, and the
 //   variant is skipped with a note until `v2serve --help` shows them.
+import { appendFileSync, cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ModelInferRequest, type DeepPartial } from '../generated/grpc_service.js';
+import { PROJECT_ROOT } from './processes.js';
 
 export type ServerKind = 'v2serve' | 'baseline-a' | 'baseline-b';
 
@@ -113,6 +116,26 @@ function simple(overrides: DeepPartial<ModelInferRequest>): ModelInferRequest {
 
 export const FP32_ELEMENTS = 1 << 20; // 4 MiB of FP32
 
+const BATCHING = 'dynamic_batching { max_queue_delay_microseconds: 500 }';
+const ONE_WORKER = 'instance_group [ { count: 1 kind: KIND_CPU } ]';
+
+/**
+ * A repository holding a copy of the bundled `simple` with `config` appended to its
+ * config.pbtxt. The model imports 'v2serve' through node_modules/v2serve, a link to this
+ * project, as it would with v2serve installed.
+ */
+function simpleCopy(config: string): (dir: string) => string {
+  return (dir) => {
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(PROJECT_ROOT, join(dir, 'node_modules', 'v2serve'), 'dir');
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+    const root = join(dir, 'repository');
+    cpSync(join(PROJECT_ROOT, 'models', 'simple'), join(root, 'simple'), { recursive: true });
+    appendFileSync(join(root, 'simple', 'config.pbtxt'), config);
+    return root;
+  };
+}
+
 export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'simple-raw',
@@ -163,6 +186,35 @@ export const SCENARIOS: readonly Scenario[] = [
         rawInputContents: [bytesTensor(SIXTEEN.map(String)), bytesTensor(ONES.map(String))],
       }),
     ...againstBaselines(0.9),
+  },
+  {
+    // Every variant serves its own copy of `simple` (max_batch_size 8); only config.pbtxt differs.
+    // On the main thread an execution of `simple` costs next to nothing, so batching saves
+    // little; with a worker instance it saves a thread crossing per request. At concurrency 1
+    // every request waits out the delay (setTimeout: at least 1 ms).
+    name: 'simple-dynamic-batching',
+    description: 'simple raw [1,16]; dynamic batching (max_queue_delay_microseconds 500, batches up to 8) off vs on, main thread and 1 worker instance',
+    request: () => simple({ rawInputContents: [int32Le(SIXTEEN), int32Le(ONES)] }),
+    variants: [
+      { id: 'batching-off', kind: 'v2serve', description: 'copy of simple, no dynamic_batching', repository: simpleCopy('') },
+      {
+        id: 'batching-on',
+        kind: 'v2serve',
+        description: 'copy of simple with dynamic_batching { max_queue_delay_microseconds: 500 }',
+        repository: simpleCopy(`${BATCHING}\n`),
+      },
+      { id: 'worker-off', kind: 'v2serve', description: 'copy of simple in 1 worker instance', repository: simpleCopy(`${ONE_WORKER}\n`) },
+      {
+        id: 'worker-on',
+        kind: 'v2serve',
+        description: 'copy of simple in 1 worker instance, with dynamic_batching',
+        repository: simpleCopy(`${ONE_WORKER}\n${BATCHING}\n`),
+      },
+    ],
+    ratios: [
+      { label: 'batching-on/off', numerator: 'batching-on', denominator: 'batching-off' },
+      { label: 'worker batching-on/off', numerator: 'worker-on', denominator: 'worker-off' },
+    ],
   },
   {
     // The issue's monitoring targets: on (sample 1, batch 1) and on (batch 16) vs off,

@@ -68,13 +68,15 @@ interface Batch {
 
 interface Entry {
   readonly job: ExecutionJob;
-  /** Requests merge only with the same key; undefined: never merged (no common batch dim). */
-  readonly key: string | undefined;
-  readonly rows: number;
+  /** Requests merge only with the same key (batchKey), computed when first compared. */
+  key: string | undefined;
+  /** The common batch dim of the inputs; undefined: never merged. */
+  readonly rows: number | undefined;
   readonly signal: AbortSignal;
   readonly enqueuedNs: bigint;
   batch: Batch | undefined;
-  readonly onAbort: () => void;
+  /** Set while the entry listens to its signal: only when it waits, or shares an execution. */
+  onAbort: (() => void) | undefined;
   resolve(share: BatchShare): void;
   reject(err: unknown): void;
 }
@@ -136,29 +138,35 @@ export class DynamicBatcher {
    */
   submit(job: ExecutionJob, signal: AbortSignal): Promise<BatchShare> {
     if (signal.aborted) return Promise.reject(abortError(signal));
-    const { key, rows } = batchKey(job);
     return new Promise<BatchShare>((resolve, reject) => {
       const entry: Entry = {
         job,
-        key,
-        rows,
+        key: undefined,
+        rows: batchRows(job),
         signal,
         enqueuedNs: process.hrtime.bigint(),
         batch: undefined,
-        onAbort: () => this.abort(entry),
+        onAbort: undefined,
         resolve: (share) => {
-          signal.removeEventListener('abort', entry.onAbort);
+          unlisten(entry);
           resolve(share);
         },
         reject: (err) => {
-          signal.removeEventListener('abort', entry.onAbort);
+          unlisten(entry);
           reject(err);
         },
       };
-      signal.addEventListener('abort', entry.onAbort, { once: true });
       this.queue.push(entry);
       this.schedule();
+      // EventTarget listeners are not free: a request that went straight to an instance alone needs none.
+      if (!entry.batch) this.listen(entry);
     });
+  }
+
+  private listen(entry: Entry): void {
+    if (entry.onAbort) return;
+    entry.onAbort = () => this.abort(entry);
+    entry.signal.addEventListener('abort', entry.onAbort, { once: true });
   }
 
   private abort(entry: Entry): void {
@@ -194,20 +202,21 @@ export class DynamicBatcher {
    */
   private nextBatch(): Entry[] | undefined {
     const head = this.queue[0] as Entry;
-    if (head.key === undefined) return this.queue.splice(0, 1);
+    if (head.rows === undefined) return this.queue.splice(0, 1);
     const { maxBatchSize } = this.options;
     const candidate: Entry[] = [];
     let rows = 0;
     let best = 0;
     let full = false;
     for (const entry of this.queue) {
-      if (entry.key !== head.key) continue;
-      if (candidate.length > 0 && rows + entry.rows > maxBatchSize) {
+      const n = entry.rows;
+      if (n === undefined || (entry !== head && keyOf(entry) !== keyOf(head))) continue;
+      if (candidate.length > 0 && rows + n > maxBatchSize) {
         full = true;
         break;
       }
       candidate.push(entry);
-      rows += entry.rows;
+      rows += n;
       if (this.preferred.has(rows)) best = candidate.length;
       if (rows >= this.target) break;
     }
@@ -239,7 +248,10 @@ export class DynamicBatcher {
       controller: members.length > 1 ? new AbortController() : undefined,
       aborted: 0,
     };
-    for (const entry of members) entry.batch = batch;
+    for (const entry of members) {
+      entry.batch = batch;
+      if (batch.controller) this.listen(entry);
+    }
     this.running++;
     this.runningRequests += members.length;
     const mergeStart = process.hrtime.bigint();
@@ -248,7 +260,7 @@ export class DynamicBatcher {
     let result: Promise<ExecutionOutput>;
     try {
       const job = mergeJobs(members);
-      batchSize = batchRows(members);
+      batchSize = totalRows(members);
       startNs = process.hrtime.bigint();
       result = this.options.run(job, batch.controller?.signal ?? (members[0] as Entry).signal);
     } catch (err) {
@@ -288,10 +300,18 @@ export class DynamicBatcher {
   }
 }
 
-function batchRows(members: readonly Entry[]): number {
+function totalRows(members: readonly Entry[]): number {
   let rows = 0;
-  for (const entry of members) rows += entry.rows;
+  for (const entry of members) rows += entry.rows ?? 0;
   return rows;
+}
+
+function keyOf(entry: Entry): string {
+  return (entry.key ??= batchKey(entry.job));
+}
+
+function unlisten(entry: Entry): void {
+  if (entry.onAbort) entry.signal.removeEventListener('abort', entry.onAbort);
 }
 
 /**
@@ -317,7 +337,7 @@ function mergeJobs(members: readonly Entry[]): ExecutionJob {
  * its own inputs and outputs, never another client's.
  */
 function splitOutput(output: ExecutionOutput, members: readonly Entry[], describe: string): ExecutionOutput[] {
-  const rows = members.map((entry) => entry.rows);
+  const rows = members.map((entry) => entry.rows ?? 0);
   let pieces: Tensor[][];
   try {
     pieces = output.outputs.map((tensor) => splitBatch(tensor, rows));
@@ -335,24 +355,27 @@ function splitOutput(output: ExecutionOutput, members: readonly Entry[], describ
   }));
 }
 
+/** The common batch dim (dim 0) of a job's inputs; undefined when they have none. */
+export function batchRows(job: ExecutionJob): number | undefined {
+  let rows: number | undefined;
+  for (const tensor of job.tensors) {
+    const batch = tensor.shape[0];
+    if (batch === undefined || (rows !== undefined && batch !== rows)) return undefined;
+    rows = batch;
+  }
+  return rows;
+}
+
 /**
  * What must be equal for two requests to share an execution: the operation, the model's
  * parameters, the requested outputs, and each input's name, datatype and row shape, in
- * order. The rows are the common batch dim of the inputs.
+ * order. Not the rows.
  */
-export function batchKey(job: ExecutionJob): { key: string | undefined; rows: number } {
-  let rows = -1;
+export function batchKey(job: ExecutionJob): string {
   const inputs: string[] = [];
-  for (const tensor of job.tensors) {
-    const [batch, ...rest] = tensor.shape;
-    if (batch === undefined || (rows >= 0 && batch !== rows)) return { key: undefined, rows: Math.max(rows, 0) };
-    rows = batch;
-    inputs.push(tensor.name, tensor.datatype, rest.join(','));
-  }
-  if (rows < 0) return { key: undefined, rows: 0 };
+  for (const tensor of job.tensors) inputs.push(tensor.name, tensor.datatype, tensor.shape.slice(1).join(','));
   const outputs = job.outputs.map((output) => [output.name, parametersKey(output.parameters, PER_REQUEST_OUTPUT_PARAMETERS)]);
-  const key = JSON.stringify([job.operation, inputs, parametersKey(job.parameters, SCHEDULING_PARAMETERS), outputs]);
-  return { key, rows };
+  return JSON.stringify([job.operation, inputs, parametersKey(job.parameters, SCHEDULING_PARAMETERS), outputs]);
 }
 
 /** Sorted, typed entries: 1, 1n and '1' differ, key order does not. */
