@@ -120,21 +120,24 @@ const BATCHING = 'dynamic_batching { max_queue_delay_microseconds: 500 }';
 const ONE_WORKER = 'instance_group [ { count: 1 kind: KIND_CPU } ]';
 
 /**
- * A repository holding a copy of the bundled `simple` with `config` appended to its
- * config.pbtxt. The model imports 'v2serve' through node_modules/v2serve, a link to this
- * project, as it would with v2serve installed.
+ * A repository holding a copy of one model (`models/<name>` or another directory of this
+ * project) with `config` appended to its config.pbtxt. The model imports 'v2serve' through
+ * node_modules/v2serve, a link to this project, as it would with v2serve installed.
  */
-function simpleCopy(config: string): (dir: string) => string {
+function modelCopy(config: string, name = 'simple', from = 'models'): (dir: string) => string {
   return (dir) => {
     mkdirSync(join(dir, 'node_modules'));
     symlinkSync(PROJECT_ROOT, join(dir, 'node_modules', 'v2serve'), 'dir');
     writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
     const root = join(dir, 'repository');
-    cpSync(join(PROJECT_ROOT, 'models', 'simple'), join(root, 'simple'), { recursive: true });
-    appendFileSync(join(root, 'simple', 'config.pbtxt'), config);
+    cpSync(join(PROJECT_ROOT, from, name), join(root, name), { recursive: true });
+    appendFileSync(join(root, name, 'config.pbtxt'), config);
     return root;
   };
 }
+
+const WORKER_FIXTURES = join('test', 'fixtures', 'worker-models');
+const MATMUL_SIZE = 128;
 
 export const SCENARIOS: readonly Scenario[] = [
   {
@@ -196,25 +199,66 @@ export const SCENARIOS: readonly Scenario[] = [
     description: 'simple raw [1,16]; dynamic batching (max_queue_delay_microseconds 500, batches up to 8) off vs on, main thread and 1 worker instance',
     request: () => simple({ rawInputContents: [int32Le(SIXTEEN), int32Le(ONES)] }),
     variants: [
-      { id: 'batching-off', kind: 'v2serve', description: 'copy of simple, no dynamic_batching', repository: simpleCopy('') },
+      { id: 'batching-off', kind: 'v2serve', description: 'copy of simple, no dynamic_batching', repository: modelCopy('') },
       {
         id: 'batching-on',
         kind: 'v2serve',
         description: 'copy of simple with dynamic_batching { max_queue_delay_microseconds: 500 }',
-        repository: simpleCopy(`${BATCHING}\n`),
+        repository: modelCopy(`${BATCHING}\n`),
       },
-      { id: 'worker-off', kind: 'v2serve', description: 'copy of simple in 1 worker instance', repository: simpleCopy(`${ONE_WORKER}\n`) },
+      { id: 'worker-off', kind: 'v2serve', description: 'copy of simple in 1 worker instance', repository: modelCopy(`${ONE_WORKER}\n`) },
       {
         id: 'worker-on',
         kind: 'v2serve',
         description: 'copy of simple in 1 worker instance, with dynamic_batching',
-        repository: simpleCopy(`${ONE_WORKER}\n${BATCHING}\n`),
+        repository: modelCopy(`${ONE_WORKER}\n${BATCHING}\n`),
       },
     ],
     ratios: [
       { label: 'batching-on/off', numerator: 'batching-on', denominator: 'batching-off' },
       { label: 'worker batching-on/off', numerator: 'worker-on', denominator: 'worker-off' },
     ],
+  },
+  {
+    // Issue 8: CPU-bound pure-JS work, one instance on the main thread vs two worker threads.
+    name: 'matmul-workers',
+    description: `worker_matmul, FP32 [${MATMUL_SIZE},${MATMUL_SIZE}] × W in plain JS; in-process vs 2 worker instances`,
+    request: () => {
+      const a = new Float32Array(MATMUL_SIZE * MATMUL_SIZE);
+      for (let i = 0; i < a.length; i++) a[i] = (i % 17) / 16;
+      return ModelInferRequest.fromPartial({
+        modelName: 'worker_matmul',
+        id: 'bench',
+        inputs: [{ name: 'A', datatype: 'FP32', shape: [BigInt(MATMUL_SIZE), BigInt(MATMUL_SIZE)] }],
+        rawInputContents: [Buffer.from(a.buffer)],
+      });
+    },
+    variants: [
+      { id: 'in-process', kind: 'v2serve', description: 'worker_matmul on the main thread', repository: modelCopy('', 'worker_matmul', WORKER_FIXTURES) },
+      {
+        id: 'workers-2',
+        kind: 'v2serve',
+        description: 'worker_matmul with instance_group [ { count: 2 kind: KIND_CPU } ]',
+        repository: modelCopy('instance_group [ { count: 2 kind: KIND_CPU } ]\n', 'worker_matmul', WORKER_FIXTURES),
+      },
+    ],
+    ratios: [{ label: 'workers-2/in-process', numerator: 'workers-2', denominator: 'in-process', target: 1.7, targetConcurrency: 16 }],
+  },
+  {
+    // Issue 8: what a worker instance costs a light model (in-process stays the default).
+    name: 'simple-worker',
+    description: 'simple raw [1,16]; in-process vs 1 worker instance',
+    request: () => simple({ rawInputContents: [int32Le(SIXTEEN), int32Le(ONES)] }),
+    variants: [
+      { id: 'in-process', kind: 'v2serve', description: 'copy of simple, main thread', repository: modelCopy('') },
+      {
+        id: 'worker-1',
+        kind: 'v2serve',
+        description: 'copy of simple with instance_group [ { count: 1 kind: KIND_CPU } ]',
+        repository: modelCopy('instance_group [ { count: 1 kind: KIND_CPU } ]\n'),
+      },
+    ],
+    ratios: [{ label: 'worker-1/in-process', numerator: 'worker-1', denominator: 'in-process' }],
   },
   {
     // The issue's monitoring targets: on (sample 1, batch 1) and on (batch 16) vs off,
