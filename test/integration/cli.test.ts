@@ -1,9 +1,10 @@
 // The CLI as a user runs it: flags, a broken model beside good ones, graceful shutdown.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
+import { GRPCInferenceServiceClient } from '../../generated/grpc_service.js';
 import type { ModelInferRequest } from '../../generated/grpc_service.js';
 import { call, PROJECT_ROOT, startCli, tempRepository } from '../helpers/server.js';
 
@@ -64,6 +65,44 @@ describe('cli', () => {
     const version = runCli(['--version']);
     assert.equal(version.status, 0);
     assert.match(version.stdout, /^\d+\.\d+\.\d+/);
+  });
+
+  test('start - `npm start` serves the bundled example repository', async () => {
+    const child = spawn('npm', ['start', '--silent', '--', '--grpc-address=127.0.0.1', '--grpc-port=0'], {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+      // Its own process group, so that the server npm started is stopped with it.
+      detached: true,
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+          out += chunk;
+          const line = out.split('\n').find((l) => l.includes('"msg":"listening"'));
+          if (line) resolve((JSON.parse(line) as { port: number }).port);
+        });
+        child.once('exit', (code) => reject(new Error(`npm start exited (${code}) before listening`)));
+      });
+      const client = new GRPCInferenceServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+      try {
+        const deadline = Date.now() + 15_000;
+        while (!(await call(client, client.serverReady, {})).ready) {
+          assert.ok(Date.now() < deadline, 'not ready within 15 s');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const index = await call(client, client.repositoryIndex, { repositoryName: '', ready: true });
+        for (const model of ['identity_fp32', 'simple', 'simple_identity', 'simple_string']) {
+          assert.ok(index.models.some((m) => m.name === model), `${model} is not ready`);
+        }
+      } finally {
+        client.close();
+      }
+    } finally {
+      process.kill(-(child.pid as number), 'SIGTERM');
+      await exited;
+    }
   });
 
   test('repository - a malformed config.pbtxt is reported with line:col and the other models serve', async () => {

@@ -1,0 +1,52 @@
+// Flag parsing: Triton's names and defaults, and a message naming the flag when a value is wrong.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { DEFAULT_MODEL_REPOSITORY, parseConfig, UsageError } from '../../src/cli/config.js';
+
+describe('parseConfig', () => {
+  test('defaults are Triton\'s where it has one: port 8001 on 0.0.0.0, strict readiness, 30 s exit timeout', () => {
+    const config = parseConfig([]);
+    assert.equal(config.grpcPort, 8001);
+    assert.equal(config.grpcAddress, '0.0.0.0');
+    assert.equal(config.strictReadiness, true);
+    assert.equal(config.exitTimeoutSecs, 30);
+    assert.equal(config.modelControlMode, 'none');
+    assert.equal(config.logVerbose, 0);
+  });
+
+  test('defaults of our own: server name v2serve, the bundled repository, 2 GiB − 1 messages, monitoring off', () => {
+    const config = parseConfig([]);
+    assert.equal(config.id, 'v2serve');
+    assert.equal(config.modelRepository, DEFAULT_MODEL_REPOSITORY);
+    assert.match(config.modelRepository, /models\/$/);
+    assert.equal(config.grpcMaxMessageBytes, 2 ** 31 - 1);
+    assert.equal(config.monitoring, undefined);
+  });
+
+  test('values are read in both --flag=value and --flag value forms', () => {
+    const config = parseConfig(['--grpc-port', '9001', '--id=triton', '--strict-readiness=false', '--model-control-mode=EXPLICIT', '--load-model=a', '--load-model', 'b']);
+    assert.equal(config.grpcPort, 9001);
+    assert.equal(config.id, 'triton');
+    assert.equal(config.strictReadiness, false);
+    assert.equal(config.modelControlMode, 'explicit');
+    assert.deepEqual(config.loadModels, ['a', 'b']);
+  });
+
+  for (const [args, message] of [
+    [['--grpc-port=70000'], /--grpc-port must be an integer in 0\.\.65535, got '70000'/],
+    [['--strict-readiness=maybe'], /--strict-readiness must be true or false/],
+    [['--log-format=xml'], /--log-format must be one of default, ISO8601/],
+    [['--load-model=simple'], /--load-model needs --model-control-mode=explicit/],
+    [['--model-control-mode=explicit', '--load-model=*', '--load-model=simple'], /must be the only --load-model/],
+    [['--monitoring-sample=3'], /--monitoring-sample needs --monitoring-nats/],
+    [['--unknown'], /unknown/i],
+  ] as const) {
+    test(`'${args.join(' ')}' is a usage error naming the flag`, () => {
+      assert.throws(() => parseConfig(args), (err: unknown) => {
+        assert.ok(err instanceof UsageError);
+        assert.match(err.message, message);
+        return true;
+      });
+    });
+  }
+});
