@@ -159,11 +159,12 @@ for (const mode of MODES) {
       const queueMs = Number(stats.queue.ns) / 1e6;
       if (mode.instanceGroup) {
         // The worker reports its own time; the second request's ~200 ms wait for it is queue time.
-        assert.ok(inferMs >= 400 && inferMs < 600, `infer ${inferMs} ms for two 200 ms requests`);
+        // Timers may fire a fraction of a millisecond early by the monotonic clock.
+        assert.ok(inferMs >= 390 && inferMs < 600, `infer ${inferMs} ms for two 200 ms requests`);
         assert.ok(queueMs >= 150, `queue ${queueMs} ms`);
       } else {
         // On the main thread the event loop is the queue: the other request's work blocks this one mid-infer.
-        assert.ok(inferMs >= 400, `infer ${inferMs} ms for two 200 ms requests`);
+        assert.ok(inferMs >= 390, `infer ${inferMs} ms for two 200 ms requests`);
       }
     });
   });
