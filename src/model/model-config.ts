@@ -2,23 +2,21 @@
 // `config` parameter) is parsed by @bufbuild/protobuf against the descriptor set buf
 // builds from proto/, then handed to the generated ModelConfig through the binary
 // encoding, so there is one schema and no hand-written parser.
-import { readFileSync } from 'node:fs';
 import { createFileRegistry, fromBinary, fromJsonString, toBinary, type DescMessage } from '@bufbuild/protobuf';
 import { fromText } from '@bufbuild/protobuf/txtpb';
 import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+import { DESCRIPTOR_SET_BASE64 } from '../../generated/descriptor_set.js';
 import { ModelConfig, ModelInstanceGroup_Kind, type ModelInstanceGroup } from '../../generated/model_config.js';
 import { InferenceError, errorMessage } from '../errors.js';
 import { CONFIG_TO_DATATYPE, type Datatype, type IOSpec, type TensorSpec } from '../tensor/index.js';
-
-const DESCRIPTOR_SET = new URL('../../generated/inference.binpb', import.meta.url);
 
 let modelConfigSchema: DescMessage | undefined;
 
 function schema(): DescMessage {
   if (modelConfigSchema) return modelConfigSchema;
-  const set = fromBinary(FileDescriptorSetSchema, readFileSync(DESCRIPTOR_SET));
+  const set = fromBinary(FileDescriptorSetSchema, Buffer.from(DESCRIPTOR_SET_BASE64, 'base64'));
   const found = createFileRegistry(set).getMessage('inference.ModelConfig');
-  if (!found) throw new Error(`inference.ModelConfig is missing from ${DESCRIPTOR_SET.pathname}`);
+  if (!found) throw new Error('inference.ModelConfig is missing from generated/descriptor_set.ts');
   modelConfigSchema = found;
   return found;
 }
