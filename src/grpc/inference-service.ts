@@ -55,6 +55,8 @@ export class CallTracker {
   private active = 0;
   private closing = false;
   private idle: (() => void) | undefined;
+  private readonly closingListeners = new Set<() => void>();
+  private readonly unanswered = new Set<() => void>();
 
   get shuttingDown(): boolean {
     return this.closing;
@@ -80,8 +82,6 @@ export class CallTracker {
     return new Promise((resolve) => (this.idle = resolve));
   }
 
-  private readonly closingListeners = new Set<() => void>();
-
   /**
    * Open streams are told when shutdown starts, so that they end once their requests are
    * answered: they count as calls only while a request is in flight. Returns the unsubscribe.
@@ -90,8 +90,6 @@ export class CallTracker {
     this.closingListeners.add(listener);
     return () => this.closingListeners.delete(listener);
   }
-
-  private readonly unanswered = new Set<() => void>();
 
   /** A unary call registers how to answer it if shutdown cannot wait for it any longer. */
   answerOnCut(answer: () => void): () => void {
@@ -106,6 +104,11 @@ export class CallTracker {
 }
 
 const SHUTTING_DOWN = { code: Status.UNAVAILABLE, details: 'GRPC server is shutting down' };
+
+/** Ends a stream with UNAVAILABLE: grpc-js sends the status of an emitted error carrying a code. */
+function endShuttingDown(call: ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>): void {
+  call.emit('error', Object.assign(new Error(SHUTTING_DOWN.details), SHUTTING_DOWN));
+}
 const CUT = { code: Status.UNAVAILABLE, details: 'GRPC server is shutting down: the exit timeout passed before this call finished' };
 
 /**
@@ -206,7 +209,7 @@ function modelStreamInfer(
 ): handleBidiStreamingCall<ModelInferRequest, ModelStreamInferResponse> {
   return (call: ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>) => {
     if (context.calls.shuttingDown) {
-      call.emit('error', Object.assign(new Error(SHUTTING_DOWN.details), SHUTTING_DOWN));
+      endShuttingDown(call);
       return;
     }
     const signal = callSignal(call);
@@ -219,7 +222,7 @@ function modelStreamInfer(
       unsubscribe();
       if (signal.aborted) return;
       if (halfClosed) call.end();
-      else call.emit('error', Object.assign(new Error(SHUTTING_DOWN.details), SHUTTING_DOWN));
+      else endShuttingDown(call);
     };
     const endWhenIdle = (): void => {
       if (pending === 0 && (halfClosed || context.calls.shuttingDown)) end();
