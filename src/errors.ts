@@ -39,6 +39,19 @@ export class InferenceError extends Error {
   }
 }
 
+/**
+ * Why an aborted request stopped: the reason its signal carries when that is an
+ * InferenceError (cancel, deadline, timeout), DEADLINE_EXCEEDED for AbortSignal.timeout().
+ */
+export function abortError(signal: AbortSignal): InferenceError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof InferenceError) return reason;
+  if (reason instanceof Error && reason.name === 'TimeoutError') {
+    return new InferenceError('DEADLINE_EXCEEDED', 'the request timed out');
+  }
+  return new InferenceError('CANCELLED', 'the request was cancelled');
+}
+
 /** Narrows a caught value to its message without trusting its type. */
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;

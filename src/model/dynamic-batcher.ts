@@ -3,7 +3,7 @@
 // together, are merged along the batch dimension into one job, run as one execution on
 // an idle instance, and the outputs are split back by rows.
 import type { ModelConfig } from '../../generated/model_config.js';
-import { InferenceError } from '../errors.js';
+import { InferenceError, abortError } from '../errors.js';
 import { concatBatch, splitBatch, type Tensor } from '../tensor/index.js';
 import type { ExecutionJob, ExecutionOutput } from './hooks.js';
 import type { Parameters, ParamValue } from './types.js';
@@ -394,9 +394,4 @@ function withoutKeys(parameters: Parameters, keys: ReadonlySet<string>): Paramet
   const out: Record<string, ParamValue> = {};
   for (const [name, value] of Object.entries(parameters)) if (!keys.has(name)) out[name] = value;
   return out;
-}
-
-function abortError(signal: AbortSignal): InferenceError {
-  const reason: unknown = signal.reason;
-  return reason instanceof InferenceError ? reason : new InferenceError('CANCELLED', 'the request was cancelled');
 }

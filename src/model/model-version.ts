@@ -2,7 +2,7 @@
 // path from a decoded call to encoded outputs.
 import type { Logger } from 'pino';
 import type { ModelConfig } from '../../generated/model_config.js';
-import { InferenceError } from '../errors.js';
+import { InferenceError, abortError } from '../errors.js';
 import type { EventSink, ModelState } from '../events.js';
 import { batchSize, decodeInputs, encodeOutputs, type IOSpec, type Tensor } from '../tensor/index.js';
 import { DynamicBatcher, batchingSettings } from './dynamic-batcher.js';
@@ -434,9 +434,7 @@ function parseExecutionTimeout(config: ModelConfig, fallback: number): number | 
 
 /** The signal's reason when it is ours (CANCELLED, DEADLINE_EXCEEDED), else CANCELLED. */
 function throwIfAborted(signal: AbortSignal): void {
-  if (!signal.aborted) return;
-  const reason: unknown = signal.reason;
-  throw reason instanceof InferenceError ? reason : new InferenceError('CANCELLED', 'the request was cancelled');
+  if (signal.aborted) throw abortError(signal);
 }
 
 const NO_DEADLINE = { dispose: () => undefined };

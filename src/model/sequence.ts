@@ -2,7 +2,7 @@
 // requests of a sequence reach the model as they arrive, and a stateful model keeps its
 // own state keyed by `sequence_id` (see models/simple_sequence).
 import type { ModelConfig } from '../../generated/model_config.js';
-import { InferenceError } from '../errors.js';
+import { InferenceError, abortError } from '../errors.js';
 import type { Parameters } from './types.js';
 
 /** One request's place in a sequence (request parameters sequence_id/_start/_end). */
@@ -75,18 +75,13 @@ export class SequenceQueue {
 }
 
 function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(abortReason(signal));
+  if (signal.aborted) return Promise.reject(abortError(signal));
   return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(abortReason(signal));
+    const onAbort = (): void => reject(abortError(signal));
     signal.addEventListener('abort', onAbort, { once: true });
     void promise.then(() => {
       signal.removeEventListener('abort', onAbort);
       resolve();
     });
   });
-}
-
-function abortReason(signal: AbortSignal): InferenceError {
-  const reason: unknown = signal.reason;
-  return reason instanceof InferenceError ? reason : new InferenceError('CANCELLED', 'the request was cancelled');
 }

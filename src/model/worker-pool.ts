@@ -5,7 +5,7 @@
 // fails only the request it was running and is restarted with back-off.
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { stdTimeFunctions, symbols, type Logger } from 'pino';
-import { InferenceError, errorMessage } from '../errors.js';
+import { InferenceError, abortError, errorMessage } from '../errors.js';
 import type { ExecutionJob, ExecutionOutput } from './hooks.js';
 import type { AvailabilityListener, ModelInstance } from './model-instance.js';
 import type { ModelContext } from './model-server.js';
@@ -63,16 +63,6 @@ interface Pending {
   slot: Slot | undefined;
   resolve(output: ExecutionOutput): void;
   reject(err: Error): void;
-}
-
-/** The error of an aborted request: the reason the caller gave when it is an InferenceError. */
-function abortError(signal: AbortSignal): InferenceError {
-  const reason: unknown = signal.reason;
-  if (reason instanceof InferenceError) return reason;
-  if (reason instanceof Error && reason.name === 'TimeoutError') {
-    return new InferenceError('DEADLINE_EXCEEDED', 'the request timed out');
-  }
-  return new InferenceError('CANCELLED', 'the request was cancelled');
 }
 
 export class WorkerPool implements ModelInstance {
