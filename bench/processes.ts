@@ -1,10 +1,8 @@
 // Child processes of the benchmark: servers that announce their port on stdout,
 // nats-server, and what /proc says about them (RSS, CPU time).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -115,78 +113,3 @@ export function v2serveHelp(): string {
   return `${result.stdout}\n${result.stderr}`;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-export function findNatsServer(): string | undefined {
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter).filter(Boolean), '/usr/sbin', '/usr/local/bin'];
-  for (const dir of dirs) {
-    const candidate = join(dir, 'nats-server');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this directory
-    }
-  }
-  return undefined;
-}
-
-export interface NatsProcess {
-  readonly url: string;
-  readonly pid: number;
-  stop(): Promise<void>;
-}
-
-/** True once a client connection receives the server's INFO line. */
-function natsAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('data', (data) => done(data.toString('utf8').startsWith('INFO ')));
-  });
-}
-
-/** `nats-server -js` on a free loopback port with its store in a temp dir. */
-export async function startNats(bin: string, timeoutMs = 10_000): Promise<NatsProcess> {
-  const port = await freePort();
-  const storeDir = mkdtempSync(join(tmpdir(), 'v2serve-bench-nats-'));
-  const child = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.add(child);
-  let tail = '';
-  child.stderr.setEncoding('utf8').on('data', (text: string) => (tail = (tail + text).slice(-2000)));
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      children.delete(child);
-      resolve();
-    }),
-  );
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-    rmSync(storeDir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + timeoutMs;
-  while (!(await natsAnswers(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`nats-server not ready on port ${port}:\n${tail}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { url: `nats://127.0.0.1:${port}`, pid: child.pid as number, stop };
-}

@@ -24,17 +24,15 @@ import { rawClient, rawModelInfer } from './grpc-raw.js';
 import type { FromLoadGenerator, LoadJob, LoadResult, ToLoadGenerator } from './load-generator.js';
 import {
   CLI,
-  findNatsServer,
   procCpuSeconds,
   procMemory,
   PROJECT_ROOT,
   spawnServer,
-  startNats,
   v2serveHelp,
-  type NatsProcess,
   type ProcMemory,
   type ServerProcess,
 } from './processes.js';
+import { findNatsServer, startNatsServer, type NatsServer } from '../test/helpers/nats-server.js';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './profile-summary.js';
 import { SCENARIOS, SOAK, type Scenario, type ServerVariant } from './scenarios.js';
 import { fmtFixed, fmtInt, mean, round, table } from './stats.js';
@@ -88,6 +86,16 @@ const USAGE = `usage: npm run bench -- [--quick] [--only=NAME,...] [--concurrenc
   --cpu-prof     profile every server process (node --cpu-prof) and print its top self-time functions
                  (bench/results/profiles/<scenario>/<variant>/)
 `;
+
+/** The nats-server the tests start is the one the monitoring scenarios use: same helper. */
+function natsServerInstalled(): boolean {
+  try {
+    findNatsServer();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /* ----------------------------------------------------------------------------------------- */
 /* The load generator process                                                                 */
@@ -176,7 +184,7 @@ async function waitReady(address: string, timeoutMs = 30_000): Promise<void> {
 
 async function startV2serve(
   variant: ServerVariant,
-  nats: NatsProcess | undefined,
+  nats: NatsServer | undefined,
   tmp: string,
   profileDir: string | undefined,
 ): Promise<RunningVariant> {
@@ -441,7 +449,8 @@ interface Context {
   readonly load: LoadGenerator;
   readonly tmp: string;
   readonly help: string;
-  readonly natsBin: string | undefined;
+  /** Whether nats-server is installed (the monitoring variants need it). */
+  readonly natsInstalled: boolean;
   readonly cpuProf: boolean;
   readonly problems: string[];
   readonly notes: string[];
@@ -450,7 +459,7 @@ interface Context {
 function whySkipped(variant: ServerVariant, ctx: Context): string | undefined {
   const missing = (variant.requiresFlags ?? []).filter((flag) => !ctx.help.includes(flag));
   if (missing.length > 0) return `v2serve --help does not list ${missing.join(', ')} yet`;
-  if (variant.needsNats && !ctx.natsBin) return 'nats-server not found on PATH or in /usr/sbin (apt-get install nats-server)';
+  if (variant.needsNats && !ctx.natsInstalled) return 'nats-server not found on PATH or in /usr/sbin (apt-get install nats-server)';
   return undefined;
 }
 
@@ -488,7 +497,7 @@ async function runScenario(scenario: Scenario, ctx: Context): Promise<ScenarioRe
   const requestFile = join(ctx.tmp, `${scenario.name}.request.bin`);
   writeFileSync(requestFile, requestBytes);
 
-  const nats = active.some((v) => v.needsNats) ? await startNats(ctx.natsBin as string) : undefined;
+  const nats = active.some((v) => v.needsNats) ? await startNatsServer() : undefined;
   const running: RunningVariant[] = [];
   const extra = new Map<string, Partial<VariantRecord>>();
   const runs: RunRecord[] = [];
@@ -580,7 +589,7 @@ async function runScenario(scenario: Scenario, ctx: Context): Promise<ScenarioRe
       const how = await r.server.stop();
       if (how !== '0' && r.variant.kind === 'v2serve') ctx.problems.push(`${scenario.name}/${r.variant.id}: v2serve exited with ${how}`);
     }
-    await nats?.stop();
+    await nats?.cleanup();
   }
   for (const r of running) {
     const profiles = r.profileDir ? threadProfiles(r.profileDir) : [];
@@ -838,7 +847,7 @@ async function main(): Promise<number> {
     load,
     tmp,
     help: v2serveHelp(),
-    natsBin: findNatsServer(),
+    natsInstalled: natsServerInstalled(),
     cpuProf: values['cpu-prof'],
     problems: [],
     notes: [
