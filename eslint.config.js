@@ -5,6 +5,18 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 
 const zone = (target, from, message, except = []) => ({ target, from, message, except });
 
+// A string-keyed record built from an object literal inherits Object.prototype: a key that
+// came from outside ("__proto__", "constructor", "toString") would hit the prototype.
+const DICTIONARY = 'A string-keyed record must have no prototype: use dictionary() from src/dictionary.ts, or a Map.';
+const STRING_RECORD = "TSTypeReference[typeName.name='Record'] > TSTypeParameterInstantiation > TSStringKeyword:first-child";
+const prototypeSafeRecords = [
+  { selector: "CallExpression[callee.object.name='Object'][callee.property.name='fromEntries']", message: DICTIONARY },
+  { selector: `VariableDeclarator[init.type='ObjectExpression'] > Identifier > TSTypeAnnotation ${STRING_RECORD}`, message: DICTIONARY },
+  { selector: "VariableDeclarator[init.type='ObjectExpression'] > Identifier > TSTypeAnnotation TSIndexSignature", message: DICTIONARY },
+  { selector: `PropertyDefinition[value.type='ObjectExpression'] > TSTypeAnnotation ${STRING_RECORD}`, message: DICTIONARY },
+  { selector: "PropertyDefinition[value.type='ObjectExpression'] > TSTypeAnnotation TSIndexSignature", message: DICTIONARY },
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'generated/**', 'bench/results/**'] },
   ...tseslint.configs.recommended,
@@ -17,7 +29,11 @@ export default tseslint.config(
         'error',
         {
           zones: [
-            zone('./src/tensor', './src', 'src/tensor is pure: it imports only src/errors.ts.', ['./tensor', './errors.ts']),
+            zone('./src/tensor', './src', 'src/tensor is pure: it imports only src/errors.ts and src/dictionary.ts.', [
+              './tensor',
+              './errors.ts',
+              './dictionary.ts',
+            ]),
             zone('./src/tensor', './generated', 'src/tensor never sees protobuf types.'),
             zone('./src/model', './src/grpc', 'src/model knows nothing of gRPC.'),
             zone('./src/model', './src/monitoring', 'src/model emits events; it does not know monitoring.'),
@@ -27,6 +43,7 @@ export default tseslint.config(
             zone('./src/monitoring', './src', 'src/monitoring imports only src/events.ts (and tensor types).', [
               './monitoring',
               './events.ts',
+              './dictionary.ts',
               './tensor/types.ts',
             ]),
             zone('./src/monitoring', './generated', 'src/monitoring never sees protobuf types.'),
@@ -34,10 +51,15 @@ export default tseslint.config(
             zone('./src/grpc', './src/cli', 'src/grpc gets its settings through options.'),
             zone('./src/events.ts', './src', 'events.ts imports only tensor types.', ['./events.ts', './tensor/types.ts']),
             zone('./src/errors.ts', './src', 'errors.ts imports nothing of ours.', ['./errors.ts']),
+            zone('./src/dictionary.ts', './src', 'dictionary.ts imports nothing of ours.', ['./dictionary.ts']),
           ],
         },
       ],
     },
+  },
+  {
+    files: ['src/**/*.ts'],
+    rules: { 'no-restricted-syntax': ['error', ...prototypeSafeRecords] },
   },
   {
     files: ['src/tensor/**/*.ts'],

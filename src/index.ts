@@ -1,5 +1,5 @@
 // What model authors import: `import { ModelServer } from 'v2serve'`.
-export { ModelServer, type ModelContext, type ModelFiles } from './model/index.js';
+export { ModelServer, SequenceStates, type ModelContext, type ModelFiles, type SequencePosition, type SequenceStep } from './model/index.js';
 export type {
   InferRequest,
   InferResponse,

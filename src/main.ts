@@ -6,6 +6,7 @@ import { resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino, stdTimeFunctions, symbols, type Logger } from 'pino';
 import { parseConfig, UsageError, USAGE, type Config } from './cli/config.js';
+import { dictionary } from './dictionary.js';
 import type { EventSink, ModelEvent } from './events.js';
 import {
   CertificateFiles,
@@ -93,7 +94,7 @@ function perModelMonitoring(monitoring: Monitoring, repository: ModelRepository)
     emit(event) {
       if (event.kind !== 'model-state' || event.state !== 'READY') return;
       const { parameters } = repository.config(event.model, event.version);
-      const values = Object.fromEntries(Object.entries(parameters).map(([key, value]) => [key, value.stringValue]));
+      const values = dictionary([...parameters].map(([key, value]) => [key, value.stringValue] as const));
       monitoring.setModelOverrides(event.model, modelOverridesFromParameters(values));
     },
   };
@@ -192,7 +193,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     controlMode: config.modelControlMode,
     startupModels: config.loadModels,
     strictReadiness: config.strictReadiness,
-    serverParameters: {},
+    serverParameters: dictionary(),
     logger: log,
     events: fanOut(sinks, log),
     loadWaitMs: config.modelLoadWaitMs,

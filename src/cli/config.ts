@@ -10,6 +10,7 @@ import {
   type ConnectionOptions,
   type ProtocolRestriction,
 } from '../grpc/index.js';
+import { dictionary } from '../dictionary.js';
 
 export type ControlMode = 'none' | 'explicit' | 'poll';
 export type LogFormat = 'default' | 'ISO8601';
@@ -194,9 +195,7 @@ function oneOf<T extends string>(flag: string, raw: string | undefined, fallback
 }
 
 export function parseConfig(argv: readonly string[]): Readonly<Config> {
-  const options = Object.fromEntries(
-    FLAGS.map(({ flag }) => [flag, { type: 'string' as const, multiple: REPEATABLE.has(flag) }]),
-  );
+  const options = dictionary(FLAGS.map(({ flag }) => [flag, { type: 'string' as const, multiple: REPEATABLE.has(flag) }] as const));
   let values: Record<string, string | string[] | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -257,7 +256,7 @@ function connectionOptions(str: (flag: string) => string | undefined): Connectio
     return raw === undefined ? undefined : integer(flag, raw, 0, min, INT32_MAX);
   };
   const permit = str('grpc-keepalive-permit-without-calls');
-  const options: Record<string, number | boolean | undefined> = {
+  const options = {
     keepaliveTimeMs: ms('grpc-keepalive-time', 1),
     keepaliveTimeoutMs: ms('grpc-keepalive-timeout', 1),
     keepalivePermitWithoutCalls: permit === undefined ? undefined : boolean('grpc-keepalive-permit-without-calls', permit, false),
@@ -268,7 +267,7 @@ function connectionOptions(str: (flag: string) => string | undefined): Connectio
     maxConnectionAgeGraceMs: ms('grpc-max-connection-age-grace', 0),
     maxConcurrentStreams: ms('grpc-max-concurrent-streams', 0),
   };
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as ConnectionOptions;
+  return dictionary(Object.entries(options).filter(([, value]) => value !== undefined)) as ConnectionOptions;
 }
 
 /** A file flag's file must be readable at start-up; the message names the flag and the path. */

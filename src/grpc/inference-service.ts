@@ -12,6 +12,7 @@ import {
 import type { Logger } from 'pino';
 import type {
   GRPCInferenceServiceServer,
+  InferParameter,
   ModelInferRequest,
   ModelInferResponse,
   ModelStreamInferResponse,
@@ -181,7 +182,12 @@ function unimplemented<Req, Res>(context: ServiceContext, rpc: string, why: stri
 }
 
 /** Triton flags every stream response; v2serve models are not decoupled, so each is the last for its request. */
-const FINAL_RESPONSE = { triton_final_response: { boolParam: true } } as const;
+const FINAL_RESPONSE_KEY = 'triton_final_response';
+const FINAL_RESPONSE: InferParameter = Object.freeze({ boolParam: true });
+
+function withFinalResponse(parameters: ReadonlyMap<string, InferParameter>): Map<string, InferParameter> {
+  return new Map(parameters).set(FINAL_RESPONSE_KEY, FINAL_RESPONSE);
+}
 
 /** The answer of a failed stream request: its id, model and version, and the error text. */
 function streamError(request: ModelInferRequest, message: string): ModelStreamInferResponse {
@@ -191,7 +197,7 @@ function streamError(request: ModelInferRequest, message: string): ModelStreamIn
       modelName: request.modelName,
       modelVersion: request.modelVersion,
       id: request.id,
-      parameters: { ...FINAL_RESPONSE },
+      parameters: withFinalResponse(new Map()),
       outputs: [],
       rawOutputContents: [],
     },
@@ -241,7 +247,7 @@ function modelStreamInfer(
         .then(
           (response): ModelStreamInferResponse => ({
             errorMessage: '',
-            inferResponse: { ...response, parameters: { ...response.parameters, ...FINAL_RESPONSE } },
+            inferResponse: { ...response, parameters: withFinalResponse(response.parameters) },
           }),
           (err: unknown) => streamError(request, toServiceError(err, context.log).details),
         )
@@ -289,8 +295,8 @@ async function inferOne(
   return response;
 }
 
-function regionStatusMap(regions: readonly RegionStatus[]): { [name: string]: RegionStatus } {
-  return Object.fromEntries(regions.map((region) => [region.name, region]));
+function regionStatusMap(regions: readonly RegionStatus[]): Map<string, RegionStatus> {
+  return new Map(regions.map((region) => [region.name, region]));
 }
 
 const FILE_PARAMETER = 'file:';
@@ -298,7 +304,7 @@ const FILE_PARAMETER = 'file:';
 function loadParameters(request: RepositoryModelLoadRequest): { config?: string; files: Map<string, Uint8Array> } {
   let config: string | undefined;
   const files = new Map<string, Uint8Array>();
-  for (const [key, value] of Object.entries(request.parameters)) {
+  for (const [key, value] of request.parameters) {
     if (key === 'config') {
       if (value.stringParam === undefined) {
         throw InferenceError.invalidArgument(`parameters.config`, 'invalid value type for load parameter, expected string_param');
@@ -372,7 +378,7 @@ export function inferenceService(context: ServiceContext): GRPCInferenceServiceS
     // GPUs answers the same, and simple_grpc_shm_client calls unregister-all first).
     cudaSharedMemoryStatus: unary(context, (request) => {
       if (request.name) throw new InferenceError('NOT_FOUND', `Unable to find cuda shared memory region: '${request.name}'`);
-      return { regions: {} };
+      return { regions: new Map() };
     }),
     cudaSharedMemoryRegister: unary(context, (request) => {
       throw new InferenceError('INVALID_ARGUMENT', `failed to register CUDA shared memory region '${request.name}': GPUs not supported (${cudaShm})`);
@@ -383,7 +389,7 @@ export function inferenceService(context: ServiceContext): GRPCInferenceServiceS
       const settings = context.logSettings ?? logSettingsOf(context.log);
       if (!settings) throw InferenceError.unimplemented('LogSettings on a logger not created with live log settings');
       settings.update(request.settings);
-      if (Object.keys(request.settings).length > 0) context.log.info({ settings: settings.current() }, 'log settings changed');
+      if (request.settings.size > 0) context.log.info({ settings: settings.current() }, 'log settings changed');
       return { settings: settings.current() };
     }),
   };

@@ -28,14 +28,14 @@ const ERROR = 50;
 type Setting = keyof LogSettingsRequest_SettingValue;
 
 /** Each key and the one oneof it takes (Triton's types). */
-const KEYS: Readonly<Record<string, Setting>> = {
-  log_file: 'stringParam',
-  log_info: 'boolParam',
-  log_warning: 'boolParam',
-  log_error: 'boolParam',
-  log_verbose_level: 'uint32Param',
-  log_format: 'stringParam',
-};
+const KEYS: ReadonlyMap<string, Setting> = new Map([
+  ['log_file', 'stringParam'],
+  ['log_info', 'boolParam'],
+  ['log_warning', 'boolParam'],
+  ['log_error', 'boolParam'],
+  ['log_verbose_level', 'uint32Param'],
+  ['log_format', 'stringParam'],
+]);
 
 const ONEOF_NAME: Readonly<Record<Setting, string>> = {
   boolParam: 'bool_param',
@@ -85,26 +85,26 @@ export class LogSettings {
     return root;
   }
 
-  current(): { [key: string]: LogSettingsResponse_SettingValue } {
+  current(): Map<string, LogSettingsResponse_SettingValue> {
     const v = this.values;
-    return {
+    return new Map<string, LogSettingsResponse_SettingValue>([
       // v2serve logs to stdout, which the process's owner redirects: no log file of its own.
-      log_file: { stringParam: '' },
-      log_info: { boolParam: v.info },
-      log_warning: { boolParam: v.warning },
-      log_error: { boolParam: v.error },
-      log_verbose_level: { uint32Param: v.verboseLevel },
-      log_format: { stringParam: v.format },
-    };
+      ['log_file', { stringParam: '' }],
+      ['log_info', { boolParam: v.info }],
+      ['log_warning', { boolParam: v.warning }],
+      ['log_error', { boolParam: v.error }],
+      ['log_verbose_level', { uint32Param: v.verboseLevel }],
+      ['log_format', { stringParam: v.format }],
+    ]);
   }
 
   /** Checks every setting, then applies them all (nothing changes when one is wrong). */
-  update(settings: { [key: string]: LogSettingsRequest_SettingValue }): void {
+  update(settings: ReadonlyMap<string, LogSettingsRequest_SettingValue>): void {
     let next = { ...this.values };
-    for (const [key, value] of Object.entries(settings)) {
-      const oneof = KEYS[key];
+    for (const [key, value] of settings) {
+      const oneof = KEYS.get(key);
       if (!oneof) {
-        throw InferenceError.invalidArgument(`settings.${key}`, `is not a log setting (known: ${Object.keys(KEYS).join(', ')})`);
+        throw InferenceError.invalidArgument(`settings.${key}`, `is not a log setting (known: ${[...KEYS.keys()].join(', ')})`);
       }
       const given = value[oneof];
       if (given === undefined) throw InferenceError.invalidArgument(`settings.${key}`, `must be a ${ONEOF_NAME[oneof]}`);

@@ -87,16 +87,16 @@ export function usesSharedMemory(request: ModelInferRequest): boolean {
   return false;
 }
 
-function hasPlacement(parameters: { [key: string]: InferParameter }): boolean {
-  return parameters[REGION] !== undefined || parameters[BYTE_SIZE] !== undefined || parameters[OFFSET] !== undefined;
+function hasPlacement(parameters: ReadonlyMap<string, InferParameter>): boolean {
+  return parameters.has(REGION) || parameters.has(BYTE_SIZE) || parameters.has(OFFSET);
 }
 
 /** Reads the region parameters of one tensor, with Triton's rules (ParseSharedMemoryParams). */
-function placementOf(parameters: { [key: string]: InferParameter }, field: string): Placement | undefined {
+function placementOf(parameters: ReadonlyMap<string, InferParameter>, field: string): Placement | undefined {
   if (!hasPlacement(parameters)) return undefined;
-  const region = parameters[REGION];
-  const byteSize = parameters[BYTE_SIZE];
-  const offset = parameters[OFFSET];
+  const region = parameters.get(REGION);
+  const byteSize = parameters.get(BYTE_SIZE);
+  const offset = parameters.get(OFFSET);
   if (region === undefined) {
     throw InferenceError.invalidArgument(`${field}.parameters`, `'${BYTE_SIZE}' and '${OFFSET}' need '${REGION}'`);
   }

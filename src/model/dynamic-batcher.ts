@@ -4,6 +4,7 @@
 // an idle instance, and the outputs are split back by rows.
 import type { ModelConfig } from '../../generated/model_config.js';
 import { InferenceError, abortError } from '../errors.js';
+import { dictionary } from '../dictionary.js';
 import { concatBatch, splitBatch, type Tensor } from '../tensor/index.js';
 import type { ExecutionJob, ExecutionOutput } from './hooks.js';
 import type { Parameters, ParamValue } from './types.js';
@@ -391,7 +392,7 @@ function parametersKey(parameters: Parameters, ignored: ReadonlySet<string>): st
 
 function withoutKeys(parameters: Parameters, keys: ReadonlySet<string>): Parameters {
   if (!Object.keys(parameters).some((name) => keys.has(name))) return parameters;
-  const out: Record<string, ParamValue> = {};
+  const out = dictionary<ParamValue>();
   for (const [name, value] of Object.entries(parameters)) if (!keys.has(name)) out[name] = value;
   return out;
 }

@@ -15,6 +15,8 @@ export { RepositoryPoller, type PollChanges, type PolledRepository } from './rep
 export { parseConfigJson, parseConfigText } from './model-config.js';
 export { runHooks, buildRequest, type ExecutionJob, type ExecutionOutput } from './hooks.js';
 export { createModelServer, type ModelInstance } from './model-instance.js';
+export { SequenceStates, type SequenceStep } from './sequence-states.js';
+export type { SequencePosition } from './sequence.js';
 export type { BatchStatistics, Duration, VersionStatistics } from './statistics.js';
 export type {
   InferCall,

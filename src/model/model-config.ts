@@ -8,6 +8,7 @@ import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { DESCRIPTOR_SET_BASE64 } from '../../generated/descriptor_set.js';
 import { ModelConfig, ModelInstanceGroup_Kind, type ModelInstanceGroup } from '../../generated/model_config.js';
 import { InferenceError, errorMessage } from '../errors.js';
+import { dictionary } from '../dictionary.js';
 import { CONFIG_TO_DATATYPE, type Datatype, type IOSpec, type TensorSpec } from '../tensor/index.js';
 
 let modelConfigSchema: DescMessage | undefined;
@@ -186,7 +187,7 @@ export function ioSpec(config: ModelConfig): IOSpec {
 
 /** config.pbtxt `parameters` as plain strings. */
 export function configParameters(config: ModelConfig): Record<string, string> {
-  const parameters: Record<string, string> = {};
-  for (const [key, value] of Object.entries(config.parameters)) parameters[key] = value.stringValue;
+  const parameters = dictionary<string>();
+  for (const [key, value] of config.parameters) parameters[key] = value.stringValue;
   return parameters;
 }

@@ -38,20 +38,30 @@ export function findModelModule(versionPath: string): string {
 type ModelServerClass = new (context: ModelContext) => ModelServer;
 
 /**
- * Imports a model module and returns its default export, checked to extend ModelServer.
- * `generation` makes a changed module load anew instead of from the module cache.
+ * Imports a model module and returns its default export, checked to be a class extending
+ * ModelServer that has a predict() method. `generation` makes a changed module load anew
+ * instead of from the module cache.
  */
-export async function importModelClass(modulePath: string, generation: number): Promise<ModelServerClass> {
+async function importModelClass(modulePath: string, generation: number, model: string): Promise<ModelServerClass> {
   const url = `${pathToFileURL(modulePath).href}?generation=${generation}`;
   const module = (await import(url)) as { default?: unknown };
   const exported = module.default;
-  if (typeof exported !== 'function' || !extendsModelServer(exported)) {
-    throw new InferenceError(
-      'INVALID_ARGUMENT',
-      `${modulePath} must default-export a class extending ModelServer (import { ModelServer } from 'v2serve')`,
-    );
-  }
+  const problem =
+    typeof exported !== 'function' || !extendsModelServer(exported)
+      ? `must default-export a class extending ModelServer (import { ModelServer } from 'v2serve'); its default export is ${describeExport(exported)}`
+      : typeof (exported.prototype as { predict?: unknown }).predict !== 'function'
+        ? `default-exports class '${exported.name}', which has no predict() method`
+        : undefined;
+  if (problem) throw new InferenceError('INVALID_ARGUMENT', `model '${model}': ${modulePath} ${problem}`);
   return exported as ModelServerClass;
+}
+
+function describeExport(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (typeof value === 'function') return `function '${value.name}'`;
+  if (value === null) return 'null';
+  const type = typeof value;
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
 }
 
 /**
@@ -61,12 +71,12 @@ export async function importModelClass(modulePath: string, generation: number): 
 function extendsModelServer(candidate: { prototype?: unknown }): boolean {
   if (candidate.prototype instanceof ModelServer) return true;
   const proto = candidate.prototype as Record<string, unknown> | undefined;
-  return ['load', 'predict', 'getParam', 'operations'].every((method) => typeof proto?.[method] === 'function');
+  return ['load', 'getParam', 'operations'].every((method) => typeof proto?.[method] === 'function');
 }
 
 /** Creates the model server and runs its load(). */
 export async function createModelServer(modulePath: string, generation: number, context: ModelContext): Promise<ModelServer> {
-  const Model = await importModelClass(modulePath, generation);
+  const Model = await importModelClass(modulePath, generation, context.name);
   const server = new Model(context);
   try {
     await server.load();

@@ -6,6 +6,7 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import type { ModelConfig } from '../../generated/model_config.js';
 import { InferenceError, errorMessage } from '../errors.js';
+import { dictionary } from '../dictionary.js';
 import type { EventSink, ModelState } from '../events.js';
 import type { TensorSpec } from '../tensor/index.js';
 import { configParameters, ioSpec, normalizeConfig, parseConfigText } from './model-config.js';
@@ -259,7 +260,7 @@ export class ModelRepository {
         version: v.version,
         state: v.state,
         reason: v.reason,
-        labels: { ...v.config.metricTags },
+        labels: dictionary(v.config.metricTags),
         path: v.path,
       });
     }

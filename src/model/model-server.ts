@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ModelConfig } from '../../generated/model_config.js';
 import { InferenceError } from '../errors.js';
+import { dictionary, ownEntry } from '../dictionary.js';
 import type { MetricValue } from '../events.js';
 import type { IOSpec } from '../tensor/index.js';
 import type {
@@ -61,7 +62,7 @@ export abstract class ModelServer {
   /** Labels attached to every monitoring event; starts as config.pbtxt `metric_tags`. */
   labels: Record<string, string>;
   /** Metrics set with setMetric(); a snapshot goes with every monitoring event. */
-  readonly metrics: Record<string, MetricValue> = {};
+  readonly metrics: Record<string, MetricValue> = dictionary();
   private readonly context: ModelContext;
 
   constructor(context: ModelContext) {
@@ -71,11 +72,16 @@ export abstract class ModelServer {
     this.config = context.config;
     this.io = context.io;
     this.log = context.logger;
-    this.labels = { ...context.config.metricTags };
+    this.labels = dictionary(context.config.metricTags);
   }
 
-  /** Loads whatever the model needs (files, weights). Runs once, before any request. */
-  abstract load(): Promise<void> | void;
+  /**
+   * Loads whatever the model needs (files, weights). Runs once, before any request.
+   * The default loads nothing, as the seed's: a model with nothing to load leaves it out.
+   */
+  load(): Promise<void> | void {
+    return undefined;
+  }
 
   abstract predict(request: InferRequest, signal: AbortSignal): Promise<PredictOutputs> | PredictOutputs;
 
@@ -115,11 +121,12 @@ export abstract class ModelServer {
   getParam<T extends ParamValue>(key: string, defaultValue: T, request?: InferRequest): ParamValue;
   getParam(key: string, defaultValue?: ParamValue, request?: InferRequest): ParamValue | undefined;
   getParam(key: string, defaultValue?: ParamValue, request?: InferRequest): ParamValue | undefined {
-    const fromRequest = request?.parameters[key];
+    // A preprocess hook may have replaced the parameters with a plain object: own entries only.
+    const fromRequest = ownEntry(request?.parameters, key);
     if (fromRequest !== undefined) return fromRequest;
-    const fromConfig = this.context.parameters[key];
+    const fromConfig = ownEntry(this.context.parameters, key);
     if (fromConfig !== undefined) return fromConfig;
-    return this.context.serverParameters[key] ?? defaultValue;
+    return ownEntry(this.context.serverParameters, key) ?? defaultValue;
   }
 
   setMetric(name: string, value: MetricValue): void {
@@ -141,7 +148,7 @@ export abstract class ModelServer {
       preferred && files.includes(preferred)
         ? preferred
         : files.find((file) => file.endsWith(suffix) && !/^model\.(ts|js|mjs)$/.test(file));
-    const extra: Record<string, string> = {};
+    const extra = dictionary<string>();
     for (const file of files) {
       if (file !== modelName) extra[file] = join(dir, file);
     }

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { ModelConfig } from '../../generated/model_config.js';
 import { InferenceError, abortError } from '../errors.js';
+import { dictionary } from '../dictionary.js';
 import type { EventSink, ModelState } from '../events.js';
 import { batchSize, decodeInputs, encodeOutputs, type IOSpec, type Tensor } from '../tensor/index.js';
 import { DynamicBatcher, batchingSettings } from './dynamic-batcher.js';
@@ -133,7 +134,7 @@ export class ModelVersion {
       version: this.version,
       state,
       reason,
-      labels: { ...this.config.metricTags },
+      labels: dictionary(this.config.metricTags),
       path: this.path,
     });
   }
@@ -243,7 +244,7 @@ export class ModelVersion {
       model: this.name,
       version: this.version,
       instance: this.instance?.label ?? '',
-      labels: { ...this.config.metricTags },
+      labels: dictionary(this.config.metricTags),
       op: typeof operation === 'string' ? operation : 'infer',
       requestId: call.id,
       arrivedAtMs: Date.now() - Number(durationNs / 1_000_000n),
@@ -420,7 +421,7 @@ function selectOutputs(produced: Tensor[], requested: readonly RequestedOutput[]
 }
 
 function parseExecutionTimeout(config: ModelConfig, fallback: number): number | InferenceError {
-  const raw = config.parameters[EXECUTION_TIMEOUT_PARAMETER]?.stringValue;
+  const raw = config.parameters.get(EXECUTION_TIMEOUT_PARAMETER)?.stringValue;
   if (raw === undefined || raw === '') return fallback;
   const ms = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(ms) || ms > 2 ** 31 - 1) {

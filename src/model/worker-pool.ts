@@ -6,6 +6,7 @@
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { stdTimeFunctions, symbols, type Logger } from 'pino';
 import { InferenceError, abortError, errorMessage } from '../errors.js';
+import { dictionary } from '../dictionary.js';
 import type { ExecutionJob, ExecutionOutput } from './hooks.js';
 import type { AvailabilityListener, ModelInstance } from './model-instance.js';
 import type { ModelContext } from './model-server.js';
@@ -297,9 +298,10 @@ export class WorkerPool implements ModelInstance {
           pending.resolve({
             outputs: message.outputs.map(unpackTensor),
             inputs: message.inputs.map(unpackTensor),
-            parameters: message.parameters,
-            metrics: message.metrics,
-            labels: message.labels,
+            // Structured cloning gave them Object.prototype back.
+            parameters: dictionary(message.parameters),
+            metrics: dictionary(message.metrics),
+            labels: dictionary(message.labels),
             ...(message.logged ? { logged: message.logged } : {}),
             inferNs: message.inferNs,
             instance: String(slot.index),

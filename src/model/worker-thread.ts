@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 // thread's, so it makes one like it (level, bindings, time format) on the same stdout.
 import { pino, stdTimeFunctions } from 'pino';
 import { InferenceError } from '../errors.js';
+import { dictionary } from '../dictionary.js';
 import { runHooks } from './hooks.js';
 import { createModelServer } from './model-instance.js';
 import type { ModelServer } from './model-server.js';
@@ -71,8 +72,9 @@ async function run(message: Extract<ToWorker, { type: 'run' }>, model: ModelServ
       {
         id: message.id,
         tensors: message.tensors.map(unpackTensor),
-        parameters: message.parameters,
-        outputs: message.outputs,
+        // Structured cloning gave them Object.prototype back.
+        parameters: dictionary(message.parameters),
+        outputs: message.outputs.map((output) => ({ name: output.name, parameters: dictionary(output.parameters) })),
         operation: message.operation,
       },
       controller.signal,

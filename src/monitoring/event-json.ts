@@ -2,6 +2,7 @@
 // read these events; see docs/monitoring-event.schema.json.
 import type { InferenceEvent } from '../events.js';
 import { type JsonValue, tensorToJson, toJson } from './tensor-json.js';
+import { dictionary } from '../dictionary.js';
 
 /**
  * Column names of a batch row. The seed's `microsec` column is `latency_us` here:
@@ -61,7 +62,10 @@ function requestJson(e: InferenceEvent, maxElements: number): JsonValue {
   const inputs = e.logged
     ? toJson(e.logged.inputs ?? [], maxElements)
     : e.inputs.map((t) => tensorToJson(t, maxElements));
-  const request: { [key: string]: JsonValue } = { id: e.requestId, inputs };
+  const request = dictionary<JsonValue>([
+    ['id', e.requestId],
+    ['inputs', inputs],
+  ]);
   if (Object.keys(e.parameters).length > 0) request['parameters'] = toJson(e.parameters, maxElements);
   return request;
 }

@@ -1,6 +1,7 @@
 // Options of the monitoring side path, their defaults and the per-model overrides.
 // Validation happens once, at start: a bad value is a configuration error, while
 // everything after start must never throw into inference.
+import { dictionary } from '../dictionary.js';
 
 export interface MonitoringCredentials {
   /** A NATS .creds file (JWT + nkey seed). */
@@ -110,7 +111,7 @@ export function resolveMonitoringOptions(
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+  return dictionary(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /**

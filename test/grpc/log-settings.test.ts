@@ -26,7 +26,7 @@ describe('LogSettings', () => {
     const { settings, root, lines } = logger();
     const child = root.child({ model: 'm' }).child({ version: '1' });
     child.debug('hidden');
-    settings.update({ log_verbose_level: { uint32Param: 2 } });
+    settings.update(new Map(Object.entries({ log_verbose_level: { uint32Param: 2 } })));
     child.debug('shown');
     await tick();
     assert.deepEqual(lines.map((l) => l['msg']), ['shown']);
@@ -34,7 +34,7 @@ describe('LogSettings', () => {
 
   test('log_warning false drops warn lines and keeps error lines', async () => {
     const { settings, root, lines } = logger();
-    settings.update({ log_warning: { boolParam: false } });
+    settings.update(new Map(Object.entries({ log_warning: { boolParam: false } })));
     root.warn('w');
     root.error('e');
     await tick();
@@ -43,17 +43,17 @@ describe('LogSettings', () => {
 
   test('a rejected update changes nothing', () => {
     const { settings } = logger();
-    assert.throws(() => settings.update({ log_error: { boolParam: false }, log_format: { stringParam: 'json' } }), {
+    assert.throws(() => settings.update(new Map(Object.entries({ log_error: { boolParam: false }, log_format: { stringParam: 'json' } }))), {
       code: 'INVALID_ARGUMENT',
       message: /'settings\.log_format'/,
     });
-    assert.equal(settings.current()['log_error']?.boolParam, true);
+    assert.equal(settings.current().get('log_error')?.boolParam, true);
   });
 
   test('a format change goes to the time-format setter, once', () => {
     const { settings, formats } = logger();
-    settings.update({ log_format: { stringParam: 'ISO8601' } });
-    settings.update({ log_format: { stringParam: 'ISO8601' } });
+    settings.update(new Map(Object.entries({ log_format: { stringParam: 'ISO8601' } })));
+    settings.update(new Map(Object.entries({ log_format: { stringParam: 'ISO8601' } })));
     assert.deepEqual(formats, ['ISO8601']);
   });
 

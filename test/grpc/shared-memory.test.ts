@@ -17,9 +17,9 @@ function request(inputs: Record<string, InferParameter>[], raw: Buffer[], output
     modelName: 'm',
     modelVersion: '',
     id: '',
-    parameters: {},
-    inputs: inputs.map((parameters, i) => ({ name: `IN${i}`, datatype: 'UINT8', shape: [4n], parameters, contents: undefined })),
-    outputs: outputs.map((parameters, i) => ({ name: `OUT${i}`, parameters })),
+    parameters: new Map(),
+    inputs: inputs.map((parameters, i) => ({ name: `IN${i}`, datatype: 'UINT8', shape: [4n], parameters: new Map(Object.entries(parameters)), contents: undefined })),
+    outputs: outputs.map((parameters, i) => ({ name: `OUT${i}`, parameters: new Map(Object.entries(parameters)) })),
     rawInputContents: raw,
   };
 }
@@ -94,10 +94,10 @@ describe('SharedMemoryRegistry', () => {
       modelName: 'm',
       modelVersion: '1',
       id: '',
-      parameters: {},
+      parameters: new Map(),
       outputs: [
-        { name: 'OUT0', datatype: 'UINT8', shape: [2n], parameters: {}, contents: undefined },
-        { name: 'OUT1', datatype: 'UINT8', shape: [4n], parameters: {}, contents: undefined },
+        { name: 'OUT0', datatype: 'UINT8', shape: [2n], parameters: new Map(), contents: undefined },
+        { name: 'OUT1', datatype: 'UINT8', shape: [4n], parameters: new Map(), contents: undefined },
       ],
       rawOutputContents: [Buffer.from([1, 2]), Buffer.from([0xaa, 0xbb, 0xcc, 0xdd])],
     };

@@ -139,8 +139,8 @@ for (const mode of MODES) {
       assert.deepEqual([...new Float32Array(result.raw[0]?.slice().buffer as ArrayBuffer)], [2, 4]);
       const event = events.find((e): e is InferenceEvent => e.kind === 'inference');
       assert.ok(event);
-      assert.deepEqual(event.metrics, { calls: 1 });
-      assert.deepEqual(event.labels, { thread: mode.thread, last_request: 'first' });
+      assert.deepEqual({ ...event.metrics }, { calls: 1 });
+      assert.deepEqual({ ...event.labels }, { thread: mode.thread, last_request: 'first' });
       assert.ok((mode.instances as readonly string[]).includes(event.instance));
       assert.equal(event.modelClass, 'Tagger');
       assert.deepEqual([...(event.inputs[0]?.data as Float32Array)], [1, 2]);
