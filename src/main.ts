@@ -4,42 +4,18 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { endianness, hostname } from 'node:os';
 import { resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { pino, stdTimeFunctions, symbols, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import type { ModelConfig } from '../generated/model_config.js';
 import { parseConfig, UsageError, USAGE, type Config } from './cli/config.js';
 import { dictionary } from './dictionary.js';
 import type { EventSink, ModelEvent } from './events.js';
-import {
-  CertificateFiles,
-  LogSettings,
-  notAppliedOptions,
-  startGrpcServer,
-  TlsFileError,
-  type LogFormat,
-  type TlsFileRole,
-} from './grpc/index.js';
-import { ModelRepository, RepositoryPoller } from './model/index.js';
+import { CertificateFiles, notAppliedOptions, startGrpcServer, TlsFileError, type TlsFileRole } from './grpc/index.js';
+import { createRootLogger } from './logging/index.js';
+import { ModelRepository, RepositoryPoller } from './repository/index.js';
+import { SharedMemoryRegistry } from './shared-memory/index.js';
 import { modelOverridesFromParameters, startMonitoring, type Monitoring } from './monitoring/index.js';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-
-/** pino reads the time function from the logger at each line; children inherit it from the root. */
-function setTimeFormat(root: Logger, format: LogFormat): void {
-  (root as unknown as Record<symbol, unknown>)[symbols.timeSym] =
-    format === 'ISO8601' ? stdTimeFunctions.isoTime : stdTimeFunctions.epochTime;
-}
-
-/** The root logger, its level and switches live: the LogSettings RPC changes them. */
-function createLogger(config: Config): Logger {
-  const settings = new LogSettings({ verboseLevel: config.logVerbose, format: config.logFormat }, setTimeFormat);
-  return settings.attach(
-    pino({
-      name: 'v2serve',
-      level: settings.level,
-      hooks: settings.hooks,
-      ...(config.logFormat === 'ISO8601' ? { timestamp: stdTimeFunctions.isoTime } : {}),
-    }),
-  );
-}
 
 /** Fans events out to every side path; one failing sink never reaches the request path. */
 function fanOut(sinks: EventSink[], log: Logger): EventSink {
@@ -88,14 +64,12 @@ async function startMonitoringFor(config: Config, log: Logger): Promise<Monitori
   );
 }
 
-/** Applies a model's config.pbtxt monitoring_* parameters when a version becomes ready. */
-function perModelMonitoring(monitoring: Monitoring, repository: ModelRepository): EventSink {
+/** Applies a model's config.pbtxt monitoring_* parameters (checked when its config was read) when a version becomes ready. */
+function perModelMonitoring(monitoring: Monitoring): EventSink {
   return {
     emit(event) {
       if (event.kind !== 'model-state' || event.state !== 'READY') return;
-      const { parameters } = repository.config(event.model, event.version);
-      const values = dictionary([...parameters].map(([key, value]) => [key, value.stringValue] as const));
-      monitoring.setModelOverrides(event.model, modelOverridesFromParameters(values));
+      monitoring.setModelOverrides(event.model, modelOverridesFromParameters(event.parameters));
     },
   };
 }
@@ -162,7 +136,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   // Raw tensors are little-endian on the wire and are viewed, not converted.
   if (endianness() !== 'LE') throw new Error('v2serve needs a little-endian machine');
 
-  const log = createLogger(config);
+  const { log, settings: logSettings } = createRootLogger({ verboseLevel: config.logVerbose, format: config.logFormat });
   const modelOf = modelAttribution(config.modelRepository);
   process.on('unhandledRejection', (reason) => {
     const origin = modelOf(reason);
@@ -197,11 +171,20 @@ export async function main(argv: readonly string[]): Promise<void> {
     logger: log,
     events: fanOut(sinks, log),
     loadWaitMs: config.modelLoadWaitMs,
-    versionLimits: { maxQueueSize: config.modelMaxQueueSize, executionTimeoutMs: config.modelExecutionTimeoutMs },
+    schedulingDefaults: { maxQueueSize: config.modelMaxQueueSize, executionTimeoutMs: config.modelExecutionTimeoutMs },
+    // With monitoring on, a bad monitoring_* parameter fails the model's load, naming it.
+    ...(monitoring
+      ? {
+          checkConfig: (modelConfig: ModelConfig) => {
+            modelOverridesFromParameters(dictionary([...modelConfig.parameters].map(([key, value]) => [key, value.stringValue] as const)));
+          },
+        }
+      : {}),
   });
   if (monitoring) {
-    sinks.push(perModelMonitoring(monitoring, repository), monitoring);
+    sinks.push(perModelMonitoring(monitoring), monitoring);
   }
+  const sharedMemory = new SharedMemoryRegistry();
   repository.start();
   const poller =
     config.modelControlMode === 'poll'
@@ -219,6 +202,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     restrictions: config.grpcRestrictedProtocol,
     connection: config.grpcConnection,
     repository,
+    sharedMemory,
+    logSettings,
     log,
   });
   sinks.push(server.healthEvents);

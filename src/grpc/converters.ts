@@ -1,6 +1,8 @@
 // protobuf ⇄ domain, one converter per message. The only module that sees both.
 import type {
   InferParameter,
+  LogSettingsRequest_SettingValue,
+  LogSettingsResponse_SettingValue,
   ModelInferRequest,
   ModelInferResponse,
   ModelMetadataResponse,
@@ -10,16 +12,10 @@ import type {
 } from '../../generated/grpc_service.js';
 import { dictionary } from '../dictionary.js';
 import { InferenceError } from '../errors.js';
-import type {
-  Duration,
-  IndexEntry,
-  InferCall,
-  InferResult,
-  ModelMetadata,
-  ParamValue,
-  Parameters,
-  VersionStatisticsEntry,
-} from '../model/index.js';
+import { LOG_SETTINGS, unknownLogSetting, type LogSettingKind, type LogSettingValue } from '../logging/index.js';
+import type { ParamValue, Parameters } from '../model/index.js';
+import type { Duration, InferCall, InferResult } from '../pipeline/index.js';
+import type { IndexEntry, ModelMetadata, VersionStatisticsEntry } from '../repository/index.js';
 
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_EXACT = -MAX_EXACT;
@@ -129,6 +125,9 @@ export function toInferCall(request: ModelInferRequest, arrivedNs: bigint): Infe
     id: request.id,
     parameters: fromInferParameters(request.parameters),
     inputs: request.inputs,
+    ...(request.inputs.some((input) => input.parameters.size > 0)
+      ? { inputParameters: request.inputs.map((input) => fromInferParameters(input.parameters)) }
+      : {}),
     raw: request.rawInputContents,
     outputs: request.outputs.map((output, i) => {
       checkOutputParameters(output.parameters, i);
@@ -209,4 +208,39 @@ export function toModelStatistics(entry: VersionStatisticsEntry): ModelStatistic
 
 export function toModelIndex(entry: IndexEntry): RepositoryIndexResponse_ModelIndex {
   return { name: entry.name, version: entry.version, state: entry.state, reason: entry.reason };
+}
+
+/** The oneof each kind of log setting travels in. */
+const LOG_SETTING_ONEOF: Readonly<Record<LogSettingKind, keyof LogSettingsRequest_SettingValue>> = {
+  bool: 'boolParam',
+  uint32: 'uint32Param',
+  string: 'stringParam',
+};
+
+const LOG_SETTING_ONEOF_NAME: Readonly<Record<LogSettingKind, string>> = {
+  bool: 'bool_param',
+  uint32: 'uint32_param',
+  string: 'string_param',
+};
+
+/** Each setting's value from the oneof its kind takes; another oneof is INVALID_ARGUMENT naming the right one. */
+export function fromLogSettings(settings: ReadonlyMap<string, LogSettingsRequest_SettingValue>): Map<string, LogSettingValue> {
+  const values = new Map<string, LogSettingValue>();
+  for (const [key, value] of settings) {
+    const kind = LOG_SETTINGS.get(key);
+    if (!kind) throw unknownLogSetting(key);
+    const given = value[LOG_SETTING_ONEOF[kind]];
+    if (given === undefined) throw InferenceError.invalidArgument(`settings.${key}`, `must be a ${LOG_SETTING_ONEOF_NAME[kind]}`);
+    values.set(key, given);
+  }
+  return values;
+}
+
+export function toLogSettings(values: ReadonlyMap<string, LogSettingValue>): Map<string, LogSettingsResponse_SettingValue> {
+  const settings = new Map<string, LogSettingsResponse_SettingValue>();
+  for (const [key, value] of values) {
+    const kind = LOG_SETTINGS.get(key);
+    if (kind) settings.set(key, { [LOG_SETTING_ONEOF[kind]]: value });
+  }
+  return settings;
 }

@@ -19,16 +19,19 @@ import type {
   RepositoryModelLoadRequest,
 } from '../../generated/grpc_service.js';
 import { InferenceError, errorMessage } from '../errors.js';
-import { parseConfigJson, type ModelRepository } from '../model/index.js';
+import { parseConfigJson, type ModelRepository } from '../repository/index.js';
 import {
+  fromLogSettings,
   toInferCall,
+  toLogSettings,
   toInferResponse,
   toModelIndex,
   toModelMetadataResponse,
   toModelStatistics,
 } from './converters.js';
-import { logSettingsOf, type LogSettings } from './log-settings.js';
-import { SharedMemoryRegistry, usesSharedMemory, type RegionStatus } from './shared-memory.js';
+import { dictionary } from '../dictionary.js';
+import type { LogSettings } from '../logging/index.js';
+import type { RegionStatus, SharedMemoryRegistry } from '../shared-memory/index.js';
 import { toServiceError } from './status.js';
 
 /** The part of a server call handlers use: its cancellation and deadline. */
@@ -45,10 +48,10 @@ export interface ServiceContext {
   readonly extensions: readonly string[];
   /** Tracks in-flight calls and refuses new ones once shutdown started. */
   readonly calls: CallTracker;
-  /** System shared memory regions; a registry on /dev/shm when not given. */
-  readonly sharedMemory?: SharedMemoryRegistry;
-  /** Live log settings; when not given, those attached to `log` (see LogSettings.attach). */
-  readonly logSettings?: LogSettings;
+  /** System shared memory regions. */
+  readonly sharedMemory: SharedMemoryRegistry;
+  /** The process's live log settings. */
+  readonly logSettings: LogSettings;
 }
 
 /** Counts calls in flight so that shutdown can wait for them. */
@@ -209,10 +212,7 @@ function streamError(request: ModelInferRequest, message: string): ModelStreamIn
  * the stream stays open. Each request in flight counts as a call for shutdown; an idle open
  * stream does not, and is ended (UNAVAILABLE) once shutdown starts and its requests are answered.
  */
-function modelStreamInfer(
-  context: ServiceContext,
-  shm: SharedMemoryRegistry,
-): handleBidiStreamingCall<ModelInferRequest, ModelStreamInferResponse> {
+function modelStreamInfer(context: ServiceContext): handleBidiStreamingCall<ModelInferRequest, ModelStreamInferResponse> {
   return (call: ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>) => {
     if (context.calls.shuttingDown) {
       endShuttingDown(call);
@@ -243,7 +243,7 @@ function modelStreamInfer(
       }
       pending++;
       const arrivedNs = process.hrtime.bigint();
-      inferOne(context, shm, request, arrivedNs, signal)
+      inferOne(context, request, arrivedNs, signal)
         .then(
           (response): ModelStreamInferResponse => ({
             errorMessage: '',
@@ -279,20 +279,9 @@ function modelStreamInfer(
  * One inference, wire to wire. Unary and stream calls both come through here. Inputs in
  * shared memory are read before, outputs placed in shared memory written after.
  */
-async function inferOne(
-  context: ServiceContext,
-  shm: SharedMemoryRegistry,
-  request: ModelInferRequest,
-  arrivedNs: bigint,
-  signal: AbortSignal,
-): Promise<ModelInferResponse> {
-  const call = toInferCall(request, arrivedNs);
-  if (!usesSharedMemory(request)) return toInferResponse(await context.repository.infer(call, signal));
-  const placements = shm.outputPlacements(request);
-  const raw = await shm.inputRaw(request);
-  const response = toInferResponse(await context.repository.infer({ ...call, raw }, signal));
-  await shm.writeOutputs(placements, response);
-  return response;
+async function inferOne(context: ServiceContext, request: ModelInferRequest, arrivedNs: bigint, signal: AbortSignal): Promise<ModelInferResponse> {
+  const result = await context.sharedMemory.infer(toInferCall(request, arrivedNs), (call) => context.repository.infer(call, signal));
+  return toInferResponse(result);
 }
 
 function regionStatusMap(regions: readonly RegionStatus[]): Map<string, RegionStatus> {
@@ -328,7 +317,7 @@ function checkRepositoryName(name: string): void {
 
 export function inferenceService(context: ServiceContext): GRPCInferenceServiceServer {
   const { repository } = context;
-  const shm = context.sharedMemory ?? new SharedMemoryRegistry();
+  const shm = context.sharedMemory;
   const cudaShm = 'CUDA shared memory needs a GPU, and v2serve runs models on the CPU';
   return {
     serverLive: unary(context, () => ({ live: true })),
@@ -342,8 +331,8 @@ export function inferenceService(context: ServiceContext): GRPCInferenceServiceS
     modelMetadata: unary(context, (request) =>
       toModelMetadataResponse(repository.metadata(request.name, request.version)),
     ),
-    modelInfer: unary(context, (request, call) => inferOne(context, shm, request, call.arrivedNs, call.signal())),
-    modelStreamInfer: modelStreamInfer(context, shm),
+    modelInfer: unary(context, (request, call) => inferOne(context, request, call.arrivedNs, call.signal())),
+    modelStreamInfer: modelStreamInfer(context),
     modelConfig: unary(context, (request) => ({ config: repository.config(request.name, request.version) })),
     modelStatistics: unary(context, (request) => ({
       modelStats: repository.statistics(request.name, request.version).map(toModelStatistics),
@@ -386,11 +375,10 @@ export function inferenceService(context: ServiceContext): GRPCInferenceServiceS
     cudaSharedMemoryUnregister: unary(context, () => ({})),
     traceSetting: unimplemented(context, 'TraceSetting', 'v2serve does not trace requests'),
     logSettings: unary(context, (request) => {
-      const settings = context.logSettings ?? logSettingsOf(context.log);
-      if (!settings) throw InferenceError.unimplemented('LogSettings on a logger not created with live log settings');
-      settings.update(request.settings);
-      if (request.settings.size > 0) context.log.info({ settings: settings.current() }, 'log settings changed');
-      return { settings: settings.current() };
+      const settings = context.logSettings;
+      settings.update(fromLogSettings(request.settings));
+      if (request.settings.size > 0) context.log.info({ settings: dictionary(settings.current()) }, 'log settings changed');
+      return { settings: toLogSettings(settings.current()) };
     }),
   };
 }

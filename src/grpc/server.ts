@@ -5,7 +5,9 @@ import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { GRPCInferenceServiceService } from '../../generated/grpc_service.js';
 import type { EventSink, ModelEvent } from '../events.js';
-import type { ModelRepository } from '../model/index.js';
+import type { LogSettings } from '../logging/index.js';
+import type { ModelRepository } from '../repository/index.js';
+import type { SharedMemoryRegistry } from '../shared-memory/index.js';
 import { serverChannelOptions, type ConnectionOptions } from './channel-options.js';
 import { CallTracker, inferenceService } from './inference-service.js';
 import { addReflection } from './reflection.js';
@@ -28,6 +30,8 @@ export interface GrpcServerOptions {
   /** --grpc-restricted-protocol: categories answering only calls with a header. */
   readonly restrictions?: readonly ProtocolRestriction[];
   readonly repository: ModelRepository;
+  readonly sharedMemory: SharedMemoryRegistry;
+  readonly logSettings: LogSettings;
   readonly log: Logger;
 }
 
@@ -64,6 +68,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     GRPCInferenceServiceService,
     inferenceService({
       repository,
+      sharedMemory: options.sharedMemory,
+      logSettings: options.logSettings,
       log,
       serverName: options.serverName,
       serverVersion: options.serverVersion,

@@ -3,8 +3,26 @@
 // longer than `max_sequence_idle_microseconds` (default one second) is forgotten too.
 import type { ModelConfig } from '../../generated/model_config.js';
 import { InferenceError } from '../errors.js';
-import { sequenceOf, type SequencePosition } from './sequence.js';
 import type { Parameters } from './types.js';
+
+/** One request's place in a sequence (request parameters sequence_id/_start/_end). */
+export interface SequencePosition {
+  /** Triton's correlation id: a non-zero integer or a non-empty string. */
+  readonly id: number | bigint | string;
+  readonly start: boolean;
+  readonly end: boolean;
+}
+
+/**
+ * The sequence a request belongs to, or undefined when it is in none (no `sequence_id`,
+ * or 0 / "", which Triton reserves for requests outside any sequence). The gRPC boundary
+ * has already checked the parameter types.
+ */
+export function sequenceOf(parameters: Parameters): SequencePosition | undefined {
+  const id = parameters['sequence_id'];
+  if (id === undefined || id === 0 || id === 0n || id === '' || typeof id === 'boolean') return undefined;
+  return { id, start: parameters['sequence_start'] === true, end: parameters['sequence_end'] === true };
+}
 
 /** Triton's default idle time when the config leaves it at 0. */
 const DEFAULT_IDLE_MS = 1000;

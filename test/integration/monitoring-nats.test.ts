@@ -43,6 +43,7 @@ function state(s: ModelStateEvent['state']): ModelStateEvent {
     modelClass: 'EchoModel',
     model: 'echo',
     version: '1',
+    parameters: {},
     state: s,
     reason: s,
     labels: { team: 'it' },

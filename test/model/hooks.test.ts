@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { ModelConfig } from '../../generated/model_config.js';
 import { runHooks, ModelServer, type ExecutionJob, type InferRequest, type InferResponse, type PredictOutputs } from '../../src/model/index.js';
 import type { ModelContext } from '../../src/model/index.js';
-import { parseConfigText } from '../../src/model/index.js';
+import { parseConfigText } from '../../src/repository/index.js';
 import { InferenceError } from '../../src/errors.js';
 
 const CONFIG = `

@@ -78,6 +78,7 @@ export function state(s: ModelStateEvent['state'], over: Partial<ModelStateEvent
     kind: 'model-state',
     modelClass: 'EchoModel',
     model: 'm',
+    parameters: {},
     version: '1',
     state: s,
     reason: s === 'READY' ? 'loaded' : 'unloaded',
