@@ -14,6 +14,7 @@ import {
   encodeRow,
   errorMessage,
   singleMessage,
+  withBase,
 } from './event-json.js';
 import { BoundedQueue } from './event-queue.js';
 import { type ModelMonitoringOverrides, type MonitoringOptions, checkOverrides } from './options.js';
@@ -360,7 +361,7 @@ class Monitor implements Monitoring {
     const sampleRate = this.settings(p.model).sample;
     this.send(
       p.subject,
-      () => batchMessage({ ...base, worker, sample_rate: sampleRate }, rows),
+      () => batchMessage(withBase(base, { worker, sample_rate: sampleRate }), rows),
       rows.length,
       () => batchMessageId(eventIds),
     );
