@@ -57,6 +57,9 @@ export async function natsConnectionOptions(o: MonitoringOptions): Promise<Conne
     maxReconnectAttempts: -1,
     reconnectTimeWait: RETRY_MS,
     timeout: OP_TIMEOUT_MS,
+    // Async traces make every request (a stream publish is one) capture two stacks that
+    // only a failure would show: a cost per event, for errors this module only counts.
+    noAsyncTraces: true,
   };
   if (c.credsFile) opts.authenticator = credsAuthenticator(new Uint8Array(await readFile(c.credsFile)));
   if (c.user !== undefined) opts.user = c.user;
