@@ -121,7 +121,10 @@ class Monitor implements Monitoring {
   private readonly encoder = new TextEncoder();
   private readonly statsTimer: NodeJS.Timeout;
   private readonly stream: StreamPublisher | undefined;
-  /** Event ids are <prefix>.<count>: the prefix keeps a restarted server's ids from repeating its predecessor's. */
+  /**
+   * Event ids are <prefix>.<count>. The random prefix keeps a restarted server from reusing
+   * its predecessor's ids, which the stream would drop as duplicates within its window.
+   */
   private readonly eventIdPrefix = randomBytes(9).toString('base64url');
   private eventCount = 0;
   private scheduled = false;
@@ -130,7 +133,7 @@ class Monitor implements Monitoring {
   private kvChain: Promise<void> = Promise.resolve();
   private kvWarned = false;
   private failureWarned = false;
-  private unacknowledgedWarned = false;
+  private lossWarned = false;
   private lastLogged = '';
   private published = 0;
   private dropped = 0;
@@ -240,12 +243,9 @@ class Monitor implements Monitoring {
       if (e.kind === 'model-state') this.onState(e);
       else this.lose(1);
     }
-    for (const p of this.pushers.values()) {
-      if (p.timer) clearTimeout(p.timer);
-      this.lose(p.rows.length);
-      this.batchedRows -= p.rows.length;
-      p.rows = [];
-    }
+    for (const p of this.pushers.values()) clearTimeout(p.timer);
+    this.lose(this.batchedRows);
+    this.batchedRows = 0;
   }
 
   private readonly drain = (): void => {
@@ -413,8 +413,8 @@ class Monitor implements Monitoring {
   private lose(events: number): void {
     if (events === 0) return;
     this.dropped += events;
-    if (!this.unacknowledgedWarned) {
-      this.unacknowledgedWarned = true;
+    if (!this.lossWarned) {
+      this.lossWarned = true;
       this.log.warn({ events }, 'monitoring events not stored in the stream in time; dropped');
     }
   }
@@ -479,7 +479,7 @@ class Monitor implements Monitoring {
 
   private logStats(): void {
     this.failureWarned = false;
-    this.unacknowledgedWarned = false;
+    this.lossWarned = false;
     const s = this.stats();
     const key = JSON.stringify(s);
     if (key === this.lastLogged) return;
