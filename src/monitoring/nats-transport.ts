@@ -115,6 +115,7 @@ export class NatsTransport implements MonitoringTransport {
   async storeInStream(subject: string, payload: Uint8Array, msgId: string, timeoutMs: number): Promise<StoreAttempt> {
     const js = this.js;
     if (!js || !this.connected) return 'unacknowledged';
+    // Before the stream exists a publish finds no responder and waits out an ack timeout.
     await this.streamChecked;
     try {
       await js.publish(subject, payload, { msgID: msgId, timeout: timeoutMs });

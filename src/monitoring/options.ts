@@ -112,8 +112,8 @@ export const OVERRIDE_PARAMETERS = {
   maxElements: 'monitoring_max_elements',
 } as const satisfies Record<keyof ModelMonitoringOverrides, string>;
 
-/** Also what JetStream accepts as a stream name. */
-const KV_BUCKET = /^[-\w]+$/;
+/** A name JetStream accepts for a KV bucket or a stream. */
+const JETSTREAM_NAME = /^[-\w]+$/;
 
 function checkInteger(field: string, value: unknown, min: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
@@ -144,8 +144,8 @@ export function resolveMonitoringOptions(
   checkInteger('maxElements', o.maxElements, 0);
   checkInteger('maxPending', o.maxPending, 1);
   checkInteger('flushIntervalMs', o.flushIntervalMs, 1);
-  if (!KV_BUCKET.test(o.kvBucket)) {
-    throw new RangeError(`'kvBucket' must match ${String(KV_BUCKET)}, got '${o.kvBucket}'`);
+  if (!JETSTREAM_NAME.test(o.kvBucket)) {
+    throw new RangeError(`'kvBucket' must match ${String(JETSTREAM_NAME)}, got '${o.kvBucket}'`);
   }
   if (o.serverId === '') throw new RangeError(`'serverId' must not be empty`);
   return Object.freeze(o);
@@ -153,8 +153,8 @@ export function resolveMonitoringOptions(
 
 function resolveStream(input: MonitoringStreamInput): MonitoringStreamOptions {
   const s: MonitoringStreamOptions = { ...DEFAULT_STREAM_OPTIONS, ...stripUndefined(input), name: input.name };
-  if (typeof s.name !== 'string' || !KV_BUCKET.test(s.name)) {
-    throw new RangeError(`'stream.name' must match ${String(KV_BUCKET)}, got '${String(s.name)}'`);
+  if (typeof s.name !== 'string' || !JETSTREAM_NAME.test(s.name)) {
+    throw new RangeError(`'stream.name' must match ${String(JETSTREAM_NAME)}, got '${String(s.name)}'`);
   }
   checkInteger('stream.maxAgeMs', s.maxAgeMs, 0);
   checkInteger('stream.maxBytes', s.maxBytes, 0);
