@@ -13,6 +13,7 @@ import {
   type MonitoringTransport,
   createMonitoring,
   resolveMonitoringOptions,
+  startMonitoring,
 } from '../../src/monitoring/index.js';
 import { NatsTransport, natsConnectionOptions } from '../../src/monitoring/nats-transport.js';
 import { streamSubject } from '../../src/monitoring/stream-config.js';
@@ -240,6 +241,22 @@ function losingFirstAcks(inner: NatsTransport): MonitoringTransport {
 }
 
 describe('monitoring to a JetStream stream: retries', () => {
+  test('retry - without JetStream, publishes are retried, then dropped and counted, with one warning', async (t) => {
+    const server = await startNatsServer({ jetstream: false });
+    t.after(() => server.cleanup());
+    const logs: Json[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void logs.push(JSON.parse(line) as Json) });
+    const mon = await startMonitoring(
+      { natsUrl: server.url, stream: { name: 'NOWHERE', ackTimeoutMs: 50, maxRetries: 2 } },
+      log,
+    );
+    for (let i = 1; i <= 5; i++) mon.emit(inference(i));
+    await until('the events dropped', () => mon.stats().dropped === 5);
+    await mon.close(1000);
+    assert.deepEqual(mon.stats(), { published: 0, dropped: 5, failed: 0, pending: 0, messages: 0, retried: 10, awaitingAck: 0 });
+    assert.equal(logs.filter((l) => String(l['msg']).startsWith('monitoring stream not checked')).length, 1);
+  });
+
   test('retry - a message whose acknowledgement was lost is sent again and stored once', async (t) => {
     const { server, nc } = await startNats(t);
     const log = pino({ level: 'silent' });
