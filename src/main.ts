@@ -59,6 +59,16 @@ async function startMonitoringFor(config: Config, log: Logger): Promise<Monitori
       serverId: `${hostname()}:${config.id}:${config.grpcPort}`,
       ...(Object.keys(credentials).length > 0 ? { credentials } : {}),
       ...(Object.keys(tls).length > 0 ? { tls } : {}),
+      ...(m.stream
+        ? {
+            stream: {
+              name: m.stream.name,
+              maxAgeMs: m.stream.maxAgeSecs * 1000,
+              maxBytes: m.stream.maxBytes,
+              replicas: m.stream.replicas,
+            },
+          }
+        : {}),
     },
     log,
   );
@@ -221,6 +231,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.exit(1);
     }
     stopping = true;
+    const exitDeadline = Date.now() + config.exitTimeoutSecs * 1000;
     log.info({ signal, exitTimeoutSecs: config.exitTimeoutSecs }, 'shutting down');
     // The calls get the exit timeout; unloading models and flushing monitoring get one
     // more second. A model that never returns cannot hold the process past that. (The
@@ -235,7 +246,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     await server.shutdown(config.exitTimeoutSecs * 1000);
     await repository.close();
     if (monitoring) {
-      await monitoring.close();
+      // Acknowledgements from a monitoring stream are awaited for what is left of the exit timeout.
+      await monitoring.close(Math.max(0, exitDeadline - Date.now()));
       log.info({ events: monitoring.stats() }, 'monitoring flushed');
     }
     log.info('stopped');

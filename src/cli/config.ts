@@ -11,6 +11,7 @@ import {
   type ProtocolRestriction,
 } from '../grpc/index.js';
 import { dictionary } from '../dictionary.js';
+import { DEFAULT_STREAM_OPTIONS } from '../monitoring/index.js';
 
 export type ControlMode = 'none' | 'explicit' | 'poll';
 export type LogFormat = 'default' | 'ISO8601';
@@ -65,6 +66,15 @@ export interface MonitoringConfig {
   readonly tlsCa: string | undefined;
   readonly tlsCert: string | undefined;
   readonly tlsKey: string | undefined;
+  readonly stream: MonitoringStreamConfig | undefined;
+}
+
+/** Events stored in a JetStream stream; absent when --monitoring-stream is not given. */
+export interface MonitoringStreamConfig {
+  readonly name: string;
+  readonly maxAgeSecs: number;
+  readonly maxBytes: number;
+  readonly replicas: number;
 }
 
 export const DEFAULT_MODEL_REPOSITORY = fileURLToPath(new URL('../../models/', import.meta.url));
@@ -140,6 +150,26 @@ const FLAGS: readonly FlagHelp[] = [
   { flag: 'monitoring-tls-ca', value: 'FILE', help: 'CA to verify the NATS server with' },
   { flag: 'monitoring-tls-cert', value: 'FILE', help: 'client certificate for NATS' },
   { flag: 'monitoring-tls-key', value: 'FILE', help: 'client key for NATS' },
+  {
+    flag: 'monitoring-stream',
+    value: 'NAME',
+    help: 'store events in this JetStream stream, created when missing; an existing one is used as it is (default: core NATS)',
+  },
+  {
+    flag: 'monitoring-stream-max-age',
+    value: 'SECS',
+    help: `a created stream removes events older than this, 0 = no limit (default ${DEFAULT_STREAM_OPTIONS.maxAgeMs / 1000})`,
+  },
+  {
+    flag: 'monitoring-stream-max-bytes',
+    value: 'N',
+    help: `a created stream removes its oldest events beyond N bytes, 0 = no limit (default ${DEFAULT_STREAM_OPTIONS.maxBytes})`,
+  },
+  {
+    flag: 'monitoring-stream-replicas',
+    value: 'N',
+    help: `replicas of a created stream in a JetStream cluster (default ${DEFAULT_STREAM_OPTIONS.replicas})`,
+  },
   { flag: 'log-format', value: 'FMT', help: 'default | ISO8601 (time format of the JSON log lines)' },
 ];
 
@@ -324,5 +354,21 @@ function monitoringConfig(str: (flag: string) => string | undefined): Monitoring
     tlsCa: str('monitoring-tls-ca'),
     tlsCert: str('monitoring-tls-cert'),
     tlsKey: str('monitoring-tls-key'),
+    stream: monitoringStreamConfig(str),
+  };
+}
+
+function monitoringStreamConfig(str: (flag: string) => string | undefined): MonitoringStreamConfig | undefined {
+  const name = str('monitoring-stream');
+  if (name === undefined) {
+    const stray = FLAGS.find(({ flag }) => flag.startsWith('monitoring-stream-') && str(flag) !== undefined);
+    if (stray) throw new UsageError(`--${stray.flag} needs --monitoring-stream`);
+    return undefined;
+  }
+  return {
+    name,
+    maxAgeSecs: integer('monitoring-stream-max-age', str('monitoring-stream-max-age'), DEFAULT_STREAM_OPTIONS.maxAgeMs / 1000, 0, 2 ** 31 - 1),
+    maxBytes: integer('monitoring-stream-max-bytes', str('monitoring-stream-max-bytes'), DEFAULT_STREAM_OPTIONS.maxBytes, 0, Number.MAX_SAFE_INTEGER),
+    replicas: integer('monitoring-stream-replicas', str('monitoring-stream-replicas'), DEFAULT_STREAM_OPTIONS.replicas, 1, 5),
   };
 }
