@@ -5,7 +5,7 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 
 const zone = (target, from, message, except = []) => ({ target, from, message, except });
 /** Modules every core folder may import. */
-const LEAVES = ['tensor', 'errors.ts', 'events.ts', 'dictionary.ts'];
+const LEAVES = ['tensor', 'errors.ts', 'events.ts', 'dictionary.ts', 'package-root.ts'];
 /** src/<folder> may import from src/ only the folders and files listed. */
 const layer = (folder, allowed, message) => [zone(`./src/${folder}`, './src', message, allowed.map((name) => `./${name}`))];
 
@@ -22,7 +22,7 @@ const prototypeSafeRecords = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'generated/**', 'bench/results/**'] },
+  { ignores: ['node_modules/**', 'generated/**', 'dist/**', 'bench/results/**'] },
   ...tseslint.configs.recommended,
   {
     plugins: { 'import-x': importX },
@@ -64,6 +64,7 @@ export default tseslint.config(
             zone('./src/events.ts', './src', 'events.ts imports only tensor types.', ['./events.ts', './tensor/types.ts']),
             zone('./src/errors.ts', './src', 'errors.ts imports nothing of ours.', ['./errors.ts']),
             zone('./src/dictionary.ts', './src', 'dictionary.ts imports nothing of ours.', ['./dictionary.ts']),
+            zone('./src/package-root.ts', './src', 'package-root.ts imports nothing of ours.', ['./package-root.ts']),
           ],
         },
       ],

@@ -52,7 +52,7 @@ export function buildRequest(server: ModelServer, job: ExecutionJob): InferReque
       ? declared.flatMap((spec) => (tensors[spec.name] ? [tensors[spec.name] as Tensor] : []))
       : job.tensors;
   let inputs: NestedList[] | undefined;
-  const request = { id: job.id, tensors, parameters: job.parameters, outputs: job.outputs };
+  const request = { id: job.id, tensors, parameters: job.parameters, outputs: job.outputs, state: dictionary<unknown>() };
   Object.defineProperty(request, 'inputs', {
     enumerable: true,
     configurable: true,

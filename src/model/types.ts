@@ -33,8 +33,8 @@ export interface InferRequest {
   readonly parameters: Parameters;
   /** The outputs the client asked for; empty means all. */
   readonly outputs: readonly RequestedOutput[];
-  /** Request-scoped data a preprocess hook wants to pass on. */
-  readonly [extra: string]: unknown;
+  /** Request-scoped data a hook passes on to the next (preprocess → validate → predict/explain); starts empty. */
+  readonly state: Record<string, unknown>;
 }
 
 /** The response postprocess sees and may change. */

@@ -5,13 +5,12 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InferenceError } from '../errors.js';
 import { VERSION_DIRECTORY } from './layout.js';
 
 /** Longest file name most file systems take (NAME_MAX). */
 const NAME_MAX_BYTES = 255;
-const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { PACKAGE_ROOT } from '../package-root.js';
 
 export interface ModelOverride {
   /** The model directory to load from: <root>/<model>. */

@@ -6,4 +6,5 @@ import { register as registerCommonJs } from 'tsx/cjs/api';
 
 registerCommonJs();
 register();
-await import('./worker-thread.ts');
+// ./worker-thread.js: the built file, or (through tsx) worker-thread.ts when running from src/.
+await import('./worker-thread.js');

@@ -96,7 +96,7 @@ export function nextResponses(
   });
 }
 
-export async function waitReady(cli: RunningCli, model: string, timeoutMs = 15_000): Promise<void> {
+export async function waitReady(cli: Pick<RunningCli, 'client'>, model: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await call(cli.client, cli.client.modelReady, { name: model, version: '' })).ready) {
     if (Date.now() > deadline) throw new Error(`model ${model} never became ready`);
