@@ -16,7 +16,7 @@ import { MODEL_INFER_PATH } from './grpc-raw.js';
 import { procCpuSeconds } from './processes.js';
 import { percentile, round } from './stats.js';
 
-export const H2LOAD_INSTALL = 'apt-get install nghttp2-client';
+const H2LOAD_INSTALL = 'apt-get install nghttp2-client';
 
 /** `h2load --version`, or an error that names the package to install. */
 export function h2loadVersion(): string {

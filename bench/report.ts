@@ -134,7 +134,7 @@ export const mb = (kb: number | undefined): string => (kb === undefined ? '-' : 
 
 const METRIC_LABEL: Readonly<Record<Metric, string>> = { throughput: 'req/s', p50: 'p50', p99: 'p99', cpuUsPerRequest: 'cpu/req', rssKb: 'rss' };
 
-export function formatTargets(targets: readonly TargetResult[]): string {
+function formatTargets(targets: readonly TargetResult[]): string {
   return targets
     .map((t) => `${METRIC_LABEL[t.metric]} ${t.min !== undefined ? `≥ ${t.min}` : `≤ ${t.max}`} ${t.met ? 'met' : 'MISSED'}`)
     .join('; ');

@@ -1,6 +1,7 @@
 // The scenario table. A scenario is one request, sent pre-encoded to several server
-// variants that are measured alternately (A/B/A/B) in the same run; ratios compare
-// variants. New features add rows here:
+// variants that are measured alternately (A/B/A/B) in the same run at each of its
+// concurrencies; the outputs every v2serve variant must answer; ratios that compare
+// variants, with the issues' targets. New features add rows here:
 // - monitoring on/off: v2serve variants with extra flags and `needsNats` (below);
 // - dynamic batching on/off, worker instances: v2serve variants whose `repository`
 //   hook writes a temporary model repository (config.pbtxt with dynamic_batching /
