@@ -79,22 +79,23 @@ describe('bench', () => {
       const scenario = scenarios.find((s) => s.name === name) as ScenarioJson;
       assert.equal(scenario.skipped, undefined);
       for (const variant of ['bare', 'generated', 'v2serve']) {
-        for (const concurrency of [1, 16]) {
-          const run = scenario.runs.find((r) => r.variant === variant && r.concurrency === concurrency);
-          assert.ok(run, `${name}: no run of ${variant} at concurrency ${concurrency}`);
-          assert.ok(run.requests >= concurrency, `${name}/${variant}/${concurrency}: ${run.requests} requests`);
-          assert.ok(run.throughput > 0);
-          for (const p of ['p50', 'p90', 'p99']) assert.equal(typeof run.latencyMs[p], 'number');
-          assert.equal(typeof run.serverCpuUsPerRequest, 'number');
-          assert.deepEqual(run.problems, []);
-          assert.ok(scenario.summary.some((c) => c.variant === variant && c.concurrency === concurrency));
-        }
+        const run = scenario.runs.find((r) => r.variant === variant && r.concurrency === 16);
+        assert.ok(run, `${name}: no run of ${variant} at 16 in flight`);
+        assert.ok(run.requests >= 16, `${name}/${variant}: ${run.requests} requests`);
+        assert.ok(run.throughput > 0);
+        for (const p of ['p50', 'p90', 'p99']) assert.equal(typeof run.latencyMs[p], 'number');
+        assert.equal(typeof run.serverCpuUsPerRequest, 'number');
+        assert.deepEqual(run.problems, []);
+        assert.ok(scenario.summary.some((c) => c.variant === variant && c.concurrency === 16));
       }
       for (const label of ['v2serve/bare', 'v2serve/generated']) {
         const ratio = scenario.ratios.find((r) => r.label === label && r.concurrency === 16);
         assert.ok(ratio, `${name}: ratio ${label} at 16 missing`);
         for (const metric of ['throughput', 'p50', 'p99', 'cpuUsPerRequest', 'rssKb'] as const) {
-          assert.equal(typeof ratio.median[metric], 'number');
+          // null: a quick run may take the server less than /proc's 10 ms CPU tick, and a
+          // ratio to 0 is not a number JSON can hold.
+          const value = ratio.median[metric] as number | null;
+          assert.ok(value === null || typeof value === 'number', `${name}: ${label} ${metric} is ${value}`);
           assert.equal(ratio.rounds[metric].length, 1);
         }
       }
