@@ -1,12 +1,12 @@
 // ModelInfer on already-serialized bytes: identity (de)serializers, so whoever uses
-// these does no protobuf work per call. Shared by the load generator, the transport
-// baseline and the orchestrator's probe.
+// these does no protobuf work per call. Shared by the bare baseline, the h2load driver
+// (the path) and the orchestrator's probe, the one grpc-js call that checks an answer.
 import { Client, credentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 
 export const MODEL_INFER_PATH = '/inference.GRPCInferenceService/ModelInfer';
 
-/** Same limits on every server and client of the benchmark: v2serve's default (INT32_MAX). */
-export const CHANNEL_OPTIONS: ChannelOptions = {
+/** The probe's limits: v2serve's default (INT32_MAX), so that a 4 MiB answer gets through. */
+const CHANNEL_OPTIONS: ChannelOptions = {
   'grpc.max_receive_message_length': 2 ** 31 - 1,
   'grpc.max_send_message_length': 2 ** 31 - 1,
 };

@@ -1,5 +1,5 @@
-// Child processes of the benchmark: servers that announce their port on stdout,
-// nats-server, and what /proc says about them (RSS, CPU time).
+// Child processes of the benchmark: servers that announce their port on stdout, which
+// CPUs they may run on, and what /proc says about them (RSS, CPU time).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,12 +24,29 @@ process.once('exit', () => {
   for (const child of children) child.kill('SIGKILL');
 });
 
+export interface SpawnOptions {
+  /** taskset CPU list to start on, instead of this process's CPUs. */
+  readonly cpus?: string;
+  /** Written to the server's stdin once it resolves; a rejection closes stdin empty. */
+  readonly stdin?: Promise<Buffer>;
+}
+
 /**
  * Spawns `node <nodeArgs> <script> <args>` and resolves once it logs a JSON line
  * `{"msg":"listening","port":N}` on stdout (v2serve's pino line; the baselines copy it).
  */
-export function spawnServer(nodeArgs: readonly string[], script: string, args: readonly string[], timeoutMs = 30_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, script, ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnServer(nodeArgs: readonly string[], script: string, args: readonly string[], options: SpawnOptions = {}): Promise<ServerProcess> {
+  const timeoutMs = 30_000;
+  const argv = [...nodeArgs, script, ...args];
+  // taskset execs node: the child's pid is the server's.
+  const [command, commandArgs] = options.cpus ? ['taskset', ['--cpu-list', options.cpus, process.execPath, ...argv]] : [process.execPath, argv];
+  const child = spawn(command, commandArgs, { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  // A server that died first has closed the pipe: its exit is reported, not the write.
+  child.stdin.on('error', () => undefined);
+  (options.stdin ?? Promise.resolve(Buffer.alloc(0))).then(
+    (bytes) => child.stdin.end(bytes),
+    () => child.stdin.end(),
+  );
   children.add(child);
   let tail = '';
   const keep = (text: string): void => {
@@ -105,6 +122,41 @@ export function procCpuSeconds(pid: number): number {
   // The command name may hold spaces and parentheses: fields start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** The CPUs this process may run on, from Cpus_allowed_list in /proc/self/status ("0-3,6"). */
+export function allowedCpus(): number[] {
+  const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
+  return list.split(',').flatMap((range) => {
+    const [from, to = from] = range.split('-').map(Number) as [number, number?];
+    return Array.from({ length: (to as number) - from + 1 }, (_, i) => from + i);
+  });
+}
+
+/**
+ * Restricts every thread of `pid` to `cpus` (a taskset list, "1" or "1-2"). Threads the
+ * process starts later inherit it from the thread that starts them.
+ */
+export function pinProcess(pid: number, cpus: string): void {
+  const result = spawnSync('taskset', ['--all-tasks', '--pid', '--cpu-list', cpus, String(pid)], { encoding: 'utf8' });
+  if (result.error || result.status !== 0) {
+    throw new Error(`taskset could not pin pid ${pid} to CPU ${cpus}: ${result.error?.message ?? result.stderr.trim()} (taskset is in util-linux)`);
+  }
+}
+
+/**
+ * Resolves once `pid` has used no CPU for `quietMs`, or after `maxMs` whatever it does.
+ * /proc counts CPU time in 10 ms ticks, so a quiet window is a few ticks long.
+ */
+export async function waitIdle(pid: number, quietMs = 30, maxMs = 2000): Promise<void> {
+  const deadline = performance.now() + maxMs;
+  let last = procCpuSeconds(pid);
+  while (performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    const now = procCpuSeconds(pid);
+    if (now === last) return;
+    last = now;
+  }
 }
 
 /** `v2serve --help`, to tell which optional flags this checkout has. */

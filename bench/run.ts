@@ -1,90 +1,110 @@
-// `npm run bench`: v2serve against two grpc-js ceilings measured in the same run on the
+// `npm run bench`: v2serve against two grpc-js floors measured in the same run on the
 // same machine, then a memory soak and the bench/*.bench.ts micro-benchmarks.
 //
-//   npm run bench                       full figures (≈ 5–8 min)
-//   npm run bench -- --quick            CI smoke: a few seconds, 1 round, concurrency 1 and 16
+//   npm run bench                       full figures (≈ 30 min: 4 rounds × 5 s per server and concurrency)
+//   npm run bench -- --quick            CI smoke (≈ 30 s): tiny runs, 1 round, 16 in flight
 //   npm run bench -- --only=simple-raw --concurrency=64 --cpu-prof
-//                                       one scenario, with a CPU profile of each v2serve
+//                                       one scenario, with a CPU profile of each server
 //
-// Every server and the load generator is its own process: v2serve (bin/v2serve.js),
-// baseline (a) and (b) (bench/baseline-server.ts), the load generator
-// (bench/load-generator.ts), nats-server when a variant needs it. Variants of a
+// Unary load comes from h2load (bench/h2load.ts), a C client that a server on one core
+// cannot outrun. With two CPUs or more, h2load (and this process, and nats-server) run on
+// the first and every server on the next, so that neither side takes the other's CPU.
+// Every server is its own process: v2serve (bin/v2serve.js), the bare and generated
+// floors (bench/baseline-server.ts), nats-server when a variant needs it. Variants of a
 // scenario are measured in turn, round after round (A/B/A/B), so drift on a shared
-// machine shows up as differing rounds instead of a skewed ratio.
+// machine shows up as differing rounds instead of a skewed ratio; the medians are reported.
 // Writes bench/results/latest.json (and latest-<mode>.json, which a --quick run does
 // not overwrite with quick figures when the last full run is what you want to keep).
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { credentials } from '@grpc/grpc-js';
+import { credentials, type ChannelOptions } from '@grpc/grpc-js';
 import { GRPCInferenceServiceClient, ModelInferRequest, ModelInferResponse } from '../generated/grpc_service.js';
+import { parseConfig } from '../src/cli/config.js';
+import { serverChannelOptions } from '../src/grpc/channel-options.js';
+import { findNatsServer, startNatsServer, type NatsServer } from '../test/helpers/nats-server.js';
 import { rawClient, rawModelInfer } from './grpc-raw.js';
-import type { FromLoadGenerator, LoadJob, LoadResult, ToLoadGenerator } from './load-generator.js';
+import { checkRun, grpcFrame, h2loadVersion, runH2load } from './h2load.js';
 import {
+  allowedCpus,
   CLI,
-  procCpuSeconds,
+  pinProcess,
   procMemory,
   PROJECT_ROOT,
   spawnServer,
   v2serveHelp,
+  waitIdle,
   type ProcMemory,
   type ServerProcess,
 } from './processes.js';
-import { findNatsServer, startNatsServer, type NatsServer } from '../test/helpers/nats-server.js';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './profile-summary.js';
-import { SCENARIOS, SOAK, type Scenario, type ServerVariant } from './scenarios.js';
-import { fmtFixed, fmtInt, mean, round, table } from './stats.js';
+import { mb, printFinal, printScenario, ratios, summarize, type CellSummary, type RatioSummary, type RunRecord } from './report.js';
+import { responseProblems, SCENARIOS, SOAK, type Scenario, type ServerVariant } from './scenarios.js';
+import { fmtFixed, fmtInt, median, round } from './stats.js';
 
 const BENCH_DIR = join(PROJECT_ROOT, 'bench');
 const RESULTS_DIR = join(BENCH_DIR, 'results');
 
 interface Settings {
   readonly rounds: number;
-  readonly concurrency: readonly number[];
+  /** Overrides every scenario's own list when set. */
+  readonly concurrency: readonly number[] | undefined;
   readonly warmupSeconds: number;
   readonly measureSeconds: number;
-  /** Per measured run; the time bound usually ends a run first. */
-  readonly maxRequests: number;
   readonly soakRequests: number;
+  /** h2load runs the soak is sent in; RSS is read after each. */
+  readonly soakChunks: number;
   /** The soak is bounded by count; this only stops a soak that hangs. */
   readonly soakMaxSeconds: number;
   readonly subBenchTimeoutSeconds: number;
+  /** Given to every v2serve variant, and to the baselines for their transport settings. */
+  readonly v2serveFlags: readonly string[];
 }
 
-const MODES: Record<'quick' | 'full', Settings> = {
+const MODES: Record<'quick' | 'full', Omit<Settings, 'v2serveFlags'>> = {
   quick: {
     rounds: 1,
-    concurrency: [1, 16],
+    // One concurrency: most of a quick run is starting servers, and every scenario has one.
+    concurrency: [16],
     warmupSeconds: 0.05,
-    measureSeconds: 0.2,
-    maxRequests: 2_000,
+    measureSeconds: 0.15,
     soakRequests: 5_000,
+    soakChunks: 10,
     soakMaxSeconds: 60,
     subBenchTimeoutSeconds: 30,
   },
   full: {
-    // Three short rounds rather than two long ones: more alternation, so drift on a
-    // shared machine spreads over every variant instead of landing on one.
-    rounds: 3,
-    concurrency: [1, 16, 64],
-    warmupSeconds: 0.3,
-    measureSeconds: 1.5,
-    maxRequests: 500_000,
-    soakRequests: 200_000,
-    soakMaxSeconds: 240,
+    // The issue's method: 4 alternating rounds of 5 s per server, the median reported.
+    rounds: 4,
+    concurrency: undefined,
+    warmupSeconds: 1,
+    measureSeconds: 5,
+    soakRequests: 1_000_000,
+    // RSS every 2% of the requests: enough readings for the two medians of the trend.
+    soakChunks: 50,
+    soakMaxSeconds: 600,
     subBenchTimeoutSeconds: 180,
   },
 };
 
-const USAGE = `usage: npm run bench -- [--quick] [--only=NAME,...] [--concurrency=1,16,64] [--rounds=N]
-                        [--seconds=S] [--soak-requests=N] [--cpu-prof]
-  --quick        CI smoke: tiny counts, 1 round, concurrency 1 and 16
-  --only         scenarios to run (${SCENARIOS.map((s) => s.name).join(', ')}),
-                 'soak', and sub-benchmark subjects (e.g. 'codec'); default all
-  --cpu-prof     profile every server process (node --cpu-prof) and print its top self-time functions
-                 (bench/results/profiles/<scenario>/<variant>/)
+/** Beyond its expected duration, how long an h2load run may take before it is killed and fails. */
+const H2LOAD_GRACE_MS = 30_000;
+
+const USAGE = `usage: npm run bench -- [--quick] [--only=NAME,...] [--concurrency=1,16,64] [--rounds=N] [--seconds=S]
+                        [--warmup=S] [--soak-requests=N] [--v2serve-flag=FLAG ...] [--cpu-prof]
+  --quick          CI smoke: tiny runs, 1 round, 16 in flight
+  --only           scenarios to run (${SCENARIOS.map((s) => s.name).join(', ')}),
+                   'soak', and sub-benchmark subjects (e.g. 'codec'); default all
+  --concurrency    requests in flight (h2load: 1 connection × N streams); default each scenario's own
+  --rounds, --seconds, --warmup
+                   alternating rounds, and the measured and warm-up seconds of each run (default 4, 5, 1)
+  --v2serve-flag   a v2serve flag for every v2serve variant, repeatable (--v2serve-flag=--grpc-max-concurrent-streams=0);
+                   the baselines build their channel options from the same flags
+  --cpu-prof       profile every server process (node --cpu-prof) and print its top self-time functions
+                   (bench/results/profiles/<scenario>/<variant>/)
+needs h2load: apt-get install nghttp2-client
 `;
 
 /** The nats-server the tests start is the one the monitoring scenarios use: same helper. */
@@ -98,64 +118,35 @@ function natsServerInstalled(): boolean {
 }
 
 /* ----------------------------------------------------------------------------------------- */
-/* The load generator process                                                                 */
+/* CPUs                                                                                       */
 
-interface JobHooks {
-  onMeasuring?: () => void;
-  onProgress?: (completed: number) => void;
+interface CpuPlan {
+  /** taskset CPU list for h2load; undefined when there is a single CPU (nothing is pinned). */
+  readonly client: string | undefined;
+  /** Every CPU: servers start on all of them, side by side, and are pinned once up. */
+  readonly all: string;
+  /** The CPUs a server that needs `count` of them gets, and whether they include the client's. */
+  server(count: number): { readonly cpus: string | undefined; readonly shared: boolean };
+  readonly description: string;
 }
 
-class LoadGenerator {
-  private nextId = 1;
-  private readonly pending = new Map<
-    number,
-    { resolve: (r: LoadResult) => void; reject: (e: Error) => void; hooks: JobHooks }
-  >();
-
-  private constructor(private readonly child: ChildProcess) {
-    child.on('message', (message: FromLoadGenerator) => {
-      if (message.type === 'ready') return;
-      const job = this.pending.get(message.id);
-      if (!job) return;
-      if (message.type === 'measuring') job.hooks.onMeasuring?.();
-      else if (message.type === 'progress') job.hooks.onProgress?.(message.completed);
-      else {
-        this.pending.delete(message.id);
-        if (message.type === 'result') job.resolve(message.result);
-        else job.reject(new Error(`load generator: ${message.error}`));
-      }
-    });
-    child.on('exit', (code, signal) => {
-      for (const job of this.pending.values()) job.reject(new Error(`load generator exited (${signal ?? code})`));
-      this.pending.clear();
-    });
+function planCpus(allowed: readonly number[]): CpuPlan {
+  const [client, ...rest] = allowed;
+  if (client === undefined || rest.length === 0) {
+    return {
+      client: undefined,
+      all: allowed.join(','),
+      server: () => ({ cpus: undefined, shared: true }),
+      description: 'one CPU: h2load and the servers share it, nothing pinned (ratios only indicative)',
+    };
   }
-
-  static start(): Promise<LoadGenerator> {
-    const child = fork(join(BENCH_DIR, 'load-generator.ts'), [], {
-      cwd: PROJECT_ROOT,
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    return new Promise((resolve, reject) => {
-      child.once('message', (message: FromLoadGenerator) => {
-        if (message.type === 'ready') resolve(new LoadGenerator(child));
-      });
-      child.once('exit', (code) => reject(new Error(`load generator exited (${code}) before it was ready`)));
-    });
-  }
-
-  run(job: Omit<LoadJob, 'id'>, hooks: JobHooks = {}): Promise<LoadResult> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, hooks });
-      this.child.send({ type: 'run', job: { ...job, id } } satisfies ToLoadGenerator);
-    });
-  }
-
-  close(): void {
-    if (this.child.connected) this.child.disconnect();
-  }
+  return {
+    client: String(client),
+    all: allowed.join(','),
+    server: (count) =>
+      rest.length >= count ? { cpus: rest.slice(0, count).join(','), shared: false } : { cpus: allowed.join(','), shared: true },
+    description: `h2load, this process and nats-server on CPU ${client}; each server on CPU ${rest[0]} (taskset)`,
+  };
 }
 
 /* ----------------------------------------------------------------------------------------- */
@@ -182,20 +173,41 @@ async function waitReady(address: string, timeoutMs = 30_000): Promise<void> {
   }
 }
 
+/**
+ * Pinned once it is up: servers start side by side on every CPU (on the one a server gets,
+ * they would start one after the other).
+ */
+async function startPinned(start: () => Promise<RunningVariant>, cpus: string | undefined): Promise<RunningVariant> {
+  const running = await start();
+  if (cpus) {
+    try {
+      pinProcess(running.server.pid, cpus);
+    } catch (err) {
+      await running.server.stop(1000);
+      throw err;
+    }
+  }
+  return running;
+}
+
 async function startV2serve(
   variant: ServerVariant,
+  ctx: Context,
   nats: NatsServer | undefined,
-  tmp: string,
   profileDir: string | undefined,
 ): Promise<RunningVariant> {
-  const args = ['--grpc-address=127.0.0.1', '--grpc-port=0', ...(variant.args ?? []).map((a) => a.replaceAll('{nats}', nats?.url ?? ''))];
+  const args = [
+    '--grpc-address=127.0.0.1',
+    '--grpc-port=0',
+    ...[...(variant.args ?? []), ...ctx.settings.v2serveFlags].map((a) => a.replaceAll('{nats}', nats?.url ?? '')),
+  ];
   if (variant.repository) {
-    const dir = mkdtempSync(join(tmp, `${variant.id}-repo-`));
+    const dir = mkdtempSync(join(ctx.tmp, `${variant.id}-repo-`));
     args.push(`--model-repository=${variant.repository(dir)}`);
   }
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const server = await spawnServer(nodeArgs, CLI, args);
+  const server = await spawnServer(nodeArgs, CLI, args, { cpus: ctx.cpus.all });
   try {
     await waitReady(server.address);
   } catch (err) {
@@ -205,13 +217,21 @@ async function startV2serve(
   return { variant, server, profileDir };
 }
 
-async function startBaseline(variant: ServerVariant, responseFile: string, profileDir: string | undefined): Promise<RunningVariant> {
-  const kind = variant.kind === 'baseline-a' ? 'generated' : 'raw';
+/** The grpc-js server options v2serve would run with, given the variant's and the run's flags. */
+function v2serveChannelOptions(variant: ServerVariant, ctx: Context): ChannelOptions {
+  const config = parseConfig([...(variant.args ?? []), ...ctx.settings.v2serveFlags]);
+  return serverChannelOptions(config.grpcMaxMessageBytes, config.grpcConnection);
+}
+
+async function startBaseline(variant: ServerVariant, ctx: Context, response: Promise<Buffer>, profileDir: string | undefined): Promise<RunningVariant> {
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const nodeArgs = ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
-  const server = await spawnServer(nodeArgs, join(BENCH_DIR, 'baseline-server.ts'), [`--kind=${kind}`, `--response=${responseFile}`]);
+  const args = [`--kind=${variant.kind}`, `--channel-options=${JSON.stringify(v2serveChannelOptions(variant, ctx))}`];
+  const server = await spawnServer(nodeArgs, join(BENCH_DIR, 'baseline-server.ts'), args, { cpus: ctx.cpus.all, stdin: response });
   return { variant, server, profileDir };
 }
+
+const runningOf = (running: readonly RunningVariant[], v: ServerVariant): RunningVariant => running.find((r) => r.variant === v) as RunningVariant;
 
 /** Starts servers side by side; every one that started lands in `running`, so it is stopped even if another failed. */
 async function startAll(
@@ -225,7 +245,7 @@ async function startAll(
   if (failed) throw failed.reason;
 }
 
-/** One call through the identity client, as the load generator makes it. */
+/** One call through a grpc-js client: the answer h2load cannot read, checked before measuring. */
 async function probe(address: string, request: Buffer): Promise<Buffer> {
   const client = rawClient(address);
   try {
@@ -253,48 +273,6 @@ function threadProfiles(dir: string): ProfileSummary[] {
 /* ----------------------------------------------------------------------------------------- */
 /* Results                                                                                    */
 
-interface RunRecord {
-  readonly round: number;
-  readonly concurrency: number;
-  readonly variant: string;
-  readonly requests: number;
-  readonly errors: number;
-  readonly mismatched: number;
-  readonly firstError?: string;
-  readonly seconds: number;
-  readonly throughput: number;
-  readonly latencyMs: LoadResult['latencyMs'];
-  /** Server CPU (user + system, all threads) per measured request. */
-  readonly serverCpuUsPerRequest: number;
-  /** Server CPU use over the measured phase, % of one core. */
-  readonly serverCpuPct: number;
-  readonly clientCpuPct: number;
-  readonly stoppedBy: LoadResult['stoppedBy'];
-}
-
-interface CellSummary {
-  readonly concurrency: number;
-  readonly variant: string;
-  readonly throughputMean: number;
-  readonly throughputRounds: readonly number[];
-  readonly latencyMsMean: { readonly p50: number; readonly p90: number; readonly p99: number };
-  readonly serverCpuUsPerRequestMean: number;
-  readonly clientCpuPctMean: number;
-}
-
-interface RatioSummary {
-  readonly label: string;
-  readonly concurrency: number;
-  /** mean(numerator req/s) / mean(denominator req/s) */
-  readonly throughputRatio: number;
-  /** Per round: numerator / denominator of that round. */
-  readonly throughputRatioRounds: readonly number[];
-  /** Denominator CPU µs/request ÷ numerator CPU µs/request: > 1 means the numerator is cheaper. */
-  readonly cpuEfficiencyRatio: number;
-  readonly target?: number;
-  readonly met?: boolean;
-}
-
 interface VariantRecord {
   readonly id: string;
   readonly kind: string;
@@ -302,6 +280,8 @@ interface VariantRecord {
   readonly args?: readonly string[];
   readonly skipped?: string;
   readonly pid?: number;
+  /** taskset CPU list the server ran on. */
+  readonly cpus?: string;
   readonly responseBytes?: number;
   readonly memoryBefore?: ProcMemory;
   readonly memoryAfter?: ProcMemory;
@@ -313,12 +293,15 @@ interface ScenarioRecord {
   readonly name: string;
   readonly description: string;
   readonly skipped?: string;
+  /** Why the scenario stopped before its figures were complete. */
+  readonly failed?: string;
   /** Wall time of the scenario: server start-up, every run, shutdown. */
   readonly seconds?: number;
   /** 1-minute load average when the scenario started and ended: above the CPU count, others competed for the CPUs. */
   readonly loadavg?: readonly [number, number];
   readonly requestBytes?: number;
   readonly responseBytes?: number;
+  readonly concurrency: readonly number[];
   readonly variants: readonly VariantRecord[];
   readonly runs: readonly RunRecord[];
   readonly summary: readonly CellSummary[];
@@ -329,13 +312,13 @@ interface SoakRecord {
   readonly scenario: string;
   readonly concurrency: number;
   readonly requests: number;
-  readonly errors: number;
+  readonly problems: readonly string[];
   readonly seconds: number;
   readonly throughput: number;
   readonly memory: { readonly start: ProcMemory; readonly checkpoint: ProcMemory; readonly end: ProcMemory };
   readonly checkpointFraction: number;
   /**
-   * RSS readings every 2% of the requests: one reading is at the mercy of where the GC
+   * RSS after each chunk of the requests: one reading is at the mercy of where the GC
    * happens to be, a trend is not.
    */
   readonly samples: readonly { readonly fraction: number; readonly rssKb: number }[];
@@ -357,101 +340,14 @@ interface SubBenchRecord {
 
 /* ----------------------------------------------------------------------------------------- */
 
-function summarize(runs: readonly RunRecord[], concurrency: readonly number[], variants: readonly string[]): CellSummary[] {
-  const cells: CellSummary[] = [];
-  for (const c of concurrency) {
-    for (const variant of variants) {
-      const rs = runs.filter((r) => r.concurrency === c && r.variant === variant);
-      if (rs.length === 0) continue;
-      cells.push({
-        concurrency: c,
-        variant,
-        throughputMean: round(mean(rs.map((r) => r.throughput)), 1),
-        throughputRounds: rs.map((r) => r.throughput),
-        latencyMsMean: {
-          p50: round(mean(rs.map((r) => r.latencyMs.p50)), 4),
-          p90: round(mean(rs.map((r) => r.latencyMs.p90)), 4),
-          p99: round(mean(rs.map((r) => r.latencyMs.p99)), 4),
-        },
-        serverCpuUsPerRequestMean: round(mean(rs.map((r) => r.serverCpuUsPerRequest)), 1),
-        clientCpuPctMean: round(mean(rs.map((r) => r.clientCpuPct)), 1),
-      });
-    }
-  }
-  return cells;
-}
-
-function ratios(scenario: Scenario, runs: readonly RunRecord[], cells: readonly CellSummary[], concurrency: readonly number[]): RatioSummary[] {
-  const out: RatioSummary[] = [];
-  for (const ratio of scenario.ratios) {
-    for (const c of concurrency) {
-      const num = cells.find((s) => s.concurrency === c && s.variant === ratio.numerator);
-      const den = cells.find((s) => s.concurrency === c && s.variant === ratio.denominator);
-      if (!num || !den) continue;
-      const perRound = [...new Set(runs.map((r) => r.round))].map((round_) => {
-        const n = runs.find((r) => r.round === round_ && r.concurrency === c && r.variant === ratio.numerator);
-        const d = runs.find((r) => r.round === round_ && r.concurrency === c && r.variant === ratio.denominator);
-        return n && d ? round(n.throughput / d.throughput, 3) : NaN;
-      });
-      const throughputRatio = round(num.throughputMean / den.throughputMean, 3);
-      const checked = ratio.target !== undefined && ratio.targetConcurrency === c;
-      out.push({
-        label: ratio.label,
-        concurrency: c,
-        throughputRatio,
-        throughputRatioRounds: perRound,
-        cpuEfficiencyRatio: round(den.serverCpuUsPerRequestMean / num.serverCpuUsPerRequestMean, 3),
-        ...(checked ? { target: ratio.target, met: throughputRatio >= (ratio.target as number) } : {}),
-      });
-    }
-  }
-  return out;
-}
-
-const mb = (m: ProcMemory | undefined): string => (m ? (m.rssKb / 1024).toFixed(1) : '-');
-
-function printScenario(record: ScenarioRecord): void {
-  const rows = [['conc', 'variant', 'req/s', 'per round', 'p50 ms', 'p90 ms', 'p99 ms', 'srv µs/req', 'srv RSS MB', 'client cpu %']];
-  for (const cell of record.summary) {
-    const v = record.variants.find((x) => x.id === cell.variant);
-    rows.push([
-      String(cell.concurrency),
-      cell.variant,
-      fmtInt(cell.throughputMean),
-      cell.throughputRounds.map(fmtInt).join(' / '),
-      fmtFixed(cell.latencyMsMean.p50, 3),
-      fmtFixed(cell.latencyMsMean.p90, 3),
-      fmtFixed(cell.latencyMsMean.p99, 3),
-      fmtFixed(cell.serverCpuUsPerRequestMean, 0),
-      `${mb(v?.memoryBefore)}→${mb(v?.memoryAfter)}`,
-      fmtFixed(cell.clientCpuPctMean, 0),
-    ]);
-  }
-  console.log(`\n${table(rows)}`);
-  const ratioRows = [['ratio', 'conc', 'req/s ratio', 'per round', 'cpu/req ratio', 'target']];
-  for (const r of record.ratios) {
-    ratioRows.push([
-      r.label,
-      String(r.concurrency),
-      fmtFixed(r.throughputRatio, 3),
-      r.throughputRatioRounds.map((x) => fmtFixed(x, 3)).join(' / '),
-      fmtFixed(r.cpuEfficiencyRatio, 3),
-      r.target === undefined ? '' : `≥ ${r.target} ${r.met ? 'met' : 'MISSED'}`,
-    ]);
-  }
-  console.log(`\n${table(ratioRows)}`);
-}
-
-/* ----------------------------------------------------------------------------------------- */
-
 interface Context {
   readonly settings: Settings;
-  readonly load: LoadGenerator;
   readonly tmp: string;
   readonly help: string;
   /** Whether nats-server is installed (the monitoring variants need it). */
   readonly natsInstalled: boolean;
   readonly cpuProf: boolean;
+  readonly cpus: CpuPlan;
   readonly problems: string[];
   readonly notes: string[];
 }
@@ -463,11 +359,70 @@ function whySkipped(variant: ServerVariant, ctx: Context): string | undefined {
   return undefined;
 }
 
+/** What h2load sends (the framed request, in a file) and must get back. */
+interface Wire {
+  readonly bodyFile: string;
+  readonly response: Buffer;
+}
+
+/** A measured run that has not ended after this many times its expected duration (plus the grace) fails. */
+const H2LOAD_TIME_BOUND = 5;
+
+/**
+ * One warm-up and one measured h2load run against one server. The warm-up is timed; its
+ * rate sizes the measured run, a count of requests expected to last `measureSeconds`, so
+ * that both variants of a ratio are measured for about as long. Every stream completes at
+ * least one request, whatever the warm-up managed.
+ */
+async function measure(ctx: Context, wire: Wire, r: RunningVariant, concurrency: number, round_: number): Promise<RunRecord> {
+  const { settings } = ctx;
+  const frameBytes = wire.response.length + 5;
+  const base = { port: r.server.port, bodyFile: wire.bodyFile, streams: concurrency, cpus: ctx.cpus.client };
+  // Connects, and lets both sides' JIT and the server's allocations settle at this concurrency.
+  const warmup = await runH2load({ ...base, seconds: settings.warmupSeconds, timeoutMs: settings.warmupSeconds * 1000 + H2LOAD_GRACE_MS });
+  const requests = Math.max(concurrency, Math.round((warmup.requests.done / settings.warmupSeconds) * settings.measureSeconds));
+  // The warm-up's last requests, cut off in flight, may still be running in the server:
+  // their CPU time is not the measured run's.
+  await waitIdle(r.server.pid);
+  const latencyLog = join(ctx.tmp, 'latency.tsv');
+  rmSync(latencyLog, { force: true });
+  const result = await runH2load({
+    ...base,
+    requests,
+    latencyLog,
+    serverPid: r.server.pid,
+    timeoutMs: settings.measureSeconds * H2LOAD_TIME_BOUND * 1000 + H2LOAD_GRACE_MS,
+  });
+  const done = result.requests.done;
+  // Both were asked for: a latency log and the server's pid.
+  const latencyMs = result.latencyMs as RunRecord['latencyMs'];
+  const serverCpu = result.serverCpuSeconds as number;
+  return {
+    round: round_,
+    concurrency,
+    connections: 1,
+    streams: concurrency,
+    variant: r.variant.id,
+    requests: done,
+    seconds: result.seconds,
+    throughput: result.throughput,
+    latencyMs,
+    serverCpuUsPerRequest: round((serverCpu * 1e6) / Math.max(1, done), 2),
+    serverCpuPct: round((serverCpu / result.wallSeconds) * 100, 1),
+    clientCpuPct: result.clientCpuSeconds === undefined ? null : round((result.clientCpuSeconds / result.wallSeconds) * 100, 1),
+    rssKb: procMemory(r.server.pid).rssKb,
+    dataBytes: result.dataBytes,
+    problems: [...checkRun(warmup, frameBytes).map((p) => `warm-up: ${p}`), ...checkRun(result, frameBytes, requests)],
+  };
+}
+
 async function runScenario(scenario: Scenario, ctx: Context): Promise<ScenarioRecord> {
   const { settings } = ctx;
+  const concurrency = settings.concurrency ?? scenario.concurrency;
   const skipped = new Map(scenario.variants.map((v) => [v.id, whySkipped(v, ctx)]));
   const active = scenario.variants.filter((v) => !skipped.get(v.id));
-  const variantRecords = (extra: Map<string, Partial<VariantRecord>>): VariantRecord[] =>
+  const extra = new Map<string, Partial<VariantRecord>>();
+  const variantRecords = (): VariantRecord[] =>
     scenario.variants.map((v) => {
       const why = skipped.get(v.id);
       return {
@@ -479,12 +434,13 @@ async function runScenario(scenario: Scenario, ctx: Context): Promise<ScenarioRe
         ...extra.get(v.id),
       };
     });
+  const empty = { concurrency, runs: [], summary: [], ratios: [] };
   const reference = active.find((v) => v.kind === 'v2serve');
   if (active.length < 2 || !reference) {
     const why = [...skipped].filter(([, w]) => w).map(([id, w]) => `${id}: ${w}`).join('; ');
     console.log(`\n== ${scenario.name}: skipped (${why})`);
     ctx.notes.push(`scenario ${scenario.name} skipped: ${why}`);
-    return { name: scenario.name, description: scenario.description, skipped: why, variants: variantRecords(new Map()), runs: [], summary: [], ratios: [] };
+    return { name: scenario.name, description: scenario.description, skipped: why, variants: variantRecords(), ...empty };
   }
   for (const v of scenario.variants) {
     const why = skipped.get(v.id);
@@ -493,102 +449,88 @@ async function runScenario(scenario: Scenario, ctx: Context): Promise<ScenarioRe
 
   const started = Date.now();
   const loadStart = round(loadavg()[0] as number, 2);
-  const requestBytes = Buffer.from(ModelInferRequest.encode(scenario.request()).finish());
-  const requestFile = join(ctx.tmp, `${scenario.name}.request.bin`);
-  writeFileSync(requestFile, requestBytes);
+  const request = Buffer.from(ModelInferRequest.encode(scenario.request()).finish());
+  const bodyFile = join(ctx.tmp, `${scenario.name}.body`);
+  writeFileSync(bodyFile, grpcFrame(request));
+  const pinned = ctx.cpus.server(scenario.serverCpus ?? 1);
+  if (pinned.shared && ctx.cpus.client) {
+    ctx.notes.push(`${scenario.name}: its servers need ${scenario.serverCpus} CPUs, so they share h2load's (CPUs ${pinned.cpus})`);
+  }
 
   const nats = active.some((v) => v.needsNats) ? await startNatsServer() : undefined;
   const running: RunningVariant[] = [];
-  const extra = new Map<string, Partial<VariantRecord>>();
   const runs: RunRecord[] = [];
-  let responseBytes = 0;
+  let response: Buffer | undefined;
+  let failed: string | undefined;
   try {
-    // v2serve first: its answer to the request is what the baselines return.
     const profileRoot = join(RESULTS_DIR, 'profiles', scenario.name);
     if (ctx.cpuProf) rmSync(profileRoot, { recursive: true, force: true });
-    await startAll(running, active.filter((x) => x.kind === 'v2serve'), (v) =>
-      startV2serve(v, nats, ctx.tmp, ctx.cpuProf ? join(profileRoot, v.id) : undefined),
-    );
-    const responses = new Map<string, Buffer>();
-    for (const r of running) responses.set(r.variant.id, await probe(r.server.address, requestBytes));
-    const response = responses.get(reference.id) as Buffer;
-    const decoded = ModelInferResponse.decode(response);
-    if (decoded.outputs.length === 0 || decoded.rawOutputContents.length !== decoded.outputs.length) {
-      throw new Error(`${scenario.name}: v2serve answered without raw outputs: ${JSON.stringify(ModelInferResponse.toJSON(decoded)).slice(0, 300)}`);
+    const profileDir = (v: ServerVariant): string | undefined => (ctx.cpuProf ? join(profileRoot, v.id) : undefined);
+    // The baselines answer with v2serve's response to the request: they start alongside
+    // v2serve and get it on stdin once v2serve has answered.
+    let deliver: (response: Buffer) => void = () => undefined;
+    let withhold: (err: unknown) => void = () => undefined;
+    const answered = new Promise<Buffer>((resolve, reject) => {
+      deliver = resolve;
+      withhold = reject;
+    });
+    const servers = active.filter((x) => x.kind === 'v2serve');
+    const baselines = active.filter((x) => x.kind !== 'v2serve');
+    const serversUp = startAll(running, servers, (v) => startPinned(() => startV2serve(v, ctx, nats, profileDir(v)), pinned.cpus));
+    const baselinesUp = startAll(running, baselines, (v) => startPinned(() => startBaseline(v, ctx, answered, profileDir(v)), pinned.cpus));
+    try {
+      await serversUp;
+      const expected = scenario.expected();
+      for (const v of servers) {
+        const answer = await probe(runningOf(running, v).server.address, request);
+        const wrong = responseProblems(ModelInferResponse.decode(answer), expected);
+        if (wrong.length > 0) throw new Error(`${v.id} answered the request wrongly: ${wrong.join('; ')}`);
+        response ??= answer;
+        if (answer.length !== response.length) throw new Error(`${v.id} answered ${answer.length} B, ${reference.id} ${response.length} B`);
+      }
+      deliver(response as Buffer);
+    } catch (err) {
+      withhold(err);
+      await baselinesUp.catch(() => undefined);
+      throw err;
     }
-    responseBytes = response.length;
-    const responseFile = join(ctx.tmp, `${scenario.name}.response.bin`);
-    writeFileSync(responseFile, response);
-    await startAll(running, active.filter((x) => x.kind !== 'v2serve'), (v) =>
-      startBaseline(v, responseFile, ctx.cpuProf ? join(profileRoot, v.id) : undefined),
-    );
+    await baselinesUp;
+    const reply = response as Buffer;
+    for (const v of baselines) {
+      if (!(await probe(runningOf(running, v).server.address, request)).equals(reply)) throw new Error(`${v.id} does not answer ${reference.id}'s response bytes`);
+    }
     for (const r of running) {
-      if (r.variant.kind !== 'v2serve') responses.set(r.variant.id, await probe(r.server.address, requestBytes));
-      const got = (responses.get(r.variant.id) as Buffer).length;
-      if (got !== responseBytes) throw new Error(`${scenario.name}/${r.variant.id}: response is ${got} bytes, ${reference.id}'s ${responseBytes}`);
-      extra.set(r.variant.id, { pid: r.server.pid, responseBytes: got, memoryBefore: procMemory(r.server.pid) });
+      extra.set(r.variant.id, { pid: r.server.pid, ...(pinned.cpus ? { cpus: pinned.cpus } : {}), responseBytes: reply.length, memoryBefore: procMemory(r.server.pid) });
     }
 
-    console.log(`\n== ${scenario.name}: ${scenario.description}; request ${requestBytes.length} B, response ${responseBytes} B`);
+    console.log(`\n== ${scenario.name}: ${scenario.description}; request ${request.length} B, response ${reply.length} B`);
+    const wire: Wire = { bodyFile, response: reply };
     // Measured in the table's order, round after round: A/B/A/B.
-    const byId = new Map(running.map((r) => [r.variant.id, r]));
     for (let round_ = 1; round_ <= settings.rounds; round_++) {
-      for (const concurrency of settings.concurrency) {
+      for (const c of concurrency) {
         for (const v of active) {
-          const r = byId.get(v.id) as RunningVariant;
-          const pid = r.server.pid;
-          let cpuStart = procCpuSeconds(pid);
-          const result = await ctx.load.run(
-            {
-              address: r.server.address,
-              requestFile,
-              concurrency,
-              warmupSeconds: settings.warmupSeconds,
-              maxSeconds: settings.measureSeconds * (scenario.timeScale ?? 1),
-              maxRequests: settings.maxRequests,
-              expectResponseBytes: responseBytes,
-            },
-            { onMeasuring: () => (cpuStart = procCpuSeconds(pid)) },
-          );
-          const cpuSeconds = procCpuSeconds(pid) - cpuStart;
-          const record: RunRecord = {
-            round: round_,
-            concurrency,
-            variant: v.id,
-            requests: result.requests,
-            errors: result.errors,
-            mismatched: result.mismatched,
-            ...(result.firstError ? { firstError: result.firstError } : {}),
-            seconds: result.seconds,
-            throughput: result.throughput,
-            latencyMs: result.latencyMs,
-            serverCpuUsPerRequest: round((cpuSeconds * 1e6) / Math.max(1, result.requests), 1),
-            serverCpuPct: round((cpuSeconds / result.seconds) * 100, 1),
-            clientCpuPct: result.clientCpuPct,
-            stoppedBy: result.stoppedBy,
-          };
+          const record = await measure(ctx, wire, runningOf(running, v), c, round_);
           runs.push(record);
-          const bad = record.errors + record.mismatched > 0 || record.stoppedBy === 'hard-timeout';
-          if (bad) {
-            ctx.problems.push(
-              `${scenario.name} r${round_} c${concurrency} ${v.id}: ${record.errors} errors, ${record.mismatched} mismatched, stopped by ${record.stoppedBy}${record.firstError ? ` (${record.firstError})` : ''}`,
-            );
-          }
+          for (const p of record.problems) ctx.problems.push(`${scenario.name} r${round_} c${c} ${v.id}: ${p}`);
           console.log(
-            `  r${round_} c${String(concurrency).padEnd(3)} ${v.id.padEnd(16)} ${fmtInt(record.throughput).padStart(8)} req/s` +
-              `  p50 ${fmtFixed(record.latencyMs.p50, 3)} p90 ${fmtFixed(record.latencyMs.p90, 3)} p99 ${fmtFixed(record.latencyMs.p99, 3)} ms` +
-              `  srv ${fmtFixed(record.serverCpuUsPerRequest, 0)} µs/req (${fmtFixed(record.serverCpuPct, 0)}%)  client ${fmtFixed(record.clientCpuPct, 0)}%` +
-              `  n=${record.requests}${bad ? '  ERRORS' : ''}`,
+            `  r${round_} c${String(c).padEnd(3)} ${v.id.padEnd(16)} ${fmtInt(record.throughput).padStart(8)} req/s` +
+              `  p50 ${fmtFixed(record.latencyMs.p50, 3)} p99 ${fmtFixed(record.latencyMs.p99, 3)} ms` +
+              `  srv ${fmtFixed(record.serverCpuUsPerRequest, 1)} µs/req (${fmtFixed(record.serverCpuPct, 0)}%)` +
+              `  h2load ${fmtFixed(record.clientCpuPct ?? NaN, 0)}%  n=${record.requests}${record.problems.length > 0 ? '  PROBLEMS' : ''}`,
           );
         }
       }
     }
     for (const r of running) extra.set(r.variant.id, { ...extra.get(r.variant.id), memoryAfter: procMemory(r.server.pid) });
+  } catch (err) {
+    failed = err instanceof Error ? err.message : String(err);
+    console.log(`\n== ${scenario.name}: FAILED: ${failed}`);
+    ctx.problems.push(`${scenario.name}: ${failed}`);
   } finally {
-    for (const r of running) {
-      const how = await r.server.stop();
-      if (how !== '0' && r.variant.kind === 'v2serve') ctx.problems.push(`${scenario.name}/${r.variant.id}: v2serve exited with ${how}`);
-    }
+    const stopped = await Promise.all(running.map((r) => r.server.stop()));
+    running.forEach((r, i) => {
+      if (stopped[i] !== '0' && r.variant.kind === 'v2serve') ctx.problems.push(`${scenario.name}/${r.variant.id}: v2serve exited with ${stopped[i]}`);
+    });
     await nats?.cleanup();
   }
   for (const r of running) {
@@ -598,31 +540,23 @@ async function runScenario(scenario: Scenario, ctx: Context): Promise<ScenarioRe
     for (const profile of profiles) console.log(`\n${scenario.name}/${r.variant.id} ${formatProfile(profile)}`);
   }
 
-  const ids = active.map((v) => v.id);
-  const summary = summarize(runs, settings.concurrency, ids);
-  const record: ScenarioRecord = {
+  const summary = summarize(runs, concurrency, active.map((v) => v.id));
+  const ratioSummaries = ratios(scenario, runs, summary, concurrency);
+  if (runs.length > 0) printScenario(summary, ratioSummaries, new Map(running.map((r) => [r.variant.id, extra.get(r.variant.id)?.memoryBefore?.rssKb ?? NaN])));
+  return {
     name: scenario.name,
     description: scenario.description,
+    ...(failed ? { failed } : {}),
     seconds: round((Date.now() - started) / 1000, 1),
     loadavg: [loadStart, round(loadavg()[0] as number, 2)],
-    requestBytes: requestBytes.length,
-    responseBytes,
-    variants: variantRecords(extra),
+    requestBytes: request.length,
+    ...(response ? { responseBytes: response.length } : {}),
+    concurrency,
+    variants: variantRecords(),
     runs,
     summary,
-    ratios: ratios(scenario, runs, summary, settings.concurrency),
+    ratios: ratioSummaries,
   };
-  printScenario(record);
-  return record;
-}
-
-/** RSS readings taken during the soak, evenly spaced by request count. */
-const SOAK_SAMPLES = 50;
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /**
@@ -638,53 +572,64 @@ function rssTrendPct(samples: readonly { fraction: number; rssKb: number }[], ch
   return round(((median(late) - median(early)) / median(early)) * 100, 2);
 }
 
+/**
+ * The soak: count-bounded h2load runs back to back against one fresh v2serve, RSS read
+ * after each. Each run ends with nothing in flight, so its byte count is checked exactly;
+ * each starts a new connection, so connection set-up and teardown are soaked as well.
+ */
 async function runSoak(ctx: Context): Promise<SoakRecord> {
   const scenario = SCENARIOS.find((s) => s.name === SOAK.scenario) as Scenario;
-  const requestFile = join(ctx.tmp, 'soak.request.bin');
-  const requestBytes = Buffer.from(ModelInferRequest.encode(scenario.request()).finish());
-  writeFileSync(requestFile, requestBytes);
-  const requests = ctx.settings.soakRequests;
-  const checkpointAt = Math.max(1, Math.round(requests * SOAK.checkpoint));
-  console.log(`\n== soak: ${fmtInt(requests)} × ${scenario.name} at concurrency ${SOAK.concurrency} against a fresh v2serve`);
-  const v2 = await startV2serve({ id: 'v2serve', kind: 'v2serve', description: 'soak' }, undefined, ctx.tmp, undefined);
+  const request = Buffer.from(ModelInferRequest.encode(scenario.request()).finish());
+  const bodyFile = join(ctx.tmp, 'soak.body');
+  writeFileSync(bodyFile, grpcFrame(request));
+  const total = ctx.settings.soakRequests;
+  const chunks = ctx.settings.soakChunks;
+  const chunk = Math.ceil(total / chunks);
+  console.log(`\n== soak: ${fmtInt(total)} × ${scenario.name} at concurrency ${SOAK.concurrency} against a fresh v2serve, in ${chunks} h2load runs`);
+  const variant: ServerVariant = { id: 'v2serve', kind: 'v2serve', description: 'soak' };
+  const v2 = await startPinned(() => startV2serve(variant, ctx, undefined, undefined), ctx.cpus.server(1).cpus);
   try {
-    const expect = (await probe(v2.server.address, requestBytes)).length;
+    const reply = await probe(v2.server.address, request);
+    const wrong = responseProblems(ModelInferResponse.decode(reply), scenario.expected());
+    if (wrong.length > 0) throw new Error(`soak: v2serve answered the request wrongly: ${wrong.join('; ')}`);
     const start = procMemory(v2.server.pid);
-    let checkpoint: ProcMemory | undefined;
-    const marks = Array.from({ length: SOAK_SAMPLES }, (_, i) => Math.max(1, Math.round((requests * (i + 1)) / SOAK_SAMPLES)));
     const samples: { fraction: number; rssKb: number }[] = [];
-    const result = await ctx.load.run(
-      {
-        address: v2.server.address,
-        requestFile,
-        concurrency: SOAK.concurrency,
-        warmupSeconds: 0,
-        maxSeconds: ctx.settings.soakMaxSeconds,
-        maxRequests: requests,
-        expectResponseBytes: expect,
-        progressAt: [...new Set([checkpointAt, ...marks])],
-      },
-      {
-        onProgress: (completed) => {
-          const memory = procMemory(v2.server.pid);
-          if (completed === checkpointAt) checkpoint = memory;
-          samples.push({ fraction: round(completed / requests, 3), rssKb: memory.rssKb });
-        },
-      },
-    );
+    const problems: string[] = [];
+    let checkpoint: ProcMemory | undefined;
+    let completed = 0;
+    const began = performance.now();
+    const deadline = began + ctx.settings.soakMaxSeconds * 1000;
+    while (completed < total && problems.length === 0) {
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        problems.push(`stopped by the ${ctx.settings.soakMaxSeconds} s bound after ${completed} requests`);
+        break;
+      }
+      const n = Math.min(chunk, total - completed);
+      try {
+        const result = await runH2load({ port: v2.server.port, bodyFile, streams: SOAK.concurrency, requests: n, cpus: ctx.cpus.client, timeoutMs: left });
+        problems.push(...checkRun(result, reply.length + 5, n));
+        completed += result.requests.done;
+      } catch (err) {
+        problems.push(err instanceof Error ? err.message : String(err));
+      }
+      const memory = procMemory(v2.server.pid);
+      const fraction = round(completed / total, 3);
+      if (!checkpoint && fraction >= SOAK.checkpoint) checkpoint = memory;
+      samples.push({ fraction, rssKb: memory.rssKb });
+    }
+    const seconds = round((performance.now() - began) / 1000, 2);
     const end = procMemory(v2.server.pid);
     const at = checkpoint ?? start;
     const growth = rssTrendPct(samples, SOAK.checkpoint);
-    if (result.errors + result.mismatched > 0 || result.requests < requests) {
-      ctx.problems.push(`soak: ${result.requests}/${requests} requests, ${result.errors} errors, ${result.mismatched} mismatched`);
-    }
+    for (const p of problems) ctx.problems.push(`soak: ${p}`);
     const record: SoakRecord = {
       scenario: scenario.name,
       concurrency: SOAK.concurrency,
-      requests: result.requests,
-      errors: result.errors,
-      seconds: result.seconds,
-      throughput: result.throughput,
+      requests: completed,
+      problems,
+      seconds,
+      throughput: round(completed / seconds, 1),
       memory: { start, checkpoint: at, end },
       checkpointFraction: SOAK.checkpoint,
       samples,
@@ -693,10 +638,10 @@ async function runSoak(ctx: Context): Promise<SoakRecord> {
       met: growth < SOAK.maxGrowthPct,
     };
     console.log(
-      `  ${fmtInt(result.requests)} requests in ${result.seconds.toFixed(1)} s (${fmtInt(result.throughput)} req/s); ` +
-        `RSS MB start ${mb(start)}, at ${SOAK.checkpoint * 100}% ${mb(at)}, end ${mb(end)} (peak ${(end.hwmKb / 1024).toFixed(1)}); ` +
+      `  ${fmtInt(completed)} requests in ${seconds.toFixed(1)} s (${fmtInt(record.throughput)} req/s); ` +
+        `RSS MB start ${mb(start.rssKb)}, at ${SOAK.checkpoint * 100}% ${mb(at.rssKb)}, end ${mb(end.rssKb)} (peak ${mb(end.hwmKb)}); ` +
         `growth ${growth}% (median RSS of the last fifth vs of the fifth after the ${SOAK.checkpoint * 100}% mark; target < ${SOAK.maxGrowthPct}%: ${record.met ? 'met' : 'MISSED'})\n` +
-        `  RSS MB every ${100 / SOAK_SAMPLES}%: ${samples.map((x) => (x.rssKb / 1024).toFixed(0)).join(' ')}`,
+        `  RSS MB every ${100 / chunks}%: ${samples.map((x) => (x.rssKb / 1024).toFixed(0)).join(' ')}`,
     );
     return record;
   } finally {
@@ -759,32 +704,6 @@ async function runSubBenches(ctx: Context, only: ReadonlySet<string> | undefined
   return out;
 }
 
-function printFinal(scenarios: readonly ScenarioRecord[], soak: SoakRecord | undefined): void {
-  const rows = [['scenario', 'conc', 'ratio', 'req/s', 'req/s ratio', 'per round', 'cpu/req ratio', 'target']];
-  for (const s of scenarios) {
-    for (const r of s.ratios) {
-      const numerator = SCENARIOS.find((x) => x.name === s.name)?.ratios.find((x) => x.label === r.label)?.numerator;
-      const num = s.summary.find((c) => c.concurrency === r.concurrency && c.variant === numerator);
-      rows.push([
-        s.name,
-        String(r.concurrency),
-        r.label,
-        fmtInt(num?.throughputMean ?? NaN),
-        fmtFixed(r.throughputRatio, 3),
-        r.throughputRatioRounds.map((x) => fmtFixed(x, 3)).join(' / '),
-        fmtFixed(r.cpuEfficiencyRatio, 3),
-        r.target === undefined ? '' : `≥ ${r.target} ${r.met ? 'met' : 'MISSED'}`,
-      ]);
-    }
-  }
-  console.log(`\n== summary (req/s of the ratio's numerator; cpu/req ratio = denominator's server CPU per request ÷ numerator's)\n${table(rows)}`);
-  if (soak) {
-    console.log(
-      `soak: ${fmtInt(soak.requests)} requests, RSS ${mb(soak.memory.checkpoint)} MB at ${soak.checkpointFraction * 100}% → ${mb(soak.memory.end)} MB at the end: ` +
-        `${soak.rssGrowthPct}% (target < ${soak.targetMaxGrowthPct}%: ${soak.met ? 'met' : 'MISSED'})`,
-    );
-  }
-}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -794,7 +713,9 @@ async function main(): Promise<number> {
       concurrency: { type: 'string' },
       rounds: { type: 'string' },
       seconds: { type: 'string' },
+      warmup: { type: 'string' },
       'soak-requests': { type: 'string' },
+      'v2serve-flag': { type: 'string', multiple: true, default: [] },
       'cpu-prof': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -804,6 +725,7 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  const h2load = h2loadVersion();
   const mode = values.quick ? 'quick' : 'full';
   const positive = (flag: string, raw: string): number => {
     const n = Number(raw);
@@ -816,11 +738,16 @@ async function main(): Promise<number> {
     soakRequests,
     // A longer soak may take longer: the bound only stops one that hangs (under 500 req/s).
     soakMaxSeconds: Math.max(MODES[mode].soakMaxSeconds, Math.ceil(soakRequests / 500)),
-    ...(values.concurrency ? { concurrency: values.concurrency.split(',').map((c) => positive('concurrency', c)) } : {}),
-    ...(values.rounds ? { rounds: positive('rounds', values.rounds) } : {}),
+    ...(values.concurrency ? { concurrency: values.concurrency.split(',').map((c) => Math.round(positive('concurrency', c))) } : {}),
+    ...(values.rounds ? { rounds: Math.round(positive('rounds', values.rounds)) } : {}),
     ...(values.seconds ? { measureSeconds: positive('seconds', values.seconds) } : {}),
+    ...(values.warmup ? { warmupSeconds: positive('warmup', values.warmup) } : {}),
+    v2serveFlags: values['v2serve-flag'],
   };
   const only = values.only ? new Set(values.only.split(',')) : undefined;
+  const cpuPlan = planCpus(allowedCpus());
+  // Everything this process starts from here on, nats-server included, inherits the client's CPU.
+  if (cpuPlan.client) pinProcess(process.pid, cpuPlan.client);
   const cpuList = cpus();
   const started = Date.now();
   const environment = {
@@ -830,29 +757,36 @@ async function main(): Promise<number> {
     arch: process.arch,
     kernel: release(),
     cpus: { count: cpuList.length, model: cpuList[0]?.model ?? 'unknown' },
+    h2load,
+    pinning: { client: cpuPlan.client ?? null, server: cpuPlan.server(1).cpus ?? null, description: cpuPlan.description },
     loadavgAtStart: loadavg().map((x) => round(x, 2)),
   };
   console.log(
-    `v2serve bench, ${mode} mode: ${environment.cpus.count} × ${environment.cpus.model}, Node ${environment.node}, ` +
+    `v2serve bench, ${mode} mode: ${environment.cpus.count} × ${environment.cpus.model}, Node ${environment.node}, ${h2load}, ` +
       `load average ${environment.loadavgAtStart.join(' ')}\n` +
-      `rounds ${settings.rounds}, concurrency ${settings.concurrency.join('/')}, ${settings.warmupSeconds} s warm-up + ` +
-      `≤ ${settings.measureSeconds} s / ≤ ${fmtInt(settings.maxRequests)} requests per run${values['cpu-prof'] ? ', v2serve under --cpu-prof (slower)' : ''}`,
+      `${cpuPlan.description}\n` +
+      `rounds ${settings.rounds}, concurrency ${settings.concurrency?.join('/') ?? "each scenario's"} (1 connection × N streams), ` +
+      `${settings.warmupSeconds} s warm-up + ${settings.measureSeconds} s measured per run` +
+      `${settings.v2serveFlags.length > 0 ? `, v2serve flags ${settings.v2serveFlags.join(' ')}` : ''}` +
+      `${values['cpu-prof'] ? ', servers under --cpu-prof (slower)' : ''}`,
   );
 
   mkdirSync(RESULTS_DIR, { recursive: true });
   const tmp = mkdtempSync(join(tmpdir(), 'v2serve-bench-'));
-  const load = await LoadGenerator.start();
   const ctx: Context = {
     settings,
-    load,
     tmp,
     help: v2serveHelp(),
     natsInstalled: natsServerInstalled(),
     cpuProf: values['cpu-prof'],
+    cpus: cpuPlan,
     problems: [],
     notes: [
-      'heap is not measured: every server is a child process; memory is VmRSS/VmHWM from /proc/<pid>/status',
-      'server CPU is utime+stime of the server process (all threads) over the measured phase, from /proc/<pid>/stat',
+      'unary load: h2load, 1 connection × N concurrent streams, the same pre-encoded ModelInferRequest on every stream',
+      'a measured run is a count of requests sized from its warm-up to last about the measured seconds; it ends with none in flight',
+      "each answer was checked once through grpc-js before measuring; in every run h2load's count of response bytes must equal requests × the response's frame",
+      "server CPU is utime+stime of the server process (all threads) from h2load's start to its exit, from /proc/<pid>/stat, per request",
+      'memory is VmRSS/VmHWM from /proc/<pid>/status; every server is a child process',
     ],
   };
   const scenarios: ScenarioRecord[] = [];
@@ -866,7 +800,6 @@ async function main(): Promise<number> {
     if (!only || only.has('soak')) soak = await runSoak(ctx);
     subBenches = await runSubBenches(ctx, only, mode === 'quick');
   } finally {
-    load.close();
     rmSync(tmp, { recursive: true, force: true });
   }
 
@@ -877,15 +810,23 @@ async function main(): Promise<number> {
         'throughput ratios are noisy; look at the rounds and at the cpu/req ratios',
     );
   }
-  printFinal(scenarios, soak);
+  printFinal(scenarios);
+  if (soak) {
+    console.log(
+      `soak: ${fmtInt(soak.requests)} requests, RSS ${mb(soak.memory.checkpoint.rssKb)} MB at ${soak.checkpointFraction * 100}% → ${mb(soak.memory.end.rssKb)} MB at the end: ` +
+        `${soak.rssGrowthPct}% (target < ${soak.targetMaxGrowthPct}%: ${soak.met ? 'met' : 'MISSED'})`,
+    );
+  }
   const targets = [
     ...scenarios.flatMap((s) =>
-      s.ratios.filter((r) => r.target !== undefined).map((r) => ({ scenario: s.name, ratio: r.label, concurrency: r.concurrency, value: r.throughputRatio, target: r.target, met: r.met })),
+      s.ratios.flatMap((r) =>
+        r.targets.map(({ metric, min, max, value, met }) => ({ scenario: s.name, ratio: r.label, concurrency: r.concurrency, metric, min, max, value, met })),
+      ),
     ),
-    ...(soak ? [{ scenario: 'soak', ratio: 'rss growth %', concurrency: soak.concurrency, value: soak.rssGrowthPct, target: soak.targetMaxGrowthPct, met: soak.met }] : []),
+    ...(soak ? [{ scenario: 'soak', ratio: 'rss growth %', concurrency: soak.concurrency, metric: 'rssGrowthPct', max: soak.targetMaxGrowthPct, value: soak.rssGrowthPct, met: soak.met }] : []),
   ];
   const output = {
-    schema: 1,
+    schema: 2,
     date: new Date(started).toISOString(),
     mode,
     durationSeconds: round((Date.now() - started) / 1000, 1),

@@ -1,4 +1,4 @@
-// Small numeric helpers shared by the load generator and the report.
+// Small numeric helpers shared by the h2load driver and the report.
 
 /** Nearest-rank percentile of an ascending-sorted array; NaN when empty. */
 export function percentile(sorted: ArrayLike<number>, p: number): number {
@@ -7,8 +7,12 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number;
 }
 
-export function mean(values: readonly number[]): number {
-  return values.length === 0 ? NaN : values.reduce((a, b) => a + b, 0) / values.length;
+/** The middle value (the mean of the middle two for an even count); NaN when empty. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** Rounds for the JSON: enough digits to be useful, no float noise. */

@@ -1,11 +1,12 @@
 // `npm run bench -- --quick` end to end, once: it must finish and write valid JSON.
 // No timing is asserted: figures from a shared CI machine mean nothing.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
+import { SCENARIOS } from '../bench/scenarios.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -29,45 +30,74 @@ function runQuickBench(timeoutMs: number): Promise<Result> {
   });
 }
 
+type Figures = Record<'throughput' | 'p50' | 'p99' | 'cpuUsPerRequest' | 'rssKb', number>;
+
+interface Run {
+  variant: string;
+  concurrency: number;
+  requests: number;
+  throughput: number;
+  latencyMs: Record<string, number>;
+  serverCpuUsPerRequest: number;
+  problems: string[];
+}
+
+interface ScenarioJson {
+  name: string;
+  skipped?: string;
+  failed?: string;
+  runs: Run[];
+  summary: { variant: string; concurrency: number; median: Figures }[];
+  ratios: { label: string; concurrency: number; median: Figures; rounds: Record<keyof Figures, number[]> }[];
+}
+
 describe('bench', () => {
   test('bench - --quick exits 0 and writes bench/results/latest.json with every section', { timeout: 120_000 }, async () => {
+    // The bench's unary load generator; the bench cannot run without it.
+    const h2load = spawnSync('h2load', ['--version'], { encoding: 'utf8' });
+    assert.ok(!h2load.error && h2load.status === 0, 'h2load not found on PATH: install it with `apt-get install nghttp2-client`');
+
     const { code, output } = await runQuickBench(110_000);
     assert.equal(code, 0, `bench --quick failed:\n${output.slice(-4000)}`);
 
     const result = JSON.parse(readFileSync(join(ROOT, 'bench', 'results', 'latest.json'), 'utf8')) as Record<string, unknown>;
     assert.equal(result['mode'], 'quick');
     assert.equal(typeof result['date'], 'string');
-    const environment = result['environment'] as { node: string; cpus: { count: number; model: string } };
+    const environment = result['environment'] as { node: string; h2load: string; cpus: { count: number }; pinning: { description: string } };
     assert.equal(environment.node, process.version);
     assert.ok(environment.cpus.count > 0);
+    assert.match(environment.h2load, /nghttp2/);
+    assert.equal(typeof environment.pinning.description, 'string');
 
-    interface Run {
-      variant: string;
-      concurrency: number;
-      throughput: number;
-      latencyMs: Record<string, number>;
-    }
-    const scenarios = result['scenarios'] as {
-      name: string;
-      skipped?: string;
-      runs: Run[];
-      ratios: { label: string; concurrency: number; throughputRatio: number }[];
-    }[];
-    const names = scenarios.map((s) => s.name);
+    const scenarios = result['scenarios'] as ScenarioJson[];
+    assert.deepEqual(
+      scenarios.map((s) => s.name),
+      SCENARIOS.map((s) => s.name),
+    );
+    for (const scenario of scenarios) assert.equal(scenario.failed, undefined, `${scenario.name}: ${scenario.failed}`);
     for (const name of ['simple-raw', 'simple-typed', 'identity-fp32-4mib', 'simple-string']) {
-      const scenario = scenarios.find((s) => s.name === name);
-      assert.ok(scenario, `scenario ${name} missing from ${names.join(', ')}`);
+      const scenario = scenarios.find((s) => s.name === name) as ScenarioJson;
       assert.equal(scenario.skipped, undefined);
-      for (const variant of ['baseline-a', 'baseline-b', 'v2serve']) {
-        for (const concurrency of [1, 16]) {
-          const run: Run | undefined = scenario.runs.find((r) => r.variant === variant && r.concurrency === concurrency);
-          assert.ok(run, `${name}: no run of ${variant} at concurrency ${concurrency}`);
-          assert.ok(run.throughput > 0);
-          for (const p of ['p50', 'p90', 'p99']) assert.equal(typeof run.latencyMs[p], 'number');
-        }
+      for (const variant of ['bare', 'generated', 'v2serve']) {
+        const run = scenario.runs.find((r) => r.variant === variant && r.concurrency === 16);
+        assert.ok(run, `${name}: no run of ${variant} at 16 in flight`);
+        assert.ok(run.requests >= 16, `${name}/${variant}: ${run.requests} requests`);
+        assert.ok(run.throughput > 0);
+        for (const p of ['p50', 'p90', 'p99']) assert.equal(typeof run.latencyMs[p], 'number');
+        assert.equal(typeof run.serverCpuUsPerRequest, 'number');
+        assert.deepEqual(run.problems, []);
+        assert.ok(scenario.summary.some((c) => c.variant === variant && c.concurrency === 16));
       }
-      for (const label of ['v2serve/baseline-a', 'v2serve/baseline-b']) {
-        assert.ok(scenario.ratios.some((r) => r.label === label), `${name}: ratio ${label} missing`);
+      for (const label of ['v2serve/bare', 'v2serve/generated']) {
+        const ratio = scenario.ratios.find((r) => r.label === label && r.concurrency === 16);
+        assert.ok(ratio, `${name}: ratio ${label} at 16 missing`);
+        for (const metric of ['throughput', 'p50', 'p99', 'cpuUsPerRequest', 'rssKb'] as const) {
+          // null: a quick run may take the server less than /proc's 10 ms CPU tick, and a
+          // ratio to 0 is not a number JSON can hold.
+          const value = ratio.median[metric] as number | null;
+          assert.ok(value === null || typeof value === 'number', `${name}: ${label} ${metric} is ${value}`);
+          assert.equal(ratio.rounds[metric].length, 1);
+        }
       }
     }
 
