@@ -14,7 +14,6 @@ import type {
   GRPCInferenceServiceServer,
   InferParameter,
   ModelInferRequest,
-  ModelInferResponse,
   ModelStreamInferResponse,
   RepositoryModelLoadRequest,
 } from '../../generated/grpc_service.js';
@@ -30,6 +29,7 @@ import {
   toModelStatistics,
 } from './converters.js';
 import { dictionary } from '../dictionary.js';
+import type { InferResult } from '../pipeline/index.js';
 import type { LogSettings } from '../logging/index.js';
 import type { RegionStatus, SharedMemoryRegistry } from '../shared-memory/index.js';
 import { toServiceError } from './status.js';
@@ -245,10 +245,10 @@ function modelStreamInfer(context: ServiceContext): handleBidiStreamingCall<Mode
       const arrivedNs = process.hrtime.bigint();
       inferOne(context, request, arrivedNs, signal)
         .then(
-          (response): ModelStreamInferResponse => ({
-            errorMessage: '',
-            inferResponse: { ...response, parameters: withFinalResponse(response.parameters) },
-          }),
+          (result): ModelStreamInferResponse => {
+            const response = toInferResponse(result);
+            return { errorMessage: '', inferResponse: { ...response, parameters: withFinalResponse(response.parameters) } };
+          },
           (err: unknown) => streamError(request, toServiceError(err, context.log).details),
         )
         .then((response) => {
@@ -279,9 +279,8 @@ function modelStreamInfer(context: ServiceContext): handleBidiStreamingCall<Mode
  * One inference, wire to wire. Unary and stream calls both come through here. Inputs in
  * shared memory are read before, outputs placed in shared memory written after.
  */
-async function inferOne(context: ServiceContext, request: ModelInferRequest, arrivedNs: bigint, signal: AbortSignal): Promise<ModelInferResponse> {
-  const result = await context.sharedMemory.infer(toInferCall(request, arrivedNs), (call) => context.repository.infer(call, signal));
-  return toInferResponse(result);
+function inferOne(context: ServiceContext, request: ModelInferRequest, arrivedNs: bigint, signal: AbortSignal): Promise<InferResult> {
+  return context.sharedMemory.infer(toInferCall(request, arrivedNs), (call) => context.repository.infer(call, signal));
 }
 
 function regionStatusMap(regions: readonly RegionStatus[]): Map<string, RegionStatus> {
@@ -315,7 +314,12 @@ function checkRepositoryName(name: string): void {
   if (name) throw new InferenceError('UNIMPLEMENTED', `'repository_name' is not supported (got '${name}'); leave it empty`);
 }
 
-export function inferenceService(context: ServiceContext): GRPCInferenceServiceServer {
+/** The unary ModelInfer answers the core's InferResult: encodeInferResult serializes it (see server.ts). */
+export type InferenceServiceImplementation = Omit<GRPCInferenceServiceServer, 'modelInfer'> & {
+  modelInfer: handleUnaryCall<ModelInferRequest, InferResult>;
+};
+
+export function inferenceService(context: ServiceContext): InferenceServiceImplementation {
   const { repository } = context;
   const shm = context.sharedMemory;
   const cudaShm = 'CUDA shared memory needs a GPU, and v2serve runs models on the CPU';

@@ -10,10 +10,17 @@ import type { ModelRepository } from '../repository/index.js';
 import type { SharedMemoryRegistry } from '../shared-memory/index.js';
 import { serverChannelOptions, type ConnectionOptions } from './channel-options.js';
 import { CallTracker, inferenceService } from './inference-service.js';
+import { encodeInferResult } from './infer-response-codec.js';
 import { addReflection } from './reflection.js';
 import { restrictionInterceptor, type ProtocolRestriction } from './restricted.js';
 
 export const INFERENCE_SERVICE = 'inference.GRPCInferenceService';
+
+/** The generated service, but ModelInfer's answer is written straight from the InferResult (infer-response-codec.ts). */
+const INFERENCE_SERVICE_DEFINITION = {
+  ...GRPCInferenceServiceService,
+  modelInfer: { ...GRPCInferenceServiceService.modelInfer, responseSerialize: encodeInferResult },
+};
 const HEALTH_SERVICE = 'grpc.health.v1.Health';
 
 export interface GrpcServerOptions {
@@ -65,7 +72,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const server = new Server({ ...channelOptions, ...(restricted ? { interceptors: [restricted] } : {}) });
   const calls = new CallTracker();
   server.addService(
-    GRPCInferenceServiceService,
+    INFERENCE_SERVICE_DEFINITION,
     inferenceService({
       repository,
       sharedMemory: options.sharedMemory,

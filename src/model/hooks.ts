@@ -3,7 +3,8 @@
 import { InferenceError, errorMessage } from '../errors.js';
 import { dictionary } from '../dictionary.js';
 import type { MetricValue } from '../events.js';
-import { toList, toOutputTensors, type NestedList, type Tensor } from '../tensor/index.js';
+import { toOutputTensors, type Tensor } from '../tensor/index.js';
+import { buildRequest } from './hook-request.js';
 import { customOperationMethod, type ModelServer } from './model-server.js';
 import type {
   InferRequest,
@@ -42,28 +43,6 @@ export interface ExecutionOutput {
 
 type CustomOperation = (request: InferRequest, signal: AbortSignal) => Promise<PredictOutputs> | PredictOutputs;
 
-/** Builds the request the hooks see; the list form is computed on first read of `inputs`. */
-export function buildRequest(server: ModelServer, job: ExecutionJob): InferRequest {
-  const tensors = dictionary<Tensor>();
-  for (const tensor of job.tensors) tensors[tensor.name] = tensor;
-  const declared = server.io.inputs;
-  const ordered =
-    declared.length > 0
-      ? declared.flatMap((spec) => (tensors[spec.name] ? [tensors[spec.name] as Tensor] : []))
-      : job.tensors;
-  let inputs: NestedList[] | undefined;
-  const request = { id: job.id, tensors, parameters: job.parameters, outputs: job.outputs, state: dictionary<unknown>() };
-  Object.defineProperty(request, 'inputs', {
-    enumerable: true,
-    configurable: true,
-    get: () => (inputs ??= ordered.map(toList)),
-    set: (value: NestedList[]) => {
-      inputs = value;
-    },
-  });
-  return request as unknown as InferRequest;
-}
-
 /** An error a hook threw, as the client sees it: the hook's own code, or INTERNAL. */
 function hookError(server: ModelServer, operation: string, err: unknown): InferenceError {
   const prefix = `model '${server.name}' version ${server.version} operation '${operation}'`;
@@ -85,44 +64,76 @@ function customOperation(server: ModelServer, operation: string): CustomOperatio
   return method as CustomOperation;
 }
 
-/** preprocess → validate → predict/explain → postprocess, as the seed's do_event; custom operations skip the hooks. */
-export async function runHooks(server: ModelServer, job: ExecutionJob, signal: AbortSignal): Promise<ExecutionOutput> {
+type MaybePromise<T> = T | Promise<T>;
+
+function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
+/** `next(value)`, at once when `value` is no promise: a synchronous model pays for no promise per hook. */
+function then<T, U>(value: MaybePromise<T>, next: (value: T) => MaybePromise<U>): MaybePromise<U> {
+  return isPromise(value) ? value.then(next) : next(value);
+}
+
+/**
+ * preprocess → validate → predict/explain → postprocess, as the seed's do_event; custom
+ * operations skip the hooks. Synchronous hooks run without a promise between them; a sync
+ * throw and a rejection take the same path.
+ */
+export function runHooks(server: ModelServer, job: ExecutionJob, signal: AbortSignal): Promise<ExecutionOutput> {
+  try {
+    const output = runHookChain(server, job, signal);
+    return isPromise(output) ? output : Promise.resolve(output);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+function runHookChain(server: ModelServer, job: ExecutionJob, signal: AbortSignal): MaybePromise<ExecutionOutput> {
   const { operation } = job;
   const custom = STANDARD_OPERATIONS.has(operation) ? undefined : customOperation(server, operation);
   let request = buildRequest(server, job);
-  let response: InferResponse;
-  try {
-    let outputs: PredictOutputs;
-    if (custom) {
-      outputs = await custom.call(server, request, signal);
-    } else {
-      request = await server.preprocess(request, operation);
-      request = await server.validate(request, operation);
-      outputs =
-        operation === 'explain' ? await server.explain(request, signal) : await server.predict(request, signal);
-    }
-    response = {
+  const respond = (outputs: PredictOutputs): MaybePromise<InferResponse> => {
+    const response: InferResponse = {
       id: job.id,
       modelName: server.name,
       modelVersion: server.version,
       outputs: toOutputTensors(outputs, server.io),
       parameters: dictionary(),
     };
-    if (!custom) response = await server.postprocess(response);
+    return custom ? response : server.postprocess(response);
+  };
+  const finish = (response: InferResponse): ExecutionOutput => {
+    let logged: LoggedResults | undefined;
+    try {
+      logged = server.loggedResults(request, response, operation);
+    } catch (err) {
+      throw hookError(server, `${operation} (loggedResults)`, err);
+    }
+    return {
+      outputs: response.outputs,
+      parameters: response.parameters,
+      metrics: dictionary(server.metrics),
+      labels: dictionary(server.labels),
+      ...(logged ? { logged } : {}),
+    };
+  };
+  let response: MaybePromise<InferResponse>;
+  try {
+    const outputs: MaybePromise<PredictOutputs> = custom
+      ? custom.call(server, request, signal)
+      : then(server.preprocess(request, operation), (preprocessed) =>
+          then(server.validate(preprocessed, operation), (validated) => {
+            request = validated;
+            return operation === 'explain' ? server.explain(validated, signal) : server.predict(validated, signal);
+          }),
+        );
+    response = then(outputs, respond);
   } catch (err) {
     throw hookError(server, operation, err);
   }
-  let logged: LoggedResults | undefined;
-  try {
-    logged = server.loggedResults(request, response, operation);
-  } catch (err) {
-    throw hookError(server, `${operation} (loggedResults)`, err);
-  }
-  return {
-    outputs: response.outputs,
-    parameters: response.parameters,
-    metrics: dictionary(server.metrics),
-    labels: dictionary(server.labels),
-    ...(logged ? { logged } : {}),
-  };
+  if (!isPromise(response)) return finish(response);
+  return response.then(finish, (err: unknown) => {
+    throw hookError(server, operation, err);
+  });
 }

@@ -1,7 +1,8 @@
 // The model-author contract: the class a model extends, what its hooks see, the hook runner
 // and where an instance of it runs. Knows nothing of transports, repositories or scheduling.
 export { ModelServer, customOperationMethod, type ModelContext, type ModelFiles } from './model-server.js';
-export { runHooks, buildRequest, type ExecutionJob, type ExecutionOutput } from './hooks.js';
+export { runHooks, type ExecutionJob, type ExecutionOutput } from './hooks.js';
+export { buildRequest } from './hook-request.js';
 export {
   createModelServer,
   findModelModule,

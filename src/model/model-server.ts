@@ -7,6 +7,7 @@ import { InferenceError } from '../errors.js';
 import { dictionary, ownEntry } from '../dictionary.js';
 import type { MetricValue } from '../events.js';
 import type { IOSpec } from '../tensor/index.js';
+import { hasUntouchedInputs } from './hook-request.js';
 import type {
   InferRequest,
   InferResponse,
@@ -97,8 +98,7 @@ export abstract class ModelServer {
   validate(request: InferRequest, _op: Operation): Promise<InferRequest> | InferRequest {
     // The lazily built list form is a list by construction: reading it here would convert
     // every tensor of every request, used or not. Only a replaced `inputs` is checked.
-    const lazy = Object.getOwnPropertyDescriptor(request, 'inputs')?.get !== undefined;
-    if (!lazy && !Array.isArray(request.inputs)) {
+    if (!hasUntouchedInputs(request) && !Array.isArray(request.inputs)) {
       throw InferenceError.invalidArgument('inputs', 'must be a list');
     }
     return request;
