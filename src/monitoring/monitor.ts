@@ -18,11 +18,11 @@ import {
 } from './event-json.js';
 import { BoundedQueue } from './event-queue.js';
 import { type ModelMonitoringOverrides, type MonitoringOptions, checkOverrides } from './options.js';
-import { type StreamStore, StreamPublisher, batchMessageId, retrySpanMs } from './stream-publisher.js';
+import { type StreamWire, StreamPublisher, batchMessageId, retrySpanMs } from './stream-publisher.js';
 import type { JsonValue } from './tensor-json.js';
 
 /** Where messages and endpoint records go; NATS in production, a fake in unit tests. */
-export interface MonitoringTransport extends StreamStore {
+export interface MonitoringTransport extends StreamWire {
   isConnected(): boolean;
   /** Fire-and-forget to core NATS; may throw (e.g. payload above the server's max_payload). */
   publish(subject: string, payload: Uint8Array): void;

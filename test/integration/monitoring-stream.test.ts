@@ -222,7 +222,10 @@ function inference(i: number): InferenceEvent {
   };
 }
 
-/** The real transport, except that the first acknowledgement of each message is lost. */
+/**
+ * The real transport, except that the first acknowledgement of each message is lost. A
+ * message keeps its reply token across retries, so the token names the message.
+ */
 function losingFirstAcks(inner: NatsTransport): MonitoringTransport {
   const acknowledged = new Set<string>();
   return {
@@ -231,11 +234,12 @@ function losingFirstAcks(inner: NatsTransport): MonitoringTransport {
     putRecord: (key, value) => inner.putRecord(key, value),
     onConnected: (listener) => inner.onConnected(listener),
     close: () => inner.close(),
-    async storeInStream(subject, payload, msgId, timeoutMs) {
-      const attempt = await inner.storeInStream(subject, payload, msgId, timeoutMs);
-      if (attempt !== 'stored' || acknowledged.has(msgId)) return attempt;
-      acknowledged.add(msgId);
-      return 'unacknowledged';
+    sendToStream: (subject, payload, msgId, token) => inner.sendToStream(subject, payload, msgId, token),
+    onStreamReply(listener) {
+      inner.onStreamReply((token, data, status) => {
+        if (acknowledged.has(token)) listener(token, data, status);
+        else acknowledged.add(token);
+      });
     },
   };
 }
