@@ -282,3 +282,24 @@ describe('monitoring to a JetStream stream: retries', () => {
     assert.equal(await storedCount(nc, 'RETRIED'), 3, 'two full batches and the partial one, each once');
   });
 });
+
+describe('monitoring to a JetStream stream: reconnection', () => {
+  test('reconnect - after a nats-server restart, acknowledgements still reach the reply subscription', async (t) => {
+    const { server } = await startNats(t);
+    const logs: Json[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Json) });
+    const mon = await startMonitoring({ natsUrl: server.url, stream: { name: 'RECONNECTED' } }, log);
+    t.after(() => mon.close(0));
+    await until('the stream created', () => logs.some((l) => l['msg'] === 'monitoring stream created'));
+    for (let i = 1; i <= 10; i++) mon.emit(inference(i));
+    await until('10 acknowledgements', () => mon.stats().published === 10);
+
+    await server.restart();
+    await until('the reconnection', () => logs.some((l) => l['msg'] === 'monitoring reconnected to NATS'));
+    for (let i = 11; i <= 20; i++) mon.emit(inference(i));
+    // Stored but unacknowledged events would be retried, then dropped: only acks count here.
+    await until('10 more acknowledgements', () => mon.stats().published === 20);
+    await mon.close(1000);
+    assert.equal(mon.stats().dropped, 0);
+  });
+});
