@@ -2,7 +2,6 @@
 // read these events; see docs/monitoring-event.schema.json.
 import type { InferenceEvent } from '../events.js';
 import { type JsonValue, tensorToJson, toJson } from './tensor-json.js';
-import { dictionary } from '../dictionary.js';
 
 /**
  * Column names of a batch row. The seed's `microsec` column is `latency_us` here:
@@ -62,12 +61,9 @@ function requestJson(e: InferenceEvent, maxElements: number): JsonValue {
   const inputs = e.logged
     ? toJson(e.logged.inputs ?? [], maxElements)
     : e.inputs.map((t) => tensorToJson(t, maxElements));
-  const request = dictionary<JsonValue>([
-    ['id', e.requestId],
-    ['inputs', inputs],
-  ]);
-  if (Object.keys(e.parameters).length > 0) request['parameters'] = toJson(e.parameters, maxElements);
-  return request;
+  // Our own keys, so a plain object: JSON.stringify is slower on a null-prototype one.
+  if (Object.keys(e.parameters).length === 0) return { id: e.requestId, inputs };
+  return { id: e.requestId, inputs, parameters: toJson(e.parameters, maxElements) };
 }
 
 function responseJson(e: InferenceEvent, maxElements: number): JsonValue {

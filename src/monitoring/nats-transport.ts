@@ -5,20 +5,21 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import {
   type ConnectionOptions,
-  type JetStreamClient,
   type KV,
+  type MsgHdrs,
   type NatsConnection,
   type StreamInfo,
   ErrorCode,
   Events,
   NatsError,
   connect,
+  createInbox,
   credsAuthenticator,
+  headers,
 } from 'nats';
 import type { MonitoringTransport } from './monitor.js';
 import type { MonitoringOptions, MonitoringStreamOptions } from './options.js';
 import { streamConfig, streamDifferences } from './stream-config.js';
-import type { StoreAttempt } from './stream-publisher.js';
 
 /** Pause between connection attempts, before the first success and after it (reconnects). */
 const RETRY_MS = 1000;
@@ -26,14 +27,13 @@ const RETRY_MS = 1000;
 const OP_TIMEOUT_MS = 5000;
 /** JetStream's "stream not found" error code. */
 const STREAM_NOT_FOUND = 10059;
+/** JetStream's deduplication header (nats.js does not export its name). */
+const MSG_ID_HEADER = 'Nats-Msg-Id';
 /**
- * Publish errors that mean no acknowledgement came: nobody answered in time, or nobody
- * could (503: no responders, or JetStream unavailable for now). A retry may succeed; any
- * other error is the stream refusing the message.
+ * Publish errors of a connection going away: the message was not sent, and a retry may
+ * be. Any other error (max_payload exceeded) means it can never be sent.
  */
-const UNACKNOWLEDGED: ReadonlySet<string> = new Set([
-  ErrorCode.Timeout,
-  ErrorCode.NoResponders,
+const NOT_SENT: ReadonlySet<string> = new Set([
   ErrorCode.Disconnect,
   ErrorCode.ConnectionClosed,
   ErrorCode.ConnectionDraining,
@@ -43,6 +43,13 @@ const UNACKNOWLEDGED: ReadonlySet<string> = new Set([
 export interface EventStream {
   readonly options: MonitoringStreamOptions;
   readonly subject: string;
+}
+
+/** A stream publish held until the stream is checked. */
+interface HeldPublish {
+  readonly subject: string;
+  readonly payload: Uint8Array;
+  readonly headers: MsgHdrs;
 }
 
 /** Client options from MonitoringOptions; reads the creds file, so a missing one fails start. */
@@ -81,9 +88,13 @@ export class NatsTransport implements MonitoringTransport {
   private connected = false;
   private closed = false;
   private kv: Promise<KV> | undefined;
-  private js: JetStreamClient | undefined;
-  /** Settles when the stream was checked (or created) after the latest connection. */
-  private streamChecked: Promise<void> = Promise.resolve();
+  /** The latest connection's stream check while it runs: stream publishes are held meanwhile. */
+  private streamCheck: Promise<void> | undefined;
+  /** By reply token: a retry of a held message replaces its first attempt. */
+  private readonly held = new Map<string, HeldPublish>();
+  /** Reply subjects are `<inbox>.<token>`; one subscription to `<inbox>.*` gets them all. */
+  private readonly inbox: string;
+  private replyListener: ((token: string, data: Uint8Array, status: number) => void) | undefined;
   private streamCheckWarned = false;
   private streamDifferenceWarned = false;
   private wake: (() => void) | undefined;
@@ -94,7 +105,9 @@ export class NatsTransport implements MonitoringTransport {
     private readonly bucket: string,
     private readonly log: Logger,
     private readonly stream?: EventStream,
-  ) {}
+  ) {
+    this.inbox = createInbox(opts.inboxPrefix);
+  }
 
   /** Resolves after the first connection attempt, connected or not; retries in the background. */
   start(): Promise<void> {
@@ -112,18 +125,21 @@ export class NatsTransport implements MonitoringTransport {
     this.nc.publish(subject, payload);
   }
 
-  async storeInStream(subject: string, payload: Uint8Array, msgId: string, timeoutMs: number): Promise<StoreAttempt> {
-    const js = this.js;
-    if (!js || !this.connected) return 'unacknowledged';
+  sendToStream(subject: string, payload: Uint8Array, msgId: string, token: string): boolean {
+    const nc = this.nc;
+    if (!nc || !this.connected) return false;
+    const h = headers();
+    h.set(MSG_ID_HEADER, msgId);
     // Before the stream exists a publish finds no responder and waits out an ack timeout.
-    await this.streamChecked;
-    try {
-      await js.publish(subject, payload, { msgID: msgId, timeout: timeoutMs });
-      return 'stored';
-    } catch (err) {
-      if (err instanceof NatsError && UNACKNOWLEDGED.has(err.code)) return 'unacknowledged';
-      throw err;
+    if (this.streamCheck) {
+      this.held.set(token, { subject, payload, headers: h });
+      return true;
     }
+    return this.publishToStream(nc, subject, payload, h, token);
+  }
+
+  onStreamReply(listener: (token: string, data: Uint8Array, status: number) => void): void {
+    this.replyListener = listener;
   }
 
   async putRecord(key: string, value: Uint8Array): Promise<void> {
@@ -186,14 +202,29 @@ export class NatsTransport implements MonitoringTransport {
 
   private attach(nc: NatsConnection): void {
     this.nc = nc;
-    this.js = nc.jetstream();
     this.connected = true;
+    if (this.stream) this.subscribeReplies(nc);
     this.log.info({ server: nc.getServer() }, 'monitoring connected to NATS');
     this.checkStream(nc);
     this.notifyConnected();
     void this.watch(nc);
     void nc.closed().then(() => {
       this.connected = false;
+    });
+  }
+
+  /** One subscription for every stream reply; nats.js sends it again after a reconnection. */
+  private subscribeReplies(nc: NatsConnection): void {
+    const tokenAt = this.inbox.length + 1;
+    nc.subscribe(`${this.inbox}.*`, {
+      callback: (err, msg) => {
+        if (err) {
+          // A permissions error on the inbox: every publish then times out, is retried and dropped.
+          this.log.warn({ err }, 'monitoring stream replies not received');
+          return;
+        }
+        this.replyListener?.(msg.subject.slice(tokenAt), msg.data, msg.headers?.code ?? 0);
+      },
     });
   }
 
@@ -222,7 +253,7 @@ export class NatsTransport implements MonitoringTransport {
   private checkStream(nc: NatsConnection): void {
     const stream = this.stream;
     if (!stream) return;
-    this.streamChecked = this.ensureStream(nc, stream).catch((err: unknown) => {
+    const check = this.ensureStream(nc, stream).catch((err: unknown) => {
       if (this.streamCheckWarned) return;
       this.streamCheckWarned = true;
       this.log.warn(
@@ -230,6 +261,36 @@ export class NatsTransport implements MonitoringTransport {
         'monitoring stream not checked (is JetStream enabled?); events not acknowledged are retried, then dropped',
       );
     });
+    this.streamCheck = check;
+    void check.then(() => {
+      // After a newer (re)connection, its own check releases the held messages.
+      if (this.streamCheck !== check) return;
+      this.streamCheck = undefined;
+      this.releaseHeld(nc);
+    });
+  }
+
+  /** Sends what waited for the stream check; while disconnected they wait for their retry. */
+  private releaseHeld(nc: NatsConnection): void {
+    for (const [token, m] of this.held) {
+      if (!this.connected) break;
+      try {
+        this.publishToStream(nc, m.subject, m.payload, m.headers, token);
+      } catch {
+        // Too large to send: no reply comes, and its retry, no longer held, is refused.
+      }
+    }
+    this.held.clear();
+  }
+
+  private publishToStream(nc: NatsConnection, subject: string, payload: Uint8Array, h: MsgHdrs, token: string): boolean {
+    try {
+      nc.publish(subject, payload, { reply: `${this.inbox}.${token}`, headers: h });
+      return true;
+    } catch (err) {
+      if (err instanceof NatsError && NOT_SENT.has(err.code)) return false;
+      throw err;
+    }
   }
 
   private async ensureStream(nc: NatsConnection, stream: EventStream): Promise<void> {

