@@ -15,3 +15,13 @@ export function dictionary<V>(entries: Iterable<readonly [string, V]> | Readonly
 export function ownEntry<V>(record: Readonly<Record<string, V>> | undefined, key: string): V | undefined {
   return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
 }
+
+const EMPTY: Readonly<Record<string, never>> = Object.freeze(dictionary<never>());
+
+/** A frozen copy of `record`'s entries, as of now; records with none share one empty copy. */
+export function snapshot<V>(record: Readonly<Record<string, V>>): Readonly<Record<string, V>> {
+  for (const key in record) {
+    if (Object.hasOwn(record, key)) return Object.freeze(dictionary(record));
+  }
+  return EMPTY;
+}

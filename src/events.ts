@@ -51,6 +51,8 @@ export type ModelEvent = InferenceEvent | ModelStateEvent;
 
 export interface EventSink {
   emit(event: ModelEvent): void;
+  /** False when this sink ignores inference events, so that nobody builds them for it (absent: it wants them). */
+  wantsInferenceEvents?(): boolean;
 }
 
 export const NO_EVENTS: EventSink = { emit: () => undefined };

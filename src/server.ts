@@ -27,6 +27,7 @@ export interface RunningV2serve {
 /** Fans events out to every side path; one failing sink never reaches the request path. */
 function fanOut(sinks: readonly EventSink[], logger: RootLogger): EventSink {
   return {
+    wantsInferenceEvents: () => sinks.some((sink) => sink.wantsInferenceEvents?.() !== false),
     emit(event: ModelEvent) {
       for (const sink of sinks) {
         try {
@@ -47,6 +48,7 @@ function stringParameters(config: ModelConfig): Record<string, string> {
 /** Applies a model's config.pbtxt monitoring_* parameters (checked when its config was read) when a version becomes ready. */
 function perModelMonitoring(monitoring: Monitoring): EventSink {
   return {
+    wantsInferenceEvents: () => false,
     emit(event) {
       if (event.kind !== 'model-state' || event.state !== 'READY') return;
       monitoring.setModelOverrides(event.model, modelOverridesFromParameters(event.parameters));

@@ -34,8 +34,12 @@ function fromInferParameter(parameter: InferParameter): ParamValue | undefined {
   return undefined;
 }
 
+/** Shared by every call that sends no parameters: nothing writes to it. */
+const NO_PARAMETERS_SENT: Parameters = Object.freeze(dictionary<ParamValue>());
+
 /** A parameter with no value set carries nothing and is left out. */
 export function fromInferParameters(parameters: ReadonlyMap<string, InferParameter>): Parameters {
+  if (parameters.size === 0) return NO_PARAMETERS_SENT;
   const result = dictionary<ParamValue>();
   for (const [key, parameter] of parameters) {
     const value = fromInferParameter(parameter);

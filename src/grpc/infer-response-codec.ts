@@ -1,8 +1,13 @@
-// ModelInferResponse written straight from the core's InferResult into one buffer of the
-// exact size: the tensor bytes are copied once, into their place in the message (grpc-js
-// then copies the message once more, into its frame). The generated encoder would copy them
-// three times (into a chunk, into the finished array, into a Buffer) and build a protobuf
-// object graph first. Field numbers are the contract's (proto/grpc_service.proto).
+// ModelInferResponse written straight from the core's InferResult: the tensor bytes are
+// copied once, into their place in the message, and grpc-js copies the message once more,
+// into its frame. The generated encoder would copy them three times (into a chunk, into the
+// finished array, into a Buffer) after building a protobuf object graph. Field numbers are the
+// contract's (proto/grpc_service.proto).
+//
+// grpc-js copies a serialized response into its frame before it returns from the serializer's
+// caller (server-interceptors.js, serializeMessage), so the message is written into one scratch
+// buffer reused from call to call: a 4 MiB answer allocates nothing here, and every ArrayBuffer
+// not allocated is garbage collection not paid (large ones push V8 into full collections).
 import type { ParamValue, Parameters } from '../model/index.js';
 import type { InferResult } from '../pipeline/index.js';
 
@@ -138,7 +143,22 @@ function shapeSize(shape: readonly bigint[]): number {
   return size;
 }
 
-/** Serializes `result` as a ModelInferResponse, in one allocation. */
+/** Scratch buffers up to this size are kept for the next call; a larger message gets its own. */
+const KEPT_SCRATCH_BYTES = 64 * 2 ** 20;
+let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+
+function scratchOf(size: number): Buffer {
+  if (size > scratch.byteLength) {
+    if (size > KEPT_SCRATCH_BYTES) return Buffer.allocUnsafeSlow(size);
+    scratch = Buffer.allocUnsafeSlow(Math.min(KEPT_SCRATCH_BYTES, 2 ** Math.ceil(Math.log2(size))));
+  }
+  return scratch.subarray(0, size);
+}
+
+/**
+ * Serializes `result` as a ModelInferResponse. The bytes live in a scratch buffer that the
+ * next call overwrites: copy them (as grpc-js does) before serializing another.
+ */
 export function encodeInferResult(result: InferResult): Buffer {
   const parameterKeys = Object.keys(result.parameters);
   const entrySizes = parameterKeys.map((key) => entrySize(key, (result.parameters as Parameters)[key] as ParamValue));
@@ -160,7 +180,7 @@ export function encodeInferResult(result: InferResult): Buffer {
   }
   for (const raw of result.raw) size += 1 + varintSize(raw.byteLength) + raw.byteLength;
 
-  const writer = new Writer(Buffer.allocUnsafe(size));
+  const writer = new Writer(scratchOf(size));
   writer.string(RESPONSE.modelName, result.model);
   writer.string(RESPONSE.modelVersion, result.version);
   writer.string(RESPONSE.id, result.id);

@@ -279,7 +279,7 @@ function modelStreamInfer(context: ServiceContext): handleBidiStreamingCall<Mode
  * One inference, wire to wire. Unary and stream calls both come through here. Inputs in
  * shared memory are read before, outputs placed in shared memory written after.
  */
-function inferOne(context: ServiceContext, request: ModelInferRequest, arrivedNs: bigint, signal: AbortSignal): Promise<InferResult> {
+async function inferOne(context: ServiceContext, request: ModelInferRequest, arrivedNs: bigint, signal: AbortSignal): Promise<InferResult> {
   return context.sharedMemory.infer(toInferCall(request, arrivedNs), (call) => context.repository.infer(call, signal));
 }
 

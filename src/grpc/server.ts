@@ -10,16 +10,26 @@ import type { ModelRepository } from '../repository/index.js';
 import type { SharedMemoryRegistry } from '../shared-memory/index.js';
 import { serverChannelOptions, type ConnectionOptions } from './channel-options.js';
 import { CallTracker, inferenceService } from './inference-service.js';
+import { decodeModelInferRequest } from './infer-request-codec.js';
 import { encodeInferResult } from './infer-response-codec.js';
 import { addReflection } from './reflection.js';
 import { restrictionInterceptor, type ProtocolRestriction } from './restricted.js';
 
 export const INFERENCE_SERVICE = 'inference.GRPCInferenceService';
 
-/** The generated service, but ModelInfer's answer is written straight from the InferResult (infer-response-codec.ts). */
+/**
+ * The generated service, but ModelInfer and ModelStreamInfer read their requests with raw
+ * tensors as views (infer-request-codec.ts), and ModelInfer's answer is written straight from
+ * the InferResult (infer-response-codec.ts).
+ */
 const INFERENCE_SERVICE_DEFINITION = {
   ...GRPCInferenceServiceService,
-  modelInfer: { ...GRPCInferenceServiceService.modelInfer, responseSerialize: encodeInferResult },
+  modelInfer: {
+    ...GRPCInferenceServiceService.modelInfer,
+    requestDeserialize: decodeModelInferRequest,
+    responseSerialize: encodeInferResult,
+  },
+  modelStreamInfer: { ...GRPCInferenceServiceService.modelStreamInfer, requestDeserialize: decodeModelInferRequest },
 };
 const HEALTH_SERVICE = 'grpc.health.v1.Health';
 
@@ -112,7 +122,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
 
   return {
     port,
-    healthEvents: { emit: (event: ModelEvent) => event.kind === 'model-state' && updateHealth() },
+    healthEvents: { emit: (event: ModelEvent) => event.kind === 'model-state' && updateHealth(), wantsInferenceEvents: () => false },
     async shutdown(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       const drained = calls.drain();

@@ -46,8 +46,15 @@ export function buildRequest(server: Pick<ModelServer, 'io'>, job: ExecutionJob)
   const tensors = dictionary<Tensor>();
   for (const tensor of job.tensors) tensors[tensor.name] = tensor;
   const declared = server.io.inputs;
-  const ordered =
-    declared.length > 0 ? declared.flatMap((spec) => (tensors[spec.name] ? [tensors[spec.name] as Tensor] : [])) : job.tensors;
+  let ordered: readonly Tensor[] = job.tensors;
+  if (declared.length > 0) {
+    const inDeclaredOrder: Tensor[] = [];
+    for (const spec of declared) {
+      const tensor = tensors[spec.name];
+      if (tensor) inDeclaredOrder.push(tensor);
+    }
+    ordered = inDeclaredOrder;
+  }
   return new HookRequest(job.id, tensors, job.parameters, job.outputs, ordered);
 }
 

@@ -1,7 +1,7 @@
 // Runs a model server's hooks for one request, in the seed's fixed order. The only
 // caller of the hooks, wherever the instance lives (main thread or a worker).
 import { InferenceError, errorMessage } from '../errors.js';
-import { dictionary } from '../dictionary.js';
+import { dictionary, snapshot } from '../dictionary.js';
 import type { MetricValue } from '../events.js';
 import { toOutputTensors, type Tensor } from '../tensor/index.js';
 import { buildRequest } from './hook-request.js';
@@ -113,8 +113,8 @@ function runHookChain(server: ModelServer, job: ExecutionJob, signal: AbortSigna
     return {
       outputs: response.outputs,
       parameters: response.parameters,
-      metrics: dictionary(server.metrics),
-      labels: dictionary(server.labels),
+      metrics: snapshot(server.metrics),
+      labels: snapshot(server.labels),
       ...(logged ? { logged } : {}),
     };
   };

@@ -43,6 +43,7 @@ export class VersionTelemetry {
     const totalNs = timings.queueNs + timings.inputNs + timings.inferNs + timings.outputNs;
     this.statistics.recordSuccess(totalNs, timings, done.rows);
     if (!done.batched) this.statistics.recordExecution(done.rows, timings);
+    if (this.events.wantsInferenceEvents?.() === false) return;
     this.events.emit({
       kind: 'inference',
       modelClass: instance.modelClass,
@@ -66,6 +67,7 @@ export class VersionTelemetry {
   failed(call: InferCall, err: unknown, instance: InstanceIdentity | undefined): void {
     const durationNs = process.hrtime.bigint() - call.arrivedNs;
     this.statistics.recordFailure(durationNs);
+    if (this.events.wantsInferenceEvents?.() === false) return;
     const error = err instanceof Error ? err : new Error(String(err));
     const operation = call.parameters['operation'];
     this.events.emit({

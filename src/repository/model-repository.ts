@@ -331,8 +331,13 @@ export class ModelRepository {
     return ready;
   }
 
+  /** Never throws: an unknown model or version is a rejection, like every other failure. */
   infer(call: InferCall, signal: AbortSignal): Promise<InferResult> {
-    return this.resolve(call.model, call.version).infer(call, signal);
+    try {
+      return this.resolve(call.model, call.version).infer(call, signal);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   metadata(name: string, version: string): ModelMetadata {

@@ -131,7 +131,7 @@ export class ModelVersion {
       release = this.scheduler.admit();
       const deadline = requestDeadline(call, signal);
       try {
-        const instance = await this.whenReady(deadline.signal);
+        const instance = this.state === 'READY' && this.instance ? this.instance : await this.whenReady(deadline.signal);
         const done = await this.pipeline.run(call, deadline.signal);
         this.telemetry.succeeded(call, done, instance);
         return done.result;

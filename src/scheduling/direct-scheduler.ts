@@ -20,12 +20,11 @@ export class DirectScheduler implements Scheduler {
     return this.admission.admit();
   }
 
-  async schedule(job: ExecutionJob, signal: AbortSignal): Promise<Scheduled> {
+  schedule(job: ExecutionJob, signal: AbortSignal): Promise<Scheduled> {
     // An expired or cancelled request still waiting is never computed (Triton: timeout in the queue).
-    if (signal.aborted) throw abortError(signal);
+    if (signal.aborted) return Promise.reject(abortError(signal));
     const start = process.hrtime.bigint();
-    const output = await this.run(job, signal);
-    return { output, inferNs: process.hrtime.bigint() - start, batched: false };
+    return this.run(job, signal).then((output) => ({ output, inferNs: process.hrtime.bigint() - start, batched: false }));
   }
 
   idle(): Promise<void> {

@@ -82,9 +82,12 @@ export class SequenceOrdering implements Scheduler {
     return this.inner.idle();
   }
 
-  async schedule(job: ExecutionJob, signal: AbortSignal): Promise<Scheduled> {
+  schedule(job: ExecutionJob, signal: AbortSignal): Promise<Scheduled> {
     const position = sequenceOf(job.parameters);
-    if (!position) return this.inner.schedule(job, signal);
+    return position ? this.inSequence(position, job, signal) : this.inner.schedule(job, signal);
+  }
+
+  private async inSequence(position: SequencePosition, job: ExecutionJob, signal: AbortSignal): Promise<Scheduled> {
     const next = await this.sequences.enter(position, signal);
     try {
       return await this.inner.schedule(job, signal);

@@ -285,8 +285,11 @@ export class SharedMemoryRegistry {
    * Runs `infer` with the call's shared-memory inputs read in and its placed outputs written
    * out: the requested output regions are checked before anything runs.
    */
-  async infer(call: InferCall, infer: (call: InferCall) => Promise<InferResult>): Promise<InferResult> {
-    if (!usesSharedMemory(call)) return infer(call);
+  infer(call: InferCall, infer: (call: InferCall) => Promise<InferResult>): Promise<InferResult> {
+    return usesSharedMemory(call) ? this.inferPlaced(call, infer) : infer(call);
+  }
+
+  private async inferPlaced(call: InferCall, infer: (call: InferCall) => Promise<InferResult>): Promise<InferResult> {
     const placements = this.outputPlacements(call);
     const raw = await this.inputRaw(call);
     const result = await infer({ ...call, raw });

@@ -265,8 +265,10 @@ function decodeRawNumeric(
   }
   // Decoded protobuf `bytes` are views into the receive buffer at any offset, and a typed
   // array needs byteOffset % size === 0. A misaligned one is copied once into a fresh
-  // buffer (offset 0). `new Uint8Array(view)` copies; Buffer#slice would NOT (it is a view).
-  const src = bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
+  // buffer (offset 0) by Uint8Array's own slice, a memcpy: `new Uint8Array(view)` of a
+  // Buffer takes a much slower path (a 4 MiB request cost three times the CPU with it), and
+  // Buffer#slice would be a view, not a copy.
+  const src = bytes.byteOffset % size === 0 ? bytes : Uint8Array.prototype.slice.call(bytes);
   return new Ctor(src.buffer, src.byteOffset, count);
 }
 

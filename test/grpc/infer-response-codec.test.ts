@@ -58,10 +58,18 @@ describe('encodeInferResult', () => {
   ];
   for (const [name, r] of cases) {
     test(`${name}: the same bytes as the generated encoder`, () => {
-      const ours = encodeInferResult(r);
+      const ours = Buffer.from(encodeInferResult(r));
       assert.ok(ours.equals(reference(r)), `${name}: ${ours.length} bytes vs ${reference(r).length}`);
     });
   }
+
+  test('the next answer reuses the scratch buffer: a caller copies one before serializing another (as grpc-js does)', () => {
+    const first = encodeInferResult(result({ id: 'first' }));
+    const copy = Buffer.from(first);
+    encodeInferResult(result({ id: 'other' }));
+    assert.equal(ModelInferResponse.decode(copy).id, 'first');
+    assert.equal(ModelInferResponse.decode(first).id, 'other', 'the view was overwritten: copying it is the caller\'s job');
+  });
 
   test('the raw bytes are copied into the message, not referenced', () => {
     const raw = new Uint8Array([9, 9, 9, 9]);

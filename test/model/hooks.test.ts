@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { ModelConfig } from '../../generated/model_config.js';
 import { runHooks, ModelServer, type ExecutionJob, type InferRequest, type InferResponse, type PredictOutputs } from '../../src/model/index.js';
 import type { ModelContext } from '../../src/model/index.js';
+import { hasUntouchedInputs } from '../../src/model/hook-request.js';
 import { parseConfigText } from '../../src/repository/index.js';
 import { InferenceError } from '../../src/errors.js';
 
@@ -156,7 +157,7 @@ describe('runHooks', () => {
     class TypedOnly extends ModelServer {
       override load(): void {}
       predict(request: InferRequest): PredictOutputs {
-        built = Object.getOwnPropertyDescriptor(request, 'inputs')?.get === undefined;
+        built = !hasUntouchedInputs(request);
         return { Y: request.tensors['X']?.data as Int32Array };
       }
     }

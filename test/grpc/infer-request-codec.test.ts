@@ -1,0 +1,70 @@
+// decodeModelInferRequest reads what the generated decoder reads, with raw tensors as views.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ModelInferRequest } from '../../generated/grpc_service.js';
+import { decodeModelInferRequest } from '../../src/grpc/infer-request-codec.js';
+
+const float32 = (values: number[]) => Buffer.from(new Float32Array(values).buffer);
+
+function request(over: Partial<ModelInferRequest> = {}): ModelInferRequest {
+  return {
+    modelName: 'identity_fp32',
+    modelVersion: '2',
+    id: 'req',
+    parameters: new Map([
+      ['sequence_id', { int64Param: 7n }],
+      ['flag', { boolParam: false }],
+    ]),
+    inputs: [
+      { name: 'A', datatype: 'FP32', shape: [1n, 3n], parameters: new Map([['p', { stringParam: 'x' }]]), contents: undefined },
+      { name: 'B', datatype: 'FP64', shape: [2n], parameters: new Map(), contents: undefined },
+    ],
+    outputs: [{ name: 'OUT', parameters: new Map([['classification', { int64Param: 2n }]]) }],
+    rawInputContents: [float32([1, 2, 3]), Buffer.from(new Float64Array([0.5, -0.25]).buffer)],
+    ...over,
+  };
+}
+
+/** Plain data for deepEqual: Buffers as arrays of numbers. */
+const plain = (r: ModelInferRequest) => ({ ...r, rawInputContents: r.rawInputContents.map((b) => [...b]) });
+
+describe('decodeModelInferRequest', () => {
+  for (let pad = 0; pad < 8; pad++) {
+    test(`reads what the generated decoder reads (id padded by ${pad}, so the raw bytes land at every alignment)`, () => {
+      const wire = Buffer.from(ModelInferRequest.encode(request({ id: 'x'.repeat(pad) })).finish());
+      assert.deepEqual(plain(decodeModelInferRequest(Buffer.from(wire))), plain(ModelInferRequest.decode(wire)));
+    });
+  }
+
+  test('raw inputs are views on the received bytes, moved onto their element boundary when their tag and length leave room', () => {
+    const big = new Float32Array(1024).map((_, i) => i);
+    for (let pad = 0; pad < 4; pad++) {
+      const wire = Buffer.from(
+        ModelInferRequest.encode(
+          request({ id: 'x'.repeat(pad), inputs: [request().inputs[0]!], rawInputContents: [Buffer.from(big.buffer)] }),
+        ).finish(),
+      );
+      const decoded = decodeModelInferRequest(wire);
+      const raw = decoded.rawInputContents[0]!;
+      assert.equal(raw.buffer, wire.buffer, 'no copy');
+      assert.equal(raw.byteOffset % 4, 0, `aligned (pad ${pad})`);
+      assert.deepEqual(new Float32Array(raw.buffer, raw.byteOffset, 1024), big);
+    }
+  });
+
+  test('typed contents, unknown fields and an empty message decode as the generated decoder has them', () => {
+    const typed = request({
+      rawInputContents: [],
+      inputs: [{ name: 'T', datatype: 'INT32', shape: [2n], parameters: new Map(), contents: { boolContents: [], intContents: [4, -5], int64Contents: [], uintContents: [], uint64Contents: [], fp32Contents: [], fp64Contents: [], bytesContents: [] } }],
+    });
+    const wire = Buffer.concat([Buffer.from(ModelInferRequest.encode(typed).finish()), Buffer.from([0x98, 0x06, 0x01])]);
+    assert.deepEqual(plain(decodeModelInferRequest(wire)), plain(ModelInferRequest.decode(wire)));
+    assert.deepEqual(plain(decodeModelInferRequest(new Uint8Array(0))), plain(ModelInferRequest.decode(new Uint8Array(0))));
+  });
+
+  test('a truncated message throws, as the generated decoder does', () => {
+    const wire = Buffer.from(ModelInferRequest.encode(request()).finish());
+    assert.throws(() => decodeModelInferRequest(wire.subarray(0, wire.length - 3)));
+    assert.throws(() => ModelInferRequest.decode(wire.subarray(0, wire.length - 3)));
+  });
+});
