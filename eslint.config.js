@@ -30,6 +30,13 @@ export default tseslint.config(
               './tensor/types.ts',
             ]),
             zone('./src/monitoring', './generated', 'src/monitoring never sees protobuf types.'),
+            zone('./src/onnx', './src', 'src/onnx imports only src/tensor and src/model through their index files, and src/errors.ts.', [
+              './onnx',
+              './tensor/index.ts',
+              './model/index.ts',
+              './errors.ts',
+            ]),
+            zone('./src/onnx', './generated', 'src/onnx may use only the ModelConfig schema.', ['./model_config.ts']),
             zone('./src/grpc', './src/monitoring', 'src/grpc does not know monitoring.'),
             zone('./src/grpc', './src/cli', 'src/grpc gets its settings through options.'),
             zone('./src/events.ts', './src', 'events.ts imports only tensor types.', ['./events.ts', './tensor/types.ts']),
