@@ -1,6 +1,8 @@
 // One onnxruntime session: opened from a model file, fed v2serve Tensors by name, read
-// back as v2serve Tensors. run() executes on onnxruntime's native threads, so the event
-// loop stays free while a model computes.
+// back as v2serve Tensors. onnxruntime-node 1.30 computes synchronously on the calling
+// thread (its run() only defers the work with setImmediate) and opens models synchronously
+// too: a session on the main thread stalls every other request while it runs, so served
+// ONNX models belong in worker instances.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
@@ -212,6 +214,7 @@ export class OnnxSession {
    * Runs the model on `tensors` (every input, by name) and returns the outputs named in
    * `outputs` (all of them when omitted), by name. Requests the model cannot take fail
    * INVALID_ARGUMENT naming the tensor; a signal already aborted stops it before it starts.
+   * The computation holds the calling thread (see the top of this file).
    */
   async run(
     tensors: Readonly<Record<string, Tensor>>,
