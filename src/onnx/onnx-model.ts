@@ -79,7 +79,11 @@ export class OnnxModel extends ModelServer {
    * Runs the graph: `tensors` are its inputs by name, `outputs` the outputs wanted (all when
    * omitted). Returns them by name, as v2serve tensors.
    */
-  runModel(tensors: Readonly<Record<string, Tensor>>, outputs?: readonly string[], signal?: AbortSignal): Promise<Record<string, Tensor>> {
+  async runModel(
+    tensors: Readonly<Record<string, Tensor>>,
+    outputs?: readonly string[],
+    signal?: AbortSignal,
+  ): Promise<Record<string, Tensor>> {
     return this.openSession().run(tensors, outputs, signal);
   }
 
