@@ -171,7 +171,7 @@ export function toOrtTensor(tensor: Tensor, info: OnnxTensorInfo): OrtTensor {
 }
 
 /** An onnxruntime output as a v2serve tensor: strings become UTF-8 BYTES, FLOAT16 stays raw bits. */
-export function fromOrtTensor(name: string, value: OrtTensor): Tensor {
+function fromOrtTensor(name: string, value: OrtTensor): Tensor {
   const entry = onnxTypeOfOrt(value.type, `output '${name}'`);
   let data: TensorData;
   if (value.type === 'string') {

@@ -1,7 +1,8 @@
 // The reader that names a tensor onnxruntime-node refuses: graph inputs and outputs of a file.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ONNX_ELEM_TYPE, encodeOnnxModel, readOnnxGraphIo } from '../../src/onnx/index.js';
+import { ONNX_ELEM_TYPE, encodeOnnxModel } from '../../src/onnx/index.js';
+import { readOnnxGraphIo } from '../../src/onnx/onnx-reader.js';
 import { addSubModel, identityModel } from './onnx-fixtures.js';
 
 describe('readOnnxGraphIo', () => {

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { ProtoWriter, encodeOnnxModel, encodeVarint, onnxElemTypeName } from '../../src/onnx/index.js';
+import { encodeOnnxModel, onnxElemTypeName } from '../../src/onnx/index.js';
+import { ProtoWriter, encodeVarint } from '../../src/onnx/onnx-writer.js';
 import { addSubModel } from './onnx-fixtures.js';
 
 describe('encodeVarint', () => {

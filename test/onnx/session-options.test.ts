@@ -1,7 +1,8 @@
 // config.pbtxt → SessionOptions, as Triton's onnxruntime backend reads the same fields.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { graphOptimizationLevel, sessionOptionsFromConfig } from '../../src/onnx/index.js';
+import { sessionOptionsFromConfig } from '../../src/onnx/index.js';
+import { graphOptimizationLevel } from '../../src/onnx/session-options.js';
 import { parseConfigText } from '../../src/model/index.js';
 
 function options(text: string): ReturnType<typeof sessionOptionsFromConfig> {

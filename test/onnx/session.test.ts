@@ -2,16 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import {
-  OnnxSession,
-  checkFeeds,
-  encodeOnnxModel,
-  readOnnxSignature,
-  runError,
-  toOrtTensor,
-  type OnnxElemType,
-  type OnnxTensorInfo,
-} from '../../src/onnx/index.js';
+import { OnnxSession, encodeOnnxModel, readOnnxSignature, type OnnxElemType, type OnnxTensorInfo } from '../../src/onnx/index.js';
+import { checkFeeds, runError, toOrtTensor } from '../../src/onnx/session.js';
 import { InferenceError } from '../../src/errors.js';
 import type { Datatype, Tensor, TensorData } from '../../src/tensor/index.js';
 import { addSubModel, identityModel, scratchDir, writeModel } from './onnx-fixtures.js';
