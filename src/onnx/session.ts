@@ -39,7 +39,7 @@ function signatureOf(session: InferenceSession): OnnxSignature {
  * it cannot represent ("Unsupported data type: 16") without saying which: the file is read
  * again to name the tensor.
  */
-export function openError(file: string, err: unknown): InferenceError {
+function openError(file: string, err: unknown): InferenceError {
   const message = errorMessage(err);
   const unsupported = /Unsupported data type: (\d+)/.exec(message);
   const culprits = unsupported ? tensorsOfElemType(file, Number(unsupported[1])) : [];
@@ -141,7 +141,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8 = new TextEncoder();
 
 /** A v2serve tensor as onnxruntime takes it: numeric data wrapped as is, BYTES decoded to strings. */
-export function toOrtTensor(tensor: Tensor, info: OnnxTensorInfo): OrtTensor {
+export function toOrtTensor(tensor: Tensor): OrtTensor {
   const entry = onnxTypeOfDatatype(tensor.datatype, `input '${tensor.name}'`);
   const dims = [...tensor.shape];
   if (entry.ort === 'string') {
@@ -164,7 +164,7 @@ export function toOrtTensor(tensor: Tensor, info: OnnxTensorInfo): OrtTensor {
     throw new InferenceError(
       'INTERNAL',
       `input '${tensor.name}' (${tensor.datatype}) carries a ${tensor.data.constructor.name}, ` +
-        `onnxruntime needs a ${entry.array.name} for ${info.ortType}`,
+        `onnxruntime needs a ${entry.array.name} for ${entry.ort}`,
     );
   }
   return new OrtTensor(entry.ort as Exclude<OrtTensorType, 'string'>, tensor.data as Uint8Array, dims);
@@ -232,7 +232,7 @@ export class OnnxSession {
       }
     }
     const feeds: Record<string, OrtTensor> = {};
-    for (const input of this.signature.inputs) feeds[input.name] = toOrtTensor(tensors[input.name]!, input);
+    for (const input of this.signature.inputs) feeds[input.name] = toOrtTensor(tensors[input.name]!);
     if (signal?.aborted) throw abortError(signal);
     let results: InferenceSession.ReturnType;
     try {
