@@ -39,7 +39,7 @@ export class OnnxModel extends ModelServer {
     const conventional = extra[DEFAULT_MODEL_FILENAME];
     if (conventional !== undefined) return conventional;
     if (modelFile === undefined || !modelFile.endsWith('.onnx')) {
-      throw new InferenceError('INVALID_ARGUMENT', `version ${this.version} has no ${DEFAULT_MODEL_FILENAME}`);
+      throw new InferenceError('INVALID_ARGUMENT', `version ${this.version} has no .onnx model file`);
     }
     return modelFile;
   }

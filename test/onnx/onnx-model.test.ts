@@ -199,7 +199,7 @@ describe('OnnxModel - load', () => {
 
   test('a version without an .onnx file fails the load', async () => {
     const model = new OnnxModel(context(config(identityConfig), { 'notes.txt': new Uint8Array(1) }));
-    await assert.rejects(model.load(), { code: 'INVALID_ARGUMENT', message: 'version 1 has no model.onnx' });
+    await assert.rejects(model.load(), { code: 'INVALID_ARGUMENT', message: 'version 1 has no .onnx model file' });
   });
 
   test('thread counts and optimization level from the config open the session', async () => {
