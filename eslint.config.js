@@ -4,9 +4,25 @@ import importX from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 const zone = (target, from, message, except = []) => ({ target, from, message, except });
+/** Modules every core folder may import. */
+const LEAVES = ['tensor', 'errors.ts', 'events.ts', 'dictionary.ts', 'package-root.ts'];
+/** src/<folder> may import from src/ only the folders and files listed. */
+const layer = (folder, allowed, message) => [zone(`./src/${folder}`, './src', message, allowed.map((name) => `./${name}`))];
+
+// A string-keyed record built from an object literal inherits Object.prototype: a key that
+// came from outside ("__proto__", "constructor", "toString") would hit the prototype.
+const DICTIONARY = 'A string-keyed record must have no prototype: use dictionary() from src/dictionary.ts, or a Map.';
+const STRING_RECORD = "TSTypeReference[typeName.name='Record'] > TSTypeParameterInstantiation > TSStringKeyword:first-child";
+const prototypeSafeRecords = [
+  { selector: "CallExpression[callee.object.name='Object'][callee.property.name='fromEntries']", message: DICTIONARY },
+  { selector: `VariableDeclarator[init.type='ObjectExpression'] > Identifier > TSTypeAnnotation ${STRING_RECORD}`, message: DICTIONARY },
+  { selector: "VariableDeclarator[init.type='ObjectExpression'] > Identifier > TSTypeAnnotation TSIndexSignature", message: DICTIONARY },
+  { selector: `PropertyDefinition[value.type='ObjectExpression'] > TSTypeAnnotation ${STRING_RECORD}`, message: DICTIONARY },
+  { selector: "PropertyDefinition[value.type='ObjectExpression'] > TSTypeAnnotation TSIndexSignature", message: DICTIONARY },
+];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'generated/**', 'bench/results/**'] },
+  { ignores: ['node_modules/**', 'generated/**', 'dist/**', 'bench/results/**'] },
   ...tseslint.configs.recommended,
   {
     plugins: { 'import-x': importX },
@@ -17,33 +33,50 @@ export default tseslint.config(
         'error',
         {
           zones: [
-            zone('./src/tensor', './src', 'src/tensor is pure: it imports only src/errors.ts.', ['./tensor', './errors.ts']),
+            ...layer('tensor', ['tensor', 'errors.ts', 'dictionary.ts'], 'src/tensor is pure: it imports only src/errors.ts and src/dictionary.ts.'),
+            ...layer('model', ['model', ...LEAVES], 'src/model is the model-author contract: it knows no repository, scheduling, workers or transport.'),
+            ...layer('scheduling', ['scheduling', 'model', ...LEAVES], 'src/scheduling runs jobs on instances: it knows no repository, pipeline or transport.'),
+            ...layer('workers', ['workers', 'model', 'logging', ...LEAVES], 'src/workers implements a model instance in threads: it knows no repository, scheduling or transport.'),
+            ...layer('pipeline', ['pipeline', 'scheduling', 'model', ...LEAVES], 'src/pipeline is a version\'s request path: it knows no repository, workers or transport.'),
+            ...layer('repository', ['repository', 'pipeline', 'scheduling', 'workers', 'model', ...LEAVES], 'src/repository knows no transport or side path.'),
+            ...layer('onnx', ['onnx', 'model', ...LEAVES], 'src/onnx is a model backend: it builds on the model-author contract and knows no repository, scheduling or transport.'),
+            ...layer('logging', ['logging', 'errors.ts', 'dictionary.ts'], 'src/logging is pino and the live log settings; it knows no transport.'),
             zone('./src/tensor', './generated', 'src/tensor never sees protobuf types.'),
-            zone('./src/model', './src/grpc', 'src/model knows nothing of gRPC.'),
-            zone('./src/model', './src/monitoring', 'src/model emits events; it does not know monitoring.'),
-            zone('./src/model', './src/cli', 'src/model gets its settings through constructors.'),
             // ModelConfig is the repository's file format (config.pbtxt), not a gRPC concern.
-            zone('./src/model', './generated', 'src/model may use only the ModelConfig schema.', ['./model_config.ts', './descriptor_set.ts']),
+            ...['model', 'scheduling', 'workers', 'pipeline'].map((folder) =>
+              zone(`./src/${folder}`, './generated', `src/${folder} may use only the ModelConfig schema.`, ['./model_config.ts']),
+            ),
+            zone('./src/repository', './generated', 'src/repository may use only the ModelConfig schema and its descriptors.', [
+              './model_config.ts',
+              './descriptor_set.ts',
+            ]),
             zone('./src/monitoring', './src', 'src/monitoring imports only src/events.ts (and tensor types).', [
               './monitoring',
               './events.ts',
+              './dictionary.ts',
               './tensor/types.ts',
             ]),
             zone('./src/monitoring', './generated', 'src/monitoring never sees protobuf types.'),
-            zone('./src/onnx', './src', 'src/onnx imports only src/tensor and src/model through their index files, and src/errors.ts.', [
-              './onnx',
-              './tensor/index.ts',
-              './model/index.ts',
-              './errors.ts',
-            ]),
+            zone('./src/logging', './generated', 'src/logging never sees protobuf types.'),
             zone('./src/onnx', './generated', 'src/onnx may use only the ModelConfig schema.', ['./model_config.ts']),
             zone('./src/grpc', './src/monitoring', 'src/grpc does not know monitoring.'),
             zone('./src/grpc', './src/cli', 'src/grpc gets its settings through options.'),
+            zone('./src/grpc', './src/scheduling', 'src/grpc translates; scheduling is the core\'s business.'),
+            zone('./src/grpc', './src/workers', 'src/grpc translates; instances are the core\'s business.'),
             zone('./src/events.ts', './src', 'events.ts imports only tensor types.', ['./events.ts', './tensor/types.ts']),
             zone('./src/errors.ts', './src', 'errors.ts imports nothing of ours.', ['./errors.ts']),
+            zone('./src/dictionary.ts', './src', 'dictionary.ts imports nothing of ours.', ['./dictionary.ts']),
+            zone('./src/package-root.ts', './src', 'package-root.ts imports nothing of ours.', ['./package-root.ts']),
           ],
         },
       ],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', ...prototypeSafeRecords],
+      'import-x/no-cycle': 'error',
     },
   },
   {

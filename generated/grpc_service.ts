@@ -127,7 +127,7 @@ export interface ModelInferRequest {
   modelVersion: string;
   /** Echoed back in the response. */
   id: string;
-  parameters: { [key: string]: InferParameter };
+  parameters: Map<string, InferParameter>;
   inputs: ModelInferRequest_InferInputTensor[];
   /** Empty: return every output of the model. */
   outputs: ModelInferRequest_InferRequestedOutputTensor[];
@@ -144,7 +144,7 @@ export interface ModelInferRequest_InferInputTensor {
   /** Full shape, batch dimension included when the model batches. */
   shape: bigint[];
   /** e.g. shared-memory region keys. */
-  parameters: { [key: string]: InferParameter };
+  parameters: Map<string, InferParameter>;
   /** Must stay unset when the request uses raw_input_contents. */
   contents: InferTensorContents | undefined;
 }
@@ -157,7 +157,7 @@ export interface ModelInferRequest_InferInputTensor_ParametersEntry {
 export interface ModelInferRequest_InferRequestedOutputTensor {
   name: string;
   /** e.g. "classification" or shared-memory region keys. */
-  parameters: { [key: string]: InferParameter };
+  parameters: Map<string, InferParameter>;
 }
 
 export interface ModelInferRequest_InferRequestedOutputTensor_ParametersEntry {
@@ -175,7 +175,7 @@ export interface ModelInferResponse {
   /** The concrete version that ran. */
   modelVersion: string;
   id: string;
-  parameters: { [key: string]: InferParameter };
+  parameters: Map<string, InferParameter>;
   outputs: ModelInferResponse_InferOutputTensor[];
   /** Raw output data, exactly one entry per output, same order as outputs. */
   rawOutputContents: Buffer[];
@@ -185,7 +185,7 @@ export interface ModelInferResponse_InferOutputTensor {
   name: string;
   datatype: string;
   shape: bigint[];
-  parameters: { [key: string]: InferParameter };
+  parameters: Map<string, InferParameter>;
   contents: InferTensorContents | undefined;
 }
 
@@ -275,7 +275,7 @@ export interface ModelStatistics {
   batchStats: InferBatchStatistics[];
   memoryUsage: MemoryUsage[];
   /** Keyed by response index, as a decimal string. */
-  responseStats: { [key: string]: InferResponseStatistics };
+  responseStats: Map<string, InferResponseStatistics>;
 }
 
 export interface ModelStatistics_ResponseStatsEntry {
@@ -317,7 +317,7 @@ export interface RepositoryModelLoadRequest {
   repositoryName: string;
   modelName: string;
   /** "config" (JSON ModelConfig) and "file:<version>/<name>" overrides. */
-  parameters: { [key: string]: ModelRepositoryParameter };
+  parameters: Map<string, ModelRepositoryParameter>;
 }
 
 export interface RepositoryModelLoadRequest_ParametersEntry {
@@ -332,7 +332,7 @@ export interface RepositoryModelUnloadRequest {
   repositoryName: string;
   modelName: string;
   /** "unload_dependents". */
-  parameters: { [key: string]: ModelRepositoryParameter };
+  parameters: Map<string, ModelRepositoryParameter>;
 }
 
 export interface RepositoryModelUnloadRequest_ParametersEntry {
@@ -350,7 +350,7 @@ export interface SystemSharedMemoryStatusRequest {
 
 export interface SystemSharedMemoryStatusResponse {
   /** Keyed by region name. */
-  regions: { [key: string]: SystemSharedMemoryStatusResponse_RegionStatus };
+  regions: Map<string, SystemSharedMemoryStatusResponse_RegionStatus>;
 }
 
 export interface SystemSharedMemoryStatusResponse_RegionStatus {
@@ -390,7 +390,7 @@ export interface CudaSharedMemoryStatusRequest {
 }
 
 export interface CudaSharedMemoryStatusResponse {
-  regions: { [key: string]: CudaSharedMemoryStatusResponse_RegionStatus };
+  regions: Map<string, CudaSharedMemoryStatusResponse_RegionStatus>;
 }
 
 export interface CudaSharedMemoryStatusResponse_RegionStatus {
@@ -429,7 +429,7 @@ export interface TraceSettingRequest {
    * Only the listed keys change; a key with no values reverts to the global
    * setting.
    */
-  settings: { [key: string]: TraceSettingRequest_SettingValue };
+  settings: Map<string, TraceSettingRequest_SettingValue>;
   /** Empty: the global settings. */
   modelName: string;
 }
@@ -445,7 +445,7 @@ export interface TraceSettingRequest_SettingsEntry {
 
 export interface TraceSettingResponse {
   /** Every setting after the update. */
-  settings: { [key: string]: TraceSettingResponse_SettingValue };
+  settings: Map<string, TraceSettingResponse_SettingValue>;
 }
 
 export interface TraceSettingResponse_SettingValue {
@@ -458,7 +458,7 @@ export interface TraceSettingResponse_SettingsEntry {
 }
 
 export interface LogSettingsRequest {
-  settings: { [key: string]: LogSettingsRequest_SettingValue };
+  settings: Map<string, LogSettingsRequest_SettingValue>;
 }
 
 export interface LogSettingsRequest_SettingValue {
@@ -473,7 +473,7 @@ export interface LogSettingsRequest_SettingsEntry {
 }
 
 export interface LogSettingsResponse {
-  settings: { [key: string]: LogSettingsResponse_SettingValue };
+  settings: Map<string, LogSettingsResponse_SettingValue>;
 }
 
 export interface LogSettingsResponse_SettingValue {
@@ -1872,7 +1872,15 @@ export const InferTensorContents: MessageFns<InferTensorContents> = {
 };
 
 function createBaseModelInferRequest(): ModelInferRequest {
-  return { modelName: "", modelVersion: "", id: "", parameters: {}, inputs: [], outputs: [], rawInputContents: [] };
+  return {
+    modelName: "",
+    modelVersion: "",
+    id: "",
+    parameters: new Map(),
+    inputs: [],
+    outputs: [],
+    rawInputContents: [],
+  };
 }
 
 export const ModelInferRequest: MessageFns<ModelInferRequest> = {
@@ -1886,7 +1894,7 @@ export const ModelInferRequest: MessageFns<ModelInferRequest> = {
     if (message.id !== "") {
       writer.uint32(26).string(message.id);
     }
-    globalThis.Object.entries(message.parameters).forEach(([key, value]: [string, InferParameter]) => {
+    message.parameters.forEach((value, key) => {
       ModelInferRequest_ParametersEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
     });
     for (const v of message.inputs) {
@@ -1945,7 +1953,7 @@ export const ModelInferRequest: MessageFns<ModelInferRequest> = {
 
             const entry4 = ModelInferRequest_ParametersEntry.decode(reader, reader.uint32());
             if (entry4.value !== undefined) {
-              message.parameters[entry4.key] = entry4.value;
+              message.parameters.set(entry4.key, entry4.value);
             }
             continue;
           }
@@ -2000,18 +2008,13 @@ export const ModelInferRequest: MessageFns<ModelInferRequest> = {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       parameters: isObject(object.parameters)
         ? (globalThis.Object.entries(object.parameters) as [string, any][]).reduce(
-          (acc: { [key: string]: InferParameter }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: InferParameter.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, InferParameter>, [key, value]: [string, any]) => {
+            acc.set(key, InferParameter.fromJSON(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
       inputs: globalThis.Array.isArray(object?.inputs)
         ? object.inputs.map((e: any) => ModelInferRequest_InferInputTensor.fromJSON(e))
         : [],
@@ -2037,14 +2040,11 @@ export const ModelInferRequest: MessageFns<ModelInferRequest> = {
     if (message.id !== "") {
       obj.id = message.id;
     }
-    if (message.parameters) {
-      const entries = globalThis.Object.entries(message.parameters) as [string, InferParameter][];
-      if (entries.length > 0) {
-        obj.parameters = {};
-        entries.forEach(([k, v]) => {
-          obj.parameters[k] = InferParameter.toJSON(v);
-        });
-      }
+    if (message.parameters?.size) {
+      obj.parameters = {};
+      message.parameters.forEach((v, k) => {
+        obj.parameters[k] = InferParameter.toJSON(v);
+      });
     }
     if (message.inputs?.length) {
       obj.inputs = message.inputs.map((e) => ModelInferRequest_InferInputTensor.toJSON(e));
@@ -2066,15 +2066,15 @@ export const ModelInferRequest: MessageFns<ModelInferRequest> = {
     message.modelName = object.modelName ?? "";
     message.modelVersion = object.modelVersion ?? "";
     message.id = object.id ?? "";
-    message.parameters = (globalThis.Object.entries(object.parameters ?? {}) as [string, InferParameter][]).reduce(
-      (acc: { [key: string]: InferParameter }, [key, value]: [string, InferParameter]) => {
+    message.parameters = (() => {
+      const m = new Map();
+      (object.parameters as Map<string, InferParameter> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = InferParameter.fromPartial(value);
+          m.set(key, InferParameter.fromPartial(value));
         }
-        return acc;
-      },
-      {},
-    );
+      });
+      return m;
+    })();
     message.inputs = object.inputs?.map((e) => ModelInferRequest_InferInputTensor.fromPartial(e)) || [];
     message.outputs = object.outputs?.map((e) => ModelInferRequest_InferRequestedOutputTensor.fromPartial(e)) || [];
     message.rawInputContents = object.rawInputContents?.map((e) => e) || [];
@@ -2083,7 +2083,7 @@ export const ModelInferRequest: MessageFns<ModelInferRequest> = {
 };
 
 function createBaseModelInferRequest_InferInputTensor(): ModelInferRequest_InferInputTensor {
-  return { name: "", datatype: "", shape: [], parameters: {}, contents: undefined };
+  return { name: "", datatype: "", shape: [], parameters: new Map(), contents: undefined };
 }
 
 export const ModelInferRequest_InferInputTensor: MessageFns<ModelInferRequest_InferInputTensor> = {
@@ -2104,7 +2104,7 @@ export const ModelInferRequest_InferInputTensor: MessageFns<ModelInferRequest_In
       }
       writer.join();
     }
-    globalThis.Object.entries(message.parameters).forEach(([key, value]: [string, InferParameter]) => {
+    message.parameters.forEach((value, key) => {
       ModelInferRequest_InferInputTensor_ParametersEntry.encode({ key: key as any, value }, writer.uint32(34).fork())
         .join();
     });
@@ -2168,7 +2168,7 @@ export const ModelInferRequest_InferInputTensor: MessageFns<ModelInferRequest_In
 
             const entry4 = ModelInferRequest_InferInputTensor_ParametersEntry.decode(reader, reader.uint32());
             if (entry4.value !== undefined) {
-              message.parameters[entry4.key] = entry4.value;
+              message.parameters.set(entry4.key, entry4.value);
             }
             continue;
           }
@@ -2199,18 +2199,13 @@ export const ModelInferRequest_InferInputTensor: MessageFns<ModelInferRequest_In
       shape: globalThis.Array.isArray(object?.shape) ? object.shape.map((e: any) => BigInt(e)) : [],
       parameters: isObject(object.parameters)
         ? (globalThis.Object.entries(object.parameters) as [string, any][]).reduce(
-          (acc: { [key: string]: InferParameter }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: InferParameter.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, InferParameter>, [key, value]: [string, any]) => {
+            acc.set(key, InferParameter.fromJSON(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
       contents: isSet(object.contents) ? InferTensorContents.fromJSON(object.contents) : undefined,
     };
   },
@@ -2226,14 +2221,11 @@ export const ModelInferRequest_InferInputTensor: MessageFns<ModelInferRequest_In
     if (message.shape?.length) {
       obj.shape = message.shape.map((e) => e.toString());
     }
-    if (message.parameters) {
-      const entries = globalThis.Object.entries(message.parameters) as [string, InferParameter][];
-      if (entries.length > 0) {
-        obj.parameters = {};
-        entries.forEach(([k, v]) => {
-          obj.parameters[k] = InferParameter.toJSON(v);
-        });
-      }
+    if (message.parameters?.size) {
+      obj.parameters = {};
+      message.parameters.forEach((v, k) => {
+        obj.parameters[k] = InferParameter.toJSON(v);
+      });
     }
     if (message.contents !== undefined) {
       obj.contents = InferTensorContents.toJSON(message.contents);
@@ -2253,15 +2245,15 @@ export const ModelInferRequest_InferInputTensor: MessageFns<ModelInferRequest_In
     message.name = object.name ?? "";
     message.datatype = object.datatype ?? "";
     message.shape = object.shape?.map((e) => BigInt(e)) || [];
-    message.parameters = (globalThis.Object.entries(object.parameters ?? {}) as [string, InferParameter][]).reduce(
-      (acc: { [key: string]: InferParameter }, [key, value]: [string, InferParameter]) => {
+    message.parameters = (() => {
+      const m = new Map();
+      (object.parameters as Map<string, InferParameter> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = InferParameter.fromPartial(value);
+          m.set(key, InferParameter.fromPartial(value));
         }
-        return acc;
-      },
-      {},
-    );
+      });
+      return m;
+    })();
     message.contents = (object.contents !== undefined && object.contents !== null)
       ? InferTensorContents.fromPartial(object.contents)
       : undefined;
@@ -2366,7 +2358,7 @@ export const ModelInferRequest_InferInputTensor_ParametersEntry: MessageFns<
 };
 
 function createBaseModelInferRequest_InferRequestedOutputTensor(): ModelInferRequest_InferRequestedOutputTensor {
-  return { name: "", parameters: {} };
+  return { name: "", parameters: new Map() };
 }
 
 export const ModelInferRequest_InferRequestedOutputTensor: MessageFns<ModelInferRequest_InferRequestedOutputTensor> = {
@@ -2377,7 +2369,7 @@ export const ModelInferRequest_InferRequestedOutputTensor: MessageFns<ModelInfer
     if (message.name !== "") {
       writer.uint32(10).string(message.name);
     }
-    globalThis.Object.entries(message.parameters).forEach(([key, value]: [string, InferParameter]) => {
+    message.parameters.forEach((value, key) => {
       ModelInferRequest_InferRequestedOutputTensor_ParametersEntry.encode(
         { key: key as any, value },
         writer.uint32(18).fork(),
@@ -2414,7 +2406,7 @@ export const ModelInferRequest_InferRequestedOutputTensor: MessageFns<ModelInfer
 
             const entry2 = ModelInferRequest_InferRequestedOutputTensor_ParametersEntry.decode(reader, reader.uint32());
             if (entry2.value !== undefined) {
-              message.parameters[entry2.key] = entry2.value;
+              message.parameters.set(entry2.key, entry2.value);
             }
             continue;
           }
@@ -2435,18 +2427,13 @@ export const ModelInferRequest_InferRequestedOutputTensor: MessageFns<ModelInfer
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       parameters: isObject(object.parameters)
         ? (globalThis.Object.entries(object.parameters) as [string, any][]).reduce(
-          (acc: { [key: string]: InferParameter }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: InferParameter.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, InferParameter>, [key, value]: [string, any]) => {
+            acc.set(key, InferParameter.fromJSON(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
     };
   },
 
@@ -2455,14 +2442,11 @@ export const ModelInferRequest_InferRequestedOutputTensor: MessageFns<ModelInfer
     if (message.name !== "") {
       obj.name = message.name;
     }
-    if (message.parameters) {
-      const entries = globalThis.Object.entries(message.parameters) as [string, InferParameter][];
-      if (entries.length > 0) {
-        obj.parameters = {};
-        entries.forEach(([k, v]) => {
-          obj.parameters[k] = InferParameter.toJSON(v);
-        });
-      }
+    if (message.parameters?.size) {
+      obj.parameters = {};
+      message.parameters.forEach((v, k) => {
+        obj.parameters[k] = InferParameter.toJSON(v);
+      });
     }
     return obj;
   },
@@ -2477,15 +2461,15 @@ export const ModelInferRequest_InferRequestedOutputTensor: MessageFns<ModelInfer
   ): ModelInferRequest_InferRequestedOutputTensor {
     const message = createBaseModelInferRequest_InferRequestedOutputTensor();
     message.name = object.name ?? "";
-    message.parameters = (globalThis.Object.entries(object.parameters ?? {}) as [string, InferParameter][]).reduce(
-      (acc: { [key: string]: InferParameter }, [key, value]: [string, InferParameter]) => {
+    message.parameters = (() => {
+      const m = new Map();
+      (object.parameters as Map<string, InferParameter> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = InferParameter.fromPartial(value);
+          m.set(key, InferParameter.fromPartial(value));
         }
-        return acc;
-      },
-      {},
-    );
+      });
+      return m;
+    })();
     return message;
   },
 };
@@ -2681,7 +2665,7 @@ export const ModelInferRequest_ParametersEntry: MessageFns<ModelInferRequest_Par
 };
 
 function createBaseModelInferResponse(): ModelInferResponse {
-  return { modelName: "", modelVersion: "", id: "", parameters: {}, outputs: [], rawOutputContents: [] };
+  return { modelName: "", modelVersion: "", id: "", parameters: new Map(), outputs: [], rawOutputContents: [] };
 }
 
 export const ModelInferResponse: MessageFns<ModelInferResponse> = {
@@ -2695,7 +2679,7 @@ export const ModelInferResponse: MessageFns<ModelInferResponse> = {
     if (message.id !== "") {
       writer.uint32(26).string(message.id);
     }
-    globalThis.Object.entries(message.parameters).forEach(([key, value]: [string, InferParameter]) => {
+    message.parameters.forEach((value, key) => {
       ModelInferResponse_ParametersEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
     });
     for (const v of message.outputs) {
@@ -2751,7 +2735,7 @@ export const ModelInferResponse: MessageFns<ModelInferResponse> = {
 
             const entry4 = ModelInferResponse_ParametersEntry.decode(reader, reader.uint32());
             if (entry4.value !== undefined) {
-              message.parameters[entry4.key] = entry4.value;
+              message.parameters.set(entry4.key, entry4.value);
             }
             continue;
           }
@@ -2798,18 +2782,13 @@ export const ModelInferResponse: MessageFns<ModelInferResponse> = {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       parameters: isObject(object.parameters)
         ? (globalThis.Object.entries(object.parameters) as [string, any][]).reduce(
-          (acc: { [key: string]: InferParameter }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: InferParameter.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, InferParameter>, [key, value]: [string, any]) => {
+            acc.set(key, InferParameter.fromJSON(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
       outputs: globalThis.Array.isArray(object?.outputs)
         ? object.outputs.map((e: any) => ModelInferResponse_InferOutputTensor.fromJSON(e))
         : [],
@@ -2832,14 +2811,11 @@ export const ModelInferResponse: MessageFns<ModelInferResponse> = {
     if (message.id !== "") {
       obj.id = message.id;
     }
-    if (message.parameters) {
-      const entries = globalThis.Object.entries(message.parameters) as [string, InferParameter][];
-      if (entries.length > 0) {
-        obj.parameters = {};
-        entries.forEach(([k, v]) => {
-          obj.parameters[k] = InferParameter.toJSON(v);
-        });
-      }
+    if (message.parameters?.size) {
+      obj.parameters = {};
+      message.parameters.forEach((v, k) => {
+        obj.parameters[k] = InferParameter.toJSON(v);
+      });
     }
     if (message.outputs?.length) {
       obj.outputs = message.outputs.map((e) => ModelInferResponse_InferOutputTensor.toJSON(e));
@@ -2858,15 +2834,15 @@ export const ModelInferResponse: MessageFns<ModelInferResponse> = {
     message.modelName = object.modelName ?? "";
     message.modelVersion = object.modelVersion ?? "";
     message.id = object.id ?? "";
-    message.parameters = (globalThis.Object.entries(object.parameters ?? {}) as [string, InferParameter][]).reduce(
-      (acc: { [key: string]: InferParameter }, [key, value]: [string, InferParameter]) => {
+    message.parameters = (() => {
+      const m = new Map();
+      (object.parameters as Map<string, InferParameter> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = InferParameter.fromPartial(value);
+          m.set(key, InferParameter.fromPartial(value));
         }
-        return acc;
-      },
-      {},
-    );
+      });
+      return m;
+    })();
     message.outputs = object.outputs?.map((e) => ModelInferResponse_InferOutputTensor.fromPartial(e)) || [];
     message.rawOutputContents = object.rawOutputContents?.map((e) => e) || [];
     return message;
@@ -2874,7 +2850,7 @@ export const ModelInferResponse: MessageFns<ModelInferResponse> = {
 };
 
 function createBaseModelInferResponse_InferOutputTensor(): ModelInferResponse_InferOutputTensor {
-  return { name: "", datatype: "", shape: [], parameters: {}, contents: undefined };
+  return { name: "", datatype: "", shape: [], parameters: new Map(), contents: undefined };
 }
 
 export const ModelInferResponse_InferOutputTensor: MessageFns<ModelInferResponse_InferOutputTensor> = {
@@ -2895,7 +2871,7 @@ export const ModelInferResponse_InferOutputTensor: MessageFns<ModelInferResponse
       }
       writer.join();
     }
-    globalThis.Object.entries(message.parameters).forEach(([key, value]: [string, InferParameter]) => {
+    message.parameters.forEach((value, key) => {
       ModelInferResponse_InferOutputTensor_ParametersEntry.encode({ key: key as any, value }, writer.uint32(34).fork())
         .join();
     });
@@ -2959,7 +2935,7 @@ export const ModelInferResponse_InferOutputTensor: MessageFns<ModelInferResponse
 
             const entry4 = ModelInferResponse_InferOutputTensor_ParametersEntry.decode(reader, reader.uint32());
             if (entry4.value !== undefined) {
-              message.parameters[entry4.key] = entry4.value;
+              message.parameters.set(entry4.key, entry4.value);
             }
             continue;
           }
@@ -2990,18 +2966,13 @@ export const ModelInferResponse_InferOutputTensor: MessageFns<ModelInferResponse
       shape: globalThis.Array.isArray(object?.shape) ? object.shape.map((e: any) => BigInt(e)) : [],
       parameters: isObject(object.parameters)
         ? (globalThis.Object.entries(object.parameters) as [string, any][]).reduce(
-          (acc: { [key: string]: InferParameter }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: InferParameter.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, InferParameter>, [key, value]: [string, any]) => {
+            acc.set(key, InferParameter.fromJSON(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
       contents: isSet(object.contents) ? InferTensorContents.fromJSON(object.contents) : undefined,
     };
   },
@@ -3017,14 +2988,11 @@ export const ModelInferResponse_InferOutputTensor: MessageFns<ModelInferResponse
     if (message.shape?.length) {
       obj.shape = message.shape.map((e) => e.toString());
     }
-    if (message.parameters) {
-      const entries = globalThis.Object.entries(message.parameters) as [string, InferParameter][];
-      if (entries.length > 0) {
-        obj.parameters = {};
-        entries.forEach(([k, v]) => {
-          obj.parameters[k] = InferParameter.toJSON(v);
-        });
-      }
+    if (message.parameters?.size) {
+      obj.parameters = {};
+      message.parameters.forEach((v, k) => {
+        obj.parameters[k] = InferParameter.toJSON(v);
+      });
     }
     if (message.contents !== undefined) {
       obj.contents = InferTensorContents.toJSON(message.contents);
@@ -3044,15 +3012,15 @@ export const ModelInferResponse_InferOutputTensor: MessageFns<ModelInferResponse
     message.name = object.name ?? "";
     message.datatype = object.datatype ?? "";
     message.shape = object.shape?.map((e) => BigInt(e)) || [];
-    message.parameters = (globalThis.Object.entries(object.parameters ?? {}) as [string, InferParameter][]).reduce(
-      (acc: { [key: string]: InferParameter }, [key, value]: [string, InferParameter]) => {
+    message.parameters = (() => {
+      const m = new Map();
+      (object.parameters as Map<string, InferParameter> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = InferParameter.fromPartial(value);
+          m.set(key, InferParameter.fromPartial(value));
         }
-        return acc;
-      },
-      {},
-    );
+      });
+      return m;
+    })();
     message.contents = (object.contents !== undefined && object.contents !== null)
       ? InferTensorContents.fromPartial(object.contents)
       : undefined;
@@ -4338,7 +4306,7 @@ function createBaseModelStatistics(): ModelStatistics {
     inferenceStats: undefined,
     batchStats: [],
     memoryUsage: [],
-    responseStats: {},
+    responseStats: new Map(),
   };
 }
 
@@ -4377,7 +4345,7 @@ export const ModelStatistics: MessageFns<ModelStatistics> = {
     for (const v of message.memoryUsage) {
       MemoryUsage.encode(v!, writer.uint32(66).fork()).join();
     }
-    globalThis.Object.entries(message.responseStats).forEach(([key, value]: [string, InferResponseStatistics]) => {
+    message.responseStats.forEach((value, key) => {
       ModelStatistics_ResponseStatsEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
     });
     return writer;
@@ -4467,7 +4435,7 @@ export const ModelStatistics: MessageFns<ModelStatistics> = {
 
             const entry9 = ModelStatistics_ResponseStatsEntry.decode(reader, reader.uint32());
             if (entry9.value !== undefined) {
-              message.responseStats[entry9.key] = entry9.value;
+              message.responseStats.set(entry9.key, entry9.value);
             }
             continue;
           }
@@ -4519,31 +4487,21 @@ export const ModelStatistics: MessageFns<ModelStatistics> = {
         : [],
       responseStats: isObject(object.responseStats)
         ? (globalThis.Object.entries(object.responseStats) as [string, any][]).reduce(
-          (acc: { [key: string]: InferResponseStatistics }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: InferResponseStatistics.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, InferResponseStatistics>, [key, value]: [string, any]) => {
+            acc.set(key, InferResponseStatistics.fromJSON(value));
             return acc;
           },
-          {},
+          new Map(),
         )
         : isObject(object.response_stats)
         ? (globalThis.Object.entries(object.response_stats) as [string, any][]).reduce(
-          (acc: { [key: string]: InferResponseStatistics }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: InferResponseStatistics.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, InferResponseStatistics>, [key, value]: [string, any]) => {
+            acc.set(key, InferResponseStatistics.fromJSON(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
     };
   },
 
@@ -4573,14 +4531,11 @@ export const ModelStatistics: MessageFns<ModelStatistics> = {
     if (message.memoryUsage?.length) {
       obj.memoryUsage = message.memoryUsage.map((e) => MemoryUsage.toJSON(e));
     }
-    if (message.responseStats) {
-      const entries = globalThis.Object.entries(message.responseStats) as [string, InferResponseStatistics][];
-      if (entries.length > 0) {
-        obj.responseStats = {};
-        entries.forEach(([k, v]) => {
-          obj.responseStats[k] = InferResponseStatistics.toJSON(v);
-        });
-      }
+    if (message.responseStats?.size) {
+      obj.responseStats = {};
+      message.responseStats.forEach((v, k) => {
+        obj.responseStats[k] = InferResponseStatistics.toJSON(v);
+      });
     }
     return obj;
   },
@@ -4606,16 +4561,15 @@ export const ModelStatistics: MessageFns<ModelStatistics> = {
       : undefined;
     message.batchStats = object.batchStats?.map((e) => InferBatchStatistics.fromPartial(e)) || [];
     message.memoryUsage = object.memoryUsage?.map((e) => MemoryUsage.fromPartial(e)) || [];
-    message.responseStats =
-      (globalThis.Object.entries(object.responseStats ?? {}) as [string, InferResponseStatistics][]).reduce(
-        (acc: { [key: string]: InferResponseStatistics }, [key, value]: [string, InferResponseStatistics]) => {
-          if (value !== undefined) {
-            acc[key] = InferResponseStatistics.fromPartial(value);
-          }
-          return acc;
-        },
-        {},
-      );
+    message.responseStats = (() => {
+      const m = new Map();
+      (object.responseStats as Map<string, InferResponseStatistics> ?? new Map()).forEach((value, key) => {
+        if (value !== undefined) {
+          m.set(key, InferResponseStatistics.fromPartial(value));
+        }
+      });
+      return m;
+    })();
     return message;
   },
 };
@@ -5204,7 +5158,7 @@ export const RepositoryIndexResponse_ModelIndex: MessageFns<RepositoryIndexRespo
 };
 
 function createBaseRepositoryModelLoadRequest(): RepositoryModelLoadRequest {
-  return { repositoryName: "", modelName: "", parameters: {} };
+  return { repositoryName: "", modelName: "", parameters: new Map() };
 }
 
 export const RepositoryModelLoadRequest: MessageFns<RepositoryModelLoadRequest> = {
@@ -5215,7 +5169,7 @@ export const RepositoryModelLoadRequest: MessageFns<RepositoryModelLoadRequest> 
     if (message.modelName !== "") {
       writer.uint32(18).string(message.modelName);
     }
-    globalThis.Object.entries(message.parameters).forEach(([key, value]: [string, ModelRepositoryParameter]) => {
+    message.parameters.forEach((value, key) => {
       RepositoryModelLoadRequest_ParametersEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
     });
     return writer;
@@ -5257,7 +5211,7 @@ export const RepositoryModelLoadRequest: MessageFns<RepositoryModelLoadRequest> 
 
             const entry3 = RepositoryModelLoadRequest_ParametersEntry.decode(reader, reader.uint32());
             if (entry3.value !== undefined) {
-              message.parameters[entry3.key] = entry3.value;
+              message.parameters.set(entry3.key, entry3.value);
             }
             continue;
           }
@@ -5287,18 +5241,13 @@ export const RepositoryModelLoadRequest: MessageFns<RepositoryModelLoadRequest> 
         : "",
       parameters: isObject(object.parameters)
         ? (globalThis.Object.entries(object.parameters) as [string, any][]).reduce(
-          (acc: { [key: string]: ModelRepositoryParameter }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: ModelRepositoryParameter.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, ModelRepositoryParameter>, [key, value]: [string, any]) => {
+            acc.set(key, ModelRepositoryParameter.fromJSON(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
     };
   },
 
@@ -5310,14 +5259,11 @@ export const RepositoryModelLoadRequest: MessageFns<RepositoryModelLoadRequest> 
     if (message.modelName !== "") {
       obj.modelName = message.modelName;
     }
-    if (message.parameters) {
-      const entries = globalThis.Object.entries(message.parameters) as [string, ModelRepositoryParameter][];
-      if (entries.length > 0) {
-        obj.parameters = {};
-        entries.forEach(([k, v]) => {
-          obj.parameters[k] = ModelRepositoryParameter.toJSON(v);
-        });
-      }
+    if (message.parameters?.size) {
+      obj.parameters = {};
+      message.parameters.forEach((v, k) => {
+        obj.parameters[k] = ModelRepositoryParameter.toJSON(v);
+      });
     }
     return obj;
   },
@@ -5329,13 +5275,15 @@ export const RepositoryModelLoadRequest: MessageFns<RepositoryModelLoadRequest> 
     const message = createBaseRepositoryModelLoadRequest();
     message.repositoryName = object.repositoryName ?? "";
     message.modelName = object.modelName ?? "";
-    message.parameters = (globalThis.Object.entries(object.parameters ?? {}) as [string, ModelRepositoryParameter][])
-      .reduce((acc: { [key: string]: ModelRepositoryParameter }, [key, value]: [string, ModelRepositoryParameter]) => {
+    message.parameters = (() => {
+      const m = new Map();
+      (object.parameters as Map<string, ModelRepositoryParameter> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = ModelRepositoryParameter.fromPartial(value);
+          m.set(key, ModelRepositoryParameter.fromPartial(value));
         }
-        return acc;
-      }, {});
+      });
+      return m;
+    })();
     return message;
   },
 };
@@ -5484,7 +5432,7 @@ export const RepositoryModelLoadResponse: MessageFns<RepositoryModelLoadResponse
 };
 
 function createBaseRepositoryModelUnloadRequest(): RepositoryModelUnloadRequest {
-  return { repositoryName: "", modelName: "", parameters: {} };
+  return { repositoryName: "", modelName: "", parameters: new Map() };
 }
 
 export const RepositoryModelUnloadRequest: MessageFns<RepositoryModelUnloadRequest> = {
@@ -5495,7 +5443,7 @@ export const RepositoryModelUnloadRequest: MessageFns<RepositoryModelUnloadReque
     if (message.modelName !== "") {
       writer.uint32(18).string(message.modelName);
     }
-    globalThis.Object.entries(message.parameters).forEach(([key, value]: [string, ModelRepositoryParameter]) => {
+    message.parameters.forEach((value, key) => {
       RepositoryModelUnloadRequest_ParametersEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
     });
     return writer;
@@ -5537,7 +5485,7 @@ export const RepositoryModelUnloadRequest: MessageFns<RepositoryModelUnloadReque
 
             const entry3 = RepositoryModelUnloadRequest_ParametersEntry.decode(reader, reader.uint32());
             if (entry3.value !== undefined) {
-              message.parameters[entry3.key] = entry3.value;
+              message.parameters.set(entry3.key, entry3.value);
             }
             continue;
           }
@@ -5567,18 +5515,13 @@ export const RepositoryModelUnloadRequest: MessageFns<RepositoryModelUnloadReque
         : "",
       parameters: isObject(object.parameters)
         ? (globalThis.Object.entries(object.parameters) as [string, any][]).reduce(
-          (acc: { [key: string]: ModelRepositoryParameter }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: ModelRepositoryParameter.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, ModelRepositoryParameter>, [key, value]: [string, any]) => {
+            acc.set(key, ModelRepositoryParameter.fromJSON(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
     };
   },
 
@@ -5590,14 +5533,11 @@ export const RepositoryModelUnloadRequest: MessageFns<RepositoryModelUnloadReque
     if (message.modelName !== "") {
       obj.modelName = message.modelName;
     }
-    if (message.parameters) {
-      const entries = globalThis.Object.entries(message.parameters) as [string, ModelRepositoryParameter][];
-      if (entries.length > 0) {
-        obj.parameters = {};
-        entries.forEach(([k, v]) => {
-          obj.parameters[k] = ModelRepositoryParameter.toJSON(v);
-        });
-      }
+    if (message.parameters?.size) {
+      obj.parameters = {};
+      message.parameters.forEach((v, k) => {
+        obj.parameters[k] = ModelRepositoryParameter.toJSON(v);
+      });
     }
     return obj;
   },
@@ -5609,13 +5549,15 @@ export const RepositoryModelUnloadRequest: MessageFns<RepositoryModelUnloadReque
     const message = createBaseRepositoryModelUnloadRequest();
     message.repositoryName = object.repositoryName ?? "";
     message.modelName = object.modelName ?? "";
-    message.parameters = (globalThis.Object.entries(object.parameters ?? {}) as [string, ModelRepositoryParameter][])
-      .reduce((acc: { [key: string]: ModelRepositoryParameter }, [key, value]: [string, ModelRepositoryParameter]) => {
+    message.parameters = (() => {
+      const m = new Map();
+      (object.parameters as Map<string, ModelRepositoryParameter> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = ModelRepositoryParameter.fromPartial(value);
+          m.set(key, ModelRepositoryParameter.fromPartial(value));
         }
-        return acc;
-      }, {});
+      });
+      return m;
+    })();
     return message;
   },
 };
@@ -5836,17 +5778,14 @@ export const SystemSharedMemoryStatusRequest: MessageFns<SystemSharedMemoryStatu
 };
 
 function createBaseSystemSharedMemoryStatusResponse(): SystemSharedMemoryStatusResponse {
-  return { regions: {} };
+  return { regions: new Map() };
 }
 
 export const SystemSharedMemoryStatusResponse: MessageFns<SystemSharedMemoryStatusResponse> = {
   encode(message: SystemSharedMemoryStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    globalThis.Object.entries(message.regions).forEach(
-      ([key, value]: [string, SystemSharedMemoryStatusResponse_RegionStatus]) => {
-        SystemSharedMemoryStatusResponse_RegionsEntry.encode({ key: key as any, value }, writer.uint32(10).fork())
-          .join();
-      },
-    );
+    message.regions.forEach((value, key) => {
+      SystemSharedMemoryStatusResponse_RegionsEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
+    });
     return writer;
   },
 
@@ -5870,7 +5809,7 @@ export const SystemSharedMemoryStatusResponse: MessageFns<SystemSharedMemoryStat
 
             const entry1 = SystemSharedMemoryStatusResponse_RegionsEntry.decode(reader, reader.uint32());
             if (entry1.value !== undefined) {
-              message.regions[entry1.key] = entry1.value;
+              message.regions.set(entry1.key, entry1.value);
             }
             continue;
           }
@@ -5890,34 +5829,23 @@ export const SystemSharedMemoryStatusResponse: MessageFns<SystemSharedMemoryStat
     return {
       regions: isObject(object.regions)
         ? (globalThis.Object.entries(object.regions) as [string, any][]).reduce(
-          (acc: { [key: string]: SystemSharedMemoryStatusResponse_RegionStatus }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: SystemSharedMemoryStatusResponse_RegionStatus.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, SystemSharedMemoryStatusResponse_RegionStatus>, [key, value]: [string, any]) => {
+            acc.set(key, SystemSharedMemoryStatusResponse_RegionStatus.fromJSON(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
     };
   },
 
   toJSON(message: SystemSharedMemoryStatusResponse): unknown {
     const obj: any = {};
-    if (message.regions) {
-      const entries = globalThis.Object.entries(message.regions) as [
-        string,
-        SystemSharedMemoryStatusResponse_RegionStatus,
-      ][];
-      if (entries.length > 0) {
-        obj.regions = {};
-        entries.forEach(([k, v]) => {
-          obj.regions[k] = SystemSharedMemoryStatusResponse_RegionStatus.toJSON(v);
-        });
-      }
+    if (message.regions?.size) {
+      obj.regions = {};
+      message.regions.forEach((v, k) => {
+        obj.regions[k] = SystemSharedMemoryStatusResponse_RegionStatus.toJSON(v);
+      });
     }
     return obj;
   },
@@ -5931,20 +5859,17 @@ export const SystemSharedMemoryStatusResponse: MessageFns<SystemSharedMemoryStat
     object: I,
   ): SystemSharedMemoryStatusResponse {
     const message = createBaseSystemSharedMemoryStatusResponse();
-    message.regions =
-      (globalThis.Object.entries(object.regions ?? {}) as [string, SystemSharedMemoryStatusResponse_RegionStatus][])
-        .reduce(
-          (
-            acc: { [key: string]: SystemSharedMemoryStatusResponse_RegionStatus },
-            [key, value]: [string, SystemSharedMemoryStatusResponse_RegionStatus],
-          ) => {
-            if (value !== undefined) {
-              acc[key] = SystemSharedMemoryStatusResponse_RegionStatus.fromPartial(value);
-            }
-            return acc;
-          },
-          {},
-        );
+    message.regions = (() => {
+      const m = new Map();
+      (object.regions as Map<string, SystemSharedMemoryStatusResponse_RegionStatus> ?? new Map()).forEach(
+        (value, key) => {
+          if (value !== undefined) {
+            m.set(key, SystemSharedMemoryStatusResponse_RegionStatus.fromPartial(value));
+          }
+        },
+      );
+      return m;
+    })();
     return message;
   },
 };
@@ -6563,16 +6488,14 @@ export const CudaSharedMemoryStatusRequest: MessageFns<CudaSharedMemoryStatusReq
 };
 
 function createBaseCudaSharedMemoryStatusResponse(): CudaSharedMemoryStatusResponse {
-  return { regions: {} };
+  return { regions: new Map() };
 }
 
 export const CudaSharedMemoryStatusResponse: MessageFns<CudaSharedMemoryStatusResponse> = {
   encode(message: CudaSharedMemoryStatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    globalThis.Object.entries(message.regions).forEach(
-      ([key, value]: [string, CudaSharedMemoryStatusResponse_RegionStatus]) => {
-        CudaSharedMemoryStatusResponse_RegionsEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
-      },
-    );
+    message.regions.forEach((value, key) => {
+      CudaSharedMemoryStatusResponse_RegionsEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
+    });
     return writer;
   },
 
@@ -6596,7 +6519,7 @@ export const CudaSharedMemoryStatusResponse: MessageFns<CudaSharedMemoryStatusRe
 
             const entry1 = CudaSharedMemoryStatusResponse_RegionsEntry.decode(reader, reader.uint32());
             if (entry1.value !== undefined) {
-              message.regions[entry1.key] = entry1.value;
+              message.regions.set(entry1.key, entry1.value);
             }
             continue;
           }
@@ -6616,34 +6539,23 @@ export const CudaSharedMemoryStatusResponse: MessageFns<CudaSharedMemoryStatusRe
     return {
       regions: isObject(object.regions)
         ? (globalThis.Object.entries(object.regions) as [string, any][]).reduce(
-          (acc: { [key: string]: CudaSharedMemoryStatusResponse_RegionStatus }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: CudaSharedMemoryStatusResponse_RegionStatus.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, CudaSharedMemoryStatusResponse_RegionStatus>, [key, value]: [string, any]) => {
+            acc.set(key, CudaSharedMemoryStatusResponse_RegionStatus.fromJSON(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
     };
   },
 
   toJSON(message: CudaSharedMemoryStatusResponse): unknown {
     const obj: any = {};
-    if (message.regions) {
-      const entries = globalThis.Object.entries(message.regions) as [
-        string,
-        CudaSharedMemoryStatusResponse_RegionStatus,
-      ][];
-      if (entries.length > 0) {
-        obj.regions = {};
-        entries.forEach(([k, v]) => {
-          obj.regions[k] = CudaSharedMemoryStatusResponse_RegionStatus.toJSON(v);
-        });
-      }
+    if (message.regions?.size) {
+      obj.regions = {};
+      message.regions.forEach((v, k) => {
+        obj.regions[k] = CudaSharedMemoryStatusResponse_RegionStatus.toJSON(v);
+      });
     }
     return obj;
   },
@@ -6655,20 +6567,17 @@ export const CudaSharedMemoryStatusResponse: MessageFns<CudaSharedMemoryStatusRe
     object: I,
   ): CudaSharedMemoryStatusResponse {
     const message = createBaseCudaSharedMemoryStatusResponse();
-    message.regions =
-      (globalThis.Object.entries(object.regions ?? {}) as [string, CudaSharedMemoryStatusResponse_RegionStatus][])
-        .reduce(
-          (
-            acc: { [key: string]: CudaSharedMemoryStatusResponse_RegionStatus },
-            [key, value]: [string, CudaSharedMemoryStatusResponse_RegionStatus],
-          ) => {
-            if (value !== undefined) {
-              acc[key] = CudaSharedMemoryStatusResponse_RegionStatus.fromPartial(value);
-            }
-            return acc;
-          },
-          {},
-        );
+    message.regions = (() => {
+      const m = new Map();
+      (object.regions as Map<string, CudaSharedMemoryStatusResponse_RegionStatus> ?? new Map()).forEach(
+        (value, key) => {
+          if (value !== undefined) {
+            m.set(key, CudaSharedMemoryStatusResponse_RegionStatus.fromPartial(value));
+          }
+        },
+      );
+      return m;
+    })();
     return message;
   },
 };
@@ -7210,12 +7119,12 @@ export const CudaSharedMemoryUnregisterResponse: MessageFns<CudaSharedMemoryUnre
 };
 
 function createBaseTraceSettingRequest(): TraceSettingRequest {
-  return { settings: {}, modelName: "" };
+  return { settings: new Map(), modelName: "" };
 }
 
 export const TraceSettingRequest: MessageFns<TraceSettingRequest> = {
   encode(message: TraceSettingRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    globalThis.Object.entries(message.settings).forEach(([key, value]: [string, TraceSettingRequest_SettingValue]) => {
+    message.settings.forEach((value, key) => {
       TraceSettingRequest_SettingsEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
     });
     if (message.modelName !== "") {
@@ -7244,7 +7153,7 @@ export const TraceSettingRequest: MessageFns<TraceSettingRequest> = {
 
             const entry1 = TraceSettingRequest_SettingsEntry.decode(reader, reader.uint32());
             if (entry1.value !== undefined) {
-              message.settings[entry1.key] = entry1.value;
+              message.settings.set(entry1.key, entry1.value);
             }
             continue;
           }
@@ -7272,18 +7181,13 @@ export const TraceSettingRequest: MessageFns<TraceSettingRequest> = {
     return {
       settings: isObject(object.settings)
         ? (globalThis.Object.entries(object.settings) as [string, any][]).reduce(
-          (acc: { [key: string]: TraceSettingRequest_SettingValue }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: TraceSettingRequest_SettingValue.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, TraceSettingRequest_SettingValue>, [key, value]: [string, any]) => {
+            acc.set(key, TraceSettingRequest_SettingValue.fromJSON(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
       modelName: isSet(object.modelName)
         ? globalThis.String(object.modelName)
         : isSet(object.model_name)
@@ -7294,14 +7198,11 @@ export const TraceSettingRequest: MessageFns<TraceSettingRequest> = {
 
   toJSON(message: TraceSettingRequest): unknown {
     const obj: any = {};
-    if (message.settings) {
-      const entries = globalThis.Object.entries(message.settings) as [string, TraceSettingRequest_SettingValue][];
-      if (entries.length > 0) {
-        obj.settings = {};
-        entries.forEach(([k, v]) => {
-          obj.settings[k] = TraceSettingRequest_SettingValue.toJSON(v);
-        });
-      }
+    if (message.settings?.size) {
+      obj.settings = {};
+      message.settings.forEach((v, k) => {
+        obj.settings[k] = TraceSettingRequest_SettingValue.toJSON(v);
+      });
     }
     if (message.modelName !== "") {
       obj.modelName = message.modelName;
@@ -7314,19 +7215,15 @@ export const TraceSettingRequest: MessageFns<TraceSettingRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<TraceSettingRequest>, I>>(object: I): TraceSettingRequest {
     const message = createBaseTraceSettingRequest();
-    message.settings =
-      (globalThis.Object.entries(object.settings ?? {}) as [string, TraceSettingRequest_SettingValue][]).reduce(
-        (
-          acc: { [key: string]: TraceSettingRequest_SettingValue },
-          [key, value]: [string, TraceSettingRequest_SettingValue],
-        ) => {
-          if (value !== undefined) {
-            acc[key] = TraceSettingRequest_SettingValue.fromPartial(value);
-          }
-          return acc;
-        },
-        {},
-      );
+    message.settings = (() => {
+      const m = new Map();
+      (object.settings as Map<string, TraceSettingRequest_SettingValue> ?? new Map()).forEach((value, key) => {
+        if (value !== undefined) {
+          m.set(key, TraceSettingRequest_SettingValue.fromPartial(value));
+        }
+      });
+      return m;
+    })();
     message.modelName = object.modelName ?? "";
     return message;
   },
@@ -7495,12 +7392,12 @@ export const TraceSettingRequest_SettingsEntry: MessageFns<TraceSettingRequest_S
 };
 
 function createBaseTraceSettingResponse(): TraceSettingResponse {
-  return { settings: {} };
+  return { settings: new Map() };
 }
 
 export const TraceSettingResponse: MessageFns<TraceSettingResponse> = {
   encode(message: TraceSettingResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    globalThis.Object.entries(message.settings).forEach(([key, value]: [string, TraceSettingResponse_SettingValue]) => {
+    message.settings.forEach((value, key) => {
       TraceSettingResponse_SettingsEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
     });
     return writer;
@@ -7526,7 +7423,7 @@ export const TraceSettingResponse: MessageFns<TraceSettingResponse> = {
 
             const entry1 = TraceSettingResponse_SettingsEntry.decode(reader, reader.uint32());
             if (entry1.value !== undefined) {
-              message.settings[entry1.key] = entry1.value;
+              message.settings.set(entry1.key, entry1.value);
             }
             continue;
           }
@@ -7546,31 +7443,23 @@ export const TraceSettingResponse: MessageFns<TraceSettingResponse> = {
     return {
       settings: isObject(object.settings)
         ? (globalThis.Object.entries(object.settings) as [string, any][]).reduce(
-          (acc: { [key: string]: TraceSettingResponse_SettingValue }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: TraceSettingResponse_SettingValue.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, TraceSettingResponse_SettingValue>, [key, value]: [string, any]) => {
+            acc.set(key, TraceSettingResponse_SettingValue.fromJSON(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
     };
   },
 
   toJSON(message: TraceSettingResponse): unknown {
     const obj: any = {};
-    if (message.settings) {
-      const entries = globalThis.Object.entries(message.settings) as [string, TraceSettingResponse_SettingValue][];
-      if (entries.length > 0) {
-        obj.settings = {};
-        entries.forEach(([k, v]) => {
-          obj.settings[k] = TraceSettingResponse_SettingValue.toJSON(v);
-        });
-      }
+    if (message.settings?.size) {
+      obj.settings = {};
+      message.settings.forEach((v, k) => {
+        obj.settings[k] = TraceSettingResponse_SettingValue.toJSON(v);
+      });
     }
     return obj;
   },
@@ -7580,19 +7469,15 @@ export const TraceSettingResponse: MessageFns<TraceSettingResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<TraceSettingResponse>, I>>(object: I): TraceSettingResponse {
     const message = createBaseTraceSettingResponse();
-    message.settings =
-      (globalThis.Object.entries(object.settings ?? {}) as [string, TraceSettingResponse_SettingValue][]).reduce(
-        (
-          acc: { [key: string]: TraceSettingResponse_SettingValue },
-          [key, value]: [string, TraceSettingResponse_SettingValue],
-        ) => {
-          if (value !== undefined) {
-            acc[key] = TraceSettingResponse_SettingValue.fromPartial(value);
-          }
-          return acc;
-        },
-        {},
-      );
+    message.settings = (() => {
+      const m = new Map();
+      (object.settings as Map<string, TraceSettingResponse_SettingValue> ?? new Map()).forEach((value, key) => {
+        if (value !== undefined) {
+          m.set(key, TraceSettingResponse_SettingValue.fromPartial(value));
+        }
+      });
+      return m;
+    })();
     return message;
   },
 };
@@ -7760,12 +7645,12 @@ export const TraceSettingResponse_SettingsEntry: MessageFns<TraceSettingResponse
 };
 
 function createBaseLogSettingsRequest(): LogSettingsRequest {
-  return { settings: {} };
+  return { settings: new Map() };
 }
 
 export const LogSettingsRequest: MessageFns<LogSettingsRequest> = {
   encode(message: LogSettingsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    globalThis.Object.entries(message.settings).forEach(([key, value]: [string, LogSettingsRequest_SettingValue]) => {
+    message.settings.forEach((value, key) => {
       LogSettingsRequest_SettingsEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
     });
     return writer;
@@ -7791,7 +7676,7 @@ export const LogSettingsRequest: MessageFns<LogSettingsRequest> = {
 
             const entry1 = LogSettingsRequest_SettingsEntry.decode(reader, reader.uint32());
             if (entry1.value !== undefined) {
-              message.settings[entry1.key] = entry1.value;
+              message.settings.set(entry1.key, entry1.value);
             }
             continue;
           }
@@ -7811,31 +7696,23 @@ export const LogSettingsRequest: MessageFns<LogSettingsRequest> = {
     return {
       settings: isObject(object.settings)
         ? (globalThis.Object.entries(object.settings) as [string, any][]).reduce(
-          (acc: { [key: string]: LogSettingsRequest_SettingValue }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: LogSettingsRequest_SettingValue.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, LogSettingsRequest_SettingValue>, [key, value]: [string, any]) => {
+            acc.set(key, LogSettingsRequest_SettingValue.fromJSON(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
     };
   },
 
   toJSON(message: LogSettingsRequest): unknown {
     const obj: any = {};
-    if (message.settings) {
-      const entries = globalThis.Object.entries(message.settings) as [string, LogSettingsRequest_SettingValue][];
-      if (entries.length > 0) {
-        obj.settings = {};
-        entries.forEach(([k, v]) => {
-          obj.settings[k] = LogSettingsRequest_SettingValue.toJSON(v);
-        });
-      }
+    if (message.settings?.size) {
+      obj.settings = {};
+      message.settings.forEach((v, k) => {
+        obj.settings[k] = LogSettingsRequest_SettingValue.toJSON(v);
+      });
     }
     return obj;
   },
@@ -7845,19 +7722,15 @@ export const LogSettingsRequest: MessageFns<LogSettingsRequest> = {
   },
   fromPartial<I extends Exact<DeepPartial<LogSettingsRequest>, I>>(object: I): LogSettingsRequest {
     const message = createBaseLogSettingsRequest();
-    message.settings = (globalThis.Object.entries(object.settings ?? {}) as [string, LogSettingsRequest_SettingValue][])
-      .reduce(
-        (
-          acc: { [key: string]: LogSettingsRequest_SettingValue },
-          [key, value]: [string, LogSettingsRequest_SettingValue],
-        ) => {
-          if (value !== undefined) {
-            acc[key] = LogSettingsRequest_SettingValue.fromPartial(value);
-          }
-          return acc;
-        },
-        {},
-      );
+    message.settings = (() => {
+      const m = new Map();
+      (object.settings as Map<string, LogSettingsRequest_SettingValue> ?? new Map()).forEach((value, key) => {
+        if (value !== undefined) {
+          m.set(key, LogSettingsRequest_SettingValue.fromPartial(value));
+        }
+      });
+      return m;
+    })();
     return message;
   },
 };
@@ -8069,12 +7942,12 @@ export const LogSettingsRequest_SettingsEntry: MessageFns<LogSettingsRequest_Set
 };
 
 function createBaseLogSettingsResponse(): LogSettingsResponse {
-  return { settings: {} };
+  return { settings: new Map() };
 }
 
 export const LogSettingsResponse: MessageFns<LogSettingsResponse> = {
   encode(message: LogSettingsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    globalThis.Object.entries(message.settings).forEach(([key, value]: [string, LogSettingsResponse_SettingValue]) => {
+    message.settings.forEach((value, key) => {
       LogSettingsResponse_SettingsEntry.encode({ key: key as any, value }, writer.uint32(10).fork()).join();
     });
     return writer;
@@ -8100,7 +7973,7 @@ export const LogSettingsResponse: MessageFns<LogSettingsResponse> = {
 
             const entry1 = LogSettingsResponse_SettingsEntry.decode(reader, reader.uint32());
             if (entry1.value !== undefined) {
-              message.settings[entry1.key] = entry1.value;
+              message.settings.set(entry1.key, entry1.value);
             }
             continue;
           }
@@ -8120,31 +7993,23 @@ export const LogSettingsResponse: MessageFns<LogSettingsResponse> = {
     return {
       settings: isObject(object.settings)
         ? (globalThis.Object.entries(object.settings) as [string, any][]).reduce(
-          (acc: { [key: string]: LogSettingsResponse_SettingValue }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: LogSettingsResponse_SettingValue.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, LogSettingsResponse_SettingValue>, [key, value]: [string, any]) => {
+            acc.set(key, LogSettingsResponse_SettingValue.fromJSON(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
     };
   },
 
   toJSON(message: LogSettingsResponse): unknown {
     const obj: any = {};
-    if (message.settings) {
-      const entries = globalThis.Object.entries(message.settings) as [string, LogSettingsResponse_SettingValue][];
-      if (entries.length > 0) {
-        obj.settings = {};
-        entries.forEach(([k, v]) => {
-          obj.settings[k] = LogSettingsResponse_SettingValue.toJSON(v);
-        });
-      }
+    if (message.settings?.size) {
+      obj.settings = {};
+      message.settings.forEach((v, k) => {
+        obj.settings[k] = LogSettingsResponse_SettingValue.toJSON(v);
+      });
     }
     return obj;
   },
@@ -8154,19 +8019,15 @@ export const LogSettingsResponse: MessageFns<LogSettingsResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<LogSettingsResponse>, I>>(object: I): LogSettingsResponse {
     const message = createBaseLogSettingsResponse();
-    message.settings =
-      (globalThis.Object.entries(object.settings ?? {}) as [string, LogSettingsResponse_SettingValue][]).reduce(
-        (
-          acc: { [key: string]: LogSettingsResponse_SettingValue },
-          [key, value]: [string, LogSettingsResponse_SettingValue],
-        ) => {
-          if (value !== undefined) {
-            acc[key] = LogSettingsResponse_SettingValue.fromPartial(value);
-          }
-          return acc;
-        },
-        {},
-      );
+    message.settings = (() => {
+      const m = new Map();
+      (object.settings as Map<string, LogSettingsResponse_SettingValue> ?? new Map()).forEach((value, key) => {
+        if (value !== undefined) {
+          m.set(key, LogSettingsResponse_SettingValue.fromPartial(value));
+        }
+      });
+      return m;
+    })();
     return message;
   },
 };

@@ -487,7 +487,7 @@ export interface ModelOptimizationPolicy_Cuda {
 /** One captured CUDA graph and the input shapes it was captured for. */
 export interface ModelOptimizationPolicy_Cuda_GraphSpec {
   batchSize: number;
-  input: { [key: string]: ModelOptimizationPolicy_Cuda_GraphSpec_Shape };
+  input: Map<string, ModelOptimizationPolicy_Cuda_GraphSpec_Shape>;
   graphLowerBound: ModelOptimizationPolicy_Cuda_GraphSpec_LowerBound | undefined;
 }
 
@@ -498,7 +498,7 @@ export interface ModelOptimizationPolicy_Cuda_GraphSpec_Shape {
 /** Smallest shapes the graph may also be used for. */
 export interface ModelOptimizationPolicy_Cuda_GraphSpec_LowerBound {
   batchSize: number;
-  input: { [key: string]: ModelOptimizationPolicy_Cuda_GraphSpec_Shape };
+  input: Map<string, ModelOptimizationPolicy_Cuda_GraphSpec_Shape>;
 }
 
 export interface ModelOptimizationPolicy_Cuda_GraphSpec_LowerBound_InputEntry {
@@ -518,7 +518,7 @@ export interface ModelOptimizationPolicy_ExecutionAccelerators {
 
 export interface ModelOptimizationPolicy_ExecutionAccelerators_Accelerator {
   name: string;
-  parameters: { [key: string]: string };
+  parameters: Map<string, string>;
 }
 
 export interface ModelOptimizationPolicy_ExecutionAccelerators_Accelerator_ParametersEntry {
@@ -707,9 +707,9 @@ export interface ModelEnsembling_Step {
   /** -1 = latest. */
   modelVersion: bigint;
   /** Step input name -> ensemble tensor name. */
-  inputMap: { [key: string]: string };
+  inputMap: Map<string, string>;
   /** Step output name -> ensemble tensor name. */
-  outputMap: { [key: string]: string };
+  outputMap: Map<string, string>;
   modelNamespace: string;
 }
 
@@ -731,7 +731,7 @@ export interface ModelParameter {
 export interface ModelWarmup {
   name: string;
   batchSize: number;
-  inputs: { [key: string]: ModelWarmup_Input };
+  inputs: Map<string, ModelWarmup_Input>;
   count: number;
 }
 
@@ -763,7 +763,7 @@ export interface ModelRepositoryAgents {
 
 export interface ModelRepositoryAgents_Agent {
   name: string;
-  parameters: { [key: string]: string };
+  parameters: Map<string, string>;
 }
 
 export interface ModelRepositoryAgents_Agent_ParametersEntry {
@@ -820,13 +820,13 @@ export interface ModelConfig {
   output: ModelOutput[];
   instanceGroup: ModelInstanceGroup[];
   defaultModelFilename: string;
-  ccModelFilenames: { [key: string]: string };
-  metricTags: { [key: string]: string };
+  ccModelFilenames: Map<string, string>;
+  metricTags: Map<string, string>;
   dynamicBatching?: ModelDynamicBatching | undefined;
   sequenceBatching?: ModelSequenceBatching | undefined;
   ensembleScheduling?: ModelEnsembling | undefined;
   optimization: ModelOptimizationPolicy | undefined;
-  parameters: { [key: string]: ModelParameter };
+  parameters: Map<string, ModelParameter>;
   modelWarmup: ModelWarmup[];
   backend: string;
   modelOperations: ModelOperations | undefined;
@@ -2698,7 +2698,7 @@ export const ModelOptimizationPolicy_Cuda: MessageFns<ModelOptimizationPolicy_Cu
 };
 
 function createBaseModelOptimizationPolicy_Cuda_GraphSpec(): ModelOptimizationPolicy_Cuda_GraphSpec {
-  return { batchSize: 0, input: {}, graphLowerBound: undefined };
+  return { batchSize: 0, input: new Map(), graphLowerBound: undefined };
 }
 
 export const ModelOptimizationPolicy_Cuda_GraphSpec: MessageFns<ModelOptimizationPolicy_Cuda_GraphSpec> = {
@@ -2706,12 +2706,10 @@ export const ModelOptimizationPolicy_Cuda_GraphSpec: MessageFns<ModelOptimizatio
     if (message.batchSize !== 0) {
       writer.uint32(8).int32(message.batchSize);
     }
-    globalThis.Object.entries(message.input).forEach(
-      ([key, value]: [string, ModelOptimizationPolicy_Cuda_GraphSpec_Shape]) => {
-        ModelOptimizationPolicy_Cuda_GraphSpec_InputEntry.encode({ key: key as any, value }, writer.uint32(18).fork())
-          .join();
-      },
-    );
+    message.input.forEach((value, key) => {
+      ModelOptimizationPolicy_Cuda_GraphSpec_InputEntry.encode({ key: key as any, value }, writer.uint32(18).fork())
+        .join();
+    });
     if (message.graphLowerBound !== undefined) {
       ModelOptimizationPolicy_Cuda_GraphSpec_LowerBound.encode(message.graphLowerBound, writer.uint32(26).fork())
         .join();
@@ -2747,7 +2745,7 @@ export const ModelOptimizationPolicy_Cuda_GraphSpec: MessageFns<ModelOptimizatio
 
             const entry2 = ModelOptimizationPolicy_Cuda_GraphSpec_InputEntry.decode(reader, reader.uint32());
             if (entry2.value !== undefined) {
-              message.input[entry2.key] = entry2.value;
+              message.input.set(entry2.key, entry2.value);
             }
             continue;
           }
@@ -2780,18 +2778,13 @@ export const ModelOptimizationPolicy_Cuda_GraphSpec: MessageFns<ModelOptimizatio
         : 0,
       input: isObject(object.input)
         ? (globalThis.Object.entries(object.input) as [string, any][]).reduce(
-          (acc: { [key: string]: ModelOptimizationPolicy_Cuda_GraphSpec_Shape }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: ModelOptimizationPolicy_Cuda_GraphSpec_Shape.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, ModelOptimizationPolicy_Cuda_GraphSpec_Shape>, [key, value]: [string, any]) => {
+            acc.set(key, ModelOptimizationPolicy_Cuda_GraphSpec_Shape.fromJSON(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
       graphLowerBound: isSet(object.graphLowerBound)
         ? ModelOptimizationPolicy_Cuda_GraphSpec_LowerBound.fromJSON(object.graphLowerBound)
         : isSet(object.graph_lower_bound)
@@ -2805,17 +2798,11 @@ export const ModelOptimizationPolicy_Cuda_GraphSpec: MessageFns<ModelOptimizatio
     if (message.batchSize !== 0) {
       obj.batchSize = Math.round(message.batchSize);
     }
-    if (message.input) {
-      const entries = globalThis.Object.entries(message.input) as [
-        string,
-        ModelOptimizationPolicy_Cuda_GraphSpec_Shape,
-      ][];
-      if (entries.length > 0) {
-        obj.input = {};
-        entries.forEach(([k, v]) => {
-          obj.input[k] = ModelOptimizationPolicy_Cuda_GraphSpec_Shape.toJSON(v);
-        });
-      }
+    if (message.input?.size) {
+      obj.input = {};
+      message.input.forEach((v, k) => {
+        obj.input[k] = ModelOptimizationPolicy_Cuda_GraphSpec_Shape.toJSON(v);
+      });
     }
     if (message.graphLowerBound !== undefined) {
       obj.graphLowerBound = ModelOptimizationPolicy_Cuda_GraphSpec_LowerBound.toJSON(message.graphLowerBound);
@@ -2833,20 +2820,15 @@ export const ModelOptimizationPolicy_Cuda_GraphSpec: MessageFns<ModelOptimizatio
   ): ModelOptimizationPolicy_Cuda_GraphSpec {
     const message = createBaseModelOptimizationPolicy_Cuda_GraphSpec();
     message.batchSize = object.batchSize ?? 0;
-    message.input =
-      (globalThis.Object.entries(object.input ?? {}) as [string, ModelOptimizationPolicy_Cuda_GraphSpec_Shape][])
-        .reduce(
-          (
-            acc: { [key: string]: ModelOptimizationPolicy_Cuda_GraphSpec_Shape },
-            [key, value]: [string, ModelOptimizationPolicy_Cuda_GraphSpec_Shape],
-          ) => {
-            if (value !== undefined) {
-              acc[key] = ModelOptimizationPolicy_Cuda_GraphSpec_Shape.fromPartial(value);
-            }
-            return acc;
-          },
-          {},
-        );
+    message.input = (() => {
+      const m = new Map();
+      (object.input as Map<string, ModelOptimizationPolicy_Cuda_GraphSpec_Shape> ?? new Map()).forEach((value, key) => {
+        if (value !== undefined) {
+          m.set(key, ModelOptimizationPolicy_Cuda_GraphSpec_Shape.fromPartial(value));
+        }
+      });
+      return m;
+    })();
     message.graphLowerBound = (object.graphLowerBound !== undefined && object.graphLowerBound !== null)
       ? ModelOptimizationPolicy_Cuda_GraphSpec_LowerBound.fromPartial(object.graphLowerBound)
       : undefined;
@@ -2946,7 +2928,7 @@ export const ModelOptimizationPolicy_Cuda_GraphSpec_Shape: MessageFns<ModelOptim
 };
 
 function createBaseModelOptimizationPolicy_Cuda_GraphSpec_LowerBound(): ModelOptimizationPolicy_Cuda_GraphSpec_LowerBound {
-  return { batchSize: 0, input: {} };
+  return { batchSize: 0, input: new Map() };
 }
 
 export const ModelOptimizationPolicy_Cuda_GraphSpec_LowerBound: MessageFns<
@@ -2959,14 +2941,12 @@ export const ModelOptimizationPolicy_Cuda_GraphSpec_LowerBound: MessageFns<
     if (message.batchSize !== 0) {
       writer.uint32(8).int32(message.batchSize);
     }
-    globalThis.Object.entries(message.input).forEach(
-      ([key, value]: [string, ModelOptimizationPolicy_Cuda_GraphSpec_Shape]) => {
-        ModelOptimizationPolicy_Cuda_GraphSpec_LowerBound_InputEntry.encode(
-          { key: key as any, value },
-          writer.uint32(18).fork(),
-        ).join();
-      },
-    );
+    message.input.forEach((value, key) => {
+      ModelOptimizationPolicy_Cuda_GraphSpec_LowerBound_InputEntry.encode(
+        { key: key as any, value },
+        writer.uint32(18).fork(),
+      ).join();
+    });
     return writer;
   },
 
@@ -2998,7 +2978,7 @@ export const ModelOptimizationPolicy_Cuda_GraphSpec_LowerBound: MessageFns<
 
             const entry2 = ModelOptimizationPolicy_Cuda_GraphSpec_LowerBound_InputEntry.decode(reader, reader.uint32());
             if (entry2.value !== undefined) {
-              message.input[entry2.key] = entry2.value;
+              message.input.set(entry2.key, entry2.value);
             }
             continue;
           }
@@ -3023,18 +3003,13 @@ export const ModelOptimizationPolicy_Cuda_GraphSpec_LowerBound: MessageFns<
         : 0,
       input: isObject(object.input)
         ? (globalThis.Object.entries(object.input) as [string, any][]).reduce(
-          (acc: { [key: string]: ModelOptimizationPolicy_Cuda_GraphSpec_Shape }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: ModelOptimizationPolicy_Cuda_GraphSpec_Shape.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, ModelOptimizationPolicy_Cuda_GraphSpec_Shape>, [key, value]: [string, any]) => {
+            acc.set(key, ModelOptimizationPolicy_Cuda_GraphSpec_Shape.fromJSON(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
     };
   },
 
@@ -3043,17 +3018,11 @@ export const ModelOptimizationPolicy_Cuda_GraphSpec_LowerBound: MessageFns<
     if (message.batchSize !== 0) {
       obj.batchSize = Math.round(message.batchSize);
     }
-    if (message.input) {
-      const entries = globalThis.Object.entries(message.input) as [
-        string,
-        ModelOptimizationPolicy_Cuda_GraphSpec_Shape,
-      ][];
-      if (entries.length > 0) {
-        obj.input = {};
-        entries.forEach(([k, v]) => {
-          obj.input[k] = ModelOptimizationPolicy_Cuda_GraphSpec_Shape.toJSON(v);
-        });
-      }
+    if (message.input?.size) {
+      obj.input = {};
+      message.input.forEach((v, k) => {
+        obj.input[k] = ModelOptimizationPolicy_Cuda_GraphSpec_Shape.toJSON(v);
+      });
     }
     return obj;
   },
@@ -3068,20 +3037,15 @@ export const ModelOptimizationPolicy_Cuda_GraphSpec_LowerBound: MessageFns<
   ): ModelOptimizationPolicy_Cuda_GraphSpec_LowerBound {
     const message = createBaseModelOptimizationPolicy_Cuda_GraphSpec_LowerBound();
     message.batchSize = object.batchSize ?? 0;
-    message.input =
-      (globalThis.Object.entries(object.input ?? {}) as [string, ModelOptimizationPolicy_Cuda_GraphSpec_Shape][])
-        .reduce(
-          (
-            acc: { [key: string]: ModelOptimizationPolicy_Cuda_GraphSpec_Shape },
-            [key, value]: [string, ModelOptimizationPolicy_Cuda_GraphSpec_Shape],
-          ) => {
-            if (value !== undefined) {
-              acc[key] = ModelOptimizationPolicy_Cuda_GraphSpec_Shape.fromPartial(value);
-            }
-            return acc;
-          },
-          {},
-        );
+    message.input = (() => {
+      const m = new Map();
+      (object.input as Map<string, ModelOptimizationPolicy_Cuda_GraphSpec_Shape> ?? new Map()).forEach((value, key) => {
+        if (value !== undefined) {
+          m.set(key, ModelOptimizationPolicy_Cuda_GraphSpec_Shape.fromPartial(value));
+        }
+      });
+      return m;
+    })();
     return message;
   },
 };
@@ -3405,7 +3369,7 @@ export const ModelOptimizationPolicy_ExecutionAccelerators: MessageFns<ModelOpti
   };
 
 function createBaseModelOptimizationPolicy_ExecutionAccelerators_Accelerator(): ModelOptimizationPolicy_ExecutionAccelerators_Accelerator {
-  return { name: "", parameters: {} };
+  return { name: "", parameters: new Map() };
 }
 
 export const ModelOptimizationPolicy_ExecutionAccelerators_Accelerator: MessageFns<
@@ -3418,7 +3382,7 @@ export const ModelOptimizationPolicy_ExecutionAccelerators_Accelerator: MessageF
     if (message.name !== "") {
       writer.uint32(10).string(message.name);
     }
-    globalThis.Object.entries(message.parameters).forEach(([key, value]: [string, string]) => {
+    message.parameters.forEach((value, key) => {
       ModelOptimizationPolicy_ExecutionAccelerators_Accelerator_ParametersEntry.encode(
         { key: key as any, value },
         writer.uint32(18).fork(),
@@ -3458,7 +3422,7 @@ export const ModelOptimizationPolicy_ExecutionAccelerators_Accelerator: MessageF
               reader.uint32(),
             );
             if (entry2.value !== undefined) {
-              message.parameters[entry2.key] = entry2.value;
+              message.parameters.set(entry2.key, entry2.value);
             }
             continue;
           }
@@ -3479,18 +3443,13 @@ export const ModelOptimizationPolicy_ExecutionAccelerators_Accelerator: MessageF
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       parameters: isObject(object.parameters)
         ? (globalThis.Object.entries(object.parameters) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, string>, [key, value]: [string, any]) => {
+            acc.set(key, globalThis.String(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
     };
   },
 
@@ -3499,14 +3458,11 @@ export const ModelOptimizationPolicy_ExecutionAccelerators_Accelerator: MessageF
     if (message.name !== "") {
       obj.name = message.name;
     }
-    if (message.parameters) {
-      const entries = globalThis.Object.entries(message.parameters) as [string, string][];
-      if (entries.length > 0) {
-        obj.parameters = {};
-        entries.forEach(([k, v]) => {
-          obj.parameters[k] = v;
-        });
-      }
+    if (message.parameters?.size) {
+      obj.parameters = {};
+      message.parameters.forEach((v, k) => {
+        obj.parameters[k] = v;
+      });
     }
     return obj;
   },
@@ -3521,15 +3477,15 @@ export const ModelOptimizationPolicy_ExecutionAccelerators_Accelerator: MessageF
   ): ModelOptimizationPolicy_ExecutionAccelerators_Accelerator {
     const message = createBaseModelOptimizationPolicy_ExecutionAccelerators_Accelerator();
     message.name = object.name ?? "";
-    message.parameters = (globalThis.Object.entries(object.parameters ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+    message.parameters = (() => {
+      const m = new Map();
+      (object.parameters as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
+      });
+      return m;
+    })();
     return message;
   },
 };
@@ -5402,7 +5358,7 @@ export const ModelEnsembling: MessageFns<ModelEnsembling> = {
 };
 
 function createBaseModelEnsembling_Step(): ModelEnsembling_Step {
-  return { modelName: "", modelVersion: 0n, inputMap: {}, outputMap: {}, modelNamespace: "" };
+  return { modelName: "", modelVersion: 0n, inputMap: new Map(), outputMap: new Map(), modelNamespace: "" };
 }
 
 export const ModelEnsembling_Step: MessageFns<ModelEnsembling_Step> = {
@@ -5416,10 +5372,10 @@ export const ModelEnsembling_Step: MessageFns<ModelEnsembling_Step> = {
       }
       writer.uint32(16).int64(message.modelVersion);
     }
-    globalThis.Object.entries(message.inputMap).forEach(([key, value]: [string, string]) => {
+    message.inputMap.forEach((value, key) => {
       ModelEnsembling_Step_InputMapEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
     });
-    globalThis.Object.entries(message.outputMap).forEach(([key, value]: [string, string]) => {
+    message.outputMap.forEach((value, key) => {
       ModelEnsembling_Step_OutputMapEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
     });
     if (message.modelNamespace !== "") {
@@ -5464,7 +5420,7 @@ export const ModelEnsembling_Step: MessageFns<ModelEnsembling_Step> = {
 
             const entry3 = ModelEnsembling_Step_InputMapEntry.decode(reader, reader.uint32());
             if (entry3.value !== undefined) {
-              message.inputMap[entry3.key] = entry3.value;
+              message.inputMap.set(entry3.key, entry3.value);
             }
             continue;
           }
@@ -5475,7 +5431,7 @@ export const ModelEnsembling_Step: MessageFns<ModelEnsembling_Step> = {
 
             const entry4 = ModelEnsembling_Step_OutputMapEntry.decode(reader, reader.uint32());
             if (entry4.value !== undefined) {
-              message.outputMap[entry4.key] = entry4.value;
+              message.outputMap.set(entry4.key, entry4.value);
             }
             continue;
           }
@@ -5513,58 +5469,38 @@ export const ModelEnsembling_Step: MessageFns<ModelEnsembling_Step> = {
         : 0n,
       inputMap: isObject(object.inputMap)
         ? (globalThis.Object.entries(object.inputMap) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, string>, [key, value]: [string, any]) => {
+            acc.set(key, globalThis.String(value));
             return acc;
           },
-          {},
+          new Map(),
         )
         : isObject(object.input_map)
         ? (globalThis.Object.entries(object.input_map) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, string>, [key, value]: [string, any]) => {
+            acc.set(key, globalThis.String(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
       outputMap: isObject(object.outputMap)
         ? (globalThis.Object.entries(object.outputMap) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, string>, [key, value]: [string, any]) => {
+            acc.set(key, globalThis.String(value));
             return acc;
           },
-          {},
+          new Map(),
         )
         : isObject(object.output_map)
         ? (globalThis.Object.entries(object.output_map) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, string>, [key, value]: [string, any]) => {
+            acc.set(key, globalThis.String(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
       modelNamespace: isSet(object.modelNamespace)
         ? globalThis.String(object.modelNamespace)
         : isSet(object.model_namespace)
@@ -5581,23 +5517,17 @@ export const ModelEnsembling_Step: MessageFns<ModelEnsembling_Step> = {
     if (message.modelVersion !== 0n) {
       obj.modelVersion = message.modelVersion.toString();
     }
-    if (message.inputMap) {
-      const entries = globalThis.Object.entries(message.inputMap) as [string, string][];
-      if (entries.length > 0) {
-        obj.inputMap = {};
-        entries.forEach(([k, v]) => {
-          obj.inputMap[k] = v;
-        });
-      }
+    if (message.inputMap?.size) {
+      obj.inputMap = {};
+      message.inputMap.forEach((v, k) => {
+        obj.inputMap[k] = v;
+      });
     }
-    if (message.outputMap) {
-      const entries = globalThis.Object.entries(message.outputMap) as [string, string][];
-      if (entries.length > 0) {
-        obj.outputMap = {};
-        entries.forEach(([k, v]) => {
-          obj.outputMap[k] = v;
-        });
-      }
+    if (message.outputMap?.size) {
+      obj.outputMap = {};
+      message.outputMap.forEach((v, k) => {
+        obj.outputMap[k] = v;
+      });
     }
     if (message.modelNamespace !== "") {
       obj.modelNamespace = message.modelNamespace;
@@ -5614,24 +5544,24 @@ export const ModelEnsembling_Step: MessageFns<ModelEnsembling_Step> = {
     message.modelVersion = (object.modelVersion !== undefined && object.modelVersion !== null)
       ? BigInt(object.modelVersion)
       : 0n;
-    message.inputMap = (globalThis.Object.entries(object.inputMap ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+    message.inputMap = (() => {
+      const m = new Map();
+      (object.inputMap as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
-    message.outputMap = (globalThis.Object.entries(object.outputMap ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+      });
+      return m;
+    })();
+    message.outputMap = (() => {
+      const m = new Map();
+      (object.outputMap as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
+      });
+      return m;
+    })();
     message.modelNamespace = object.modelNamespace ?? "";
     return message;
   },
@@ -5889,7 +5819,7 @@ export const ModelParameter: MessageFns<ModelParameter> = {
 };
 
 function createBaseModelWarmup(): ModelWarmup {
-  return { name: "", batchSize: 0, inputs: {}, count: 0 };
+  return { name: "", batchSize: 0, inputs: new Map(), count: 0 };
 }
 
 export const ModelWarmup: MessageFns<ModelWarmup> = {
@@ -5900,7 +5830,7 @@ export const ModelWarmup: MessageFns<ModelWarmup> = {
     if (message.batchSize !== 0) {
       writer.uint32(16).uint32(message.batchSize);
     }
-    globalThis.Object.entries(message.inputs).forEach(([key, value]: [string, ModelWarmup_Input]) => {
+    message.inputs.forEach((value, key) => {
       ModelWarmup_InputsEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
     });
     if (message.count !== 0) {
@@ -5945,7 +5875,7 @@ export const ModelWarmup: MessageFns<ModelWarmup> = {
 
             const entry3 = ModelWarmup_InputsEntry.decode(reader, reader.uint32());
             if (entry3.value !== undefined) {
-              message.inputs[entry3.key] = entry3.value;
+              message.inputs.set(entry3.key, entry3.value);
             }
             continue;
           }
@@ -5979,18 +5909,13 @@ export const ModelWarmup: MessageFns<ModelWarmup> = {
         : 0,
       inputs: isObject(object.inputs)
         ? (globalThis.Object.entries(object.inputs) as [string, any][]).reduce(
-          (acc: { [key: string]: ModelWarmup_Input }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: ModelWarmup_Input.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, ModelWarmup_Input>, [key, value]: [string, any]) => {
+            acc.set(key, ModelWarmup_Input.fromJSON(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
       count: isSet(object.count) ? globalThis.Number(object.count) : 0,
     };
   },
@@ -6003,14 +5928,11 @@ export const ModelWarmup: MessageFns<ModelWarmup> = {
     if (message.batchSize !== 0) {
       obj.batchSize = Math.round(message.batchSize);
     }
-    if (message.inputs) {
-      const entries = globalThis.Object.entries(message.inputs) as [string, ModelWarmup_Input][];
-      if (entries.length > 0) {
-        obj.inputs = {};
-        entries.forEach(([k, v]) => {
-          obj.inputs[k] = ModelWarmup_Input.toJSON(v);
-        });
-      }
+    if (message.inputs?.size) {
+      obj.inputs = {};
+      message.inputs.forEach((v, k) => {
+        obj.inputs[k] = ModelWarmup_Input.toJSON(v);
+      });
     }
     if (message.count !== 0) {
       obj.count = Math.round(message.count);
@@ -6025,15 +5947,15 @@ export const ModelWarmup: MessageFns<ModelWarmup> = {
     const message = createBaseModelWarmup();
     message.name = object.name ?? "";
     message.batchSize = object.batchSize ?? 0;
-    message.inputs = (globalThis.Object.entries(object.inputs ?? {}) as [string, ModelWarmup_Input][]).reduce(
-      (acc: { [key: string]: ModelWarmup_Input }, [key, value]: [string, ModelWarmup_Input]) => {
+    message.inputs = (() => {
+      const m = new Map();
+      (object.inputs as Map<string, ModelWarmup_Input> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = ModelWarmup_Input.fromPartial(value);
+          m.set(key, ModelWarmup_Input.fromPartial(value));
         }
-        return acc;
-      },
-      {},
-    );
+      });
+      return m;
+    })();
     message.count = object.count ?? 0;
     return message;
   },
@@ -6504,7 +6426,7 @@ export const ModelRepositoryAgents: MessageFns<ModelRepositoryAgents> = {
 };
 
 function createBaseModelRepositoryAgents_Agent(): ModelRepositoryAgents_Agent {
-  return { name: "", parameters: {} };
+  return { name: "", parameters: new Map() };
 }
 
 export const ModelRepositoryAgents_Agent: MessageFns<ModelRepositoryAgents_Agent> = {
@@ -6512,7 +6434,7 @@ export const ModelRepositoryAgents_Agent: MessageFns<ModelRepositoryAgents_Agent
     if (message.name !== "") {
       writer.uint32(10).string(message.name);
     }
-    globalThis.Object.entries(message.parameters).forEach(([key, value]: [string, string]) => {
+    message.parameters.forEach((value, key) => {
       ModelRepositoryAgents_Agent_ParametersEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
     });
     return writer;
@@ -6546,7 +6468,7 @@ export const ModelRepositoryAgents_Agent: MessageFns<ModelRepositoryAgents_Agent
 
             const entry2 = ModelRepositoryAgents_Agent_ParametersEntry.decode(reader, reader.uint32());
             if (entry2.value !== undefined) {
-              message.parameters[entry2.key] = entry2.value;
+              message.parameters.set(entry2.key, entry2.value);
             }
             continue;
           }
@@ -6567,18 +6489,13 @@ export const ModelRepositoryAgents_Agent: MessageFns<ModelRepositoryAgents_Agent
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       parameters: isObject(object.parameters)
         ? (globalThis.Object.entries(object.parameters) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, string>, [key, value]: [string, any]) => {
+            acc.set(key, globalThis.String(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
     };
   },
 
@@ -6587,14 +6504,11 @@ export const ModelRepositoryAgents_Agent: MessageFns<ModelRepositoryAgents_Agent
     if (message.name !== "") {
       obj.name = message.name;
     }
-    if (message.parameters) {
-      const entries = globalThis.Object.entries(message.parameters) as [string, string][];
-      if (entries.length > 0) {
-        obj.parameters = {};
-        entries.forEach(([k, v]) => {
-          obj.parameters[k] = v;
-        });
-      }
+    if (message.parameters?.size) {
+      obj.parameters = {};
+      message.parameters.forEach((v, k) => {
+        obj.parameters[k] = v;
+      });
     }
     return obj;
   },
@@ -6605,15 +6519,15 @@ export const ModelRepositoryAgents_Agent: MessageFns<ModelRepositoryAgents_Agent
   fromPartial<I extends Exact<DeepPartial<ModelRepositoryAgents_Agent>, I>>(object: I): ModelRepositoryAgents_Agent {
     const message = createBaseModelRepositoryAgents_Agent();
     message.name = object.name ?? "";
-    message.parameters = (globalThis.Object.entries(object.parameters ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+    message.parameters = (() => {
+      const m = new Map();
+      (object.parameters as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
+      });
+      return m;
+    })();
     return message;
   },
 };
@@ -7309,13 +7223,13 @@ function createBaseModelConfig(): ModelConfig {
     output: [],
     instanceGroup: [],
     defaultModelFilename: "",
-    ccModelFilenames: {},
-    metricTags: {},
+    ccModelFilenames: new Map(),
+    metricTags: new Map(),
     dynamicBatching: undefined,
     sequenceBatching: undefined,
     ensembleScheduling: undefined,
     optimization: undefined,
-    parameters: {},
+    parameters: new Map(),
     modelWarmup: [],
     backend: "",
     modelOperations: undefined,
@@ -7355,10 +7269,10 @@ export const ModelConfig: MessageFns<ModelConfig> = {
     if (message.defaultModelFilename !== "") {
       writer.uint32(66).string(message.defaultModelFilename);
     }
-    globalThis.Object.entries(message.ccModelFilenames).forEach(([key, value]: [string, string]) => {
+    message.ccModelFilenames.forEach((value, key) => {
       ModelConfig_CcModelFilenamesEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
     });
-    globalThis.Object.entries(message.metricTags).forEach(([key, value]: [string, string]) => {
+    message.metricTags.forEach((value, key) => {
       ModelConfig_MetricTagsEntry.encode({ key: key as any, value }, writer.uint32(82).fork()).join();
     });
     if (message.dynamicBatching !== undefined) {
@@ -7373,7 +7287,7 @@ export const ModelConfig: MessageFns<ModelConfig> = {
     if (message.optimization !== undefined) {
       ModelOptimizationPolicy.encode(message.optimization, writer.uint32(98).fork()).join();
     }
-    globalThis.Object.entries(message.parameters).forEach(([key, value]: [string, ModelParameter]) => {
+    message.parameters.forEach((value, key) => {
       ModelConfig_ParametersEntry.encode({ key: key as any, value }, writer.uint32(114).fork()).join();
     });
     for (const v of message.modelWarmup) {
@@ -7493,7 +7407,7 @@ export const ModelConfig: MessageFns<ModelConfig> = {
 
             const entry9 = ModelConfig_CcModelFilenamesEntry.decode(reader, reader.uint32());
             if (entry9.value !== undefined) {
-              message.ccModelFilenames[entry9.key] = entry9.value;
+              message.ccModelFilenames.set(entry9.key, entry9.value);
             }
             continue;
           }
@@ -7504,7 +7418,7 @@ export const ModelConfig: MessageFns<ModelConfig> = {
 
             const entry10 = ModelConfig_MetricTagsEntry.decode(reader, reader.uint32());
             if (entry10.value !== undefined) {
-              message.metricTags[entry10.key] = entry10.value;
+              message.metricTags.set(entry10.key, entry10.value);
             }
             continue;
           }
@@ -7547,7 +7461,7 @@ export const ModelConfig: MessageFns<ModelConfig> = {
 
             const entry14 = ModelConfig_ParametersEntry.decode(reader, reader.uint32());
             if (entry14.value !== undefined) {
-              message.parameters[entry14.key] = entry14.value;
+              message.parameters.set(entry14.key, entry14.value);
             }
             continue;
           }
@@ -7671,58 +7585,38 @@ export const ModelConfig: MessageFns<ModelConfig> = {
         : "",
       ccModelFilenames: isObject(object.ccModelFilenames)
         ? (globalThis.Object.entries(object.ccModelFilenames) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, string>, [key, value]: [string, any]) => {
+            acc.set(key, globalThis.String(value));
             return acc;
           },
-          {},
+          new Map(),
         )
         : isObject(object.cc_model_filenames)
         ? (globalThis.Object.entries(object.cc_model_filenames) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, string>, [key, value]: [string, any]) => {
+            acc.set(key, globalThis.String(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
       metricTags: isObject(object.metricTags)
         ? (globalThis.Object.entries(object.metricTags) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, string>, [key, value]: [string, any]) => {
+            acc.set(key, globalThis.String(value));
             return acc;
           },
-          {},
+          new Map(),
         )
         : isObject(object.metric_tags)
         ? (globalThis.Object.entries(object.metric_tags) as [string, any][]).reduce(
-          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: globalThis.String(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, string>, [key, value]: [string, any]) => {
+            acc.set(key, globalThis.String(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
       dynamicBatching: isSet(object.dynamicBatching)
         ? ModelDynamicBatching.fromJSON(object.dynamicBatching)
         : isSet(object.dynamic_batching)
@@ -7741,18 +7635,13 @@ export const ModelConfig: MessageFns<ModelConfig> = {
       optimization: isSet(object.optimization) ? ModelOptimizationPolicy.fromJSON(object.optimization) : undefined,
       parameters: isObject(object.parameters)
         ? (globalThis.Object.entries(object.parameters) as [string, any][]).reduce(
-          (acc: { [key: string]: ModelParameter }, [key, value]: [string, any]) => {
-            globalThis.Object.defineProperty(acc, key, {
-              value: ModelParameter.fromJSON(value),
-              enumerable: true,
-              configurable: true,
-              writable: true,
-            });
+          (acc: Map<string, ModelParameter>, [key, value]: [string, any]) => {
+            acc.set(key, ModelParameter.fromJSON(value));
             return acc;
           },
-          {},
+          new Map(),
         )
-        : {},
+        : new Map(),
       modelWarmup: globalThis.Array.isArray(object?.modelWarmup)
         ? object.modelWarmup.map((e: any) => ModelWarmup.fromJSON(e))
         : globalThis.Array.isArray(object?.model_warmup)
@@ -7824,23 +7713,17 @@ export const ModelConfig: MessageFns<ModelConfig> = {
     if (message.defaultModelFilename !== "") {
       obj.defaultModelFilename = message.defaultModelFilename;
     }
-    if (message.ccModelFilenames) {
-      const entries = globalThis.Object.entries(message.ccModelFilenames) as [string, string][];
-      if (entries.length > 0) {
-        obj.ccModelFilenames = {};
-        entries.forEach(([k, v]) => {
-          obj.ccModelFilenames[k] = v;
-        });
-      }
+    if (message.ccModelFilenames?.size) {
+      obj.ccModelFilenames = {};
+      message.ccModelFilenames.forEach((v, k) => {
+        obj.ccModelFilenames[k] = v;
+      });
     }
-    if (message.metricTags) {
-      const entries = globalThis.Object.entries(message.metricTags) as [string, string][];
-      if (entries.length > 0) {
-        obj.metricTags = {};
-        entries.forEach(([k, v]) => {
-          obj.metricTags[k] = v;
-        });
-      }
+    if (message.metricTags?.size) {
+      obj.metricTags = {};
+      message.metricTags.forEach((v, k) => {
+        obj.metricTags[k] = v;
+      });
     }
     if (message.dynamicBatching !== undefined) {
       obj.dynamicBatching = ModelDynamicBatching.toJSON(message.dynamicBatching);
@@ -7854,14 +7737,11 @@ export const ModelConfig: MessageFns<ModelConfig> = {
     if (message.optimization !== undefined) {
       obj.optimization = ModelOptimizationPolicy.toJSON(message.optimization);
     }
-    if (message.parameters) {
-      const entries = globalThis.Object.entries(message.parameters) as [string, ModelParameter][];
-      if (entries.length > 0) {
-        obj.parameters = {};
-        entries.forEach(([k, v]) => {
-          obj.parameters[k] = ModelParameter.toJSON(v);
-        });
-      }
+    if (message.parameters?.size) {
+      obj.parameters = {};
+      message.parameters.forEach((v, k) => {
+        obj.parameters[k] = ModelParameter.toJSON(v);
+      });
     }
     if (message.modelWarmup?.length) {
       obj.modelWarmup = message.modelWarmup.map((e) => ModelWarmup.toJSON(e));
@@ -7911,24 +7791,24 @@ export const ModelConfig: MessageFns<ModelConfig> = {
     message.output = object.output?.map((e) => ModelOutput.fromPartial(e)) || [];
     message.instanceGroup = object.instanceGroup?.map((e) => ModelInstanceGroup.fromPartial(e)) || [];
     message.defaultModelFilename = object.defaultModelFilename ?? "";
-    message.ccModelFilenames = (globalThis.Object.entries(object.ccModelFilenames ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+    message.ccModelFilenames = (() => {
+      const m = new Map();
+      (object.ccModelFilenames as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
-    message.metricTags = (globalThis.Object.entries(object.metricTags ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+      });
+      return m;
+    })();
+    message.metricTags = (() => {
+      const m = new Map();
+      (object.metricTags as Map<string, string> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = globalThis.String(value);
+          m.set(key, globalThis.String(value));
         }
-        return acc;
-      },
-      {},
-    );
+      });
+      return m;
+    })();
     message.dynamicBatching = (object.dynamicBatching !== undefined && object.dynamicBatching !== null)
       ? ModelDynamicBatching.fromPartial(object.dynamicBatching)
       : undefined;
@@ -7941,15 +7821,15 @@ export const ModelConfig: MessageFns<ModelConfig> = {
     message.optimization = (object.optimization !== undefined && object.optimization !== null)
       ? ModelOptimizationPolicy.fromPartial(object.optimization)
       : undefined;
-    message.parameters = (globalThis.Object.entries(object.parameters ?? {}) as [string, ModelParameter][]).reduce(
-      (acc: { [key: string]: ModelParameter }, [key, value]: [string, ModelParameter]) => {
+    message.parameters = (() => {
+      const m = new Map();
+      (object.parameters as Map<string, ModelParameter> ?? new Map()).forEach((value, key) => {
         if (value !== undefined) {
-          acc[key] = ModelParameter.fromPartial(value);
+          m.set(key, ModelParameter.fromPartial(value));
         }
-        return acc;
-      },
-      {},
-    );
+      });
+      return m;
+    })();
     message.modelWarmup = object.modelWarmup?.map((e) => ModelWarmup.fromPartial(e)) || [];
     message.backend = object.backend ?? "";
     message.modelOperations = (object.modelOperations !== undefined && object.modelOperations !== null)

@@ -13,8 +13,20 @@ export type ErrorCode =
   | 'INTERNAL'
   | 'UNAVAILABLE';
 
+/**
+ * Marks InferenceErrors across copies of this module: a model's 'v2serve' may be another copy
+ * than the server's (a CommonJS model, a model beside the build while the server runs from
+ * source), and its errors must keep their code all the same.
+ */
+const BRAND = Symbol.for('v2serve.InferenceError');
+
 export class InferenceError extends Error {
   override readonly name = 'InferenceError';
+  readonly [BRAND] = true;
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+  }
 
   constructor(
     readonly code: ErrorCode,

@@ -41,6 +41,8 @@ export interface ModelStateEvent {
   readonly state: ModelState;
   readonly reason: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** config.pbtxt `parameters`, as strings: side paths read their per-model settings here. */
+  readonly parameters: Readonly<Record<string, string>>;
   /** The version directory the model was loaded from. */
   readonly path: string;
 }

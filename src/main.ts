@@ -1,103 +1,15 @@
-// The process: reads the flags, wires the repository, the gRPC server and the side
-// paths together, and handles signals. The only code that reads argv.
-import { readFileSync, realpathSync } from 'node:fs';
-import { endianness, hostname } from 'node:os';
+// The process: reads the flags, starts the server, and owns what belongs to a process —
+// signals, uncaught errors, exit codes. The only code that reads argv.
+import { realpathSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { pino, stdTimeFunctions, symbols, type Logger } from 'pino';
-import { parseConfig, UsageError, USAGE, type Config } from './cli/config.js';
-import type { EventSink, ModelEvent } from './events.js';
-import {
-  CertificateFiles,
-  LogSettings,
-  notAppliedOptions,
-  startGrpcServer,
-  TlsFileError,
-  type LogFormat,
-  type TlsFileRole,
-} from './grpc/index.js';
-import { ModelRepository, RepositoryPoller } from './model/index.js';
-import { modelOverridesFromParameters, startMonitoring, type Monitoring } from './monitoring/index.js';
-
-const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-
-/** pino reads the time function from the logger at each line; children inherit it from the root. */
-function setTimeFormat(root: Logger, format: LogFormat): void {
-  (root as unknown as Record<symbol, unknown>)[symbols.timeSym] =
-    format === 'ISO8601' ? stdTimeFunctions.isoTime : stdTimeFunctions.epochTime;
-}
-
-/** The root logger, its level and switches live: the LogSettings RPC changes them. */
-function createLogger(config: Config): Logger {
-  const settings = new LogSettings({ verboseLevel: config.logVerbose, format: config.logFormat }, setTimeFormat);
-  return settings.attach(
-    pino({
-      name: 'v2serve',
-      level: settings.level,
-      hooks: settings.hooks,
-      ...(config.logFormat === 'ISO8601' ? { timestamp: stdTimeFunctions.isoTime } : {}),
-    }),
-  );
-}
-
-/** Fans events out to every side path; one failing sink never reaches the request path. */
-function fanOut(sinks: EventSink[], log: Logger): EventSink {
-  return {
-    emit(event: ModelEvent) {
-      for (const sink of sinks) {
-        try {
-          sink.emit(event);
-        } catch (err) {
-          log.warn({ err }, 'event sink failed');
-        }
-      }
-    },
-  };
-}
-
-async function startMonitoringFor(config: Config, log: Logger): Promise<Monitoring> {
-  const m = config.monitoring;
-  if (!m) throw new Error('monitoring is not configured');
-  const credentials = {
-    ...(m.credsFile ? { credsFile: m.credsFile } : {}),
-    ...(m.user ? { user: m.user } : {}),
-    ...(m.password ? { pass: m.password } : {}),
-    ...(m.token ? { token: m.token } : {}),
-  };
-  const tls = {
-    ...(m.tlsCa ? { caFile: m.tlsCa } : {}),
-    ...(m.tlsCert ? { certFile: m.tlsCert } : {}),
-    ...(m.tlsKey ? { keyFile: m.tlsKey } : {}),
-  };
-  return startMonitoring(
-    {
-      natsUrl: m.natsUrl,
-      ...(m.subject ? { subject: m.subject } : {}),
-      sample: m.sample,
-      batch: m.batch,
-      maxElements: m.maxElements,
-      maxPending: m.maxPending,
-      flushIntervalMs: m.flushMs,
-      verbose: config.logVerbose > 0,
-      serverId: `${hostname()}:${config.id}:${config.grpcPort}`,
-      ...(Object.keys(credentials).length > 0 ? { credentials } : {}),
-      ...(Object.keys(tls).length > 0 ? { tls } : {}),
-    },
-    log,
-  );
-}
-
-/** Applies a model's config.pbtxt monitoring_* parameters when a version becomes ready. */
-function perModelMonitoring(monitoring: Monitoring, repository: ModelRepository): EventSink {
-  return {
-    emit(event) {
-      if (event.kind !== 'model-state' || event.state !== 'READY') return;
-      const { parameters } = repository.config(event.model, event.version);
-      const values = Object.fromEntries(Object.entries(parameters).map(([key, value]) => [key, value.stringValue]));
-      monitoring.setModelOverrides(event.model, modelOverridesFromParameters(values));
-    },
-  };
-}
+import type { Logger } from 'pino';
+import { parseConfig, TLS_FLAGS, UsageError, USAGE, type Config } from './cli/config.js';
+import { TlsFileError } from './grpc/index.js';
+import { createRootLogger } from './logging/index.js';
+import { PACKAGE_VERSION } from './package-root.js';
+import { startServer, type RunningV2serve } from './server.js';
 
 /**
  * Which model's code an error comes from: the first stack frame in a version directory
@@ -123,45 +35,8 @@ function modelAttribution(repository: string): (err: unknown) => { model: string
   };
 }
 
-const TLS_FLAGS: Readonly<Record<TlsFileRole, string>> = {
-  cert: '--grpc-server-cert',
-  key: '--grpc-server-key',
-  'root-cert': '--grpc-root-cert',
-};
-
-/** Reads the certificate files now: an unusable one stops start-up (exit 2) naming its flag. */
-function loadTls(config: Config, log: Logger): CertificateFiles | undefined {
-  if (!config.grpcTls) return undefined;
-  try {
-    return new CertificateFiles(config.grpcTls, log.child({ component: 'tls' }));
-  } catch (err) {
-    if (!(err instanceof TlsFileError)) throw err;
-    process.stderr.write(`v2serve: ${TLS_FLAGS[err.role]}: ${err.message}\n`);
-    process.exit(2);
-  }
-}
-
-export async function main(argv: readonly string[]): Promise<void> {
-  let config: Readonly<Config>;
-  try {
-    config = parseConfig(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`v2serve: ${err.message}\n\n${USAGE}\n`);
-    process.exit(2);
-  }
-  if (config.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  if (config.version) {
-    process.stdout.write(`${PACKAGE.version}\n`);
-    return;
-  }
-  // Raw tensors are little-endian on the wire and are viewed, not converted.
-  if (endianness() !== 'LE') throw new Error('v2serve needs a little-endian machine');
-
-  const log = createLogger(config);
+/** Errors outside requests: a model's are logged and the server goes on; anything else is a v2serve bug. */
+function handleProcessErrors(config: Config, log: Logger): void {
   const modelOf = modelAttribution(config.modelRepository);
   process.on('unhandledRejection', (reason) => {
     const origin = modelOf(reason);
@@ -173,7 +48,6 @@ export async function main(argv: readonly string[]): Promise<void> {
     );
   });
   // A throw in a model's timer or event callback must not take every other model down.
-  // Anything else thrown outside a request is a v2serve bug: log it clearly and exit.
   process.on('uncaughtException', (err) => {
     const origin = modelOf(err);
     if (origin) {
@@ -183,51 +57,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     log.fatal({ err }, 'uncaught exception; exiting');
     process.exit(1);
   });
+}
 
-  const tls = loadTls(config, log);
-  const sinks: EventSink[] = [];
-  const monitoring = config.monitoring ? await startMonitoringFor(config, log) : undefined;
-  const repository = new ModelRepository({
-    root: config.modelRepository,
-    controlMode: config.modelControlMode,
-    startupModels: config.loadModels,
-    strictReadiness: config.strictReadiness,
-    serverParameters: {},
-    logger: log,
-    events: fanOut(sinks, log),
-    loadWaitMs: config.modelLoadWaitMs,
-    versionLimits: { maxQueueSize: config.modelMaxQueueSize, executionTimeoutMs: config.modelExecutionTimeoutMs },
-  });
-  if (monitoring) {
-    sinks.push(perModelMonitoring(monitoring, repository), monitoring);
-  }
-  repository.start();
-  const poller =
-    config.modelControlMode === 'poll'
-      ? new RepositoryPoller(repository, config.repositoryPollSecs * 1000, log.child({ component: 'poller' }))
-      : undefined;
-  poller?.start();
-  const server = await startGrpcServer({
-    address: config.grpcAddress,
-    port: config.grpcPort,
-    serverName: config.id,
-    serverVersion: PACKAGE.version,
-    maxMessageBytes: config.grpcMaxMessageBytes,
-    reflection: config.grpcReflection,
-    ...(tls ? { credentials: tls.credentials() } : {}),
-    restrictions: config.grpcRestrictedProtocol,
-    connection: config.grpcConnection,
-    repository,
-    log,
-  });
-  sinks.push(server.healthEvents);
-  const notApplied = notAppliedOptions(config.grpcConnection);
-  if (notApplied.length > 0) log.warn({ options: notApplied }, 'accepted for Triton compatibility but not applied: grpc-js servers have no such setting');
-  log.info(
-    { address: config.grpcAddress, port: server.port, repository: config.modelRepository, tls: tls ? (config.grpcTls?.mutual ? 'mutual' : 'server') : 'off' },
-    'listening',
-  );
-
+/** SIGTERM/SIGINT stop the server in order; a second signal, or a stop past the exit timeout, exits at once. */
+function handleSignals(config: Config, server: RunningV2serve, log: Logger): void {
   let stopping = false;
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
     if (stopping) {
@@ -244,14 +77,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       log.error({ exitTimeoutSecs: config.exitTimeoutSecs }, 'shutdown did not finish in time (a model still running?); exiting');
       process.exit(1);
     }, config.exitTimeoutSecs * 1000 + 1000);
-    // No reload may start while the models are being unloaded.
-    await poller?.stop();
-    await server.shutdown(config.exitTimeoutSecs * 1000);
-    await repository.close();
-    if (monitoring) {
-      await monitoring.close();
-      log.info({ events: monitoring.stats() }, 'monitoring flushed');
-    }
+    await server.stop();
     log.info('stopped');
     process.exit(0);
   };
@@ -263,4 +89,41 @@ export async function main(argv: readonly string[]): Promise<void> {
       });
     });
   }
+}
+
+function usageError(message: string, withUsage: boolean): never {
+  process.stderr.write(`v2serve: ${message}\n${withUsage ? `\n${USAGE}\n` : ''}`);
+  process.exit(2);
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  let config: Readonly<Config>;
+  try {
+    config = parseConfig(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    usageError(err.message, true);
+  }
+  if (config.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (config.version) {
+    process.stdout.write(`${PACKAGE_VERSION}\n`);
+    return;
+  }
+  // Raw tensors are little-endian on the wire and are viewed, not converted.
+  if (endianness() !== 'LE') throw new Error('v2serve needs a little-endian machine');
+
+  const logger = createRootLogger({ verboseLevel: config.logVerbose, format: config.logFormat });
+  handleProcessErrors(config, logger.log);
+  let server: RunningV2serve;
+  try {
+    server = await startServer(config, logger);
+  } catch (err) {
+    // An unusable certificate file stops start-up naming its flag.
+    if (!(err instanceof TlsFileError)) throw err;
+    usageError(`${TLS_FLAGS[err.role]}: ${err.message}`, false);
+  }
+  handleSignals(config, server, logger.log);
 }

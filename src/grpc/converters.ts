@@ -1,6 +1,8 @@
 // protobuf ⇄ domain, one converter per message. The only module that sees both.
 import type {
   InferParameter,
+  LogSettingsRequest_SettingValue,
+  LogSettingsResponse_SettingValue,
   ModelInferRequest,
   ModelInferResponse,
   ModelMetadataResponse,
@@ -8,17 +10,12 @@ import type {
   RepositoryIndexResponse_ModelIndex,
   StatisticDuration,
 } from '../../generated/grpc_service.js';
+import { dictionary } from '../dictionary.js';
 import { InferenceError } from '../errors.js';
-import type {
-  Duration,
-  IndexEntry,
-  InferCall,
-  InferResult,
-  ModelMetadata,
-  ParamValue,
-  Parameters,
-  VersionStatisticsEntry,
-} from '../model/index.js';
+import { LOG_SETTINGS, unknownLogSetting, type LogSettingKind, type LogSettingValue } from '../logging/index.js';
+import type { ParamValue, Parameters } from '../model/index.js';
+import type { Duration, InferCall, InferResult } from '../pipeline/index.js';
+import type { IndexEntry, ModelMetadata, VersionStatisticsEntry } from '../repository/index.js';
 
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 const MIN_EXACT = -MAX_EXACT;
@@ -38,10 +35,10 @@ function fromInferParameter(parameter: InferParameter): ParamValue | undefined {
 }
 
 /** A parameter with no value set carries nothing and is left out. */
-export function fromInferParameters(parameters: { [key: string]: InferParameter }): Parameters {
-  const result: Record<string, ParamValue> = {};
-  for (const key in parameters) {
-    const value = fromInferParameter(parameters[key] as InferParameter);
+export function fromInferParameters(parameters: ReadonlyMap<string, InferParameter>): Parameters {
+  const result = dictionary<ParamValue>();
+  for (const [key, parameter] of parameters) {
+    const value = fromInferParameter(parameter);
     if (value !== undefined) result[key] = value;
   }
   return result;
@@ -60,21 +57,21 @@ function toInferParameter(value: ParamValue): InferParameter {
   }
 }
 
-export function toInferParameters(parameters: Parameters): { [key: string]: InferParameter } {
-  const result: { [key: string]: InferParameter } = {};
-  for (const key in parameters) result[key] = toInferParameter(parameters[key] as ParamValue);
+export function toInferParameters(parameters: Parameters): Map<string, InferParameter> {
+  const result = new Map<string, InferParameter>();
+  for (const [key, value] of Object.entries(parameters)) result.set(key, toInferParameter(value));
   return result;
 }
 
 /** Which oneof each request parameter Triton defines may use (PROTOCOL §6.1). */
-const TRITON_PARAMETERS: Readonly<Record<string, readonly (keyof InferParameter)[]>> = {
+const TRITON_PARAMETERS: ReadonlyMap<string, readonly (keyof InferParameter)[]> = new Map(Object.entries({
   sequence_id: ['int64Param', 'stringParam'],
   sequence_start: ['boolParam'],
   sequence_end: ['boolParam'],
   priority: ['int64Param', 'uint64Param'],
   timeout: ['int64Param'],
   triton_enable_empty_final_response: ['boolParam'],
-};
+}));
 
 const ONEOF_NAME: Readonly<Record<keyof InferParameter, string>> = {
   boolParam: 'bool_param',
@@ -89,16 +86,15 @@ const ONEOF_NAME: Readonly<Record<keyof InferParameter, string>> = {
  * sequence_id is a number/bigint ≥ 0 or a string, sequence_start/end booleans, priority
  * and timeout (µs) numbers/bigints ≥ 0. Other `triton_` keys are reserved, as in Triton.
  */
-function checkRequestParameters(parameters: { [key: string]: InferParameter }): void {
-  for (const key in parameters) {
-    const allowed = TRITON_PARAMETERS[key];
+function checkRequestParameters(parameters: ReadonlyMap<string, InferParameter>): void {
+  for (const [key, parameter] of parameters) {
+    const allowed = TRITON_PARAMETERS.get(key);
     if (!allowed) {
       if (key.startsWith('triton_')) {
         throw InferenceError.invalidArgument(`parameters.${key}`, "is not a known parameter: keys starting with 'triton_' are reserved");
       }
       continue;
     }
-    const parameter = parameters[key] as InferParameter;
     const set = allowed.find((oneof) => parameter[oneof] !== undefined);
     if (set === undefined) {
       const expected = allowed.map((oneof) => ONEOF_NAME[oneof]).join(' or ');
@@ -111,8 +107,8 @@ function checkRequestParameters(parameters: { [key: string]: InferParameter }): 
 }
 
 /** `classification` (Triton's classification extension) is an int64 > 0. */
-function checkOutputParameters(parameters: { [key: string]: InferParameter }, i: number): void {
-  const classification = parameters['classification'];
+function checkOutputParameters(parameters: ReadonlyMap<string, InferParameter>, i: number): void {
+  const classification = parameters.get('classification');
   if (classification === undefined) return;
   const k = classification.int64Param;
   if (k === undefined || k <= 0n) {
@@ -129,6 +125,9 @@ export function toInferCall(request: ModelInferRequest, arrivedNs: bigint): Infe
     id: request.id,
     parameters: fromInferParameters(request.parameters),
     inputs: request.inputs,
+    ...(request.inputs.some((input) => input.parameters.size > 0)
+      ? { inputParameters: request.inputs.map((input) => fromInferParameters(input.parameters)) }
+      : {}),
     raw: request.rawInputContents,
     outputs: request.outputs.map((output, i) => {
       checkOutputParameters(output.parameters, i);
@@ -138,8 +137,8 @@ export function toInferCall(request: ModelInferRequest, arrivedNs: bigint): Infe
   };
 }
 
-/** Read-only: protobuf encoding never writes to it. */
-const NO_PARAMETERS: { [key: string]: InferParameter } = Object.freeze({});
+/** Shared by every output tensor: protobuf encoding only reads it. */
+const NO_PARAMETERS: ReadonlyMap<string, InferParameter> = new Map();
 
 /** Raw outputs become Buffer views on the encoded bytes: no copy before serialization. */
 export function toInferResponse(result: InferResult): ModelInferResponse {
@@ -152,7 +151,7 @@ export function toInferResponse(result: InferResult): ModelInferResponse {
       name: output.name,
       datatype: output.datatype,
       shape: output.shape,
-      parameters: NO_PARAMETERS,
+      parameters: NO_PARAMETERS as Map<string, InferParameter>,
       contents: undefined,
     })),
     rawOutputContents: result.raw.map((bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
@@ -203,10 +202,45 @@ export function toModelStatistics(entry: VersionStatisticsEntry): ModelStatistic
       computeOutput: toDuration(batch.computeOutput),
     })),
     memoryUsage: [],
-    responseStats: {},
+    responseStats: new Map(),
   };
 }
 
 export function toModelIndex(entry: IndexEntry): RepositoryIndexResponse_ModelIndex {
   return { name: entry.name, version: entry.version, state: entry.state, reason: entry.reason };
+}
+
+/** The oneof each kind of log setting travels in. */
+const LOG_SETTING_ONEOF: Readonly<Record<LogSettingKind, keyof LogSettingsRequest_SettingValue>> = {
+  bool: 'boolParam',
+  uint32: 'uint32Param',
+  string: 'stringParam',
+};
+
+const LOG_SETTING_ONEOF_NAME: Readonly<Record<LogSettingKind, string>> = {
+  bool: 'bool_param',
+  uint32: 'uint32_param',
+  string: 'string_param',
+};
+
+/** Each setting's value from the oneof its kind takes; another oneof is INVALID_ARGUMENT naming the right one. */
+export function fromLogSettings(settings: ReadonlyMap<string, LogSettingsRequest_SettingValue>): Map<string, LogSettingValue> {
+  const values = new Map<string, LogSettingValue>();
+  for (const [key, value] of settings) {
+    const kind = LOG_SETTINGS.get(key);
+    if (!kind) throw unknownLogSetting(key);
+    const given = value[LOG_SETTING_ONEOF[kind]];
+    if (given === undefined) throw InferenceError.invalidArgument(`settings.${key}`, `must be a ${LOG_SETTING_ONEOF_NAME[kind]}`);
+    values.set(key, given);
+  }
+  return values;
+}
+
+export function toLogSettings(values: ReadonlyMap<string, LogSettingValue>): Map<string, LogSettingsResponse_SettingValue> {
+  const settings = new Map<string, LogSettingsResponse_SettingValue>();
+  for (const [key, value] of values) {
+    const kind = LOG_SETTINGS.get(key);
+    if (kind) settings.set(key, { [LOG_SETTING_ONEOF[kind]]: value });
+  }
+  return settings;
 }

@@ -8,4 +8,3 @@ export {
 } from './restricted.js';
 export { CONNECTION_DEFAULTS, notAppliedOptions, type ConnectionOptions } from './channel-options.js';
 export { CertificateFiles, TlsFileError, type TlsFileRole, type TlsOptions } from './tls.js';
-export { LogSettings, type LogFormat, type LogSettingsValues } from './log-settings.js';

@@ -12,22 +12,26 @@ import {
 import type { Logger } from 'pino';
 import type {
   GRPCInferenceServiceServer,
+  InferParameter,
   ModelInferRequest,
   ModelInferResponse,
   ModelStreamInferResponse,
   RepositoryModelLoadRequest,
 } from '../../generated/grpc_service.js';
 import { InferenceError, errorMessage } from '../errors.js';
-import { parseConfigJson, type ModelRepository } from '../model/index.js';
+import { parseConfigJson, type ModelRepository } from '../repository/index.js';
 import {
+  fromLogSettings,
   toInferCall,
+  toLogSettings,
   toInferResponse,
   toModelIndex,
   toModelMetadataResponse,
   toModelStatistics,
 } from './converters.js';
-import { logSettingsOf, type LogSettings } from './log-settings.js';
-import { SharedMemoryRegistry, usesSharedMemory, type RegionStatus } from './shared-memory.js';
+import { dictionary } from '../dictionary.js';
+import type { LogSettings } from '../logging/index.js';
+import type { RegionStatus, SharedMemoryRegistry } from '../shared-memory/index.js';
 import { toServiceError } from './status.js';
 
 /** The part of a server call handlers use: its cancellation and deadline. */
@@ -44,10 +48,10 @@ export interface ServiceContext {
   readonly extensions: readonly string[];
   /** Tracks in-flight calls and refuses new ones once shutdown started. */
   readonly calls: CallTracker;
-  /** System shared memory regions; a registry on /dev/shm when not given. */
-  readonly sharedMemory?: SharedMemoryRegistry;
-  /** Live log settings; when not given, those attached to `log` (see LogSettings.attach). */
-  readonly logSettings?: LogSettings;
+  /** System shared memory regions. */
+  readonly sharedMemory: SharedMemoryRegistry;
+  /** The process's live log settings. */
+  readonly logSettings: LogSettings;
 }
 
 /** Counts calls in flight so that shutdown can wait for them. */
@@ -181,7 +185,12 @@ function unimplemented<Req, Res>(context: ServiceContext, rpc: string, why: stri
 }
 
 /** Triton flags every stream response; v2serve models are not decoupled, so each is the last for its request. */
-const FINAL_RESPONSE = { triton_final_response: { boolParam: true } } as const;
+const FINAL_RESPONSE_KEY = 'triton_final_response';
+const FINAL_RESPONSE: InferParameter = Object.freeze({ boolParam: true });
+
+function withFinalResponse(parameters: ReadonlyMap<string, InferParameter>): Map<string, InferParameter> {
+  return new Map(parameters).set(FINAL_RESPONSE_KEY, FINAL_RESPONSE);
+}
 
 /** The answer of a failed stream request: its id, model and version, and the error text. */
 function streamError(request: ModelInferRequest, message: string): ModelStreamInferResponse {
@@ -191,7 +200,7 @@ function streamError(request: ModelInferRequest, message: string): ModelStreamIn
       modelName: request.modelName,
       modelVersion: request.modelVersion,
       id: request.id,
-      parameters: { ...FINAL_RESPONSE },
+      parameters: withFinalResponse(new Map()),
       outputs: [],
       rawOutputContents: [],
     },
@@ -203,10 +212,7 @@ function streamError(request: ModelInferRequest, message: string): ModelStreamIn
  * the stream stays open. Each request in flight counts as a call for shutdown; an idle open
  * stream does not, and is ended (UNAVAILABLE) once shutdown starts and its requests are answered.
  */
-function modelStreamInfer(
-  context: ServiceContext,
-  shm: SharedMemoryRegistry,
-): handleBidiStreamingCall<ModelInferRequest, ModelStreamInferResponse> {
+function modelStreamInfer(context: ServiceContext): handleBidiStreamingCall<ModelInferRequest, ModelStreamInferResponse> {
   return (call: ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>) => {
     if (context.calls.shuttingDown) {
       endShuttingDown(call);
@@ -237,11 +243,11 @@ function modelStreamInfer(
       }
       pending++;
       const arrivedNs = process.hrtime.bigint();
-      inferOne(context, shm, request, arrivedNs, signal)
+      inferOne(context, request, arrivedNs, signal)
         .then(
           (response): ModelStreamInferResponse => ({
             errorMessage: '',
-            inferResponse: { ...response, parameters: { ...response.parameters, ...FINAL_RESPONSE } },
+            inferResponse: { ...response, parameters: withFinalResponse(response.parameters) },
           }),
           (err: unknown) => streamError(request, toServiceError(err, context.log).details),
         )
@@ -273,24 +279,13 @@ function modelStreamInfer(
  * One inference, wire to wire. Unary and stream calls both come through here. Inputs in
  * shared memory are read before, outputs placed in shared memory written after.
  */
-async function inferOne(
-  context: ServiceContext,
-  shm: SharedMemoryRegistry,
-  request: ModelInferRequest,
-  arrivedNs: bigint,
-  signal: AbortSignal,
-): Promise<ModelInferResponse> {
-  const call = toInferCall(request, arrivedNs);
-  if (!usesSharedMemory(request)) return toInferResponse(await context.repository.infer(call, signal));
-  const placements = shm.outputPlacements(request);
-  const raw = await shm.inputRaw(request);
-  const response = toInferResponse(await context.repository.infer({ ...call, raw }, signal));
-  await shm.writeOutputs(placements, response);
-  return response;
+async function inferOne(context: ServiceContext, request: ModelInferRequest, arrivedNs: bigint, signal: AbortSignal): Promise<ModelInferResponse> {
+  const result = await context.sharedMemory.infer(toInferCall(request, arrivedNs), (call) => context.repository.infer(call, signal));
+  return toInferResponse(result);
 }
 
-function regionStatusMap(regions: readonly RegionStatus[]): { [name: string]: RegionStatus } {
-  return Object.fromEntries(regions.map((region) => [region.name, region]));
+function regionStatusMap(regions: readonly RegionStatus[]): Map<string, RegionStatus> {
+  return new Map(regions.map((region) => [region.name, region]));
 }
 
 const FILE_PARAMETER = 'file:';
@@ -298,7 +293,7 @@ const FILE_PARAMETER = 'file:';
 function loadParameters(request: RepositoryModelLoadRequest): { config?: string; files: Map<string, Uint8Array> } {
   let config: string | undefined;
   const files = new Map<string, Uint8Array>();
-  for (const [key, value] of Object.entries(request.parameters)) {
+  for (const [key, value] of request.parameters) {
     if (key === 'config') {
       if (value.stringParam === undefined) {
         throw InferenceError.invalidArgument(`parameters.config`, 'invalid value type for load parameter, expected string_param');
@@ -322,7 +317,7 @@ function checkRepositoryName(name: string): void {
 
 export function inferenceService(context: ServiceContext): GRPCInferenceServiceServer {
   const { repository } = context;
-  const shm = context.sharedMemory ?? new SharedMemoryRegistry();
+  const shm = context.sharedMemory;
   const cudaShm = 'CUDA shared memory needs a GPU, and v2serve runs models on the CPU';
   return {
     serverLive: unary(context, () => ({ live: true })),
@@ -336,8 +331,8 @@ export function inferenceService(context: ServiceContext): GRPCInferenceServiceS
     modelMetadata: unary(context, (request) =>
       toModelMetadataResponse(repository.metadata(request.name, request.version)),
     ),
-    modelInfer: unary(context, (request, call) => inferOne(context, shm, request, call.arrivedNs, call.signal())),
-    modelStreamInfer: modelStreamInfer(context, shm),
+    modelInfer: unary(context, (request, call) => inferOne(context, request, call.arrivedNs, call.signal())),
+    modelStreamInfer: modelStreamInfer(context),
     modelConfig: unary(context, (request) => ({ config: repository.config(request.name, request.version) })),
     modelStatistics: unary(context, (request) => ({
       modelStats: repository.statistics(request.name, request.version).map(toModelStatistics),
@@ -372,7 +367,7 @@ export function inferenceService(context: ServiceContext): GRPCInferenceServiceS
     // GPUs answers the same, and simple_grpc_shm_client calls unregister-all first).
     cudaSharedMemoryStatus: unary(context, (request) => {
       if (request.name) throw new InferenceError('NOT_FOUND', `Unable to find cuda shared memory region: '${request.name}'`);
-      return { regions: {} };
+      return { regions: new Map() };
     }),
     cudaSharedMemoryRegister: unary(context, (request) => {
       throw new InferenceError('INVALID_ARGUMENT', `failed to register CUDA shared memory region '${request.name}': GPUs not supported (${cudaShm})`);
@@ -380,11 +375,10 @@ export function inferenceService(context: ServiceContext): GRPCInferenceServiceS
     cudaSharedMemoryUnregister: unary(context, () => ({})),
     traceSetting: unimplemented(context, 'TraceSetting', 'v2serve does not trace requests'),
     logSettings: unary(context, (request) => {
-      const settings = context.logSettings ?? logSettingsOf(context.log);
-      if (!settings) throw InferenceError.unimplemented('LogSettings on a logger not created with live log settings');
-      settings.update(request.settings);
-      if (Object.keys(request.settings).length > 0) context.log.info({ settings: settings.current() }, 'log settings changed');
-      return { settings: settings.current() };
+      const settings = context.logSettings;
+      settings.update(fromLogSettings(request.settings));
+      if (request.settings.size > 0) context.log.info({ settings: dictionary(settings.current()) }, 'log settings changed');
+      return { settings: toLogSettings(settings.current()) };
     }),
   };
 }

@@ -3,6 +3,7 @@
 // request metadata, before any handler runs or any message is decoded.
 import { timingSafeEqual } from 'node:crypto';
 import { ServerInterceptingCall, status as Status, type Metadata, type ServerInterceptor } from '@grpc/grpc-js';
+import { dictionary } from '../dictionary.js';
 
 /** Triton's category names (PROTOCOL §8.3). */
 export const PROTOCOL_CATEGORIES = [
@@ -33,7 +34,7 @@ const HEALTH = '/grpc.health.v1.Health/';
  * Every method's category, as Triton groups them. Reflection has no category (Triton
  * serves none): switch it off with --grpc-reflection=false.
  */
-export const METHOD_CATEGORY: Readonly<Record<string, ProtocolCategory>> = {
+export const METHOD_CATEGORY: Readonly<Record<string, ProtocolCategory>> = dictionary({
   [`${INFERENCE}ServerLive`]: 'health',
   [`${INFERENCE}ServerReady`]: 'health',
   [`${INFERENCE}ModelReady`]: 'health',
@@ -57,7 +58,7 @@ export const METHOD_CATEGORY: Readonly<Record<string, ProtocolCategory>> = {
   [`${INFERENCE}CudaSharedMemoryUnregister`]: 'shared-memory',
   [`${INFERENCE}TraceSetting`]: 'trace',
   [`${INFERENCE}LogSettings`]: 'logging',
-};
+});
 
 // Lower case, as gRPC sends keys; '-bin' keys carry bytes, not a comparable string.
 const HEADER_KEY = /^[0-9a-z_.-]+$/;

@@ -1,20 +1,20 @@
 // The grpc-js server: the inference service, the standard health service and server
 // reflection on one port, and an orderly shutdown.
-import { fileURLToPath } from 'node:url';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
-import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { GRPCInferenceServiceService } from '../../generated/grpc_service.js';
 import type { EventSink, ModelEvent } from '../events.js';
-import type { ModelRepository } from '../model/index.js';
+import type { LogSettings } from '../logging/index.js';
+import type { ModelRepository } from '../repository/index.js';
+import type { SharedMemoryRegistry } from '../shared-memory/index.js';
 import { serverChannelOptions, type ConnectionOptions } from './channel-options.js';
 import { CallTracker, inferenceService } from './inference-service.js';
+import { addReflection } from './reflection.js';
 import { restrictionInterceptor, type ProtocolRestriction } from './restricted.js';
 
-const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url));
 export const INFERENCE_SERVICE = 'inference.GRPCInferenceService';
+const HEALTH_SERVICE = 'grpc.health.v1.Health';
 
 export interface GrpcServerOptions {
   readonly address: string;
@@ -30,6 +30,8 @@ export interface GrpcServerOptions {
   /** --grpc-restricted-protocol: categories answering only calls with a header. */
   readonly restrictions?: readonly ProtocolRestriction[];
   readonly repository: ModelRepository;
+  readonly sharedMemory: SharedMemoryRegistry;
+  readonly logSettings: LogSettings;
   readonly log: Logger;
 }
 
@@ -66,6 +68,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     GRPCInferenceServiceService,
     inferenceService({
       repository,
+      sharedMemory: options.sharedMemory,
+      logSettings: options.logSettings,
       log,
       serverName: options.serverName,
       serverVersion: options.serverVersion,
@@ -88,17 +92,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     }
   };
 
-  if (options.reflection) {
-    const definitions = loadSync(['grpc_service.proto', healthProtoPath], {
-      includeDirs: [PROTO_DIR],
-      keepCase: true,
-      longs: String,
-      enums: String,
-      defaults: true,
-      oneofs: true,
-    });
-    new ReflectionService(definitions).addToServer(server);
-  }
+  if (options.reflection) addReflection(server, [INFERENCE_SERVICE, HEALTH_SERVICE]);
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(

@@ -1,6 +1,7 @@
 // Runs a model server's hooks for one request, in the seed's fixed order. The only
 // caller of the hooks, wherever the instance lives (main thread or a worker).
 import { InferenceError, errorMessage } from '../errors.js';
+import { dictionary } from '../dictionary.js';
 import type { MetricValue } from '../events.js';
 import { toList, toOutputTensors, type NestedList, type Tensor } from '../tensor/index.js';
 import { customOperationMethod, type ModelServer } from './model-server.js';
@@ -43,7 +44,7 @@ type CustomOperation = (request: InferRequest, signal: AbortSignal) => Promise<P
 
 /** Builds the request the hooks see; the list form is computed on first read of `inputs`. */
 export function buildRequest(server: ModelServer, job: ExecutionJob): InferRequest {
-  const tensors: Record<string, Tensor> = {};
+  const tensors = dictionary<Tensor>();
   for (const tensor of job.tensors) tensors[tensor.name] = tensor;
   const declared = server.io.inputs;
   const ordered =
@@ -51,7 +52,7 @@ export function buildRequest(server: ModelServer, job: ExecutionJob): InferReque
       ? declared.flatMap((spec) => (tensors[spec.name] ? [tensors[spec.name] as Tensor] : []))
       : job.tensors;
   let inputs: NestedList[] | undefined;
-  const request = { id: job.id, tensors, parameters: job.parameters, outputs: job.outputs };
+  const request = { id: job.id, tensors, parameters: job.parameters, outputs: job.outputs, state: dictionary<unknown>() };
   Object.defineProperty(request, 'inputs', {
     enumerable: true,
     configurable: true,
@@ -105,7 +106,7 @@ export async function runHooks(server: ModelServer, job: ExecutionJob, signal: A
       modelName: server.name,
       modelVersion: server.version,
       outputs: toOutputTensors(outputs, server.io),
-      parameters: {},
+      parameters: dictionary(),
     };
     if (!custom) response = await server.postprocess(response);
   } catch (err) {
@@ -120,8 +121,8 @@ export async function runHooks(server: ModelServer, job: ExecutionJob, signal: A
   return {
     outputs: response.outputs,
     parameters: response.parameters,
-    metrics: { ...server.metrics },
-    labels: { ...server.labels },
+    metrics: dictionary(server.metrics),
+    labels: dictionary(server.labels),
     ...(logged ? { logged } : {}),
   };
 }

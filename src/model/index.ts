@@ -1,26 +1,18 @@
-// The model layer's public surface: what the gRPC boundary, the CLI and model authors use.
-export { ModelServer, type ModelContext, type ModelFiles } from './model-server.js';
-export {
-  ModelRepository,
-  type ControlMode,
-  type IndexEntry,
-  type InstanceFactory,
-  type ModelMetadata,
-  type RepositoryOptions,
-  type TensorMetadata,
-  type VersionStatisticsEntry,
-} from './model-repository.js';
-export { EXECUTION_TIMEOUT_PARAMETER, type VersionLimits } from './model-version.js';
-export { RepositoryPoller, type PollChanges, type PolledRepository } from './repository-poller.js';
-export { parseConfigJson, parseConfigText } from './model-config.js';
+// The model-author contract: the class a model extends, what its hooks see, the hook runner
+// and where an instance of it runs. Knows nothing of transports, repositories or scheduling.
+export { ModelServer, customOperationMethod, type ModelContext, type ModelFiles } from './model-server.js';
 export { runHooks, buildRequest, type ExecutionJob, type ExecutionOutput } from './hooks.js';
-export { createModelServer, type ModelInstance } from './model-instance.js';
-export type { BatchStatistics, Duration, VersionStatistics } from './statistics.js';
+export {
+  createModelServer,
+  findModelModule,
+  InProcessInstance,
+  type AvailabilityListener,
+  type ModelInstance,
+} from './instance.js';
+export { SequenceStates, sequenceOf, type SequencePosition, type SequenceStep } from './sequence-states.js';
 export type {
-  InferCall,
   InferRequest,
   InferResponse,
-  InferResult,
   LoggedResults,
   Operation,
   ParamValue,

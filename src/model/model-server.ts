@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ModelConfig } from '../../generated/model_config.js';
 import { InferenceError } from '../errors.js';
+import { dictionary, ownEntry } from '../dictionary.js';
 import type { MetricValue } from '../events.js';
 import type { IOSpec } from '../tensor/index.js';
 import type {
@@ -61,7 +62,7 @@ export abstract class ModelServer {
   /** Labels attached to every monitoring event; starts as config.pbtxt `metric_tags`. */
   labels: Record<string, string>;
   /** Metrics set with setMetric(); a snapshot goes with every monitoring event. */
-  readonly metrics: Record<string, MetricValue> = {};
+  readonly metrics: Record<string, MetricValue> = dictionary();
   private readonly context: ModelContext;
 
   constructor(context: ModelContext) {
@@ -71,11 +72,16 @@ export abstract class ModelServer {
     this.config = context.config;
     this.io = context.io;
     this.log = context.logger;
-    this.labels = { ...context.config.metricTags };
+    this.labels = dictionary(context.config.metricTags);
   }
 
-  /** Loads whatever the model needs (files, weights). Runs once, before any request. */
-  abstract load(): Promise<void> | void;
+  /**
+   * Loads whatever the model needs (files, weights). Runs once, before any request.
+   * The default loads nothing, as the seed's: a model with nothing to load leaves it out.
+   */
+  load(): Promise<void> | void {
+    return undefined;
+  }
 
   abstract predict(request: InferRequest, signal: AbortSignal): Promise<PredictOutputs> | PredictOutputs;
 
@@ -111,15 +117,23 @@ export abstract class ModelServer {
     return undefined;
   }
 
-  /** Looks `key` up in the request's parameters, then config.pbtxt's, then the server's. */
-  getParam<T extends ParamValue>(key: string, defaultValue: T, request?: InferRequest): ParamValue;
-  getParam(key: string, defaultValue?: ParamValue, request?: InferRequest): ParamValue | undefined;
+  /**
+   * Looks `key` up in the request's parameters, then config.pbtxt's, then the server's, and
+   * gives it the type of `defaultValue`: config.pbtxt's strings become numbers, booleans or
+   * bigints as the default asks. A value that cannot be read so is INVALID_ARGUMENT naming the
+   * parameter. Without a default, the value comes as it was found.
+   */
+  getParam(key: string, defaultValue: number, request?: InferRequest): number;
+  getParam(key: string, defaultValue: boolean, request?: InferRequest): boolean;
+  getParam(key: string, defaultValue: bigint, request?: InferRequest): bigint;
+  getParam(key: string, defaultValue: string, request?: InferRequest): string;
+  getParam(key: string, defaultValue?: undefined, request?: InferRequest): ParamValue | undefined;
   getParam(key: string, defaultValue?: ParamValue, request?: InferRequest): ParamValue | undefined {
-    const fromRequest = request?.parameters[key];
-    if (fromRequest !== undefined) return fromRequest;
-    const fromConfig = this.context.parameters[key];
-    if (fromConfig !== undefined) return fromConfig;
-    return this.context.serverParameters[key] ?? defaultValue;
+    // A preprocess hook may have replaced the parameters with a plain object: own entries only.
+    const found =
+      ownEntry(request?.parameters, key) ?? ownEntry(this.context.parameters, key) ?? ownEntry(this.context.serverParameters, key);
+    if (found === undefined) return defaultValue;
+    return defaultValue === undefined ? found : asTypeOf(found, defaultValue, key);
   }
 
   setMetric(name: string, value: MetricValue): void {
@@ -141,7 +155,7 @@ export abstract class ModelServer {
       preferred && files.includes(preferred)
         ? preferred
         : files.find((file) => file.endsWith(suffix) && !/^model\.(ts|js|mjs)$/.test(file));
-    const extra: Record<string, string> = {};
+    const extra = dictionary<string>();
     for (const file of files) {
       if (file !== modelName) extra[file] = join(dir, file);
     }
@@ -172,4 +186,30 @@ function customOperationName(method: string): string | undefined {
 /** The method that serves a custom operation, e.g. `stats` → `opStats`. */
 export function customOperationMethod(operation: string): string {
   return CUSTOM_OPERATION_PREFIX + operation.charAt(0).toUpperCase() + operation.slice(1);
+}
+
+/** `value` read as the type of `like`; INVALID_ARGUMENT naming the parameter when it cannot be. */
+function asTypeOf(value: ParamValue, like: ParamValue, key: string): ParamValue {
+  const wrong = (expected: string): InferenceError =>
+    InferenceError.invalidArgument(`parameters.${key}`, `must be ${expected}, got '${String(value)}'`);
+  switch (typeof like) {
+    case 'string':
+      return String(value);
+    case 'number': {
+      const n = typeof value === 'string' ? (value.trim() === '' ? Number.NaN : Number(value)) : Number(value);
+      if (typeof value === 'boolean' || !Number.isFinite(n)) throw wrong('a number');
+      return n;
+    }
+    case 'bigint':
+      if (typeof value === 'bigint') return value;
+      if ((typeof value === 'number' && Number.isInteger(value)) || (typeof value === 'string' && /^-?\d+$/.test(value.trim()))) {
+        return BigInt(typeof value === 'string' ? value.trim() : value);
+      }
+      throw wrong('an integer');
+    default:
+      if (typeof value === 'boolean') return value;
+      if (value === 'true' || value === '1' || value === 1) return true;
+      if (value === 'false' || value === '0' || value === 0) return false;
+      throw wrong('true or false');
+  }
 }

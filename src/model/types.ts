@@ -1,6 +1,5 @@
-// Domain types of the model layer: what the gRPC boundary hands in and gets back,
-// and what the hooks of a model server see. No protobuf, no gRPC.
-import type { NestedList, PredictOutputs, Tensor, WireInputTensor, WireOutputTensor } from '../tensor/index.js';
+// What the hooks of a model see and return. No protobuf, no transport.
+import type { NestedList, PredictOutputs, Tensor } from '../tensor/index.js';
 
 /**
  * A request or model parameter. int64 parameters arrive as `number` when they fit
@@ -12,30 +11,6 @@ export type Parameters = Readonly<Record<string, ParamValue>>;
 export interface RequestedOutput {
   readonly name: string;
   readonly parameters: Parameters;
-}
-
-/** One inference call as the gRPC boundary hands it to the repository. */
-export interface InferCall {
-  readonly model: string;
-  /** Empty: the highest ready version. */
-  readonly version: string;
-  readonly id: string;
-  readonly parameters: Parameters;
-  readonly inputs: readonly WireInputTensor[];
-  readonly raw: readonly Uint8Array[];
-  readonly outputs: readonly RequestedOutput[];
-  /** process.hrtime.bigint() when the call arrived. */
-  readonly arrivedNs: bigint;
-}
-
-/** What the repository hands back: outputs already encoded for the wire. */
-export interface InferResult {
-  readonly model: string;
-  readonly version: string;
-  readonly id: string;
-  readonly parameters: Parameters;
-  readonly outputs: WireOutputTensor[];
-  readonly raw: Uint8Array[];
 }
 
 /** The request the hooks of a model server see. */
@@ -58,8 +33,8 @@ export interface InferRequest {
   readonly parameters: Parameters;
   /** The outputs the client asked for; empty means all. */
   readonly outputs: readonly RequestedOutput[];
-  /** Request-scoped data a preprocess hook wants to pass on. */
-  readonly [extra: string]: unknown;
+  /** Request-scoped data a hook passes on to the next (preprocess → validate → predict/explain); starts empty. */
+  readonly state: Record<string, unknown>;
 }
 
 /** The response postprocess sees and may change. */

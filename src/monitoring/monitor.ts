@@ -1,5 +1,7 @@
 // The monitoring side path: emit() queues, a setImmediate drain samples, batches, encodes
-// and publishes. The transport is injected, so the counters are tested without NATS.
+// and publishes, to core NATS or, with a stream, through a StreamPublisher. The transport
+// is injected, so the counters are tested without NATS.
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { InferenceEvent, ModelEvent, ModelStateEvent, EventSink } from '../events.js';
 import { type EndpointRecord, endpointId, endpointRecord, subjectFor } from './endpoint.js';
@@ -12,15 +14,17 @@ import {
   encodeRow,
   errorMessage,
   singleMessage,
+  withBase,
 } from './event-json.js';
 import { BoundedQueue } from './event-queue.js';
 import { type ModelMonitoringOverrides, type MonitoringOptions, checkOverrides } from './options.js';
+import { type StreamStore, StreamPublisher, batchMessageId, retrySpanMs } from './stream-publisher.js';
 import type { JsonValue } from './tensor-json.js';
 
 /** Where messages and endpoint records go; NATS in production, a fake in unit tests. */
-export interface MonitoringTransport {
+export interface MonitoringTransport extends StreamStore {
   isConnected(): boolean;
-  /** Fire-and-forget; may throw (e.g. payload above the server's max_payload). */
+  /** Fire-and-forget to core NATS; may throw (e.g. payload above the server's max_payload). */
   publish(subject: string, payload: Uint8Array): void;
   /** Stores an endpoint record under key; rejects when the store is unavailable. */
   putRecord(key: string, value: Uint8Array): Promise<void>;
@@ -29,18 +33,28 @@ export interface MonitoringTransport {
   close(): Promise<void>;
 }
 
-/** Counts of inference events (a batch message of 4 rows counts 4). */
+/**
+ * Counts of inference events (a batch message of 4 rows counts 4). Every event ends up
+ * published, dropped or failed; with a stream, published means stored in it.
+ */
 export interface MonitoringStats {
-  /** Events handed to the transport. */
+  /** Events handed to core NATS, or with a stream, acknowledged by it. */
   readonly published: number;
-  /** Events lost: queue full (oldest dropped), not connected, or emitted after close(). */
+  /**
+   * Events lost: queue full (oldest dropped), not connected, emitted after close(), or with
+   * a stream, not acknowledged after the retries or by the end of close().
+   */
   readonly dropped: number;
-  /** Events whose encoding or publish threw. */
+  /** Events whose encoding or publish threw, or that the stream refused. */
   readonly failed: number;
   /** Events queued and rows waiting in partial batches. */
   readonly pending: number;
-  /** NATS messages published. */
+  /** NATS messages published (with a stream, acknowledged). */
   readonly messages: number;
+  /** With a stream: events sent again because their acknowledgement did not come in time. */
+  readonly retried: number;
+  /** With a stream: events published and waiting for their acknowledgement. */
+  readonly awaitingAck: number;
 }
 
 export interface Monitoring extends EventSink {
@@ -53,8 +67,13 @@ export interface Monitoring extends EventSink {
    */
   setModelOverrides(model: string, overrides: ModelMonitoringOverrides | undefined): void;
   stats(): MonitoringStats;
-  /** Publishes queued events and partial batches, waits for endpoint writes, drains the connection. */
-  close(): Promise<void>;
+  /**
+   * Publishes queued events and partial batches, waits for endpoint writes, drains the
+   * connection. With a stream, waits at most ackWaitMs (default: the retry span of one
+   * message, ackTimeoutMs × (maxRetries + 1)) for room and acknowledgements; events still
+   * unacknowledged then are counted as dropped.
+   */
+  close(ackWaitMs?: number): Promise<void>;
 }
 
 export interface MonitorDeps {
@@ -78,6 +97,8 @@ interface Pusher {
   /** The open batch; its length is the seed's _batch_iter. */
   rows: Row[];
   instances: string[];
+  /** With a stream, the rows' event ids. */
+  eventIds: string[];
   base: BaseFields | undefined;
   timer: NodeJS.Timeout | undefined;
 }
@@ -99,18 +120,27 @@ class Monitor implements Monitoring {
   private readonly endpoints = new Map<string, EndpointEntry>();
   private readonly encoder = new TextEncoder();
   private readonly statsTimer: NodeJS.Timeout;
+  private readonly stream: StreamPublisher | undefined;
+  /**
+   * Event ids are <prefix>.<count>. The random prefix keeps a restarted server from reusing
+   * its predecessor's ids, which the stream would drop as duplicates within its window.
+   */
+  private readonly eventIdPrefix = randomBytes(9).toString('base64url');
+  private eventCount = 0;
   private scheduled = false;
   private closed = false;
   private closing: Promise<void> | undefined;
   private kvChain: Promise<void> = Promise.resolve();
   private kvWarned = false;
   private failureWarned = false;
+  private lossWarned = false;
   private lastLogged = '';
   private published = 0;
   private dropped = 0;
   private failed = 0;
   private messages = 0;
   private batchedRows = 0;
+  private retried = 0;
 
   constructor(
     private readonly options: MonitoringOptions,
@@ -119,6 +149,20 @@ class Monitor implements Monitoring {
   ) {
     this.transport = deps.transport;
     this.queue = new BoundedQueue(options.maxPending);
+    this.stream = options.stream
+      ? new StreamPublisher(this.transport, options.stream, {
+          stored: (events) => {
+            this.published += events;
+            this.messages++;
+          },
+          retried: (events) => {
+            this.retried += events;
+          },
+          unacknowledged: (events) => this.lose(events),
+          refused: (events, err) => this.fail(events, err),
+          settled: () => this.scheduleDrain(),
+        })
+      : undefined;
     this.transport.onConnected(() => this.resyncEndpoints());
     this.statsTimer = setInterval(() => this.logStats(), deps.statsIntervalMs ?? STATS_INTERVAL_MS);
     this.statsTimer.unref();
@@ -157,35 +201,72 @@ class Monitor implements Monitoring {
       failed: this.failed,
       pending: this.queue.length + this.batchedRows,
       messages: this.messages,
+      retried: this.retried,
+      awaitingAck: this.stream?.awaitingAck ?? 0,
     };
   }
 
-  close(): Promise<void> {
-    this.closing ??= this.doClose();
+  close(ackWaitMs?: number): Promise<void> {
+    this.closing ??= this.doClose(ackWaitMs);
     return this.closing;
   }
 
-  private async doClose(): Promise<void> {
+  private async doClose(ackWaitMs: number | undefined): Promise<void> {
     this.closed = true;
     clearInterval(this.statsTimer);
-    while (this.queue.length > 0) this.drainChunk();
-    for (const p of this.pushers.values()) this.flushBatch(p);
+    if (this.stream) {
+      await this.flushToStream(this.stream, Date.now() + (ackWaitMs ?? retrySpanMs(this.stream.limits)));
+    } else {
+      while (this.queue.length > 0) this.drainChunk();
+      for (const p of this.pushers.values()) this.flushBatch(p);
+    }
     await this.kvChain;
     this.log.info(this.stats(), 'monitoring closed');
     await this.transport.close();
   }
 
+  /**
+   * Publishes what is queued and the partial batches as the stream makes room, until the
+   * deadline; what is left then is lost.
+   */
+  private async flushToStream(stream: StreamPublisher, deadline: number): Promise<void> {
+    for (;;) {
+      this.drainChunk();
+      if (this.queue.length === 0) {
+        for (const p of this.pushers.values()) if (p.rows.length > 0 && stream.hasRoom()) this.flushBatch(p);
+        if (this.batchedRows === 0) break;
+      }
+      if (!stream.hasRoom() && !(await stream.nextSettled(deadline))) break;
+    }
+    this.lose(await stream.abandonAt(deadline));
+    for (let e = this.queue.shift(); e !== undefined; e = this.queue.shift()) {
+      if (e.kind === 'model-state') this.onState(e);
+      else this.lose(1);
+    }
+    for (const p of this.pushers.values()) clearTimeout(p.timer);
+    this.lose(this.batchedRows);
+    this.batchedRows = 0;
+  }
+
   private readonly drain = (): void => {
     this.scheduled = false;
     this.drainChunk();
-    if (this.queue.length > 0 && !this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.drain);
-    }
+    if (this.hasRoom()) this.scheduleDrain();
   };
 
+  private scheduleDrain(): void {
+    if (this.scheduled || this.queue.length === 0) return;
+    this.scheduled = true;
+    setImmediate(this.drain);
+  }
+
+  /** Without a stream there is always room: core NATS publishing does not wait. */
+  private hasRoom(): boolean {
+    return this.stream?.hasRoom() ?? true;
+  }
+
   private drainChunk(): void {
-    for (let i = 0; i < DRAIN_CHUNK; i++) {
+    for (let i = 0; i < DRAIN_CHUNK && this.hasRoom(); i++) {
       const e = this.queue.shift();
       if (e === undefined) return;
       try {
@@ -219,6 +300,7 @@ class Monitor implements Monitoring {
         sampleIter: 0,
         rows: [],
         instances: [],
+        eventIds: [],
         base: undefined,
         timer: undefined,
       };
@@ -235,19 +317,32 @@ class Monitor implements Monitoring {
     const row = encodeRow(e, maxElements);
     const ctx = { host: this.options.host, endpointId: p.endpointId, sampleRate: sample };
     if (batch <= 1) {
-      this.send(p.subject, () => singleMessage(baseFields(e, ctx), row), 1);
+      this.send(p.subject, () => singleMessage(baseFields(e, ctx), row), 1, () => this.nextEventId());
       return;
     }
     if (p.rows.length === 0) {
       p.base = baseFields(e, ctx);
       // Unlike the seed, a partial batch does not wait for traffic that may never come.
-      p.timer = setTimeout(() => this.flushBatch(p), this.options.flushIntervalMs);
-      p.timer.unref();
+      this.armFlush(p);
     }
     p.rows.push(row);
     p.instances.push(e.instance);
+    if (this.stream) p.eventIds.push(this.nextEventId());
     this.batchedRows++;
     if (p.rows.length >= batch) this.flushBatch(p);
+  }
+
+  private nextEventId(): string {
+    return `${this.eventIdPrefix}.${(++this.eventCount).toString(36)}`;
+  }
+
+  /**
+   * Publishes the partial batch after the flush interval. When the stream has no room, it
+   * waits another interval; meanwhile the drain holds too, so the batch does not grow.
+   */
+  private armFlush(p: Pusher): void {
+    p.timer = setTimeout(() => (this.hasRoom() ? this.flushBatch(p) : this.armFlush(p)), this.options.flushIntervalMs);
+    p.timer.unref();
   }
 
   private flushBatch(p: Pusher): void {
@@ -257,23 +352,38 @@ class Monitor implements Monitoring {
     const base = p.base;
     if (rows.length === 0 || !base) return;
     const worker = batchWorker(p.instances);
+    const eventIds = p.eventIds;
     p.rows = [];
     p.instances = [];
+    p.eventIds = [];
     p.base = undefined;
     this.batchedRows -= rows.length;
     const sampleRate = this.settings(p.model).sample;
-    this.send(p.subject, () => batchMessage({ ...base, worker, sample_rate: sampleRate }, rows), rows.length);
+    this.send(
+      p.subject,
+      () => batchMessage(withBase(base, { worker, sample_rate: sampleRate }), rows),
+      rows.length,
+      () => batchMessageId(eventIds),
+    );
   }
 
   private onError(e: InferenceEvent): void {
     const p = this.pusher(e.model, e.version);
     const { sample, maxElements } = this.settings(e.model);
     const ctx = { host: this.options.host, endpointId: p.endpointId, sampleRate: sample };
-    this.send(p.subject, () => errorMessage(baseFields(e, ctx), e, maxElements, this.options.verbose), 1);
+    this.send(
+      p.subject,
+      () => errorMessage(baseFields(e, ctx), e, maxElements, this.options.verbose),
+      1,
+      () => this.nextEventId(),
+    );
   }
 
-  /** Publishes one message holding `events` events; builds it only when connected. */
-  private send(subject: string, build: () => JsonValue, events: number): void {
+  /**
+   * Publishes one message holding `events` events; builds it only when connected.
+   * messageId gives its Nats-Msg-Id, asked for only when publishing to a stream.
+   */
+  private send(subject: string, build: () => JsonValue, events: number, messageId: () => string): void {
     if (!this.transport.isConnected()) {
       this.dropped += events;
       return;
@@ -285,6 +395,10 @@ class Monitor implements Monitoring {
       this.fail(events, err);
       return;
     }
+    if (this.stream) {
+      this.stream.publish(subject, payload, messageId(), events);
+      return;
+    }
     try {
       this.transport.publish(subject, payload);
     } catch (err) {
@@ -293,6 +407,16 @@ class Monitor implements Monitoring {
     }
     this.published += events;
     this.messages++;
+  }
+
+  /** Counts events that were not stored in the stream in time; logs like fail(). */
+  private lose(events: number): void {
+    if (events === 0) return;
+    this.dropped += events;
+    if (!this.lossWarned) {
+      this.lossWarned = true;
+      this.log.warn({ events }, 'monitoring events not stored in the stream in time; dropped');
+    }
   }
 
   /** Counts a failure; logs the first one of each stats interval, the rest show in the counts. */
@@ -355,6 +479,7 @@ class Monitor implements Monitoring {
 
   private logStats(): void {
     this.failureWarned = false;
+    this.lossWarned = false;
     const s = this.stats();
     const key = JSON.stringify(s);
     if (key === this.lastLogged) return;

@@ -1,16 +1,49 @@
-// NATS side of monitoring: core publish for events, a JetStream KV bucket for endpoint
-// records. Connection trouble is logged and reported through isConnected(); it is never
-// thrown to the caller after start.
+// NATS side of monitoring: core publish or a JetStream stream for events, a JetStream KV
+// bucket for endpoint records. Connection trouble is logged and reported through
+// isConnected(); it is never thrown to the caller after start.
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { type ConnectionOptions, type KV, type NatsConnection, Events, connect, credsAuthenticator } from 'nats';
+import {
+  type ConnectionOptions,
+  type JetStreamClient,
+  type KV,
+  type NatsConnection,
+  type StreamInfo,
+  ErrorCode,
+  Events,
+  NatsError,
+  connect,
+  credsAuthenticator,
+} from 'nats';
 import type { MonitoringTransport } from './monitor.js';
-import type { MonitoringOptions } from './options.js';
+import type { MonitoringOptions, MonitoringStreamOptions } from './options.js';
+import { streamConfig, streamDifferences } from './stream-config.js';
+import type { StoreAttempt } from './stream-publisher.js';
 
 /** Pause between connection attempts, before the first success and after it (reconnects). */
 const RETRY_MS = 1000;
-/** Bounds one connection attempt, a KV call, and drain() at close. */
+/** Bounds one connection attempt, a KV or stream management call, and drain() at close. */
 const OP_TIMEOUT_MS = 5000;
+/** JetStream's "stream not found" error code. */
+const STREAM_NOT_FOUND = 10059;
+/**
+ * Publish errors that mean no acknowledgement came: nobody answered in time, or nobody
+ * could (503: no responders, or JetStream unavailable for now). A retry may succeed; any
+ * other error is the stream refusing the message.
+ */
+const UNACKNOWLEDGED: ReadonlySet<string> = new Set([
+  ErrorCode.Timeout,
+  ErrorCode.NoResponders,
+  ErrorCode.Disconnect,
+  ErrorCode.ConnectionClosed,
+  ErrorCode.ConnectionDraining,
+]);
+
+/** The stream events are stored in, and the subject filter it captures them with. */
+export interface EventStream {
+  readonly options: MonitoringStreamOptions;
+  readonly subject: string;
+}
 
 /** Client options from MonitoringOptions; reads the creds file, so a missing one fails start. */
 export async function natsConnectionOptions(o: MonitoringOptions): Promise<ConnectionOptions> {
@@ -24,6 +57,9 @@ export async function natsConnectionOptions(o: MonitoringOptions): Promise<Conne
     maxReconnectAttempts: -1,
     reconnectTimeWait: RETRY_MS,
     timeout: OP_TIMEOUT_MS,
+    // Async traces make every request (a stream publish is one) capture two stacks that
+    // only a failure would show: a cost per event, for errors this module only counts.
+    noAsyncTraces: true,
   };
   if (c.credsFile) opts.authenticator = credsAuthenticator(new Uint8Array(await readFile(c.credsFile)));
   if (c.user !== undefined) opts.user = c.user;
@@ -45,6 +81,11 @@ export class NatsTransport implements MonitoringTransport {
   private connected = false;
   private closed = false;
   private kv: Promise<KV> | undefined;
+  private js: JetStreamClient | undefined;
+  /** Settles when the stream was checked (or created) after the latest connection. */
+  private streamChecked: Promise<void> = Promise.resolve();
+  private streamCheckWarned = false;
+  private streamDifferenceWarned = false;
   private wake: (() => void) | undefined;
   private readonly listeners: (() => void)[] = [];
 
@@ -52,6 +93,7 @@ export class NatsTransport implements MonitoringTransport {
     private readonly opts: ConnectionOptions,
     private readonly bucket: string,
     private readonly log: Logger,
+    private readonly stream?: EventStream,
   ) {}
 
   /** Resolves after the first connection attempt, connected or not; retries in the background. */
@@ -68,6 +110,20 @@ export class NatsTransport implements MonitoringTransport {
   publish(subject: string, payload: Uint8Array): void {
     if (!this.nc) throw new Error('not connected to NATS');
     this.nc.publish(subject, payload);
+  }
+
+  async storeInStream(subject: string, payload: Uint8Array, msgId: string, timeoutMs: number): Promise<StoreAttempt> {
+    const js = this.js;
+    if (!js || !this.connected) return 'unacknowledged';
+    // Before the stream exists a publish finds no responder and waits out an ack timeout.
+    await this.streamChecked;
+    try {
+      await js.publish(subject, payload, { msgID: msgId, timeout: timeoutMs });
+      return 'stored';
+    } catch (err) {
+      if (err instanceof NatsError && UNACKNOWLEDGED.has(err.code)) return 'unacknowledged';
+      throw err;
+    }
   }
 
   async putRecord(key: string, value: Uint8Array): Promise<void> {
@@ -130,8 +186,10 @@ export class NatsTransport implements MonitoringTransport {
 
   private attach(nc: NatsConnection): void {
     this.nc = nc;
+    this.js = nc.jetstream();
     this.connected = true;
     this.log.info({ server: nc.getServer() }, 'monitoring connected to NATS');
+    this.checkStream(nc);
     this.notifyConnected();
     void this.watch(nc);
     void nc.closed().then(() => {
@@ -148,12 +206,50 @@ export class NatsTransport implements MonitoringTransport {
         } else if (s.type === Events.Reconnect) {
           this.connected = true;
           this.log.info({ server: s.data }, 'monitoring reconnected to NATS');
+          this.checkStream(nc);
           this.notifyConnected();
         }
       }
     } catch (err) {
       this.log.warn({ err }, 'NATS status stream ended');
     }
+  }
+
+  /**
+   * After each (re)connection: the server may have lost its store, so create the stream
+   * when missing. An existing stream is left as it is; how it differs is logged once.
+   */
+  private checkStream(nc: NatsConnection): void {
+    const stream = this.stream;
+    if (!stream) return;
+    this.streamChecked = this.ensureStream(nc, stream).catch((err: unknown) => {
+      if (this.streamCheckWarned) return;
+      this.streamCheckWarned = true;
+      this.log.warn(
+        { err, stream: stream.options.name },
+        'monitoring stream not checked (is JetStream enabled?); events not acknowledged are retried, then dropped',
+      );
+    });
+  }
+
+  private async ensureStream(nc: NatsConnection, stream: EventStream): Promise<void> {
+    const { options, subject } = stream;
+    const jsm = await nc.jetstreamManager({ timeout: OP_TIMEOUT_MS });
+    let info: StreamInfo;
+    try {
+      info = await jsm.streams.info(options.name);
+    } catch (err) {
+      if (!(err instanceof NatsError && err.api_error?.err_code === STREAM_NOT_FOUND)) throw err;
+      info = await jsm.streams.add(streamConfig(options, subject));
+      this.log.info({ stream: options.name, subject }, 'monitoring stream created');
+    }
+    const differences = streamDifferences(info.config, options, subject);
+    if (Object.keys(differences).length === 0 || this.streamDifferenceWarned) return;
+    this.streamDifferenceWarned = true;
+    this.log.warn(
+      { stream: options.name, differences },
+      'monitoring stream exists with other settings; it is used as it is',
+    );
   }
 
   private notifyConnected(): void {

@@ -1,6 +1,7 @@
 // Options of the monitoring side path, their defaults and the per-model overrides.
 // Validation happens once, at start: a bad value is a configuration error, while
 // everything after start must never throw into inference.
+import { dictionary } from '../dictionary.js';
 
 export interface MonitoringCredentials {
   /** A NATS .creds file (JWT + nkey seed). */
@@ -40,10 +41,36 @@ export interface MonitoringOptions {
   readonly kvBucket: string;
   readonly credentials?: MonitoringCredentials;
   readonly tls?: MonitoringTls;
+  /** Store events in this JetStream stream instead of publishing them to core NATS. */
+  readonly stream?: MonitoringStreamOptions;
+}
+
+/**
+ * A JetStream stream capturing the monitoring subjects. The limits apply when v2serve
+ * creates the stream; an existing stream is used as it is.
+ */
+export interface MonitoringStreamOptions {
+  readonly name: string;
+  /** Events older than this are removed; 0 = no limit. */
+  readonly maxAgeMs: number;
+  /** The oldest events are removed beyond this size; 0 = no limit. */
+  readonly maxBytes: number;
+  /** Copies kept by a JetStream cluster. */
+  readonly replicas: number;
+  /** Messages published and not yet acknowledged; when reached, events wait in the queue. */
+  readonly maxAwaitingAck: number;
+  /** A message not acknowledged within this is sent again (same Nats-Msg-Id). */
+  readonly ackTimeoutMs: number;
+  /** Attempts after the first; then the message's events are dropped. */
+  readonly maxRetries: number;
 }
 
 /** What startMonitoring() accepts: natsUrl, and any option to change from its default. */
-export type MonitoringOptionsInput = Pick<MonitoringOptions, 'natsUrl'> & Partial<MonitoringOptions>;
+export type MonitoringOptionsInput = Pick<MonitoringOptions, 'natsUrl'> &
+  Partial<Omit<MonitoringOptions, 'stream'>> & { readonly stream?: MonitoringStreamInput };
+
+/** A stream's name, and any stream option to change from DEFAULT_STREAM_OPTIONS. */
+export type MonitoringStreamInput = Pick<MonitoringStreamOptions, 'name'> & Partial<MonitoringStreamOptions>;
 
 export const DEFAULT_MONITORING_OPTIONS = {
   subject: 'v2serve.inference.{model}',
@@ -55,6 +82,19 @@ export const DEFAULT_MONITORING_OPTIONS = {
   verbose: false,
   kvBucket: 'v2serve_endpoints',
 } as const satisfies Partial<MonitoringOptions>;
+
+export const DEFAULT_STREAM_OPTIONS = {
+  maxAgeMs: 24 * 3600 * 1000,
+  maxBytes: 1024 ** 3,
+  replicas: 1,
+  // Far above what one connection has awaiting at full load (acks take well under a
+  // millisecond), so it bounds memory when the stream stalls, not throughput.
+  maxAwaitingAck: 1024,
+  ackTimeoutMs: 2000,
+  // With the timeout: 8 s of attempts, enough to ride out a nats-server restart and well
+  // inside JetStream's default 2-minute duplicate window, where a retry cannot duplicate.
+  maxRetries: 3,
+} as const satisfies Omit<MonitoringStreamOptions, 'name'>;
 
 /** Per-model settings that replace the server-wide sample, batch and maxElements. */
 export interface ModelMonitoringOverrides {
@@ -73,7 +113,8 @@ export const OVERRIDE_PARAMETERS = {
   maxElements: 'monitoring_max_elements',
 } as const satisfies Record<keyof ModelMonitoringOverrides, string>;
 
-const KV_BUCKET = /^[-\w]+$/;
+/** A name JetStream accepts for a KV bucket or a stream. */
+const JETSTREAM_NAME = /^[-\w]+$/;
 
 function checkInteger(field: string, value: unknown, min: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
@@ -87,12 +128,14 @@ export function resolveMonitoringOptions(
   input: MonitoringOptionsInput,
   fallback: { readonly serverId: string; readonly host: string },
 ): MonitoringOptions {
+  const { stream, ...rest } = input;
   const o: MonitoringOptions = {
     ...DEFAULT_MONITORING_OPTIONS,
     serverId: fallback.serverId,
     host: fallback.host,
-    ...stripUndefined(input),
+    ...stripUndefined(rest),
     natsUrl: input.natsUrl,
+    ...(stream ? { stream: resolveStream(stream) } : {}),
   };
   if (typeof o.natsUrl !== 'string' || o.natsUrl === '') {
     throw new RangeError(`'natsUrl' must be a non-empty string, got '${String(o.natsUrl)}'`);
@@ -102,15 +145,29 @@ export function resolveMonitoringOptions(
   checkInteger('maxElements', o.maxElements, 0);
   checkInteger('maxPending', o.maxPending, 1);
   checkInteger('flushIntervalMs', o.flushIntervalMs, 1);
-  if (!KV_BUCKET.test(o.kvBucket)) {
-    throw new RangeError(`'kvBucket' must match ${String(KV_BUCKET)}, got '${o.kvBucket}'`);
+  if (!JETSTREAM_NAME.test(o.kvBucket)) {
+    throw new RangeError(`'kvBucket' must match ${String(JETSTREAM_NAME)}, got '${o.kvBucket}'`);
   }
   if (o.serverId === '') throw new RangeError(`'serverId' must not be empty`);
   return Object.freeze(o);
 }
 
+function resolveStream(input: MonitoringStreamInput): MonitoringStreamOptions {
+  const s: MonitoringStreamOptions = { ...DEFAULT_STREAM_OPTIONS, ...stripUndefined(input), name: input.name };
+  if (typeof s.name !== 'string' || !JETSTREAM_NAME.test(s.name)) {
+    throw new RangeError(`'stream.name' must match ${String(JETSTREAM_NAME)}, got '${String(s.name)}'`);
+  }
+  checkInteger('stream.maxAgeMs', s.maxAgeMs, 0);
+  checkInteger('stream.maxBytes', s.maxBytes, 0);
+  checkInteger('stream.replicas', s.replicas, 1);
+  checkInteger('stream.maxAwaitingAck', s.maxAwaitingAck, 1);
+  checkInteger('stream.ackTimeoutMs', s.ackTimeoutMs, 1);
+  checkInteger('stream.maxRetries', s.maxRetries, 0);
+  return Object.freeze(s);
+}
+
 function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+  return dictionary(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /**

@@ -1,6 +1,7 @@
 // JSON form of tensors and of whatever loggedResults() returned. Runs off the request
 // path (in the queue drain), but still bounded: a tensor above maxElements is reduced
 // to a summary in one pass over its typed array, without building a list.
+import { dictionary } from '../dictionary.js';
 import type { Datatype, Tensor, TensorData } from '../tensor/types.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -175,7 +176,7 @@ function isTensor(v: object): v is Tensor {
 
 const MAX_DEPTH = 32;
 
-const TYPED_ARRAY_DATATYPE: Readonly<Record<string, Datatype>> = {
+const TYPED_ARRAY_DATATYPE: Readonly<Record<string, Datatype>> = dictionary({
   Uint8ClampedArray: 'UINT8',
   Int8Array: 'INT8',
   Uint16Array: 'UINT16',
@@ -186,7 +187,7 @@ const TYPED_ARRAY_DATATYPE: Readonly<Record<string, Datatype>> = {
   BigUint64Array: 'UINT64',
   Float32Array: 'FP32',
   Float64Array: 'FP64',
-};
+});
 
 /**
  * JSON form of an arbitrary value (what loggedResults() returned, metrics, parameters).
@@ -223,7 +224,7 @@ export function toJson(value: unknown, maxElements: number, depth = 0): JsonValu
   }
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
   if (isTensor(value)) return tensorToJson(value, maxElements);
-  const out: { [key: string]: JsonValue } = {};
+  const out = dictionary<JsonValue>();
   for (const [k, v] of Object.entries(value)) out[k] = toJson(v, maxElements, depth + 1);
   return out;
 }

@@ -1,6 +1,7 @@
 // The model server of ONNX models: served as it is for a zero-code model, subclassed to
 // put TypeScript hooks (preprocess, postprocess, explain, op<Name>) around the graph.
 import { basename } from 'node:path';
+import { dictionary } from '../dictionary.js';
 import { InferenceError } from '../errors.js';
 import { ModelServer, type InferRequest, type PredictOutputs } from '../model/index.js';
 import type { Tensor } from '../tensor/index.js';
@@ -44,7 +45,7 @@ export class OnnxModel extends ModelServer {
     return modelFile;
   }
 
-  async load(): Promise<void> {
+  override async load(): Promise<void> {
     const session = await OnnxSession.open(this.modelFile(), sessionOptionsFromConfig(this.config));
     try {
       this.checkModelSignature(session.signature);
@@ -91,7 +92,7 @@ export class OnnxModel extends ModelServer {
     const batching = this.config.maxBatchSize > 0;
     let tensors = request.tensors;
     if (this.inputReshapes.size > 0) {
-      const reshaped: Record<string, Tensor> = { ...tensors };
+      const reshaped = dictionary(tensors);
       for (const [name, shape] of this.inputReshapes) {
         const tensor = tensors[name];
         if (tensor) reshaped[name] = { ...tensor, shape: batching ? [tensor.shape[0]!, ...shape] : [...shape] };

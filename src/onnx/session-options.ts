@@ -26,7 +26,10 @@ export function graphOptimizationLevel(level: number | undefined): GraphOptimiza
 }
 
 /** Triton's names for the GPU accelerators it hands to onnxruntime; both need the CUDA provider libraries. */
-const GPU_EXECUTION_PROVIDERS: Readonly<Record<string, 'cuda' | 'tensorrt'>> = { cuda: 'cuda', tensorrt: 'tensorrt' };
+const GPU_EXECUTION_PROVIDERS: ReadonlyMap<string, 'cuda' | 'tensorrt'> = new Map([
+  ['cuda', 'cuda'],
+  ['tensorrt', 'tensorrt'],
+]);
 
 const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
 const FALSE_WORDS = new Set(['0', 'false', 'no', 'off']);
@@ -36,8 +39,8 @@ function parameterError(key: string, problem: string): InferenceError {
 }
 
 /** A thread count: 0 (or absent) leaves the choice to onnxruntime, as in Triton. */
-function threadCount(parameters: Readonly<Record<string, string>>, key: string): number | undefined {
-  const text = parameters[key];
+function threadCount(parameters: ReadonlyMap<string, string>, key: string): number | undefined {
+  const text = parameters.get(key);
   if (text === undefined) return undefined;
   const value = Number(text.trim());
   if (text.trim() === '' || !Number.isSafeInteger(value) || value < 0) {
@@ -46,8 +49,8 @@ function threadCount(parameters: Readonly<Record<string, string>>, key: string):
   return value === 0 ? undefined : value;
 }
 
-function flag(parameters: Readonly<Record<string, string>>, key: string): boolean | undefined {
-  const text = parameters[key];
+function flag(parameters: ReadonlyMap<string, string>, key: string): boolean | undefined {
+  const text = parameters.get(key);
   if (text === undefined) return undefined;
   const word = text.trim().toLowerCase();
   if (TRUE_WORDS.has(word)) return true;
@@ -55,8 +58,8 @@ function flag(parameters: Readonly<Record<string, string>>, key: string): boolea
   throw parameterError(key, `must be 1/true or 0/false, got '${text}'`);
 }
 
-function executionMode(parameters: Readonly<Record<string, string>>): OrtSessionOptions['executionMode'] {
-  const text = parameters['execution_mode'];
+function executionMode(parameters: ReadonlyMap<string, string>): OrtSessionOptions['executionMode'] {
+  const text = parameters.get('execution_mode');
   if (text === undefined) return undefined;
   if (text.trim() === '0') return 'sequential';
   if (text.trim() === '1') return 'parallel';
@@ -74,11 +77,11 @@ function executionProviders(config: ModelConfig): OrtSessionOptions['executionPr
     );
   }
   const gpu = (accelerators?.gpuExecutionAccelerator ?? []).map((accelerator) => {
-    const provider = GPU_EXECUTION_PROVIDERS[accelerator.name];
+    const provider = GPU_EXECUTION_PROVIDERS.get(accelerator.name);
     if (provider === undefined) {
       throw InferenceError.invalidArgument(
         'optimization.execution_accelerators.gpu_execution_accelerator',
-        `names unknown accelerator '${accelerator.name}' (known: ${Object.keys(GPU_EXECUTION_PROVIDERS).join(', ')})`,
+        `names unknown accelerator '${accelerator.name}' (known: ${[...GPU_EXECUTION_PROVIDERS.keys()].join(', ')})`,
       );
     }
     return provider;
@@ -97,8 +100,7 @@ function executionProviders(config: ModelConfig): OrtSessionOptions['executionPr
  * A malformed value fails INVALID_ARGUMENT naming the parameter.
  */
 export function sessionOptionsFromConfig(config: ModelConfig): OrtSessionOptions {
-  const parameters: Record<string, string> = {};
-  for (const [key, value] of Object.entries(config.parameters)) parameters[key] = value.stringValue;
+  const parameters = new Map([...config.parameters].map(([key, value]) => [key, value.stringValue]));
   const options: OrtSessionOptions = {
     executionProviders: executionProviders(config),
     graphOptimizationLevel: graphOptimizationLevel(config.optimization?.graph?.level),

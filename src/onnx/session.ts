@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { dictionary } from '../dictionary.js';
 import { InferenceError, abortError, errorMessage } from '../errors.js';
 import type { Tensor, TensorData } from '../tensor/index.js';
 import { onnxTypeOfDatatype, onnxTypeOfOrt, type OrtTensorType } from './datatypes.js';
@@ -231,8 +232,7 @@ export class OnnxSession {
         );
       }
     }
-    const feeds: Record<string, OrtTensor> = {};
-    for (const input of this.signature.inputs) feeds[input.name] = toOrtTensor(tensors[input.name]!);
+    const feeds = dictionary(this.signature.inputs.map((input): [string, OrtTensor] => [input.name, toOrtTensor(tensors[input.name]!)]));
     if (signal?.aborted) throw abortError(signal);
     let results: InferenceSession.ReturnType;
     try {
@@ -240,9 +240,7 @@ export class OnnxSession {
     } catch (err) {
       throw runError(err);
     }
-    const named: Record<string, Tensor> = {};
-    for (const name of fetches) named[name] = fromOrtTensor(name, results[name] as OrtTensor);
-    return named;
+    return dictionary(fetches.map((name): [string, Tensor] => [name, fromOrtTensor(name, results[name] as OrtTensor)]));
   }
 
   async release(): Promise<void> {

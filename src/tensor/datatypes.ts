@@ -1,5 +1,6 @@
 // Datatype lookup tables (PROTOCOL §3.1, §4) and the overflow-safe element count.
 import { DATATYPES, type Datatype, type NumericData } from './types.js';
+import { dictionary } from '../dictionary.js';
 
 export type NumericDatatype = Exclude<Datatype, 'BYTES'>;
 
@@ -68,7 +69,7 @@ export const DATATYPE_TO_CONFIG: Readonly<Record<Datatype, number>> = Object.fre
 
 /** The reverse of DATATYPE_TO_CONFIG; TYPE_INVALID (0) and unknown numbers are absent. */
 export const CONFIG_TO_DATATYPE: Readonly<Record<number, Datatype>> = Object.freeze(
-  Object.fromEntries(DATATYPES.map((d) => [DATATYPE_TO_CONFIG[d], d])) as Record<number, Datatype>,
+  dictionary(DATATYPES.map((d) => [String(DATATYPE_TO_CONFIG[d]), d] as const)) as Record<number, Datatype>,
 );
 
 const DATATYPE_SET: ReadonlySet<string> = new Set(DATATYPES);

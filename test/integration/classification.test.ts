@@ -38,9 +38,9 @@ function request(model: string, values: number[], shape: bigint[], outputs: [str
     modelName: model,
     modelVersion: '',
     id: 'cls',
-    parameters: {},
-    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape, parameters: {}, contents: undefined }],
-    outputs: outputs.map(([name, parameters]) => ({ name, parameters })),
+    parameters: new Map(),
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape, parameters: new Map(), contents: undefined }],
+    outputs: outputs.map(([name, parameters]) => ({ name, parameters: new Map(Object.entries(parameters)) })),
     rawInputContents: [Buffer.from(new Float32Array(values).buffer)],
   };
 }

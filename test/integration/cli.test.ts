@@ -32,8 +32,8 @@ function request(model: string): ModelInferRequest {
     modelName: model,
     modelVersion: '',
     id: 'x',
-    parameters: {},
-    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [2n], parameters: {}, contents: undefined }],
+    parameters: new Map(),
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [2n], parameters: new Map(), contents: undefined }],
     outputs: [],
     rawInputContents: [Buffer.from(new Float32Array([1, 2]).buffer)],
   };

@@ -34,8 +34,8 @@ function request(model: string, id: string, parameters: Record<string, InferPara
     modelName: model,
     modelVersion: '',
     id,
-    parameters,
-    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n], parameters: {}, contents: undefined }],
+    parameters: new Map(Object.entries(parameters)),
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n], parameters: new Map(), contents: undefined }],
     outputs: [],
     rawInputContents: [Buffer.from(new Float32Array([1]).buffer)],
   };

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { status, type ServiceError } from '@grpc/grpc-js';
-import type { ModelInferRequest, ModelInferResponse, ModelStatistics } from '../../generated/grpc_service.js';
+import type { InferParameter, ModelInferRequest, ModelInferResponse, ModelStatistics } from '../../generated/grpc_service.js';
 import { call, PROJECT_ROOT, startCli, tempRepository, type RunningCli } from '../helpers/server.js';
 
 const FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'batching-models');
@@ -32,15 +32,15 @@ function lengthPrefixed(text: string): Buffer {
 }
 
 /** One row: INPUT0 = [4k, 4k+1, 4k+2, 4k+3], TAG = "client-<k>". */
-function request(model: string, k: number, parameters: ModelInferRequest['parameters'] = {}): ModelInferRequest {
+function request(model: string, k: number, parameters: Record<string, InferParameter> = {}): ModelInferRequest {
   return {
     modelName: model,
     modelVersion: '',
     id: `client-${k}`,
-    parameters,
+    parameters: new Map(Object.entries(parameters)),
     inputs: [
-      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 4n], parameters: {}, contents: undefined },
-      { name: 'TAG', datatype: 'BYTES', shape: [1n, 1n], parameters: {}, contents: undefined },
+      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 4n], parameters: new Map(), contents: undefined },
+      { name: 'TAG', datatype: 'BYTES', shape: [1n, 1n], parameters: new Map(), contents: undefined },
     ],
     outputs: [],
     rawInputContents: [Buffer.from(new Int32Array([4 * k, 4 * k + 1, 4 * k + 2, 4 * k + 3]).buffer), lengthPrefixed(`client-${k}`)],

@@ -48,8 +48,8 @@ function request(modelName: string, values = [1, 2, 3]): ModelInferRequest {
     modelName,
     modelVersion: '',
     id: `req-${modelName}`,
-    parameters: {},
-    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [BigInt(values.length)], parameters: {}, contents: undefined }],
+    parameters: new Map(),
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [BigInt(values.length)], parameters: new Map(), contents: undefined }],
     outputs: [],
     rawInputContents: [Buffer.from(new Float32Array(values).buffer)],
   };

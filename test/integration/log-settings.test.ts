@@ -33,8 +33,8 @@ function chatty(marker: string): ModelInferRequest {
     modelName: 'chatty',
     modelVersion: '',
     id: marker,
-    parameters: { marker: { stringParam: marker } },
-    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n], parameters: {}, contents: undefined }],
+    parameters: new Map(Object.entries({ marker: { stringParam: marker } })),
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n], parameters: new Map(), contents: undefined }],
     outputs: [],
     rawInputContents: [Buffer.from(new Float32Array([1]).buffer)],
   };
@@ -45,7 +45,7 @@ describe('log settings', () => {
   let cli: RunningCli;
   let markers = 0;
   const settings = (values: Record<string, LogSettingsRequest_SettingValue>) =>
-    call(cli.client, cli.client.logSettings, { settings: values });
+    call(cli.client, cli.client.logSettings, { settings: new Map(Object.entries(values)) });
 
   /** Runs the model once; returns its lines, once the warn line (always on here) is in. */
   async function linesOfOneRequest(): Promise<Record<string, unknown>[]> {
@@ -67,19 +67,19 @@ describe('log settings', () => {
 
   test('log settings - an empty request gets every setting with its type', async () => {
     const { settings: current } = await settings({});
-    assert.deepEqual(Object.keys(current).sort(), ['log_error', 'log_file', 'log_format', 'log_info', 'log_verbose_level', 'log_warning']);
-    assert.equal(current['log_verbose_level']?.uint32Param, 0);
-    assert.equal(current['log_info']?.boolParam, true);
-    assert.equal(current['log_warning']?.boolParam, true);
-    assert.equal(current['log_error']?.boolParam, true);
-    assert.equal(current['log_format']?.stringParam, 'default');
-    assert.equal(current['log_file']?.stringParam, '');
+    assert.deepEqual([...current.keys()].sort(), ['log_error', 'log_file', 'log_format', 'log_info', 'log_verbose_level', 'log_warning']);
+    assert.equal(current.get('log_verbose_level')?.uint32Param, 0);
+    assert.equal(current.get('log_info')?.boolParam, true);
+    assert.equal(current.get('log_warning')?.boolParam, true);
+    assert.equal(current.get('log_error')?.boolParam, true);
+    assert.equal(current.get('log_format')?.stringParam, 'default');
+    assert.equal(current.get('log_file')?.stringParam, '');
   });
 
   test('log settings - verbose level 1 turns debug lines on in existing model loggers, 0 turns them off', async () => {
     assert.deepEqual(messages(await linesOfOneRequest()), ['chatty info', 'chatty warn']);
     const { settings: after1 } = await settings({ log_verbose_level: { uint32Param: 1 } });
-    assert.equal(after1['log_verbose_level']?.uint32Param, 1);
+    assert.equal(after1.get('log_verbose_level')?.uint32Param, 1);
     assert.deepEqual(messages(await linesOfOneRequest()), ['chatty debug', 'chatty info', 'chatty warn']);
     await settings({ log_verbose_level: { uint32Param: 0 } });
     assert.deepEqual(messages(await linesOfOneRequest()), ['chatty info', 'chatty warn']);
@@ -109,7 +109,7 @@ describe('log settings', () => {
       code: status.INVALID_ARGUMENT,
       details: /'settings\.log_info' must be a bool_param/,
     });
-    assert.equal((await settings({})).settings['log_verbose_level']?.uint32Param, 0);
+    assert.equal((await settings({})).settings.get('log_verbose_level')?.uint32Param, 0);
     await assert.rejects(settings({ log_verbose_level: { boolParam: true } }), { code: status.INVALID_ARGUMENT, details: /uint32_param/ });
     await assert.rejects(settings({ log_format: { stringParam: 'xml' } }), { code: status.INVALID_ARGUMENT, details: /'default' or 'ISO8601'/ });
     await assert.rejects(settings({ log_colour: { boolParam: true } }), { code: status.INVALID_ARGUMENT, details: /is not a log setting/ });
@@ -120,6 +120,6 @@ describe('log settings', () => {
       code: status.UNIMPLEMENTED,
       details: /writes its log to stdout/,
     });
-    assert.equal((await settings({ log_file: { stringParam: '' } })).settings['log_file']?.stringParam, '');
+    assert.equal((await settings({ log_file: { stringParam: '' } })).settings.get('log_file')?.stringParam, '');
   });
 });

@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { status, type ServiceError } from '@grpc/grpc-js';
-import type { ModelInferRequest } from '../../generated/grpc_service.js';
+import type { InferParameter, ModelInferRequest } from '../../generated/grpc_service.js';
 import { call, PROJECT_ROOT, startCli, tempRepository, type RunningCli } from '../helpers/server.js';
+import { waitReady } from './streaming-fixtures.js';
 
 const FP32_CONFIG = (name: string, extra = '') => `
 name: "${name}"
@@ -27,6 +28,19 @@ export default class BrokenLoad extends ModelServer {
   load(): void { throw new Error('weights file is corrupt'); }
   predict(): PredictOutputs { return []; }
 }`;
+
+const NO_LOAD = `
+import { ModelServer, type InferRequest, type PredictOutputs } from 'v2serve';
+export default class NothingToLoad extends ModelServer {
+  predict(request: InferRequest): PredictOutputs { return { OUTPUT0: request.tensors['INPUT0']!.data as Float32Array }; }
+}`;
+
+const NO_PREDICT = `
+import { ModelServer } from 'v2serve';
+export default class Forgetful extends ModelServer {}`;
+
+const NOT_A_CLASS = `
+export default { predict: () => [] };`;
 
 const CONTRACT = `
 import { InferenceError, ModelServer, type InferRequest, type InferResponse, type PredictOutputs } from 'v2serve';
@@ -62,13 +76,13 @@ function readmeModel(): string {
   return match[1];
 }
 
-function fp32Request(model: string, values: number[], parameters: ModelInferRequest['parameters'] = {}): ModelInferRequest {
+function fp32Request(model: string, values: number[], parameters: Record<string, InferParameter> = {}): ModelInferRequest {
   return {
     modelName: model,
     modelVersion: '',
     id: `${model}-req`,
-    parameters,
-    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [BigInt(values.length)], parameters: {}, contents: undefined }],
+    parameters: new Map(Object.entries(parameters)),
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [BigInt(values.length)], parameters: new Map(), contents: undefined }],
     outputs: [],
     rawInputContents: [Buffer.from(new Float32Array(values).buffer)],
   };
@@ -108,6 +122,9 @@ for (const mode of MODES) {
         },
         broken_load: { config: FP32_CONFIG('broken_load', mode.instanceGroup), versions: { '1': BROKEN_LOAD } },
         contract: { config: FP32_CONFIG('contract', mode.instanceGroup), versions: { '1': CONTRACT } },
+        no_load: { config: FP32_CONFIG('no_load', mode.instanceGroup), versions: { '1': NO_LOAD } },
+        no_predict: { config: FP32_CONFIG('no_predict', mode.instanceGroup), versions: { '1': NO_PREDICT } },
+        not_a_class: { config: FP32_CONFIG('not_a_class', mode.instanceGroup), versions: { '1': NOT_A_CLASS } },
         scaler: {
           config: FP32_CONFIG(
             'scaler',
@@ -157,6 +174,23 @@ for (const mode of MODES) {
       assert.deepEqual(fp32Output(response.rawOutputContents[0]), [3]);
     });
 
+    test('loading - a class without load() serves; one without predict(), or a default export that is no class, fails naming model, file and what is missing', async () => {
+      await waitReady(cli, 'no_load');
+      assert.deepEqual(fp32Output((await infer(fp32Request('no_load', [4]))).rawOutputContents[0]), [4]);
+      const reasons = async () => {
+        const index = await call(cli.client, cli.client.repositoryIndex, { repositoryName: '', ready: false });
+        return new Map(index.models.map((m) => [m.name, m]));
+      };
+      const deadline = Date.now() + 30_000;
+      let entries = await reasons();
+      while (['no_predict', 'not_a_class'].some((m) => entries.get(m)?.state !== 'UNAVAILABLE') && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+        entries = await reasons();
+      }
+      assert.match(entries.get('no_predict')?.reason ?? '', /model 'no_predict': .*no_predict\/1\/model\.ts default-exports class 'Forgetful', which has no predict\(\) method/);
+      assert.match(entries.get('not_a_class')?.reason ?? '', /model 'not_a_class': .*not_a_class\/1\/model\.ts must default-export a class extending ModelServer.*its default export is an object/);
+    });
+
     test('errors - a throwing predict() is INTERNAL naming the model; the next request is fine', async () => {
       await assert.rejects(infer(fp32Request('contract', [1], { fail: { stringParam: 'throw' } })), (err: ServiceError) => {
         assert.equal(err.code, status.INTERNAL);
@@ -174,12 +208,12 @@ for (const mode of MODES) {
 
     test('operations - infer runs the hooks in order', async () => {
       const response = await infer(fp32Request('contract', [1]));
-      assert.equal(response.parameters['trail']?.stringParam, 'preprocess:infer,validate:infer,predict,postprocess');
+      assert.equal(response.parameters.get('trail')?.stringParam, 'preprocess:infer,validate:infer,predict,postprocess');
     });
 
     test('operations - operation=explain reaches explain()', async () => {
       const response = await infer(fp32Request('contract', [1], { operation: { stringParam: 'explain' } }));
-      assert.equal(response.parameters['trail']?.stringParam, 'preprocess:explain,validate:explain,explain,postprocess');
+      assert.equal(response.parameters.get('trail')?.stringParam, 'preprocess:explain,validate:explain,explain,postprocess');
       assert.deepEqual(fp32Output(response.rawOutputContents[0]), [1, 7]);
     });
 

@@ -43,6 +43,7 @@ function state(s: ModelStateEvent['state']): ModelStateEvent {
     modelClass: 'EchoModel',
     model: 'echo',
     version: '1',
+    parameters: {},
     state: s,
     reason: s,
     labels: { team: 'it' },
@@ -162,7 +163,7 @@ describe('monitoring-nats', () => {
     assert.match(String(m['when']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     assert.deepEqual(m['request'], { id: 'r1', inputs: [[['1', '1152921504606846976']]] });
     assert.deepEqual(m['resp'], { outputs: [['out-1']] });
-    assert.deepEqual(mon.stats(), { published: 5, dropped: 0, failed: 0, pending: 0, messages: 5 });
+    assert.deepEqual(mon.stats(), { published: 5, dropped: 0, failed: 0, pending: 0, messages: 5, retried: 0, awaitingAck: 0 });
   });
 
   test('monitoring - sample 3 batch 4: 24 events give exactly 2 batch messages of 4 rows', async (t) => {
@@ -195,7 +196,7 @@ describe('monitoring-nats', () => {
     await mon.close();
     await exactly(sink, 2);
     assert.equal((sink.msgs[1]!['values'] as unknown[]).length, 3);
-    assert.deepEqual(mon.stats(), { published: 13, dropped: 0, failed: 0, pending: 0, messages: 2 });
+    assert.deepEqual(mon.stats(), { published: 13, dropped: 0, failed: 0, pending: 0, messages: 2, retried: 0, awaitingAck: 0 });
   });
 
   test('monitoring - a failed inference is published even when sampling skips it', async (t) => {

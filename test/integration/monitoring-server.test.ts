@@ -12,10 +12,10 @@ function simpleRequest(id: string, first = 0, bad = false): ModelInferRequest {
     modelName: 'simple',
     modelVersion: '',
     id,
-    parameters: {},
+    parameters: new Map(),
     inputs: [
-      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n], parameters: {}, contents: undefined },
-      { name: 'INPUT1', datatype: bad ? 'FP32' : 'INT32', shape: [1n, 16n], parameters: {}, contents: undefined },
+      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n], parameters: new Map(), contents: undefined },
+      { name: 'INPUT1', datatype: bad ? 'FP32' : 'INT32', shape: [1n, 16n], parameters: new Map(), contents: undefined },
     ],
     outputs: [],
     rawInputContents: [ints((i) => first + i), ints(() => 1)],

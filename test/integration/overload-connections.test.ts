@@ -37,8 +37,8 @@ function request(): ModelInferRequest {
     modelName: 'counting',
     modelVersion: '',
     id: '',
-    parameters: {},
-    inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [1n], parameters: {}, contents: undefined }],
+    parameters: new Map(),
+    inputs: [{ name: 'INPUT0', datatype: 'INT32', shape: [1n], parameters: new Map(), contents: undefined }],
     outputs: [],
     rawInputContents: [Buffer.from(new Int32Array([0]).buffer)],
   };

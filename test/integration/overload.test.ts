@@ -29,8 +29,8 @@ function request(model: string, elements = 1, shape: bigint[] = [BigInt(elements
     modelName: model,
     modelVersion: '',
     id: '',
-    parameters: {},
-    inputs: [{ name: 'INPUT0', datatype: 'FP64', shape, parameters: {}, contents: undefined }],
+    parameters: new Map(),
+    inputs: [{ name: 'INPUT0', datatype: 'FP64', shape, parameters: new Map(), contents: undefined }],
     outputs: [],
     rawInputContents: [Buffer.alloc(elements * 8)],
   };

@@ -25,8 +25,8 @@ describe('paths', () => {
   const repo = tempRepository({ adder: { config: ADDER_CONFIG, versions: { '1': adderSource(1) } } });
   const outside = join(repo.dir, 'outside');
   const marker = join(repo.dir, 'outside-was-loaded');
-  const load = (modelName: string) => call(cli.client, cli.client.repositoryModelLoad, { repositoryName: '', modelName, parameters: {} });
-  const unload = (modelName: string) => call(cli.client, cli.client.repositoryModelUnload, { repositoryName: '', modelName, parameters: {} });
+  const load = (modelName: string) => call(cli.client, cli.client.repositoryModelLoad, { repositoryName: '', modelName, parameters: new Map() });
+  const unload = (modelName: string) => call(cli.client, cli.client.repositoryModelUnload, { repositoryName: '', modelName, parameters: new Map() });
   const invalid = grpcError(status.INVALID_ARGUMENT, /model_name/);
 
   before(async () => {
@@ -113,7 +113,7 @@ describe('logs', () => {
       const bytes = Buffer.concat([Buffer.from([text.length, 0, 0, 0]), text]);
       const wrongType: ModelInferRequest = {
         ...adderRequest('adder'),
-        inputs: [{ name: 'IN', datatype: 'BYTES', shape: [1n, 1n], parameters: {}, contents: undefined }],
+        inputs: [{ name: 'IN', datatype: 'BYTES', shape: [1n, 1n], parameters: new Map(), contents: undefined }],
         rawInputContents: [bytes],
       };
       await assert.rejects(call(cli.client, cli.client.modelInfer, wrongType));

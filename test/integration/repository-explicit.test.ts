@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { status } from '@grpc/grpc-js';
 import { call, startCli, tempRepository, type RunningCli } from '../helpers/server.js';
+import type { ModelRepositoryParameter } from '../../generated/grpc_service.js';
 import {
   ADDER_CONFIG,
   adderRequest,
@@ -42,10 +43,10 @@ describe('repository - explicit mode', () => {
     broken: { config: ADDER_CONFIG, versions: { '1': BROKEN_SOURCE } },
     never: { config: ADDER_CONFIG, versions: { '1': adderSource(50) } },
   });
-  const load = (modelName: string, parameters = {}) =>
-    call(cli.client, cli.client.repositoryModelLoad, { repositoryName: '', modelName, parameters });
+  const load = (modelName: string, parameters: Record<string, ModelRepositoryParameter> = {}) =>
+    call(cli.client, cli.client.repositoryModelLoad, { repositoryName: '', modelName, parameters: new Map(Object.entries(parameters)) });
   const unload = (modelName: string) =>
-    call(cli.client, cli.client.repositoryModelUnload, { repositoryName: '', modelName, parameters: {} });
+    call(cli.client, cli.client.repositoryModelUnload, { repositoryName: '', modelName, parameters: new Map() });
 
   before(async () => {
     cli = await startCli([`--model-repository=${repo.root}`, '--model-control-mode=explicit', '--load-model=preloaded']);
@@ -89,7 +90,7 @@ describe('repository - explicit mode', () => {
   });
 
   test('load/unload - a non-empty repository_name is UNIMPLEMENTED', async () => {
-    const request = { repositoryName: 'other', modelName: 'adder', parameters: {} };
+    const request = { repositoryName: 'other', modelName: 'adder', parameters: new Map() };
     await assert.rejects(call(cli.client, cli.client.repositoryModelLoad, request), grpcError(status.UNIMPLEMENTED, /repository_name/));
     await assert.rejects(call(cli.client, cli.client.repositoryModelUnload, request), grpcError(status.UNIMPLEMENTED, /repository_name/));
   });

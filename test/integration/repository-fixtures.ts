@@ -38,8 +38,8 @@ export function adderRequest(model: string, version = '', value = 1, delayMs = 0
     modelName: model,
     modelVersion: version,
     id: '',
-    parameters: delayMs > 0 ? { delay_ms: { int64Param: BigInt(delayMs) } } : {},
-    inputs: [{ name: 'IN', datatype: 'INT32', shape: [1n, 1n], parameters: {}, contents: undefined }],
+    parameters: new Map(delayMs > 0 ? [['delay_ms', { int64Param: BigInt(delayMs) }]] : []),
+    inputs: [{ name: 'IN', datatype: 'INT32', shape: [1n, 1n], parameters: new Map(), contents: undefined }],
     outputs: [],
     rawInputContents: [Buffer.from(new Int32Array([value]).buffer)],
   };

@@ -15,7 +15,7 @@ const CONFIG_JSON = JSON.stringify({
 });
 
 function load(cli: RunningCli, model: string, parameters: Record<string, ModelRepositoryParameter>) {
-  return call(cli.client, cli.client.repositoryModelLoad, { repositoryName: '', modelName: model, parameters });
+  return call(cli.client, cli.client.repositoryModelLoad, { repositoryName: '', modelName: model, parameters: new Map(Object.entries(parameters)) });
 }
 
 const file = (text: string): ModelRepositoryParameter => ({ bytesParam: Buffer.from(text) });
@@ -44,7 +44,7 @@ describe('repository - file overrides', () => {
     await load(cli, 'sent', { config, 'file:3/model.ts': file(adderSource(30)) });
     assert.equal(await modelReady(cli, 'sent', '3'), true);
     assert.equal(outValue(await infer(cli, adderRequest('sent', '3', 1))), 31);
-    await call(cli.client, cli.client.repositoryModelUnload, { repositoryName: '', modelName: 'sent', parameters: {} });
+    await call(cli.client, cli.client.repositoryModelUnload, { repositoryName: '', modelName: 'sent', parameters: new Map() });
     assert.equal(await modelReady(cli, 'sent'), false);
   });
 

@@ -52,9 +52,9 @@ describe('repository - poll mode', () => {
 
   test('poll - load and unload RPCs are refused with UNAVAILABLE naming the mode', async () => {
     const refused = grpcError(status.UNAVAILABLE, /not allowed.*'poll'/);
-    await assert.rejects(call(cli.client, cli.client.repositoryModelLoad, { repositoryName: '', modelName: 'edited', parameters: {} }), refused);
+    await assert.rejects(call(cli.client, cli.client.repositoryModelLoad, { repositoryName: '', modelName: 'edited', parameters: new Map() }), refused);
     await assert.rejects(
-      call(cli.client, cli.client.repositoryModelUnload, { repositoryName: '', modelName: 'edited', parameters: {} }),
+      call(cli.client, cli.client.repositoryModelUnload, { repositoryName: '', modelName: 'edited', parameters: new Map() }),
       refused,
     );
     assert.equal(await modelReady(cli, 'edited'), true);

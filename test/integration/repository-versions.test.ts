@@ -126,11 +126,11 @@ describe('repository - version policies (control mode none)', () => {
   test('control - none mode refuses load and unload with UNAVAILABLE naming the mode', async () => {
     const refused = grpcError(status.UNAVAILABLE, /not allowed.*'none'/);
     await assert.rejects(
-      call(cli.client, cli.client.repositoryModelLoad, { repositoryName: '', modelName: 'every', parameters: {} }),
+      call(cli.client, cli.client.repositoryModelLoad, { repositoryName: '', modelName: 'every', parameters: new Map() }),
       refused,
     );
     await assert.rejects(
-      call(cli.client, cli.client.repositoryModelUnload, { repositoryName: '', modelName: 'every', parameters: {} }),
+      call(cli.client, cli.client.repositoryModelUnload, { repositoryName: '', modelName: 'every', parameters: new Map() }),
       refused,
     );
     assert.equal(await modelReady(cli, 'every'), true);

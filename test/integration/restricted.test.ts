@@ -44,10 +44,10 @@ function simpleRequest(): ModelInferRequest {
     modelName: 'simple',
     modelVersion: '',
     id: '',
-    parameters: {},
+    parameters: new Map(),
     inputs: [
-      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n], parameters: {}, contents: undefined },
-      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n], parameters: {}, contents: undefined },
+      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n], parameters: new Map(), contents: undefined },
+      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n], parameters: new Map(), contents: undefined },
     ],
     outputs: [],
     rawInputContents: [raw(Array.from({ length: 16 }, (_, i) => i)), raw(Array(16).fill(1))],
@@ -110,7 +110,7 @@ describe('restricted protocol', () => {
   });
 
   test('restricted - load and unload are in the model-repository category', async () => {
-    const load = { repositoryName: '', modelName: 'simple', parameters: {} };
+    const load = { repositoryName: '', modelName: 'simple', parameters: new Map() };
     await assert.rejects(callWith(cli.client, cli.client.repositoryModelLoad, load), restricted('admin-key'));
     await assert.rejects(callWith(cli.client, cli.client.repositoryModelUnload, load), restricted('admin-key'));
   });

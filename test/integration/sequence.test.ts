@@ -77,9 +77,9 @@ function sequenceRequest(
     modelName: model,
     modelVersion: '',
     id,
-    parameters,
-    inputs: [{ name: 'INPUT', datatype: 'INT32', shape, parameters: {}, contents: undefined }],
-    outputs: [{ name: 'OUTPUT', parameters: {} }],
+    parameters: new Map(Object.entries(parameters)),
+    inputs: [{ name: 'INPUT', datatype: 'INT32', shape, parameters: new Map(), contents: undefined }],
+    outputs: [{ name: 'OUTPUT', parameters: new Map() }],
     rawInputContents: [int32Raw([value])],
   };
 }
@@ -89,61 +89,96 @@ function echoRequest(parameters: Record<string, InferParameter>): ModelInferRequ
     modelName: 'echo',
     modelVersion: '',
     id: 'echo',
-    parameters,
-    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n], parameters: {}, contents: undefined }],
+    parameters: new Map(Object.entries(parameters)),
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n], parameters: new Map(), contents: undefined }],
     outputs: [],
     rawInputContents: [Buffer.from(new Float32Array([1]).buffer)],
   };
 }
 
 describe('sequence', () => {
-  const simpleSequence = (file: string) => readFileSync(`${PROJECT_ROOT}/models/simple_sequence/${file}`, 'utf8');
+  const bundled = (model: string) => {
+    const file = (path: string) => readFileSync(`${PROJECT_ROOT}/models/${model}/${path}`, 'utf8');
+    return { config: file('config.pbtxt'), versions: { '1': file('1/model.ts') } };
+  };
   const repo = tempRepository({
-    simple_sequence: { config: simpleSequence('config.pbtxt'), versions: { '1': simpleSequence('1/model.ts') } },
+    simple_sequence: bundled('simple_sequence'),
+    simple_dyna_sequence: bundled('simple_dyna_sequence'),
+    simple_string_dyna_sequence: bundled('simple_string_dyna_sequence'),
     accumulator: { config: ACCUMULATOR_CONFIG, versions: { '1': ACCUMULATOR } },
     echo: { config: ECHO_CONFIG, versions: { '1': ECHO } },
   });
   let cli: RunningCli;
   before(async () => {
     cli = await startCli([`--model-repository=${repo.root}`]);
-    for (const model of ['simple_sequence', 'accumulator', 'echo']) await waitReady(cli, model);
+    for (const model of ['simple_sequence', 'simple_dyna_sequence', 'simple_string_dyna_sequence', 'accumulator', 'echo']) {
+      await waitReady(cli, model);
+    }
   });
   after(async () => {
     await cli.stop();
     repo.remove();
   });
 
-  test("simple_sequence - three interleaved sequences on one stream give Triton's example client results", async () => {
-    // simple_grpc_sequence_stream_infer_client.py: ids 1000, 1001 and a string id.
-    const values = [11, 7, 5, 3, 2, 0, 1];
-    const sequences: { id: number | string; inputs: number[] }[] = [
-      { id: 1000, inputs: [0, ...values] },
-      { id: 1001, inputs: [100, ...values.map((v) => 0 - v)] },
-      { id: 'd6a0b5e4-sequence', inputs: [20, ...values.map((v) => 0 - v)] },
-    ];
+  /** Sends the sequences interleaved on one stream, as Triton's example clients do; each sequence's outputs in order. */
+  async function interleaved(sequences: readonly { id: number | string; model: string; inputs: readonly number[] }[]): Promise<Map<number | string, number[]>> {
+    const length = sequences[0]!.inputs.length;
     const stream = cli.client.modelStreamInfer();
     const done = collect(stream);
-    for (let i = 0; i < values.length + 1; i++) {
+    for (let i = 0; i < length; i++) {
       for (const s of sequences) {
-        const sequence = { id: s.id, start: i === 0, end: i === values.length };
-        stream.write(sequenceRequest('simple_sequence', `${s.id}_${i + 1}`, s.inputs[i]!, sequence));
+        const sequence = { id: s.id, start: i === 0, end: i === length - 1 };
+        stream.write(sequenceRequest(s.model, `${s.id}_${i + 1}`, s.inputs[i]!, sequence));
       }
     }
     stream.end();
     const { responses, error } = await done;
     assert.equal(error, null);
-    assert.equal(responses.length, 3 * (values.length + 1));
+    assert.equal(responses.length, sequences.length * length);
+    const outputs = new Map<number | string, number[]>();
     for (const s of sequences) {
       const got = responses
         .filter((r) => r.inferResponse!.id.startsWith(`${s.id}_`))
         .sort((a, b) => Number(a.inferResponse!.id.split('_')[1]) - Number(b.inferResponse!.id.split('_')[1]))
         .map((r) => {
           assert.equal(r.errorMessage, '');
-          return int32Output(r.inferResponse!, 'OUTPUT')[0];
+          return int32Output(r.inferResponse!, 'OUTPUT')[0]!;
         });
-      // Triton's client: START adds 1, then each output is its input.
-      assert.deepEqual(got, [s.inputs[0]! + 1, ...s.inputs.slice(1)]);
+      outputs.set(s.id, got);
     }
+    return outputs;
+  }
+
+  // simple_grpc_sequence_stream_infer_client.py: ids 1000, 1001 and a string id.
+  const VALUES = [11, 7, 5, 3, 2, 0, 1];
+
+  test("simple_sequence - three interleaved sequences on one stream give Triton's example client results", async () => {
+    const sequences = [
+      { id: 1000, model: 'simple_sequence', inputs: [0, ...VALUES] },
+      { id: 1001, model: 'simple_sequence', inputs: [100, ...VALUES.map((v) => 0 - v)] },
+      { id: 'd6a0b5e4-sequence', model: 'simple_sequence', inputs: [20, ...VALUES.map((v) => 0 - v)] },
+    ];
+    const outputs = await interleaved(sequences);
+    for (const s of sequences) {
+      // Triton's client: START adds 1, then each output is its input.
+      assert.deepEqual(outputs.get(s.id), [s.inputs[0]! + 1, ...s.inputs.slice(1)]);
+    }
+  });
+
+  test("simple_dyna_sequence - the example client's --dyna results: START adds 1, END adds the correlation id; the string-id model accumulates", async () => {
+    const sequences = [
+      { id: 1000, model: 'simple_dyna_sequence', inputs: [0, ...VALUES] },
+      { id: 1001, model: 'simple_dyna_sequence', inputs: [100, ...VALUES.map((v) => 0 - v)] },
+      { id: '1002', model: 'simple_string_dyna_sequence', inputs: [20, ...VALUES.map((v) => 0 - v)] },
+    ];
+    const outputs = await interleaved(sequences);
+    const last = VALUES.length;
+    const withEnd = (expected: number[], id: number) => expected.map((value, i) => (i === last ? value + id : value));
+    assert.deepEqual(outputs.get(1000), withEnd([1, ...VALUES], 1000));
+    assert.deepEqual(outputs.get(1001), withEnd([101, ...VALUES.map((v) => 0 - v)], 1001));
+    const running = [20];
+    for (const v of VALUES) running.push(running[running.length - 1]! - v);
+    assert.deepEqual(outputs.get('1002'), withEnd(running, 1002));
   });
 
   test('simple_sequence - a sequence must start with sequence_start; sequence_end forgets it', async () => {
@@ -187,7 +222,7 @@ describe('sequence', () => {
     // sequence_end dropped both states: whichever final request ran last saw none open.
     const open = responses
       .filter((r) => r.inferResponse!.id.endsWith('_9'))
-      .map((r) => Number(r.inferResponse!.parameters['open_sequences']?.int64Param));
+      .map((r) => Number(r.inferResponse!.parameters.get('open_sequences')?.int64Param));
     assert.equal(Math.min(...open), 0);
   });
 
@@ -204,12 +239,12 @@ describe('sequence', () => {
         custom: { doubleParam: 0.5 },
       }),
     );
-    assert.equal(response.parameters['seen_priority']?.int64Param, 2n);
-    assert.equal(response.parameters['seen_timeout']?.int64Param, 5_000_000n);
-    assert.equal(response.parameters['seen_sequence_id']?.stringParam, 'corr-1');
-    assert.equal(response.parameters['seen_sequence_start']?.boolParam, true);
-    assert.equal(response.parameters['seen_sequence_end']?.boolParam, false);
-    assert.equal(response.parameters['seen_custom']?.doubleParam, 0.5);
+    assert.equal(response.parameters.get('seen_priority')?.int64Param, 2n);
+    assert.equal(response.parameters.get('seen_timeout')?.int64Param, 5_000_000n);
+    assert.equal(response.parameters.get('seen_sequence_id')?.stringParam, 'corr-1');
+    assert.equal(response.parameters.get('seen_sequence_start')?.boolParam, true);
+    assert.equal(response.parameters.get('seen_sequence_end')?.boolParam, false);
+    assert.equal(response.parameters.get('seen_custom')?.doubleParam, 0.5);
   });
 
   for (const [name, parameters, field] of [

@@ -1,16 +1,17 @@
 // The wire contract end to end: the real CLI, a client built from our generated stubs.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
-import { credentials, loadPackageDefinition, status, type ServiceError } from '@grpc/grpc-js';
-import { loadSync } from '@grpc/proto-loader';
+import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { fromBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
+import { HealthCheckResponse_ServingStatus, HealthClient, type HealthCheckResponse } from '../../generated/grpc/health/v1/health.js';
+import {
+  ServerReflectionClient,
+  type ServerReflectionRequest,
+  type ServerReflectionResponse,
+} from '../../generated/grpc/reflection/v1/reflection.js';
 import type { ModelInferRequest, ModelInferResponse } from '../../generated/grpc_service.js';
 import { call, startCli, type RunningCli } from '../helpers/server.js';
-
-const require = createRequire(import.meta.url);
 
 function int32Raw(values: number[]): Buffer {
   return Buffer.from(new Int32Array(values).buffer);
@@ -21,10 +22,10 @@ function simpleRequest(overrides: Partial<ModelInferRequest> = {}): ModelInferRe
     modelName: 'simple',
     modelVersion: '',
     id: 'req-1',
-    parameters: { triton_enable_empty_final_response: { boolParam: false } },
+    parameters: new Map(Object.entries({ triton_enable_empty_final_response: { boolParam: false } })),
     inputs: [
-      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n], parameters: {}, contents: undefined },
-      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n], parameters: {}, contents: undefined },
+      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n], parameters: new Map(), contents: undefined },
+      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n], parameters: new Map(), contents: undefined },
     ],
     outputs: [],
     rawInputContents: [
@@ -120,10 +121,10 @@ describe('server', () => {
       id: 'typed',
       rawInputContents: [],
       inputs: [
-        { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n], parameters: {}, contents: contents(Array(16).fill(5)) },
-        { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n], parameters: {}, contents: contents(Array(16).fill(2)) },
+        { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n], parameters: new Map(), contents: contents(Array(16).fill(5)) },
+        { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n], parameters: new Map(), contents: contents(Array(16).fill(2)) },
       ],
-      outputs: [{ name: 'OUTPUT1', parameters: {} }],
+      outputs: [{ name: 'OUTPUT1', parameters: new Map() }],
     });
     const response = await call(cli.client, cli.client.modelInfer, request);
     assert.equal(response.id, 'typed');
@@ -133,6 +134,39 @@ describe('server', () => {
     );
     assert.equal(response.rawOutputContents.length, 1);
     assert.deepEqual(outputInt32(response, 'OUTPUT1'), Array(16).fill(3));
+  });
+
+  test('simple_int8 - typed int_contents, as grpc_explicit_int8_content_client sends them, give INT8 sums and differences', async () => {
+    const typed = (values: number[]) => ({
+      boolContents: [],
+      intContents: values,
+      int64Contents: [],
+      uintContents: [],
+      uint64Contents: [],
+      fp32Contents: [],
+      fp64Contents: [],
+      bytesContents: [],
+    });
+    const ramp = Array.from({ length: 16 }, (_, i) => i);
+    const response = await call(cli.client, cli.client.modelInfer, {
+      modelName: 'simple_int8',
+      modelVersion: '',
+      id: 'int8',
+      parameters: new Map(),
+      inputs: [
+        { name: 'INPUT0', datatype: 'INT8', shape: [1n, 16n], parameters: new Map(), contents: typed(ramp) },
+        { name: 'INPUT1', datatype: 'INT8', shape: [1n, 16n], parameters: new Map(), contents: typed(Array(16).fill(1)) },
+      ],
+      outputs: [],
+      rawInputContents: [],
+    });
+    assert.deepEqual(response.outputs.map((o) => [o.name, o.datatype, o.shape]), [
+      ['OUTPUT0', 'INT8', [1n, 16n]],
+      ['OUTPUT1', 'INT8', [1n, 16n]],
+    ]);
+    const int8 = (bytes: Buffer) => [...new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)];
+    assert.deepEqual(int8(response.rawOutputContents[0]!), ramp.map((v) => v + 1));
+    assert.deepEqual(int8(response.rawOutputContents[1]!), ramp.map((v) => v - 1));
   });
 
   test('infer - unknown model is NOT_FOUND with Triton\'s message', async () => {
@@ -155,7 +189,7 @@ describe('server', () => {
   });
 
   test('rpc - a not yet implemented RPC answers UNIMPLEMENTED naming it', async () => {
-    await assert.rejects(call(cli.client, cli.client.traceSetting, { settings: {}, modelName: '' }), (err: ServiceError) => {
+    await assert.rejects(call(cli.client, cli.client.traceSetting, { settings: new Map(), modelName: '' }), (err: ServiceError) => {
       assert.equal(err.code, status.UNIMPLEMENTED);
       assert.match(err.details, /TraceSetting/);
       return true;
@@ -163,49 +197,35 @@ describe('server', () => {
   });
 
   test('health - grpc.health.v1 Check answers SERVING for the server, the service and a ready model', async () => {
-    const definition = loadSync(require.resolve('grpc-health-check/proto/health/v1/health.proto'), { keepCase: true, enums: String });
-    const grpcObject = loadPackageDefinition(definition) as unknown as {
-      grpc: { health: { v1: { Health: new (address: string, creds: ReturnType<typeof credentials.createInsecure>) => import('@grpc/grpc-js').Client } } };
-    };
-    const health = new grpcObject.grpc.health.v1.Health(cli.address, credentials.createInsecure());
+    const health = new HealthClient(cli.address, credentials.createInsecure());
     const check = (service: string) =>
-      new Promise<{ status: string }>((resolve, reject) =>
-        (health as unknown as { Check: (r: object, cb: (e: Error | null, r: { status: string }) => void) => void }).Check(
-          { service },
-          (err, response) => (err ? reject(err) : resolve(response)),
-        ),
+      new Promise<HealthCheckResponse>((resolve, reject) =>
+        health.check({ service }, (err, response) => (err ? reject(err) : resolve(response))),
       );
-    assert.equal((await check('')).status, 'SERVING');
-    assert.equal((await check('inference.GRPCInferenceService')).status, 'SERVING');
-    assert.equal((await check('simple')).status, 'SERVING');
+    assert.equal((await check('')).status, HealthCheckResponse_ServingStatus.SERVING);
+    assert.equal((await check('inference.GRPCInferenceService')).status, HealthCheckResponse_ServingStatus.SERVING);
+    assert.equal((await check('simple')).status, HealthCheckResponse_ServingStatus.SERVING);
     health.close();
   });
 
   test('reflection - lists the services and resolves the service file descriptor', async () => {
-    const protoDir = fileURLToPath(new URL('../../node_modules/@grpc/reflection/build/proto/', import.meta.url));
-    const definition = loadSync('grpc/reflection/v1/reflection.proto', { includeDirs: [protoDir], keepCase: true });
-    const grpcObject = loadPackageDefinition(definition) as unknown as {
-      grpc: { reflection: { v1: { ServerReflection: new (a: string, c: ReturnType<typeof credentials.createInsecure>) => import('@grpc/grpc-js').Client } } };
-    };
-    const reflection = new grpcObject.grpc.reflection.v1.ServerReflection(cli.address, credentials.createInsecure());
-    const ask = (request: object) =>
-      new Promise<Record<string, unknown>>((resolve, reject) => {
-        const stream = (reflection as unknown as { ServerReflectionInfo: () => import('@grpc/grpc-js').ClientDuplexStream<object, Record<string, unknown>> }).ServerReflectionInfo();
-        stream.on('data', (response) => {
+    const reflection = new ServerReflectionClient(cli.address, credentials.createInsecure());
+    const ask = (request: Partial<ServerReflectionRequest>) =>
+      new Promise<ServerReflectionResponse>((resolve, reject) => {
+        const stream = reflection.serverReflectionInfo();
+        stream.on('data', (response: ServerReflectionResponse) => {
           resolve(response);
           stream.end();
         });
         stream.on('error', reject);
-        stream.write(request);
+        stream.write({ host: '', ...request });
       });
-    const listed = (await ask({ list_services: '' })) as { list_services_response: { service: { name: string }[] } };
-    const names = listed.list_services_response.service.map((s) => s.name);
+    const listed = await ask({ listServices: '' });
+    const names = listed.listServicesResponse!.service.map((s) => s.name);
     assert.ok(names.includes('inference.GRPCInferenceService'), names.join(','));
     assert.ok(names.includes('grpc.health.v1.Health'), names.join(','));
-    const described = (await ask({ file_containing_symbol: 'inference.GRPCInferenceService' })) as {
-      file_descriptor_response: { file_descriptor_proto: Buffer[] };
-    };
-    const files = described.file_descriptor_response.file_descriptor_proto.map((bytes) =>
+    const described = await ask({ fileContainingSymbol: 'inference.GRPCInferenceService' });
+    const files = described.fileDescriptorResponse!.fileDescriptorProto.map((bytes) =>
       fromBinary(FileDescriptorProtoSchema, bytes),
     );
     const service = files.find((f) => f.service.some((s) => s.name === 'GRPCInferenceService'));

@@ -12,12 +12,12 @@ const INPUT_KEY = `/v2serve-test-${process.pid}-input`;
 const OUTPUT_KEY = `/v2serve-test-${process.pid}-output`;
 const file = (key: string) => `/dev/shm${key}`;
 
-function placed(region: string, byteSize: number, offset = 0): Record<string, InferParameter> {
-  return {
+function placed(region: string, byteSize: number, offset = 0): Map<string, InferParameter> {
+  return new Map(Object.entries({
     shared_memory_region: { stringParam: region },
     shared_memory_byte_size: { int64Param: BigInt(byteSize) },
     ...(offset !== 0 ? { shared_memory_offset: { int64Param: BigInt(offset) } } : {}),
-  };
+  }));
 }
 
 /** INPUT0/INPUT1 at offsets 0/64 of input_data, OUTPUT0/OUTPUT1 at 0/64 of output_data; no raw entries. */
@@ -65,10 +65,10 @@ describe('shared memory', () => {
     await register('input_data', INPUT_KEY);
     await register('output_data', OUTPUT_KEY);
     const { regions } = await call(cli.client, cli.client.systemSharedMemoryStatus, { name: '' });
-    assert.deepEqual(Object.keys(regions).sort(), ['input_data', 'output_data']);
-    assert.deepEqual(regions['input_data'], { name: 'input_data', key: INPUT_KEY, offset: 0n, byteSize: 128n });
+    assert.deepEqual([...regions.keys()].sort(), ['input_data', 'output_data']);
+    assert.deepEqual(regions.get('input_data'), { name: 'input_data', key: INPUT_KEY, offset: 0n, byteSize: 128n });
     const one = await call(cli.client, cli.client.systemSharedMemoryStatus, { name: 'output_data' });
-    assert.deepEqual(Object.keys(one.regions), ['output_data']);
+    assert.deepEqual([...one.regions.keys()], ['output_data']);
   });
 
   test('shm - simple reads its inputs from a region and writes its outputs into another', async () => {
@@ -131,9 +131,9 @@ describe('shared memory', () => {
 
   test('shm - byte_size without a region, or of the wrong type, is INVALID_ARGUMENT', async () => {
     const request = simpleRequest('bad');
-    request.inputs[0]!.parameters = { shared_memory_byte_size: { int64Param: 64n } };
+    request.inputs[0]!.parameters = new Map(Object.entries({ shared_memory_byte_size: { int64Param: 64n } }));
     await assert.rejects(call(cli.client, cli.client.modelInfer, request), { code: status.INVALID_ARGUMENT, details: /need 'shared_memory_region'/ });
-    request.inputs[0]!.parameters = { shared_memory_region: { stringParam: 'input_data' }, shared_memory_byte_size: { stringParam: '64' } };
+    request.inputs[0]!.parameters = new Map(Object.entries({ shared_memory_region: { stringParam: 'input_data' }, shared_memory_byte_size: { stringParam: '64' } }));
     await assert.rejects(call(cli.client, cli.client.modelInfer, request), {
       code: status.INVALID_ARGUMENT,
       details: /'inputs\[0\]\.parameters\.shared_memory_byte_size' must be an int64_param/,
@@ -166,17 +166,17 @@ describe('shared memory', () => {
       call(cli.client, cli.client.cudaSharedMemoryRegister, { name: 'gpu', rawHandle: Buffer.alloc(0), deviceId: 0n, byteSize: 64n }),
       { code: status.INVALID_ARGUMENT, details: /GPUs not supported/ },
     );
-    assert.deepEqual((await call(cli.client, cli.client.cudaSharedMemoryStatus, { name: '' })).regions, {});
+    assert.deepEqual((await call(cli.client, cli.client.cudaSharedMemoryStatus, { name: '' })).regions, new Map());
   });
 
   test('shm - unregister removes a region; unregister-all removes the rest', async () => {
     await call(cli.client, cli.client.systemSharedMemoryUnregister, { name: 'output_data' });
     const { regions } = await call(cli.client, cli.client.systemSharedMemoryStatus, { name: '' });
-    assert.deepEqual(Object.keys(regions), ['input_data']);
+    assert.deepEqual([...regions.keys()], ['input_data']);
     await assert.rejects(call(cli.client, cli.client.modelInfer, shmRequest()), { code: status.NOT_FOUND });
     await assert.rejects(call(cli.client, cli.client.systemSharedMemoryStatus, { name: 'output_data' }), { code: status.NOT_FOUND });
     await call(cli.client, cli.client.systemSharedMemoryUnregister, { name: '' });
-    assert.deepEqual((await call(cli.client, cli.client.systemSharedMemoryStatus, { name: '' })).regions, {});
+    assert.deepEqual((await call(cli.client, cli.client.systemSharedMemoryStatus, { name: '' })).regions, new Map());
     // The server never created or removed the objects: that is the client's business.
     assert.ok(existsSync(file(INPUT_KEY)));
   });

@@ -29,8 +29,8 @@ function request(id: string, value = 1): ModelInferRequest {
     modelName: 'slow',
     modelVersion: '',
     id,
-    parameters: {},
-    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n], parameters: {}, contents: undefined }],
+    parameters: new Map(),
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1n], parameters: new Map(), contents: undefined }],
     outputs: [],
     rawInputContents: [Buffer.from(new Float32Array([value]).buffer)],
   };

@@ -18,12 +18,12 @@ function simpleRequest(batch: number, overrides: Partial<ModelInferRequest> = {}
     modelName: 'simple',
     modelVersion: '',
     id: '',
-    parameters: {},
+    parameters: new Map(),
     inputs: ['INPUT0', 'INPUT1'].map((name) => ({
       name,
       datatype: 'INT32',
       shape: [BigInt(batch), 16n],
-      parameters: {},
+      parameters: new Map(),
       contents: undefined,
     })),
     outputs: [],
@@ -116,7 +116,7 @@ describe('statistics and ModelConfig', () => {
     const bad = [
       simpleRequest(1, { rawInputContents: [Buffer.alloc(60), Buffer.alloc(64)] }),
       simpleRequest(1, { inputs: simpleRequest(1).inputs.slice(0, 1), rawInputContents: [Buffer.alloc(64)] }),
-      simpleRequest(1, { outputs: [{ name: 'NO_SUCH_OUTPUT', parameters: {} }] }),
+      simpleRequest(1, { outputs: [{ name: 'NO_SUCH_OUTPUT', parameters: new Map() }] }),
     ];
     for (const request of bad) await assert.rejects(infer(cli, request), { code: status.INVALID_ARGUMENT });
     // Requests that never reach a version are not the model's failures.

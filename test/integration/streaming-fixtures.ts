@@ -35,10 +35,10 @@ export function simpleRequest(id: string, base = 0, parameters: Record<string, I
     modelName: 'simple',
     modelVersion: '',
     id,
-    parameters: { triton_enable_empty_final_response: { boolParam: false }, ...parameters },
+    parameters: new Map(Object.entries({ triton_enable_empty_final_response: { boolParam: false }, ...parameters })),
     inputs: [
-      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n], parameters: {}, contents: undefined },
-      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n], parameters: {}, contents: undefined },
+      { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n], parameters: new Map(), contents: undefined },
+      { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n], parameters: new Map(), contents: undefined },
     ],
     outputs: [],
     rawInputContents: [int32Raw(Array.from({ length: 16 }, (_, i) => base + i)), int32Raw(new Array<number>(16).fill(1))],
@@ -96,7 +96,7 @@ export function nextResponses(
   });
 }
 
-export async function waitReady(cli: RunningCli, model: string, timeoutMs = 15_000): Promise<void> {
+export async function waitReady(cli: Pick<RunningCli, 'client'>, model: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await call(cli.client, cli.client.modelReady, { name: model, version: '' })).ready) {
     if (Date.now() > deadline) throw new Error(`model ${model} never became ready`);

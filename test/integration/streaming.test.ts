@@ -31,8 +31,8 @@ function slowRequest(id: string, delayMs = 300): ModelInferRequest {
     modelName: 'slow',
     modelVersion: '',
     id,
-    parameters: { delay_ms: { int64Param: BigInt(delayMs) } },
-    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [2n], parameters: {}, contents: undefined }],
+    parameters: new Map(Object.entries({ delay_ms: { int64Param: BigInt(delayMs) } })),
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [2n], parameters: new Map(), contents: undefined }],
     outputs: [],
     rawInputContents: [Buffer.from(new Float32Array([1, 2]).buffer)],
   };
@@ -63,7 +63,7 @@ describe('stream', () => {
       const base = Number(inferResponse.id.slice(1));
       seen.add(inferResponse.id);
       assert.deepEqual(int32Output(inferResponse, 'OUTPUT0'), expectedSum(base));
-      assert.equal(inferResponse.parameters['triton_final_response']?.boolParam, true);
+      assert.equal(inferResponse.parameters.get('triton_final_response')?.boolParam, true);
     }
     assert.equal(seen.size, 200);
   });
@@ -89,7 +89,7 @@ describe('stream', () => {
     assert.equal(failed[0]?.inferResponse?.id, 'bad');
     assert.equal(failed[0]?.inferResponse?.modelName, 'simple');
     assert.match(failed[0]?.errorMessage ?? '', /INPUT0/);
-    assert.equal(failed[0]?.inferResponse?.parameters['triton_final_response']?.boolParam, true);
+    assert.equal(failed[0]?.inferResponse?.parameters.get('triton_final_response')?.boolParam, true);
     for (const r of responses.filter((x) => x.errorMessage === '')) {
       const base = Number(r.inferResponse!.id.slice(1));
       assert.deepEqual(int32Output(r.inferResponse!, 'OUTPUT0'), expectedSum(base));

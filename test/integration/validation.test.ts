@@ -20,11 +20,11 @@ const EMPTY: InferTensorContents = {
 const int32 = (n: number, value = 1) => Buffer.from(new Int32Array(n).fill(value).buffer);
 
 function input(name: string, datatype = 'INT32', shape: bigint[] = [1n, 16n], contents?: Partial<InferTensorContents>): ModelInferRequest_InferInputTensor {
-  return { name, datatype, shape, parameters: {}, contents: contents ? { ...EMPTY, ...contents } : undefined };
+  return { name, datatype, shape, parameters: new Map(), contents: contents ? { ...EMPTY, ...contents } : undefined };
 }
 
 function request(inputs: ModelInferRequest_InferInputTensor[], raw: Buffer[], modelName = 'simple'): ModelInferRequest {
-  return { modelName, modelVersion: '', id: 'v', parameters: {}, inputs, outputs: [], rawInputContents: raw };
+  return { modelName, modelVersion: '', id: 'v', parameters: new Map(), inputs, outputs: [], rawInputContents: raw };
 }
 
 const good = () => request([input('INPUT0'), input('INPUT1')], [int32(16), int32(16)]);

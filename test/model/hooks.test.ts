@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { ModelConfig } from '../../generated/model_config.js';
 import { runHooks, ModelServer, type ExecutionJob, type InferRequest, type InferResponse, type PredictOutputs } from '../../src/model/index.js';
 import type { ModelContext } from '../../src/model/index.js';
-import { parseConfigText } from '../../src/model/index.js';
+import { parseConfigText } from '../../src/repository/index.js';
 import { InferenceError } from '../../src/errors.js';
 
 const CONFIG = `
@@ -39,7 +39,6 @@ function context(overrides: Partial<ModelContext> = {}): ModelContext {
 
 class Recorder extends ModelServer {
   readonly calls: string[] = [];
-  load(): void {}
   override preprocess(request: InferRequest, op: string): InferRequest {
     this.calls.push(`preprocess:${op}`);
     return request;
@@ -69,7 +68,6 @@ class Recorder extends ModelServer {
 }
 
 class Failing extends ModelServer {
-  load(): void {}
   predict(request: InferRequest): PredictOutputs {
     if (request.parameters['code']) throw new InferenceError('FAILED_PRECONDITION', 'chosen by the model');
     throw new Error('boom');
@@ -134,8 +132,8 @@ describe('runHooks', () => {
     const model = new Recorder(context());
     model.labels['stage'] = 'test';
     const output = await runHooks(model, job('infer'), signal);
-    assert.deepEqual(output.metrics, { seen: 1 });
-    assert.deepEqual(output.labels, { team: 'a', stage: 'test' });
+    assert.deepEqual({ ...output.metrics }, { seen: 1 });
+    assert.deepEqual({ ...output.labels }, { team: 'a', stage: 'test' });
   });
 
   test('a throwing predict becomes INTERNAL naming model and operation', async () => {
@@ -156,7 +154,7 @@ describe('runHooks', () => {
   test('the list form is built only when read', async () => {
     let built = false;
     class TypedOnly extends ModelServer {
-      load(): void {}
+      override load(): void {}
       predict(request: InferRequest): PredictOutputs {
         built = Object.getOwnPropertyDescriptor(request, 'inputs')?.get === undefined;
         return { Y: request.tensors['X']?.data as Int32Array };

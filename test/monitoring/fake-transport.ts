@@ -1,10 +1,17 @@
 // An in-memory MonitoringTransport: records what would go to NATS.
 import type { MonitoringTransport } from '../../src/monitoring/index.js';
+import type { StoreAttempt } from '../../src/monitoring/stream-publisher.js';
 import type { InferenceEvent, ModelStateEvent } from '../../src/events.js';
 
 export interface Sent {
   readonly subject: string;
   readonly msg: Record<string, unknown>;
+}
+
+/** One storeInStream() call. */
+export interface StoreCall extends Sent {
+  readonly msgId: string;
+  readonly timeoutMs: number;
 }
 
 const decoder = new TextDecoder();
@@ -16,6 +23,10 @@ export class FakeTransport implements MonitoringTransport {
   closed = 0;
   readonly sent: Sent[] = [];
   readonly records = new Map<string, Record<string, unknown>>();
+  /** Every storeInStream() attempt, retries included. */
+  readonly attempts: StoreCall[] = [];
+  /** How storeInStream() answers an attempt; by default the stream stores it. */
+  answer: (call: StoreCall) => StoreAttempt | Promise<StoreAttempt> = () => 'stored';
   private readonly listeners: (() => void)[] = [];
 
   isConnected(): boolean {
@@ -24,6 +35,11 @@ export class FakeTransport implements MonitoringTransport {
   publish(subject: string, payload: Uint8Array): void {
     if (this.failPublish) throw new Error('publish failed');
     this.sent.push({ subject, msg: JSON.parse(decoder.decode(payload)) as Record<string, unknown> });
+  }
+  async storeInStream(subject: string, payload: Uint8Array, msgId: string, timeoutMs: number): Promise<StoreAttempt> {
+    const call = { subject, msgId, timeoutMs, msg: JSON.parse(decoder.decode(payload)) as Record<string, unknown> };
+    this.attempts.push(call);
+    return this.answer(call);
   }
   async putRecord(key: string, value: Uint8Array): Promise<void> {
     await Promise.resolve();
@@ -78,6 +94,7 @@ export function state(s: ModelStateEvent['state'], over: Partial<ModelStateEvent
     kind: 'model-state',
     modelClass: 'EchoModel',
     model: 'm',
+    parameters: {},
     version: '1',
     state: s,
     reason: s === 'READY' ? 'loaded' : 'unloaded',

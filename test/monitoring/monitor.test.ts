@@ -212,10 +212,10 @@ describe('monitoring never in the way', () => {
   test('queue - when full drops the oldest events and counts them', async () => {
     const { mon, transport } = setup({ maxPending: 3 });
     for (let i = 1; i <= 5; i++) mon.emit(inference(i));
-    assert.deepEqual(mon.stats(), { published: 0, dropped: 2, failed: 0, pending: 3, messages: 0 });
+    assert.deepEqual(mon.stats(), { published: 0, dropped: 2, failed: 0, pending: 3, messages: 0, retried: 0, awaitingAck: 0 });
     await settle();
     assert.deepEqual(requestIds(transport.sent), ['r3', 'r4', 'r5']);
-    assert.deepEqual(mon.stats(), { published: 3, dropped: 2, failed: 0, pending: 0, messages: 3 });
+    assert.deepEqual(mon.stats(), { published: 3, dropped: 2, failed: 0, pending: 0, messages: 3, retried: 0, awaitingAck: 0 });
     await mon.close();
   });
 

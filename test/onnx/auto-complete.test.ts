@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ModelConfig } from '../../generated/model_config.js';
-import { parseConfigText } from '../../src/model/index.js';
+import { parseConfigText } from '../../src/repository/index.js';
 import { autoCompleteConfig, checkConfigAgainstModel, type OnnxSignature, type OnnxTensorInfo } from '../../src/onnx/index.js';
 import type { Datatype } from '../../src/tensor/index.js';
 

@@ -4,7 +4,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
-import { parseConfigText, runHooks, type ExecutionJob, type ModelContext, type ModelServer } from '../../src/model/index.js';
+import { parseConfigText } from '../../src/repository/index.js';
+import { runHooks, type ExecutionJob, type ModelContext, type ModelServer } from '../../src/model/index.js';
+// model.ts imports 'v2serve', the built package: its classes are dist's, so dist's hook runner runs it.
+import { runHooks as runPackageHooks } from '../../dist/src/model/index.js';
 import { OnnxModel } from '../../src/onnx/index.js';
 import { CONFIG_TO_DATATYPE, type Tensor } from '../../src/tensor/index.js';
 import { IRIS_FEATURES, IRIS_SPECIES, fitIris, irisOnnxModel, readIrisCsv } from '../../tools/iris-training.js';
@@ -45,7 +48,7 @@ function job(tensors: Tensor[], operation = 'infer'): ExecutionJob {
 
 const signal = new AbortController().signal;
 
-async function withModel<T extends ModelServer>(model: T, use: (model: T) => Promise<void>): Promise<void> {
+async function withModel<T extends Pick<ModelServer, 'load' | 'unload'>>(model: T, use: (model: T) => Promise<void>): Promise<void> {
   await model.load();
   try {
     await use(model);
@@ -119,14 +122,14 @@ describe('iris with TypeScript hooks', () => {
       const elements = rows.map((row, i) =>
         i % 2 === 0 ? JSON.stringify(row.features) : JSON.stringify(Object.fromEntries(IRIS_FEATURES.map((name, j) => [name, row.features[j]]))),
       );
-      const output = await runHooks(model, job([measurements(elements)]), signal);
+      const output = await runPackageHooks(model, job([measurements(elements)]), signal);
       assert.deepEqual(strings(output.outputs[0]!), stored.map((prediction) => prediction.species));
     });
   });
 
   test('explain gives each species’ probability as JSON', async () => {
     await withModel(new IrisHooks(context('iris_hooks')), async (model) => {
-      const output = await runHooks(model, job([measurements(['[6.3,3.3,6.0,2.5]'])], 'explain'), signal);
+      const output = await runPackageHooks(model, job([measurements(['[6.3,3.3,6.0,2.5]'])], 'explain'), signal);
       const explained = JSON.parse(strings(output.outputs[0]!)[0]!) as Record<string, number>;
       assert.deepEqual(Object.keys(explained), [...IRIS_SPECIES]);
       IRIS_SPECIES.forEach((species, k) => assert.ok(Math.abs(explained[species]! - stored[100]!.probabilities[k]!) < 1e-5, species));
@@ -135,11 +138,11 @@ describe('iris with TypeScript hooks', () => {
 
   test('measurements that are not four numbers are INVALID_ARGUMENT naming the element', async () => {
     await withModel(new IrisHooks(context('iris_hooks')), async (model) => {
-      await assert.rejects(runHooks(model, job([measurements(['[5.1,3.5,1.4,0.2]', '{"sepal_length":5.1}'])]), signal), {
+      await assert.rejects(runPackageHooks(model, job([measurements(['[5.1,3.5,1.4,0.2]', '{"sepal_length":5.1}'])]), signal), {
         code: 'INVALID_ARGUMENT',
         message: /'MEASUREMENTS\[1\]' must be \[sepal_length, sepal_width, petal_length, petal_width\]/,
       });
-      await assert.rejects(runHooks(model, job([measurements(['five'])]), signal), { code: 'INVALID_ARGUMENT', message: /'MEASUREMENTS\[0\]' is not JSON/ });
+      await assert.rejects(runPackageHooks(model, job([measurements(['five'])]), signal), { code: 'INVALID_ARGUMENT', message: /'MEASUREMENTS\[0\]' is not JSON/ });
     });
   });
 });

@@ -3,8 +3,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
+import { dictionary } from '../../src/dictionary.js';
 import type { ModelConfig } from '../../generated/model_config.js';
-import { parseConfigText, runHooks, type ExecutionJob, type InferRequest, type ModelContext, type PredictOutputs } from '../../src/model/index.js';
+import { parseConfigText } from '../../src/repository/index.js';
+import { runHooks, type ExecutionJob, type InferRequest, type ModelContext, type PredictOutputs } from '../../src/model/index.js';
 import {
   OnnxModel,
   autoCompleteConfig,
@@ -39,7 +41,7 @@ function context(config: ModelConfig, files: Record<string, Uint8Array>): ModelC
     version: '1',
     config,
     io: ioOf(config),
-    parameters: Object.fromEntries(Object.entries(config.parameters).map(([key, value]) => [key, value.stringValue])),
+    parameters: dictionary([...config.parameters].map(([key, value]) => [key, value.stringValue] as const)),
     serverParameters: {},
     versionPath,
     logger: pino({ level: 'silent' }),

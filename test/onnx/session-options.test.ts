@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { sessionOptionsFromConfig } from '../../src/onnx/index.js';
 import { graphOptimizationLevel } from '../../src/onnx/session-options.js';
-import { parseConfigText } from '../../src/model/index.js';
+import { parseConfigText } from '../../src/repository/index.js';
 
 function options(text: string): ReturnType<typeof sessionOptionsFromConfig> {
   return sessionOptionsFromConfig(parseConfigText(`name: "m"\nplatform: "onnxruntime_onnx"\n${text}`, 'config.pbtxt'));

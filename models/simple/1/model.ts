@@ -2,8 +2,6 @@ import { ModelServer, type InferRequest, type PredictOutputs } from 'v2serve';
 
 /** Element-wise sum and difference of two INT32 tensors, as Triton's `simple`. */
 export default class Simple extends ModelServer {
-  load(): void {}
-
   predict(request: InferRequest): PredictOutputs {
     const a = request.tensors['INPUT0']?.data as Int32Array;
     const b = request.tensors['INPUT1']?.data as Int32Array;

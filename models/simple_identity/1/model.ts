@@ -2,8 +2,6 @@ import { ModelServer, type InferRequest, type PredictOutputs } from 'v2serve';
 
 /** Echoes INPUT0 as OUTPUT0: the element views go back without a copy. */
 export default class SimpleIdentity extends ModelServer {
-  load(): void {}
-
   predict(request: InferRequest): PredictOutputs {
     const input = request.tensors['INPUT0'];
     if (!input) return [];

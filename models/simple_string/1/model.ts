@@ -10,8 +10,6 @@ function decimal(element: Uint8Array, input: string, index: number): number {
 
 /** Sum and difference of decimal integer strings, as Triton's `simple_string`. */
 export default class SimpleString extends ModelServer {
-  load(): void {}
-
   predict(request: InferRequest): PredictOutputs {
     const a = request.tensors['INPUT0']?.data as readonly Uint8Array[];
     const b = request.tensors['INPUT1']?.data as readonly Uint8Array[];

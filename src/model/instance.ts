@@ -1,0 +1,105 @@
+// Where a model runs: the ModelInstance contract, and the in-process instance, which
+// calls the hooks directly on the main thread (no queue, no copies: the right choice for
+// light or async models). KIND_CPU instance groups run in worker threads (src/workers).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { InferenceError } from '../errors.js';
+import { runHooks, type ExecutionJob, type ExecutionOutput } from './hooks.js';
+import { ModelServer, type ModelContext } from './model-server.js';
+
+/** Told when an instance that can lose its workers has none alive (with why), and when one is back. */
+export type AvailabilityListener = (available: boolean, reason: string) => void;
+
+export interface ModelInstance {
+  /** 'main', or 'workers' for a pool (each output names its worker's index). */
+  readonly label: string;
+  /** The user's class name, for monitoring and logs. */
+  readonly modelClass: string;
+  run(job: ExecutionJob, signal: AbortSignal): Promise<ExecutionOutput>;
+  unload(): Promise<void>;
+  /** Only instances whose workers can die implement it. */
+  watch?(listener: AvailabilityListener): void;
+}
+
+const MODEL_MODULES = ['model.ts', 'model.mts', 'model.js', 'model.mjs'];
+
+/** The model module of a version directory. */
+export function findModelModule(versionPath: string): string {
+  for (const file of MODEL_MODULES) {
+    const path = join(versionPath, file);
+    if (existsSync(path)) return path;
+  }
+  throw new InferenceError('INVALID_ARGUMENT', `no model module (${MODEL_MODULES.join(', ')}) in ${versionPath}`);
+}
+
+type ModelServerClass = new (context: ModelContext) => ModelServer;
+
+/**
+ * Imports a model module and returns its default export, checked to be a class extending
+ * ModelServer that has a predict() method. `generation` makes a changed module load anew
+ * instead of from the module cache.
+ */
+async function importModelClass(modulePath: string, generation: number, model: string): Promise<ModelServerClass> {
+  const url = `${pathToFileURL(modulePath).href}?generation=${generation}`;
+  const module = (await import(url)) as { default?: unknown };
+  const exported = module.default;
+  const problem =
+    typeof exported !== 'function' || !extendsModelServer(exported)
+      ? `must default-export a class extending ModelServer (import { ModelServer } from 'v2serve'); its default export is ${describeExport(exported)}`
+      : typeof (exported.prototype as { predict?: unknown }).predict !== 'function'
+        ? `default-exports class '${exported.name}', which has no predict() method`
+        : undefined;
+  if (problem) throw new InferenceError('INVALID_ARGUMENT', `model '${model}': ${modulePath} ${problem}`);
+  return exported as ModelServerClass;
+}
+
+function describeExport(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (typeof value === 'function') return `function '${value.name}'`;
+  if (value === null) return 'null';
+  const type = typeof value;
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
+}
+
+/**
+ * A CommonJS model module (a .ts file outside a "type": "module" package) gets its own
+ * copy of v2serve, so the check is on the shape of ModelServer, not on class identity.
+ */
+function extendsModelServer(candidate: { prototype?: unknown }): boolean {
+  if (candidate.prototype instanceof ModelServer) return true;
+  const proto = candidate.prototype as Record<string, unknown> | undefined;
+  return ['load', 'getParam', 'operations'].every((method) => typeof proto?.[method] === 'function');
+}
+
+/** Creates the model server and runs its load(). */
+export async function createModelServer(modulePath: string, generation: number, context: ModelContext): Promise<ModelServer> {
+  const Model = await importModelClass(modulePath, generation, context.name);
+  const server = new Model(context);
+  try {
+    await server.load();
+  } catch (err) {
+    server.error = err instanceof Error ? err.message : String(err);
+    throw err;
+  }
+  server.ready = true;
+  return server;
+}
+
+export class InProcessInstance implements ModelInstance {
+  readonly label = 'main';
+  readonly modelClass: string;
+
+  constructor(private readonly server: ModelServer) {
+    this.modelClass = server.constructor.name;
+  }
+
+  run(job: ExecutionJob, signal: AbortSignal): Promise<ExecutionOutput> {
+    return runHooks(this.server, job, signal);
+  }
+
+  async unload(): Promise<void> {
+    this.server.ready = false;
+    await this.server.unload();
+  }
+}

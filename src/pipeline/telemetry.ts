@@ -1,0 +1,93 @@
+// What a version tells about each request, success or failure: the ModelStatistics
+// counters and one inference event for the side paths (monitoring). The one place both
+// are written.
+import { dictionary } from '../dictionary.js';
+import { InferenceError } from '../errors.js';
+import type { EventSink } from '../events.js';
+import type { ExecutionTimings } from '../scheduling/index.js';
+import { VersionStatistics } from './statistics.js';
+import type { InferCall } from './types.js';
+import type { Completed } from './version-pipeline.js';
+
+export interface VersionIdentity {
+  readonly name: string;
+  readonly version: string;
+  /** config.pbtxt metric_tags: the labels of a failure, when the model never answered. */
+  readonly metricTags: ReadonlyMap<string, string>;
+}
+
+/** Which instance served a request, as events name it. */
+export interface InstanceIdentity {
+  readonly modelClass: string;
+  readonly label: string;
+}
+
+export class VersionTelemetry {
+  readonly statistics = new VersionStatistics();
+  private readonly configLabels: Readonly<Record<string, string>>;
+
+  constructor(
+    private readonly identity: VersionIdentity,
+    private readonly events: EventSink,
+  ) {
+    this.configLabels = Object.freeze(dictionary(identity.metricTags));
+  }
+
+  /** One execution of a batching scheduler (a batch is one execution of many requests). */
+  execution(execution: ExecutionTimings): void {
+    this.statistics.recordExecution(execution.batchSize, execution);
+  }
+
+  succeeded(call: InferCall, done: Completed, instance: InstanceIdentity): void {
+    const { timings, output } = done;
+    const totalNs = timings.queueNs + timings.inputNs + timings.inferNs + timings.outputNs;
+    this.statistics.recordSuccess(totalNs, timings, done.rows);
+    if (!done.batched) this.statistics.recordExecution(done.rows, timings);
+    this.events.emit({
+      kind: 'inference',
+      modelClass: instance.modelClass,
+      model: this.identity.name,
+      version: this.identity.version,
+      instance: output.instance ?? instance.label,
+      labels: output.labels,
+      op: done.operation,
+      requestId: call.id,
+      arrivedAtMs: Date.now() - Number(totalNs / 1_000_000n),
+      durationNs: totalNs,
+      inputs: output.inputs ?? done.inputs,
+      outputs: done.outputs,
+      ...(output.logged ? { logged: output.logged } : {}),
+      parameters: call.parameters,
+      metrics: output.metrics,
+    });
+  }
+
+  /** Failed requests are always reported, with the parameters and the error; the inputs may not have decoded. */
+  failed(call: InferCall, err: unknown, instance: InstanceIdentity | undefined): void {
+    const durationNs = process.hrtime.bigint() - call.arrivedNs;
+    this.statistics.recordFailure(durationNs);
+    const error = err instanceof Error ? err : new Error(String(err));
+    const operation = call.parameters['operation'];
+    this.events.emit({
+      kind: 'inference',
+      modelClass: instance?.modelClass ?? '',
+      model: this.identity.name,
+      version: this.identity.version,
+      instance: instance?.label ?? '',
+      labels: this.configLabels,
+      op: typeof operation === 'string' ? operation : 'infer',
+      requestId: call.id,
+      arrivedAtMs: Date.now() - Number(durationNs / 1_000_000n),
+      durationNs,
+      inputs: [],
+      outputs: [],
+      parameters: call.parameters,
+      metrics: {},
+      error: {
+        message: error.message,
+        code: error instanceof InferenceError ? error.code : 'INTERNAL',
+        ...(error.stack ? { stack: error.stack } : {}),
+      },
+    });
+  }
+}

@@ -1,0 +1,104 @@
+// One request through a version: decode and check the inputs, hand the job to the
+// scheduler, select and classify the outputs, encode them. Returns the answer and how long
+// each phase took; what is recorded about it is the telemetry's business.
+import type { ModelConfig } from '../../generated/model_config.js';
+import type { ExecutionJob, ExecutionOutput, RequestedOutput } from '../model/index.js';
+import { checkSequenceRequest, type Scheduler } from '../scheduling/index.js';
+import { batchSize, decodeInputs, encodeOutputs, type IOSpec, type Tensor } from '../tensor/index.js';
+import { Labels, checkClassifiable, classificationCount, classify } from './classification.js';
+import { checkRequestedOutputs, selectOutputs } from './outputs.js';
+import { requestOperation } from './request-deadline.js';
+import type { RequestTimings } from './statistics.js';
+import type { InferCall, InferResult } from './types.js';
+
+export interface PipelineSpec {
+  readonly name: string;
+  readonly version: string;
+  readonly config: ModelConfig;
+  readonly io: IOSpec;
+  /** The version directory: label files are found beside its config. */
+  readonly path: string;
+}
+
+/** A request that went through: the answer, and what telemetry needs to know of it. */
+export interface Completed {
+  readonly result: InferResult;
+  readonly operation: string;
+  /** The decoded inputs. */
+  readonly inputs: readonly Tensor[];
+  /** The outputs sent, after selection and classification. */
+  readonly outputs: readonly Tensor[];
+  readonly output: ExecutionOutput;
+  readonly timings: RequestTimings;
+  /** Batch rows of the request. */
+  readonly rows: number;
+  /** It ran in a dynamic batch, whose execution the scheduler recorded. */
+  readonly batched: boolean;
+}
+
+export class VersionPipeline {
+  private readonly labels: Labels;
+
+  constructor(
+    private readonly spec: PipelineSpec,
+    private readonly scheduler: Scheduler,
+  ) {
+    this.labels = new Labels(spec.config, spec.path);
+  }
+
+  async run(call: InferCall, signal: AbortSignal): Promise<Completed> {
+    const { name, io, config } = this.spec;
+    const operation = requestOperation(call);
+    const decodeStart = process.hrtime.bigint();
+    const inputs = decodeInputs(call.inputs, call.raw, io);
+    checkRequestedOutputs(call.outputs, io, name);
+    checkSequenceRequest(config, call.parameters, name);
+    checkClassifiable(call.outputs, io, name);
+    const decodeEnd = process.hrtime.bigint();
+    const job: ExecutionJob = { id: call.id, tensors: inputs, parameters: call.parameters, outputs: call.outputs, operation };
+    const scheduled = await this.scheduler.schedule(job, signal);
+    const { output } = scheduled;
+
+    const encodeStart = process.hrtime.bigint();
+    const outputs = await this.classifyOutputs(selectOutputs(output.outputs, call.outputs, name, io), call.outputs);
+    const encoded = encodeOutputs(outputs);
+    const end = process.hrtime.bigint();
+
+    const totalNs = end - call.arrivedNs;
+    const inputNs = decodeEnd - decodeStart;
+    // A worker instance reports its own execution time; the rest (waiting for a free
+    // instance, for a sequence's earlier requests or for a batch, crossing threads) falls
+    // into the queue figure.
+    const inferNs = output.inferNs ?? scheduled.inferNs;
+    const outputNs = end - encodeStart;
+    return {
+      result: {
+        model: name,
+        version: this.spec.version,
+        id: call.id,
+        parameters: output.parameters,
+        outputs: encoded.outputs,
+        raw: encoded.raw,
+      },
+      operation,
+      inputs,
+      outputs,
+      output,
+      timings: { queueNs: totalNs - inputNs - inferNs - outputNs, inputNs, inferNs, outputNs },
+      rows: batchSize(inputs, io),
+      batched: scheduled.batched,
+    };
+  }
+
+  /** Requested outputs with a `classification` parameter become their top-k (classification extension). */
+  private async classifyOutputs(selected: Tensor[], requested: readonly RequestedOutput[]): Promise<Tensor[]> {
+    if (!requested.some((output) => classificationCount(output) !== undefined)) return selected;
+    return Promise.all(
+      selected.map(async (tensor, i) => {
+        const k = classificationCount(requested[i] as RequestedOutput);
+        if (k === undefined) return tensor;
+        return classify(tensor, k, await this.labels.of(tensor.name), this.spec.io.maxBatchSize > 0, this.spec.name);
+      }),
+    );
+  }
+}

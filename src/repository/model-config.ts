@@ -1,0 +1,193 @@
+// config.pbtxt → ModelConfig. The text format (and the JSON of RepositoryModelLoad's
+// `config` parameter) is parsed by @bufbuild/protobuf against the descriptor set buf
+// builds from proto/, then handed to the generated ModelConfig through the binary
+// encoding, so there is one schema and no hand-written parser.
+import { createFileRegistry, fromBinary, fromJsonString, toBinary, type DescMessage } from '@bufbuild/protobuf';
+import { fromText } from '@bufbuild/protobuf/txtpb';
+import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+import { DESCRIPTOR_SET_BASE64 } from '../../generated/descriptor_set.js';
+import { ModelConfig, ModelInstanceGroup_Kind, type ModelInstanceGroup } from '../../generated/model_config.js';
+import { InferenceError, errorMessage } from '../errors.js';
+import { dictionary } from '../dictionary.js';
+import { CONFIG_TO_DATATYPE, type Datatype, type IOSpec, type TensorSpec } from '../tensor/index.js';
+
+let modelConfigSchema: DescMessage | undefined;
+
+function schema(): DescMessage {
+  if (modelConfigSchema) return modelConfigSchema;
+  const set = fromBinary(FileDescriptorSetSchema, Buffer.from(DESCRIPTOR_SET_BASE64, 'base64'));
+  const found = createFileRegistry(set).getMessage('inference.ModelConfig');
+  if (!found) throw new Error('inference.ModelConfig is missing from generated/descriptor_set.ts');
+  modelConfigSchema = found;
+  return found;
+}
+
+/** Parses config.pbtxt text; errors name `file`, line and column. */
+export function parseConfigText(text: string, file: string): ModelConfig {
+  try {
+    return ModelConfig.decode(toBinary(schema(), fromText(schema(), text)));
+  } catch (err) {
+    const message = errorMessage(err);
+    const { line, column } = locateTextError(text, message);
+    throw new InferenceError('INVALID_ARGUMENT', `failed to load config ${file}:${line}:${column}: ${message}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * The text-format parser reports what is wrong but not where. It reads in one pass,
+ * so the shortest prefix of the text that fails with the same message ends at the
+ * offending token. Only runs on the error path, on a small file.
+ */
+function locateTextError(text: string, message: string): { line: number; column: number } {
+  let end = text.length;
+  for (let length = 1; length < text.length; length++) {
+    try {
+      fromText(schema(), text.slice(0, length));
+    } catch (err) {
+      if (errorMessage(err) === message) {
+        end = length;
+        break;
+      }
+    }
+  }
+  const before = text.slice(0, end);
+  const line = before.split('\n').length;
+  const lineStart = before.lastIndexOf('\n') + 1;
+  const tokenStart = before.slice(lineStart).search(/\S+\s*$/);
+  return { line, column: (tokenStart >= 0 ? tokenStart : before.length - lineStart) + 1 };
+}
+
+/** Parses a ModelConfig in the proto3 JSON mapping (RepositoryModelLoad's `config` parameter). */
+export function parseConfigJson(json: string): ModelConfig {
+  try {
+    return ModelConfig.decode(toBinary(schema(), fromJsonString(schema(), json)));
+  } catch (err) {
+    throw new InferenceError('INVALID_ARGUMENT', `failed to load config from parameter 'config': ${errorMessage(err)}`, {
+      cause: err,
+    });
+  }
+}
+
+/** The backend name v2serve reports for models that name neither platform nor backend. */
+export const DEFAULT_BACKEND = 'nodejs';
+
+/**
+ * Fills the defaults Triton fills for the fields clients read, and checks what
+ * v2serve relies on. `directoryName` is the model's directory, the model's name.
+ */
+export function normalizeConfig(config: ModelConfig, directoryName: string): ModelConfig {
+  if (config.name && config.name !== directoryName) {
+    throw new InferenceError(
+      'INVALID_ARGUMENT',
+      `failed to load '${directoryName}': config name '${config.name}' differs from the model directory name`,
+    );
+  }
+  if (config.maxBatchSize < 0) {
+    throw InferenceError.invalidArgument(`${directoryName}: max_batch_size`, `must be >= 0, got ${config.maxBatchSize}`);
+  }
+  const normalized: ModelConfig = {
+    ...config,
+    name: directoryName,
+    backend: config.platform || config.backend ? config.backend : DEFAULT_BACKEND,
+    versionPolicy: config.versionPolicy ?? { latest: { numVersions: 1 }, all: undefined, specific: undefined },
+    instanceGroup:
+      config.instanceGroup.length > 0
+        ? normalizeInstanceGroups(config.instanceGroup, directoryName)
+        : [
+            {
+              name: directoryName,
+              count: 1,
+              kind: ModelInstanceGroup_Kind.KIND_MODEL,
+              gpus: [],
+              profile: [],
+              rateLimiter: undefined,
+              passive: false,
+              secondaryDevices: [],
+              hostPolicy: '',
+            },
+          ],
+  };
+  const batching = normalized.dynamicBatching;
+  if (batching && batching.preferredBatchSize.length === 0 && normalized.maxBatchSize > 0) {
+    normalized.dynamicBatching = { ...batching, preferredBatchSize: [normalized.maxBatchSize] };
+  }
+  ioSpec(normalized);
+  return normalized;
+}
+
+/**
+ * Instance groups as loaded (what ModelConfig reports). KIND_MODEL, the default when
+ * config.pbtxt has no instance_group: one instance on the main thread. KIND_CPU: `count`
+ * instances, each in its own worker thread. KIND_AUTO is KIND_CPU, as in Triton on a
+ * machine without GPUs; KIND_GPU is refused.
+ */
+function normalizeInstanceGroups(groups: readonly ModelInstanceGroup[], model: string): ModelInstanceGroup[] {
+  const normalized = groups.map((group, i) => {
+    const field = `${model}: instance_group[${i}]`;
+    const kind = group.kind === ModelInstanceGroup_Kind.KIND_AUTO ? ModelInstanceGroup_Kind.KIND_CPU : group.kind;
+    if (kind !== ModelInstanceGroup_Kind.KIND_CPU && kind !== ModelInstanceGroup_Kind.KIND_MODEL) {
+      throw InferenceError.invalidArgument(
+        `${field}.kind`,
+        'must be KIND_CPU (worker threads) or KIND_MODEL (the main thread): v2serve has no GPU instances',
+      );
+    }
+    if (group.count < 0) throw InferenceError.invalidArgument(`${field}.count`, `must be >= 1, got ${group.count}`);
+    const count = group.count || 1;
+    if (kind === ModelInstanceGroup_Kind.KIND_MODEL && count !== 1) {
+      throw InferenceError.invalidArgument(
+        `${field}.count`,
+        `must be 1 for KIND_MODEL (one instance on the main thread), got ${count}; use KIND_CPU for worker instances`,
+      );
+    }
+    return { ...group, name: group.name || `${model}_${i}`, count, kind };
+  });
+  if (normalized.length > 1 && normalized.some((group) => group.kind === ModelInstanceGroup_Kind.KIND_MODEL)) {
+    throw InferenceError.invalidArgument(
+      `${model}: instance_group`,
+      'KIND_MODEL (the main thread) cannot be combined with other instance groups',
+    );
+  }
+  return normalized;
+}
+
+function tensorSpecs(
+  model: string,
+  kind: 'input' | 'output',
+  tensors: readonly { name: string; dataType: number; dims: bigint[]; optional?: boolean }[],
+): TensorSpec[] {
+  const seen = new Set<string>();
+  return tensors.map((tensor, i) => {
+    const field = `${model}: ${kind}[${i}]`;
+    if (!tensor.name) throw InferenceError.invalidArgument(`${field}.name`, 'must not be empty');
+    if (seen.has(tensor.name)) throw InferenceError.invalidArgument(`${field}.name`, `'${tensor.name}' is declared twice`);
+    seen.add(tensor.name);
+    const datatype: Datatype | undefined = CONFIG_TO_DATATYPE[tensor.dataType];
+    if (!datatype) throw InferenceError.invalidArgument(`${field}.data_type`, `is not a valid data type (${tensor.dataType})`);
+    const dims = tensor.dims.map((dim) => {
+      if (dim < -1n || dim > BigInt(Number.MAX_SAFE_INTEGER)) {
+        throw InferenceError.invalidArgument(`${field}.dims`, `has an invalid dimension ${dim}`);
+      }
+      return Number(dim);
+    });
+    return { name: tensor.name, datatype, dims, optional: tensor.optional ?? false };
+  });
+}
+
+/** The codec's view of a config: declared inputs and outputs and the batch limit. */
+export function ioSpec(config: ModelConfig): IOSpec {
+  return {
+    modelName: config.name,
+    maxBatchSize: config.maxBatchSize,
+    inputs: tensorSpecs(config.name, 'input', config.input),
+    outputs: tensorSpecs(config.name, 'output', config.output),
+  };
+}
+
+/** config.pbtxt `parameters` as plain strings. */
+export function configParameters(config: ModelConfig): Record<string, string> {
+  const parameters = dictionary<string>();
+  for (const [key, value] of config.parameters) parameters[key] = value.stringValue;
+  return parameters;
+}

@@ -1,0 +1,406 @@
+// The registry of models and versions: loads and unloads them (one at a time per model,
+// with Triton's reload rule), routes requests to versions, and answers the repository,
+// metadata and statistics questions. The layout on disk is layout.ts's business.
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import type { ModelConfig } from '../../generated/model_config.js';
+import { InferenceError, errorMessage } from '../errors.js';
+import type { EventSink, ModelState } from '../events.js';
+import { findModelModule, type ModelContext, type ModelInstance, type Parameters } from '../model/index.js';
+import type { InferCall, InferResult, VersionStatistics } from '../pipeline/index.js';
+import { schedulingSettings, type SchedulingDefaults, type SchedulingSettings } from '../scheduling/index.js';
+import type { TensorSpec } from '../tensor/index.js';
+import { createInstance } from './instance-factory.js';
+import { KeyedLock } from './keyed-lock.js';
+import { checkInside, checkModelName, parseVersion, readModelConfig, scanModels, selectVersions } from './layout.js';
+import { configParameters, ioSpec, normalizeConfig } from './model-config.js';
+import { writeModelOverride, type ModelOverride } from './model-override.js';
+import { ModelVersion } from './model-version.js';
+import { interimVersions, servingAfterReload } from './reload.js';
+
+export type ControlMode = 'none' | 'explicit' | 'poll';
+
+/** Creates the instance(s) a version runs on; the default follows config.pbtxt's instance_group. */
+export type InstanceFactory = (modulePath: string, generation: number, context: ModelContext) => Promise<ModelInstance>;
+
+export interface RepositoryOptions {
+  readonly root: string;
+  readonly controlMode: ControlMode;
+  /** explicit mode: the models loaded at start ('*' = all). */
+  readonly startupModels: readonly string[];
+  readonly strictReadiness: boolean;
+  readonly serverParameters: Parameters;
+  readonly logger: Logger;
+  readonly events: EventSink;
+  /** Default bound on how long a request waits for a loading model (config parameter `load_wait_ms`). */
+  readonly loadWaitMs: number;
+  /** Server-wide defaults for the queue bound and execution timeout (config.pbtxt overrides). */
+  readonly schedulingDefaults?: SchedulingDefaults;
+  /** Checks a model's config for side paths' settings (monitoring); a throw fails the load with its message. */
+  readonly checkConfig?: (config: ModelConfig) => void;
+  readonly createInstance?: InstanceFactory;
+}
+
+export interface TensorMetadata {
+  readonly name: string;
+  readonly datatype: string;
+  readonly shape: number[];
+}
+
+export interface ModelMetadata {
+  readonly name: string;
+  readonly versions: string[];
+  readonly platform: string;
+  readonly inputs: TensorMetadata[];
+  readonly outputs: TensorMetadata[];
+}
+
+export interface IndexEntry {
+  readonly name: string;
+  readonly version: string;
+  readonly state: ModelState | '';
+  readonly reason: string;
+}
+
+export interface VersionStatisticsEntry {
+  readonly name: string;
+  readonly version: string;
+  readonly statistics: VersionStatistics;
+}
+
+interface ModelEntry {
+  readonly name: string;
+  versions: Map<string, ModelVersion>;
+  /** Why the model as a whole is unavailable (bad config, no versions). */
+  reason: string;
+  /** Whether the model was asked to be loaded (counts for strict readiness). */
+  wanted: boolean;
+  /** The files sent with RepositoryModelLoad that the loaded versions run from, if any. */
+  override?: ModelOverride | undefined;
+}
+
+/** A batching model's metadata shows the batch dimension as -1, as Triton's. */
+const DEFAULT_BATCH_DIM = -1;
+
+export class ModelRepository {
+  private readonly models = new Map<string, ModelEntry>();
+  private readonly root: string;
+  private generation = 0;
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly lock = new KeyedLock();
+  private readonly createInstance: InstanceFactory;
+
+  constructor(private readonly options: RepositoryOptions) {
+    this.root = resolve(options.root);
+    this.createInstance = options.createInstance ?? createInstance;
+  }
+
+  /** Scans the repository and starts loading what the control mode says; loads finish in the background. */
+  start(): void {
+    if (!existsSync(this.root) || !statSync(this.root).isDirectory()) {
+      throw new InferenceError('INVALID_ARGUMENT', `model repository ${this.root} is not a directory`);
+    }
+    const names = scanModels(this.root);
+    const { controlMode, startupModels } = this.options;
+    for (const name of names) this.models.set(name, { name, versions: new Map(), reason: '', wanted: false });
+    const all = controlMode !== 'explicit' || startupModels.includes('*');
+    for (const name of all ? names : startupModels) this.track(this.loadModel(name).catch(() => undefined));
+  }
+
+  /** Resolves when every load started so far has finished (successfully or not). */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  private track(promise: Promise<unknown>): void {
+    this.pending.add(promise);
+    void promise.finally(() => this.pending.delete(promise));
+  }
+
+  /**
+   * Loads (or reloads) a model: every version its policy selects. Loads and unloads of
+   * one model run one at a time, in the order asked.
+   */
+  loadModel(name: string, configOverride?: ModelConfig, files?: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    checkModelName(name);
+    if (files && files.size > 0 && !configOverride) {
+      throw InferenceError.invalidArgument('parameters', "'file:' parameters need the 'config' parameter too");
+    }
+    return this.lock.run(name, async () => {
+      const override = files && files.size > 0 ? writeModelOverride(name, files) : undefined;
+      try {
+        await this.loadFrom(override?.directory ?? join(this.root, name), name, configOverride, override);
+      } catch (err) {
+        override?.remove();
+        throw err;
+      }
+    });
+  }
+
+  private async loadFrom(
+    dir: string,
+    name: string,
+    configOverride: ModelConfig | undefined,
+    override: ModelOverride | undefined,
+  ): Promise<void> {
+    if (!override) {
+      if (!existsSync(dir)) {
+        throw new InferenceError('INTERNAL', `failed to load '${name}', failed to poll from model repository`);
+      }
+      checkInside(this.root, dir, name);
+    }
+    let entry = this.models.get(name);
+    if (!entry) {
+      entry = { name, versions: new Map(), reason: '', wanted: true };
+      this.models.set(name, entry);
+    }
+    entry.wanted = true;
+    const log = this.options.logger.child({ model: name });
+    const previous = entry.versions;
+    const serving = [...previous.values()].some((v) => v.ready);
+    let config: ModelConfig;
+    let scheduling: SchedulingSettings;
+    let versions: string[];
+    try {
+      config = normalizeConfig(configOverride ?? readModelConfig(dir), name);
+      scheduling = schedulingSettings(config, this.options.schedulingDefaults);
+      this.options.checkConfig?.(config);
+      versions = selectVersions(dir, config);
+      if (versions.length === 0) throw new InferenceError('INVALID_ARGUMENT', `no version directory to load in ${dir}`);
+    } catch (err) {
+      const reason = `failed to load '${name}': ${errorMessage(err)}`;
+      if (serving) {
+        log.error({ reason }, 'model failed to reload; the loaded versions go on serving');
+      } else {
+        log.error({ reason }, 'model failed to load');
+        entry.reason = reason;
+        entry.versions = new Map();
+        await Promise.all([...previous.values()].map((v) => v.unload()));
+      }
+      throw new InferenceError('INVALID_ARGUMENT', reason, { cause: err });
+    }
+    const generation = ++this.generation;
+    const fresh = new Map<string, ModelVersion>();
+    for (const version of versions) fresh.set(version, this.startVersion(name, version, config, scheduling, dir, generation, log));
+    entry.versions = interimVersions(previous, fresh);
+    if (!serving) entry.reason = '';
+    const results = await Promise.allSettled([...fresh.values()].map((v) => v.whenLoaded()));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const keepPrevious = servingAfterReload(serving, failure !== undefined) === 'previous';
+    const replaced = keepPrevious ? fresh : previous;
+    const replacedOverride = keepPrevious ? override : entry.override;
+    if (keepPrevious) {
+      entry.versions = previous;
+      log.error({ reason: errorMessage(failure?.reason) }, 'model failed to reload; the loaded versions go on serving');
+    } else {
+      entry.reason = '';
+      entry.versions = fresh;
+      entry.override = override;
+    }
+    // Requests already running on the replaced versions finish first.
+    await Promise.all([...replaced.values()].map((v) => v.unload()));
+    replacedOverride?.remove();
+    // A replaced version reported UNLOADING and UNAVAILABLE after its successor (same model
+    // and version) reported READY: the successor says READY again so side paths end on the truth.
+    for (const v of entry.versions.values()) if (v.ready && replaced.has(v.version)) v.announce();
+    if (failure) throw new InferenceError('INVALID_ARGUMENT', `failed to load '${name}': ${errorMessage(failure.reason)}`);
+  }
+
+  private startVersion(
+    name: string,
+    version: string,
+    config: ModelConfig,
+    scheduling: SchedulingSettings,
+    dir: string,
+    generation: number,
+    modelLog: Logger,
+  ): ModelVersion {
+    const path = join(dir, version);
+    const io = ioSpec(config);
+    const parameters = configParameters(config);
+    const loadWaitMs = Number(parameters['load_wait_ms'] ?? this.options.loadWaitMs);
+    const log = modelLog.child({ version });
+    const modelVersion = new ModelVersion({ name, version, config, io, path, scheduling, events: this.options.events, loadWaitMs, log });
+    const context: ModelContext = {
+      name,
+      version,
+      config,
+      io,
+      parameters,
+      serverParameters: this.options.serverParameters,
+      versionPath: path,
+      logger: log,
+    };
+    const started = process.hrtime.bigint();
+    const loading = (async () => {
+      try {
+        const instance = await this.createInstance(findModelModule(path), generation, context);
+        modelVersion.loadSettled({ instance });
+        log.info({ loadMs: Number(process.hrtime.bigint() - started) / 1e6 }, 'model loaded');
+      } catch (err) {
+        const error = err instanceof Error ? err : new Error(String(err));
+        modelVersion.loadSettled({ error });
+        log.error({ err: error }, 'model failed to load');
+      }
+    })();
+    this.track(loading);
+    return modelVersion;
+  }
+
+  /** Unloads every version of a model; in-flight requests finish first. Unknown models are fine, as in Triton. */
+  unloadModel(name: string): Promise<void> {
+    checkModelName(name);
+    return this.lock.run(name, async () => {
+      const entry = this.models.get(name);
+      if (!entry) return;
+      entry.wanted = false;
+      await Promise.all([...entry.versions.values()].map((v) => v.unload()));
+      entry.override?.remove();
+      entry.override = undefined;
+    });
+  }
+
+  /** Poll mode: the model's directory is gone. Unloads it and forgets it. */
+  removeModel(name: string): Promise<void> {
+    return this.lock.run(name, async () => {
+      const entry = this.models.get(name);
+      if (!entry) return;
+      this.models.delete(name);
+      await Promise.all([...entry.versions.values()].map((v) => v.unload()));
+    });
+  }
+
+  /** The absolute path of the repository. */
+  get directory(): string {
+    return this.root;
+  }
+
+  /** The model directories in the repository now, sorted. */
+  modelDirectories(): string[] {
+    return scanModels(this.root);
+  }
+
+  /** Whether the control mode lets clients load and unload models. */
+  checkExplicitControl(): void {
+    if (this.options.controlMode !== 'explicit') {
+      throw new InferenceError(
+        'UNAVAILABLE',
+        `explicit model load / unload is not allowed if the model control mode is '${this.options.controlMode}' (start with --model-control-mode=explicit)`,
+      );
+    }
+  }
+
+  /** Strict: every model that should be loaded has all its versions ready. */
+  serverReady(): boolean {
+    if (!this.options.strictReadiness) return true;
+    for (const entry of this.models.values()) {
+      if (!entry.wanted) continue;
+      if (entry.reason || entry.versions.size === 0) return false;
+      for (const version of entry.versions.values()) if (!version.ready) return false;
+    }
+    return true;
+  }
+
+  modelReady(name: string, version: string): boolean {
+    const entry = this.models.get(name);
+    if (!entry) return false;
+    if (version) return entry.versions.get(parseVersion(name, version))?.ready ?? false;
+    return [...entry.versions.values()].some((v) => v.ready);
+  }
+
+  /** The version a request goes to: exactly the one named, else the highest ready one. */
+  resolve(name: string, version: string): ModelVersion {
+    const entry = this.models.get(name);
+    if (!entry || (entry.versions.size === 0 && !entry.reason && !entry.wanted)) {
+      throw InferenceError.modelNotFound(name);
+    }
+    if (version) {
+      const found = entry.versions.get(parseVersion(name, version));
+      if (!found) throw InferenceError.modelNotFound(name, version);
+      return found;
+    }
+    const candidates = [...entry.versions.values()].sort((a, b) => Number(b.version) - Number(a.version));
+    const ready = candidates.find((v) => v.ready) ?? candidates.find((v) => v.state === 'LOADING');
+    if (!ready) {
+      const why = entry.reason ? `: ${entry.reason}` : '';
+      // Unloaded on purpose: gone, as Triton answers. Failed to load: there but unavailable.
+      const code = entry.wanted ? 'UNAVAILABLE' : 'NOT_FOUND';
+      throw new InferenceError(code, `Request for unknown model: '${name}' has no available versions${why}`);
+    }
+    return ready;
+  }
+
+  infer(call: InferCall, signal: AbortSignal): Promise<InferResult> {
+    return this.resolve(call.model, call.version).infer(call, signal);
+  }
+
+  metadata(name: string, version: string): ModelMetadata {
+    const resolved = this.resolve(name, version);
+    const entry = this.models.get(name) as ModelEntry;
+    const { config } = resolved;
+    const versions = version
+      ? [resolved.version]
+      : [...entry.versions.values()].filter((v) => v.ready).map((v) => v.version);
+    const batch = config.maxBatchSize > 0;
+    const tensor = (spec: TensorSpec): TensorMetadata => ({
+      name: spec.name,
+      datatype: spec.datatype,
+      shape: batch ? [DEFAULT_BATCH_DIM, ...spec.dims] : [...spec.dims],
+    });
+    return {
+      name,
+      versions: versions.length > 0 ? versions : [resolved.version],
+      platform: config.platform || config.backend,
+      inputs: resolved.io.inputs.map(tensor),
+      outputs: resolved.io.outputs.map(tensor),
+    };
+  }
+
+  config(name: string, version: string): ModelConfig {
+    return this.resolve(name, version).config;
+  }
+
+  index(readyOnly: boolean): IndexEntry[] {
+    const entries: IndexEntry[] = [];
+    const names = new Set([...scanModels(this.root), ...this.models.keys()]);
+    for (const name of [...names].sort()) {
+      const entry = this.models.get(name);
+      if (!entry || (entry.versions.size === 0 && !entry.reason)) {
+        if (!readyOnly) entries.push({ name, version: '', state: '', reason: '' });
+        continue;
+      }
+      if (entry.versions.size === 0) {
+        if (!readyOnly) entries.push({ name, version: '', state: 'UNAVAILABLE', reason: entry.reason });
+        continue;
+      }
+      for (const v of entry.versions.values()) {
+        if (readyOnly && !v.ready) continue;
+        entries.push({ name, version: v.version, state: v.state, reason: v.reason });
+      }
+    }
+    return entries;
+  }
+
+  /** Statistics of ready versions; `name` empty = every model, `version` empty = every ready version. */
+  statistics(name: string, version: string): VersionStatisticsEntry[] {
+    const pick = (entry: ModelEntry): VersionStatisticsEntry[] =>
+      [...entry.versions.values()]
+        .filter((v) => v.ready && (!version || v.version === version))
+        .map((v) => ({ name: entry.name, version: v.version, statistics: v.statistics }));
+    if (!name) return [...this.models.values()].flatMap(pick);
+    const entry = this.models.get(name);
+    const found = entry ? pick(entry) : [];
+    if (found.length === 0) {
+      const v = version ? ` version ${version}` : '';
+      throw new InferenceError('INVALID_ARGUMENT', `requested model '${name}'${v} is not available`);
+    }
+    return found;
+  }
+
+  /** Unloads every model; in-flight requests finish first. */
+  async close(): Promise<void> {
+    await this.settled();
+    await Promise.all([...this.models.keys()].map((name) => this.unloadModel(name)));
+  }
+}

@@ -1,0 +1,181 @@
+// One version of a model: its lifecycle (LOADING → READY / UNAVAILABLE → UNLOADING), the
+// instance it runs on, and the way in for requests: admission, readiness, the pipeline,
+// telemetry.
+import type { Logger } from 'pino';
+import type { ModelConfig } from '../../generated/model_config.js';
+import { InferenceError, abortError } from '../errors.js';
+import { dictionary } from '../dictionary.js';
+import type { EventSink, ModelState } from '../events.js';
+import type { ModelInstance } from '../model/index.js';
+import {
+  requestDeadline,
+  VersionPipeline,
+  VersionTelemetry,
+  type InferCall,
+  type InferResult,
+  type VersionStatistics,
+} from '../pipeline/index.js';
+import { createScheduler, type Scheduler, type SchedulingSettings } from '../scheduling/index.js';
+import type { IOSpec } from '../tensor/index.js';
+
+export interface VersionOptions {
+  readonly name: string;
+  readonly version: string;
+  readonly config: ModelConfig;
+  readonly io: IOSpec;
+  /** The version directory. */
+  readonly path: string;
+  readonly scheduling: SchedulingSettings;
+  readonly events: EventSink;
+  /** How long a request waits for a loading version before UNAVAILABLE. */
+  readonly loadWaitMs: number;
+  /** Where a model that hangs past its execution timeout is reported. */
+  readonly log?: Logger;
+}
+
+export class ModelVersion {
+  readonly name: string;
+  readonly version: string;
+  readonly config: ModelConfig;
+  readonly io: IOSpec;
+  readonly path: string;
+  state: ModelState = 'LOADING';
+  reason = '';
+  private instance: ModelInstance | undefined;
+  private readonly loaded: Promise<void>;
+  private settle!: { resolve: () => void; reject: (err: Error) => void };
+  private readonly scheduler: Scheduler;
+  private readonly pipeline: VersionPipeline;
+  private readonly telemetry: VersionTelemetry;
+  private readonly describe: string;
+
+  constructor(private readonly options: VersionOptions) {
+    ({ name: this.name, version: this.version, config: this.config, io: this.io, path: this.path } = options);
+    this.describe = `model '${this.name}' version ${this.version}`;
+    this.telemetry = new VersionTelemetry({ name: this.name, version: this.version, metricTags: this.config.metricTags }, options.events);
+    this.scheduler = createScheduler(options.scheduling, {
+      describe: this.describe,
+      // The instance loaded now: requests admitted before an unload still run while it drains.
+      run: (job, signal) =>
+        this.instance ? this.instance.run(job, signal) : Promise.reject(new InferenceError('UNAVAILABLE', `${this.describe} is not loaded`)),
+      onExecution: (execution) => this.telemetry.execution(execution),
+      ...(options.log ? { log: options.log } : {}),
+    });
+    this.pipeline = new VersionPipeline(options, this.scheduler);
+    this.loaded = new Promise<void>((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    // A version that fails to load must not leave an unhandled rejection behind.
+    this.loaded.catch(() => undefined);
+  }
+
+  get ready(): boolean {
+    return this.state === 'READY';
+  }
+
+  get modelClass(): string {
+    return this.instance?.modelClass ?? '';
+  }
+
+  get statistics(): VersionStatistics {
+    return this.telemetry.statistics;
+  }
+
+  /** Resolves when the version is ready; rejects with the load error. */
+  whenLoaded(): Promise<void> {
+    return this.loaded;
+  }
+
+  /** Called once by the repository when the instance has loaded, or failed to. */
+  loadSettled(result: { instance: ModelInstance } | { error: Error }): void {
+    if ('instance' in result) {
+      const { instance } = result;
+      this.instance = instance;
+      this.setState('READY', '');
+      this.settle.resolve();
+      // Worker instances can all die and come back: READY while at least one is alive.
+      instance.watch?.((available, reason) => {
+        if (this.instance !== instance || this.state === 'UNLOADING') return;
+        this.setState(available ? 'READY' : 'UNAVAILABLE', reason);
+      });
+    } else {
+      this.setState('UNAVAILABLE', `failed to load: ${result.error.message}`);
+      this.settle.reject(result.error);
+    }
+  }
+
+  /** Tells the side paths the state again (after a reload swapped versions of the same number). */
+  announce(): void {
+    this.setState(this.state, this.reason);
+  }
+
+  private setState(state: ModelState, reason: string): void {
+    this.state = state;
+    this.reason = reason;
+    this.options.events.emit({
+      kind: 'model-state',
+      modelClass: this.modelClass,
+      model: this.name,
+      version: this.version,
+      state,
+      reason,
+      labels: dictionary(this.config.metricTags),
+      parameters: dictionary([...this.config.parameters].map(([key, value]) => [key, value.stringValue] as const)),
+      path: this.path,
+    });
+  }
+
+  async infer(call: InferCall, signal: AbortSignal): Promise<InferResult> {
+    let release: (() => void) | undefined;
+    try {
+      release = this.scheduler.admit();
+      const deadline = requestDeadline(call, signal);
+      try {
+        const instance = await this.whenReady(deadline.signal);
+        const done = await this.pipeline.run(call, deadline.signal);
+        this.telemetry.succeeded(call, done, instance);
+        return done.result;
+      } finally {
+        deadline.dispose();
+      }
+    } catch (err) {
+      this.telemetry.failed(call, err, this.instance);
+      throw err;
+    } finally {
+      release?.();
+    }
+  }
+
+  /** Waits (bounded) for a loading version; fails UNAVAILABLE with its state otherwise. */
+  private async whenReady(signal: AbortSignal): Promise<ModelInstance> {
+    if (this.state === 'LOADING') {
+      let timer: NodeJS.Timeout | undefined;
+      let stopWaiting: (() => void) | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.options.loadWaitMs);
+        stopWaiting = () => resolve();
+        signal.addEventListener('abort', stopWaiting, { once: true });
+      });
+      await Promise.race([this.loaded.catch(() => undefined), timeout]);
+      clearTimeout(timer);
+      if (stopWaiting) signal.removeEventListener('abort', stopWaiting);
+      if (signal.aborted) throw abortError(signal);
+    }
+    if (this.state !== 'READY' || !this.instance) {
+      const why = this.reason ? `: ${this.reason}` : '';
+      throw new InferenceError('UNAVAILABLE', `${this.describe} is not at ready state (${this.state}${why})`);
+    }
+    return this.instance;
+  }
+
+  /** Stops taking requests, waits for those in flight, then unloads the instance. */
+  async unload(): Promise<void> {
+    if (this.state === 'UNAVAILABLE' && !this.instance) return;
+    this.setState('UNLOADING', '');
+    await this.scheduler.idle();
+    const instance = this.instance;
+    this.instance = undefined;
+    await instance?.unload();
+    this.setState('UNAVAILABLE', 'unloaded');
+  }
+}

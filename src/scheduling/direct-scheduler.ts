@@ -1,0 +1,34 @@
+// No batching: each job goes to the instance on its own. Up to one request per instance
+// executes; the rest wait (in the instance's own queue for worker pools).
+import { abortError } from '../errors.js';
+import type { ExecutionJob } from '../model/index.js';
+import { AdmissionCounter } from './admission.js';
+import type { RunJob } from './execution-timeout.js';
+import type { Scheduled, Scheduler } from './scheduler.js';
+
+export class DirectScheduler implements Scheduler {
+  private readonly admission: AdmissionCounter;
+
+  constructor(
+    private readonly run: RunJob,
+    options: { readonly describe: string; readonly executors: number; readonly maxQueueSize: number },
+  ) {
+    this.admission = new AdmissionCounter(options.describe, options.maxQueueSize, () => options.executors);
+  }
+
+  admit(): () => void {
+    return this.admission.admit();
+  }
+
+  async schedule(job: ExecutionJob, signal: AbortSignal): Promise<Scheduled> {
+    // An expired or cancelled request still waiting is never computed (Triton: timeout in the queue).
+    if (signal.aborted) throw abortError(signal);
+    const start = process.hrtime.bigint();
+    const output = await this.run(job, signal);
+    return { output, inferNs: process.hrtime.bigint() - start, batched: false };
+  }
+
+  idle(): Promise<void> {
+    return this.admission.idle();
+  }
+}

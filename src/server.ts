@@ -1,0 +1,131 @@
+// The server as a library: startServer(config) wires the repository, the transports and the
+// side paths together and returns the ports and a way to stop. No process-level handling
+// here (signals, uncaught errors, exit codes): that is main.ts's, so tests and embedders can
+// run a server in their own process.
+import { hostname } from 'node:os';
+import type { ModelConfig } from '../generated/model_config.js';
+import type { Config } from './cli/config.js';
+import { dictionary } from './dictionary.js';
+import type { EventSink, ModelEvent } from './events.js';
+import { CertificateFiles, notAppliedOptions, startGrpcServer } from './grpc/index.js';
+import { createRootLogger, type RootLogger } from './logging/index.js';
+import { modelOverridesFromParameters, startMonitoring, type Monitoring } from './monitoring/index.js';
+import { PACKAGE_VERSION } from './package-root.js';
+import { ModelRepository, RepositoryPoller } from './repository/index.js';
+import { SharedMemoryRegistry } from './shared-memory/index.js';
+
+export interface RunningV2serve {
+  readonly ports: { readonly grpc: number };
+  readonly logger: RootLogger;
+  /**
+   * Stops taking calls, lets those in flight finish (up to the exit timeout), unloads the
+   * models and flushes monitoring. Resolves when all of it is done.
+   */
+  stop(): Promise<void>;
+}
+
+/** Fans events out to every side path; one failing sink never reaches the request path. */
+function fanOut(sinks: readonly EventSink[], logger: RootLogger): EventSink {
+  return {
+    emit(event: ModelEvent) {
+      for (const sink of sinks) {
+        try {
+          sink.emit(event);
+        } catch (err) {
+          logger.log.warn({ err }, 'event sink failed');
+        }
+      }
+    },
+  };
+}
+
+/** A model's config.pbtxt parameters as the monitoring overrides read them. */
+function stringParameters(config: ModelConfig): Record<string, string> {
+  return dictionary([...config.parameters].map(([key, value]) => [key, value.stringValue] as const));
+}
+
+/** Applies a model's config.pbtxt monitoring_* parameters (checked when its config was read) when a version becomes ready. */
+function perModelMonitoring(monitoring: Monitoring): EventSink {
+  return {
+    emit(event) {
+      if (event.kind !== 'model-state' || event.state !== 'READY') return;
+      monitoring.setModelOverrides(event.model, modelOverridesFromParameters(event.parameters));
+    },
+  };
+}
+
+/**
+ * Starts v2serve as `config` says. Rejects when a certificate file is unusable (TlsFileError)
+ * or the repository is not a directory; models that fail to load do not stop it.
+ */
+export async function startServer(config: Config, logger?: RootLogger): Promise<RunningV2serve> {
+  const root = logger ?? createRootLogger({ verboseLevel: config.logVerbose, format: config.logFormat });
+  const { log } = root;
+  const tls = config.grpcTls ? new CertificateFiles(config.grpcTls, log.child({ component: 'tls' })) : undefined;
+  const sinks: EventSink[] = [];
+  const monitoring = config.monitoring
+    ? await startMonitoring({ ...config.monitoring, verbose: config.logVerbose > 0, serverId: `${hostname()}:${config.id}:${config.grpcPort}` }, log)
+    : undefined;
+  const repository = new ModelRepository({
+    root: config.modelRepository,
+    controlMode: config.modelControlMode,
+    startupModels: config.loadModels,
+    strictReadiness: config.strictReadiness,
+    serverParameters: dictionary(),
+    logger: log,
+    events: fanOut(sinks, root),
+    loadWaitMs: config.modelLoadWaitMs,
+    schedulingDefaults: { maxQueueSize: config.modelMaxQueueSize, executionTimeoutMs: config.modelExecutionTimeoutMs },
+    // With monitoring on, a bad monitoring_* parameter fails the model's load, naming it.
+    ...(monitoring ? { checkConfig: (model: ModelConfig) => void modelOverridesFromParameters(stringParameters(model)) } : {}),
+  });
+  if (monitoring) sinks.push(perModelMonitoring(monitoring), monitoring);
+  const sharedMemory = new SharedMemoryRegistry();
+  repository.start();
+  const poller =
+    config.modelControlMode === 'poll'
+      ? new RepositoryPoller(repository, config.repositoryPollSecs * 1000, log.child({ component: 'poller' }))
+      : undefined;
+  poller?.start();
+  const grpc = await startGrpcServer({
+    address: config.grpcAddress,
+    port: config.grpcPort,
+    serverName: config.id,
+    serverVersion: PACKAGE_VERSION,
+    maxMessageBytes: config.grpcMaxMessageBytes,
+    reflection: config.grpcReflection,
+    ...(tls ? { credentials: tls.credentials() } : {}),
+    restrictions: config.grpcRestrictedProtocol,
+    connection: config.grpcConnection,
+    repository,
+    sharedMemory,
+    logSettings: root.settings,
+    log,
+  });
+  sinks.push(grpc.healthEvents);
+  const notApplied = notAppliedOptions(config.grpcConnection);
+  if (notApplied.length > 0) log.warn({ options: notApplied }, 'accepted for Triton compatibility but not applied: grpc-js servers have no such setting');
+  log.info(
+    { address: config.grpcAddress, port: grpc.port, repository: config.modelRepository, tls: tls ? (config.grpcTls?.mutual ? 'mutual' : 'server') : 'off' },
+    'listening',
+  );
+
+  return {
+    ports: { grpc: grpc.port },
+    logger: root,
+    async stop() {
+      const exitDeadline = Date.now() + config.exitTimeoutSecs * 1000;
+      // No reload may start while the models are being unloaded.
+      await poller?.stop();
+      await grpc.shutdown(config.exitTimeoutSecs * 1000);
+      await repository.close();
+      await sharedMemory.close();
+      tls?.close();
+      if (monitoring) {
+        // Acknowledgements from a monitoring stream are awaited for what is left of the exit timeout.
+        await monitoring.close(Math.max(0, exitDeadline - Date.now()));
+        log.info({ events: monitoring.stats() }, 'monitoring flushed');
+      }
+    },
+  };
+}

@@ -1,0 +1,140 @@
+// The model side of a worker instance: loads the model server in this thread and runs
+// runHooks for each job its WorkerPool posts, so that hooks, operations, parameters,
+// metrics and errors behave as they do on the main thread. worker-entry.js starts it
+// once tsx is registered.
+import { readlinkSync } from 'node:fs';
+import { constants, setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import { InferenceError } from '../errors.js';
+import { dictionary } from '../dictionary.js';
+import { loggerLike } from '../logging/index.js';
+import { createModelServer, runHooks, type ModelServer } from '../model/index.js';
+import {
+  deserializeError,
+  packTensor,
+  serializeError,
+  transferPacked,
+  unpackTensor,
+  type FromWorker,
+  type ToWorker,
+  type WorkerInit,
+} from './worker-protocol.js';
+
+if (!parentPort) throw new Error('worker-thread.ts runs only in a worker thread started by WorkerPool');
+const port = parentPort;
+const init = workerData as WorkerInit;
+
+// The worker has no access to the main thread's logger: it makes one like it on the same stdout.
+const logger = loggerLike(init.log, { instance: init.instance });
+
+// As on the main thread (main.ts): a rejection model code forgot is logged, not fatal.
+process.on('unhandledRejection', (reason) => {
+  logger.error({ err: reason }, 'unhandled promise rejection (from model code?); the instance goes on');
+});
+
+/**
+ * Model work yields the CPU to the main thread, which answers health checks and feeds
+ * every model: when the cores are all busy, a waking main thread runs first. Linux gives
+ * each thread its own nice value, set through the thread id (/proc/thread-self names it);
+ * elsewhere there is no per-thread priority and this does nothing.
+ */
+function lowerThreadPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, constants.priority.PRIORITY_BELOW_NORMAL);
+  } catch {
+    // not Linux, or not allowed: the thread keeps the process's priority
+  }
+}
+lowerThreadPriority();
+
+const running = new Map<number, AbortController>();
+let server: ModelServer | undefined;
+
+function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer);
+}
+
+async function run(message: Extract<ToWorker, { type: 'run' }>, model: ModelServer): Promise<void> {
+  const controller = new AbortController();
+  running.set(message.seq, controller);
+  const started = process.hrtime.bigint();
+  try {
+    const output = await runHooks(
+      model,
+      {
+        id: message.id,
+        tensors: message.tensors.map(unpackTensor),
+        // Structured cloning gave them Object.prototype back.
+        parameters: dictionary(message.parameters),
+        outputs: message.outputs.map((output) => ({ name: output.name, parameters: dictionary(output.parameters) })),
+        operation: message.operation,
+      },
+      controller.signal,
+    );
+    const inferNs = process.hrtime.bigint() - started;
+    try {
+      const transfer = new Set<ArrayBuffer>();
+      const outputs = output.outputs.map((tensor) => packTensor(tensor, transfer));
+      for (const input of message.tensors) transferPacked(input, transfer);
+      const done: FromWorker = {
+        type: 'done',
+        seq: message.seq,
+        outputs,
+        inputs: message.tensors,
+        parameters: output.parameters,
+        metrics: output.metrics,
+        labels: output.labels,
+        ...(output.logged ? { logged: output.logged } : {}),
+        inferNs,
+      };
+      post(done, [...transfer]);
+    } catch (err) {
+      // An output on a moved buffer, or a value structured clone refuses (a function in the
+      // response parameters or logged results): nothing was moved yet (postMessage serializes
+      // before it detaches), and the request fails as a model error would.
+      const prefix = `model '${model.name}' version ${model.version} operation '${message.operation}'`;
+      throw new InferenceError(
+        'INTERNAL',
+        `${prefix}: the response cannot be sent from the worker thread: ${serializeError(err).message}`,
+      );
+    }
+  } catch (err) {
+    post({ type: 'failed', seq: message.seq, error: serializeError(err) });
+  } finally {
+    running.delete(message.seq);
+  }
+}
+
+async function unload(model: ModelServer | undefined): Promise<void> {
+  try {
+    if (model) {
+      model.ready = false;
+      await model.unload();
+    }
+    post({ type: 'unloaded' });
+  } catch (err) {
+    post({ type: 'unloaded', error: serializeError(err) });
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  switch (message.type) {
+    case 'run':
+      if (server) void run(message, server);
+      break;
+    case 'abort':
+      running.get(message.seq)?.abort(deserializeError(message.reason));
+      break;
+    case 'unload':
+      void unload(server);
+      break;
+  }
+});
+
+try {
+  server = await createModelServer(init.modulePath, init.generation, { ...init.context, logger });
+  post({ type: 'loaded', modelClass: server.constructor.name });
+} catch (err) {
+  post({ type: 'load-failed', error: serializeError(err) });
+}

@@ -1,0 +1,43 @@
+// The flag table: help, defaults and types all come from it.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { FLAGS, parseFlags, USAGE, UsageError } from '../../src/cli/flags.js';
+import { DEFAULT_MONITORING_OPTIONS } from '../../src/monitoring/index.js';
+
+describe('flags', () => {
+  test('the help lists every flag of the table once, with its placeholder', () => {
+    for (const [name, flag] of Object.entries(FLAGS)) {
+      const lines = USAGE.split('\n').filter((line) => line.trimStart().startsWith(`--${name}=`));
+      assert.equal(lines.length, 1, name);
+      assert.ok(lines[0]!.includes(`--${name}=${flag.value}`), name);
+    }
+  });
+
+  test('the README documents every flag of the table', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    assert.deepEqual(Object.keys(FLAGS).filter((name) => !readme.includes(`--${name}`)), []);
+  });
+
+  test('the help shows the defaults the parser applies', () => {
+    const { values } = parseFlags([]);
+    assert.match(USAGE, /--grpc-port=PORT +gRPC port, 0 = any free port \(default 8001\)/);
+    assert.equal(values['grpc-port'], 8001);
+    assert.match(USAGE, new RegExp(`--monitoring-sample=N .*\\(default ${DEFAULT_MONITORING_OPTIONS.sample}\\)`));
+    assert.equal(values['monitoring-sample'], DEFAULT_MONITORING_OPTIONS.sample);
+    assert.equal(values['grpc-keepalive-time'], undefined, 'a flag the gRPC layer defaults stays unset');
+  });
+
+  test('given flags are reported, lists keep their order, enums their canonical spelling', () => {
+    const { values, given } = parseFlags(['--load-model=b', '--load-model=a', '--log-format=iso8601', '--grpc-port=0']);
+    assert.deepEqual(values['load-model'], ['b', 'a']);
+    assert.equal(values['log-format'], 'ISO8601');
+    assert.deepEqual([...given].sort(), ['grpc-port', 'load-model', 'log-format']);
+  });
+
+  test('one integer parser and one boolean parser, messages naming the flag', () => {
+    assert.throws(() => parseFlags(['--exit-timeout-secs=1.5']), (err) => err instanceof UsageError && /--exit-timeout-secs must be an integer in 0\.\.86400/.test(err.message));
+    assert.throws(() => parseFlags(['--grpc-reflection=sure']), (err) => err instanceof UsageError && /--grpc-reflection must be true or false/.test(err.message));
+    assert.equal(parseFlags(['--grpc-reflection=off']).values['grpc-reflection'], false);
+  });
+});

@@ -1,0 +1,412 @@
+// DynamicBatcher with a fake instance: batch formation (preferred sizes, max_batch_size,
+// max_queue_delay), merging and splitting rows, cancellation, errors, statistics hook.
+import assert from 'node:assert/strict';
+import { setMaxListeners } from 'node:events';
+import { describe, test } from 'node:test';
+import { ModelConfig } from '../../generated/model_config.js';
+import { InferenceError } from '../../src/errors.js';
+import {
+  DynamicBatcher,
+  batchKey,
+  batchRows,
+  batchingSettings,
+  type DynamicBatcherOptions,
+  type Execution,
+} from '../../src/scheduling/dynamic-batcher.js';
+import type { ExecutionJob, ExecutionOutput } from '../../src/model/hooks.js';
+import type { Parameters, RequestedOutput } from '../../src/model/types.js';
+import type { Tensor } from '../../src/tensor/index.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** A job of `rows` rows: X INT32 [rows, 2] = (first, first + 1), (first + 2, …); T BYTES [rows, 1] = "t<first>-<row>". */
+function job(
+  first: number,
+  rows = 1,
+  { parameters = {}, operation = 'infer', cols = 2, outputs = [] }: { parameters?: Parameters; operation?: string; cols?: number; outputs?: RequestedOutput[] } = {},
+): ExecutionJob {
+  return {
+    id: `r${first}`,
+    tensors: [
+      { name: 'X', datatype: 'INT32', shape: [rows, cols], data: Int32Array.from({ length: rows * cols }, (_, i) => first + i) },
+      { name: 'T', datatype: 'BYTES', shape: [rows, 1], data: Array.from({ length: rows }, (_, r) => enc.encode(`t${first}-${r}`)) },
+    ],
+    parameters,
+    outputs,
+    operation,
+  };
+}
+
+interface Call {
+  readonly job: ExecutionJob;
+  readonly signal: AbortSignal;
+  resolve(output?: ExecutionOutput): void;
+  reject(err: Error): void;
+}
+
+/** An instance whose executions finish when the test says so; by default Y = X * 10 and U = upper-cased T. */
+function fakeInstance(autoFinish = false) {
+  const calls: Call[] = [];
+  const executions: Execution[] = [];
+  const compute = (j: ExecutionJob): ExecutionOutput => {
+    const x = j.tensors[0] as Tensor;
+    const t = j.tensors[1] as Tensor;
+    return {
+      outputs: [
+        { name: 'Y', datatype: 'INT32', shape: x.shape, data: (x.data as Int32Array).map((v) => v * 10) },
+        { name: 'U', datatype: 'BYTES', shape: t.shape, data: (t.data as readonly Uint8Array[]).map((e) => enc.encode(dec.decode(e).toUpperCase())) },
+      ],
+      parameters: { p: 1 },
+      metrics: {},
+      labels: {},
+      logged: { inputs: 'whole batch', outputs: 'whole batch' },
+    };
+  };
+  const run = (j: ExecutionJob, signal: AbortSignal): Promise<ExecutionOutput> => {
+    if (autoFinish) return Promise.resolve(compute(j));
+    return new Promise((resolve, reject) => {
+      calls.push({ job: j, signal, resolve: (output) => resolve(output ?? compute(j)), reject });
+    });
+  };
+  return { calls, executions, run, onExecution: (e: Execution) => executions.push(e) };
+}
+
+function batcher(
+  instance: ReturnType<typeof fakeInstance>,
+  options: Partial<DynamicBatcherOptions> = {},
+): DynamicBatcher {
+  return new DynamicBatcher({
+    describe: "model 'm' version 1",
+    maxBatchSize: 8,
+    preferredBatchSizes: [8],
+    maxQueueDelayUs: 10_000_000,
+    executors: 1,
+    run: instance.run,
+    onExecution: instance.onExecution,
+    ...options,
+  });
+}
+
+const never = new AbortController().signal;
+setMaxListeners(0, never); // shared by every request of a test
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const rowsOf = (j: ExecutionJob) => (j.tensors[0] as Tensor).shape[0];
+const values = (t: Tensor | undefined) => [...((t?.data ?? []) as Int32Array)];
+const strings = (t: Tensor | undefined) => ((t?.data ?? []) as readonly Uint8Array[]).map((e) => dec.decode(e));
+
+describe('DynamicBatcher - batch formation', () => {
+  test('requests reaching a preferred size run at once as one execution', async () => {
+    const instance = fakeInstance();
+    const b = batcher(instance, { preferredBatchSizes: [4] });
+    const shares = [0, 10, 20, 30].map((first) => b.submit(job(first), never));
+    assert.equal(instance.calls.length, 1, 'sent without waiting for the 10 s delay');
+    assert.equal(rowsOf(instance.calls[0]!.job), 4);
+    instance.calls[0]!.resolve();
+    for (const share of await Promise.all(shares)) assert.equal(share.batchSize, 4);
+  });
+
+  test('below a preferred size, the oldest request waits max_queue_delay, then what is there runs', async () => {
+    const instance = fakeInstance(true);
+    const b = batcher(instance, { maxQueueDelayUs: 40_000 });
+    const started = Date.now();
+    const shares = await Promise.all([0, 10, 20].map((first) => b.submit(job(first), never)));
+    const waited = Date.now() - started;
+    assert.ok(waited >= 35 && waited < 1000, `waited ${waited} ms`);
+    assert.deepEqual(shares.map((s) => s.batchSize), [3, 3, 3]);
+    assert.deepEqual(instance.executions.map((e) => e.batchSize), [3]);
+  });
+
+  test('a delay of 0 sends what is there as soon as an instance is free', async () => {
+    const instance = fakeInstance();
+    const b = batcher(instance, { maxQueueDelayUs: 0 });
+    const first = b.submit(job(0), never);
+    assert.equal(instance.calls.length, 1, 'the first request runs alone at once');
+    const rest = [1, 2, 3].map((n) => b.submit(job(n * 10), never));
+    assert.equal(instance.calls.length, 1, 'the others wait for the busy instance');
+    instance.calls[0]!.resolve();
+    await first;
+    assert.equal(instance.calls.length, 2);
+    assert.equal(rowsOf(instance.calls[1]!.job), 3, 'then go together');
+    instance.calls[1]!.resolve();
+    await Promise.all(rest);
+  });
+
+  test('never more than max_batch_size rows: the request that does not fit waits for the next batch', async () => {
+    const instance = fakeInstance();
+    const b = batcher(instance, { maxQueueDelayUs: 0 });
+    const blocker = b.submit(job(0), never);
+    const shares = [10, 20, 30].map((first) => b.submit(job(first, 3), never));
+    instance.calls[0]!.resolve();
+    await blocker;
+    assert.equal(rowsOf(instance.calls[1]!.job), 6, '3 + 3; another 3 would make 9 > 8');
+    instance.calls[1]!.resolve();
+    await sleep(0);
+    assert.equal(rowsOf(instance.calls[2]!.job), 3);
+    instance.calls[2]!.resolve();
+    assert.deepEqual((await Promise.all(shares)).map((s) => s.batchSize), [6, 6, 3]);
+  });
+
+  test('the largest preferred size reachable is sent first; the rest waits its delay', async () => {
+    const instance = fakeInstance();
+    const b = batcher(instance, { preferredBatchSizes: [2, 4], maxQueueDelayUs: 30_000 });
+    const blocker = b.submit(job(0), never);
+    await sleep(40); // the blocker ran alone after its delay
+    assert.equal(instance.calls.length, 1);
+    const shares = [10, 20, 30].map((first) => b.submit(job(first), never));
+    instance.calls[0]!.resolve();
+    await blocker;
+    assert.equal(rowsOf(instance.calls[1]!.job), 2, 'preferred size 2 of the 3 waiting');
+    instance.calls[1]!.resolve();
+    await sleep(5);
+    assert.equal(instance.calls.length, 2, 'the third waits for others until its delay');
+    await sleep(40);
+    assert.equal(rowsOf(instance.calls[2]!.job), 1);
+    instance.calls[2]!.resolve();
+    assert.deepEqual((await Promise.all(shares)).map((s) => s.batchSize), [2, 2, 1]);
+  });
+
+  test('with two executors two batches run at once', async () => {
+    const instance = fakeInstance();
+    const b = batcher(instance, { preferredBatchSizes: [2], executors: 2 });
+    const shares = [0, 1, 2, 3, 4, 5].map((n) => b.submit(job(n * 10), never));
+    assert.equal(instance.calls.length, 2);
+    assert.deepEqual(instance.calls.map((c) => rowsOf(c.job)), [2, 2]);
+    instance.calls[1]!.resolve();
+    await sleep(0);
+    assert.equal(instance.calls.length, 3, 'a free executor takes the next batch');
+    for (const c of instance.calls) c.resolve();
+    await Promise.all(shares);
+    assert.deepEqual(instance.executions.map((e) => e.batchSize), [2, 2, 2]);
+  });
+});
+
+describe('DynamicBatcher - compatibility', () => {
+  test('requests differing only in timeout or priority share a key; other parameters do not', () => {
+    const key = (parameters: Parameters) => batchKey(job(0, 1, { parameters }));
+    assert.equal(key({ timeout: 5, priority: 1, scale: 2 }), key({ scale: 2 }));
+    assert.notEqual(key({ scale: 2 }), key({ scale: 3 }));
+    assert.notEqual(key({ scale: 2 }), key({ scale: '2' }));
+    assert.notEqual(key({ sequence_id: 1 }), key({ sequence_id: 2 }));
+  });
+
+  test('the operation, the requested outputs and the row shape are part of the key; the rows are not', () => {
+    const base = batchKey(job(0, 1));
+    assert.equal(batchKey(job(5, 3)), base);
+    assert.equal(batchRows(job(5, 3)), 3);
+    assert.notEqual(batchKey(job(0, 1, { operation: 'explain' })), base);
+    assert.notEqual(batchKey(job(0, 1, { cols: 3 })), base);
+    assert.notEqual(batchKey(job(0, 1, { outputs: [{ name: 'Y', parameters: {} }] })), base);
+    // Applied per request after the model ran: no reason to split a batch.
+    assert.equal(
+      batchKey(job(0, 1, { outputs: [{ name: 'Y', parameters: { classification: 2 } }] })),
+      batchKey(job(0, 1, { outputs: [{ name: 'Y', parameters: {} }] })),
+    );
+  });
+
+  test('inputs without a common batch dim are never merged', () => {
+    const odd: ExecutionJob = { ...job(0, 2), tensors: [(job(0, 2).tensors[0] as Tensor), (job(0, 1).tensors[1] as Tensor)] };
+    assert.equal(batchRows(odd), undefined);
+  });
+
+  test('incompatible requests go in separate executions, compatible ones still merge', async () => {
+    const instance = fakeInstance();
+    const b = batcher(instance, { maxQueueDelayUs: 0 });
+    const blocker = b.submit(job(0), never);
+    const shares = [
+      b.submit(job(10, 1, { parameters: { scale: 2 } }), never),
+      b.submit(job(20, 1, { cols: 3 }), never),
+      b.submit(job(30, 1, { parameters: { scale: 2, timeout: 99 } }), never),
+    ];
+    instance.calls[0]!.resolve();
+    await blocker;
+    assert.deepEqual(instance.calls[1]!.job.parameters, { scale: 2 }, 'the model does not see one request\'s timeout');
+    assert.equal(rowsOf(instance.calls[1]!.job), 2, 'the two scale-2 requests');
+    instance.calls[1]!.resolve();
+    await sleep(0);
+    assert.equal((instance.calls[2]!.job.tensors[0] as Tensor).shape[1], 3);
+    instance.calls[2]!.resolve();
+    assert.deepEqual((await Promise.all(shares)).map((s) => s.batchSize), [2, 1, 2]);
+  });
+});
+
+describe('DynamicBatcher - merge and split', () => {
+  test('the merged input is one new concatenation, in queue order', async () => {
+    const instance = fakeInstance();
+    const b = batcher(instance, { preferredBatchSizes: [3] });
+    const jobs = [job(0), job(100, 2)];
+    const shares = jobs.map((j) => b.submit(j, never));
+    const [x, t] = instance.calls[0]!.job.tensors as [Tensor, Tensor];
+    assert.deepEqual(x.shape, [3, 2]);
+    assert.deepEqual(values(x), [0, 1, 100, 101, 102, 103]);
+    assert.equal((x.data as Int32Array).byteLength, ((x.data as Int32Array).buffer as ArrayBuffer).byteLength, 'alone on its buffer');
+    for (const j of jobs) assert.notEqual((x.data as Int32Array).buffer, (j.tensors[0]!.data as Int32Array).buffer);
+    assert.deepEqual(strings(t), ['t0-0', 't100-0', 't100-1']);
+    instance.calls[0]!.resolve();
+    await Promise.all(shares);
+  });
+
+  test('every request gets its own rows back, numeric as views on the batched output, BYTES as its elements', async () => {
+    const instance = fakeInstance();
+    const b = batcher(instance, { preferredBatchSizes: [4] });
+    const shares = [b.submit(job(0), never), b.submit(job(100, 2), never), b.submit(job(200), never)];
+    const batchedY = new Int32Array(8).map((_, i) => i * 7);
+    instance.calls[0]!.resolve({
+      outputs: [
+        { name: 'Y', datatype: 'INT32', shape: [4, 2], data: batchedY },
+        { name: 'U', datatype: 'BYTES', shape: [4, 1], data: ['a', 'b', 'c', 'd'].map((s) => enc.encode(s)) },
+      ],
+      parameters: {},
+      metrics: {},
+      labels: {},
+    });
+    const [a, mid, c] = await Promise.all(shares);
+    assert.deepEqual(values(a!.output.outputs[0]), [0, 7]);
+    assert.deepEqual(values(mid!.output.outputs[0]), [14, 21, 28, 35]);
+    assert.deepEqual(mid!.output.outputs[0]!.shape, [2, 2]);
+    assert.deepEqual(values(c!.output.outputs[0]), [42, 49]);
+    for (const share of [a, mid, c]) assert.equal((share!.output.outputs[0]!.data as Int32Array).buffer, batchedY.buffer);
+    assert.deepEqual([a, mid, c].map((s) => strings(s!.output.outputs[1])), [['a'], ['b', 'c'], ['d']]);
+  });
+
+  test('no cross-talk: 64 requests with distinct values each get their own rows, whatever the batches', async () => {
+    const instance = fakeInstance(true);
+    const b = batcher(instance, { preferredBatchSizes: [4, 8], maxQueueDelayUs: 1000, executors: 2 });
+    const shares = await Promise.all(Array.from({ length: 64 }, (_, n) => b.submit(job(n * 1000, 1 + (n % 3)), never)));
+    for (const [n, share] of shares.entries()) {
+      const rows = 1 + (n % 3);
+      assert.deepEqual(values(share.output.outputs[0]), Array.from({ length: rows * 2 }, (_, i) => (n * 1000 + i) * 10));
+      assert.deepEqual(strings(share.output.outputs[1]), Array.from({ length: rows }, (_, r) => `T${n * 1000}-${r}`));
+      if (share.batchSize > rows) assert.equal(share.output.logged, undefined, 'the batch\'s logged results are not any one request\'s');
+    }
+    const sent = Array.from({ length: 64 }, (_, n) => 1 + (n % 3)).reduce((sum, n) => sum + n, 0);
+    assert.equal(instance.executions.reduce((sum, e) => sum + e.batchSize, 0), sent, 'every row ran exactly once');
+    assert.ok(instance.executions.every((e) => e.batchSize <= 8));
+    assert.ok(instance.executions.length < 64);
+  });
+
+  test('a batch of one request passes through untouched: same job, same signal, same output', async () => {
+    const instance = fakeInstance();
+    const b = batcher(instance, { maxQueueDelayUs: 0 });
+    const mine = job(0, 2);
+    const controller = new AbortController();
+    const share = b.submit(mine, controller.signal);
+    assert.equal(instance.calls[0]!.job, mine);
+    assert.equal(instance.calls[0]!.signal, controller.signal);
+    const output: ExecutionOutput = { outputs: [], parameters: {}, metrics: {}, labels: {}, logged: { inputs: 1, outputs: 2 } };
+    instance.calls[0]!.resolve(output);
+    assert.equal((await share).output, output);
+  });
+
+  test('an output without the batch\'s rows fails every request INTERNAL, naming model and output', async () => {
+    const instance = fakeInstance();
+    const b = batcher(instance, { preferredBatchSizes: [2] });
+    const shares = [b.submit(job(0), never), b.submit(job(10), never)];
+    instance.calls[0]!.resolve({ outputs: [{ name: 'Y', datatype: 'INT32', shape: [1], data: new Int32Array(1) }], parameters: {}, metrics: {}, labels: {} });
+    for (const share of shares) {
+      await assert.rejects(share, { name: 'InferenceError', code: 'INTERNAL', message: /^model 'm' version 1: output 'Y' has shape \[1\], expected a batch dimension of 2/ });
+    }
+    assert.equal(instance.executions.length, 0, 'a failed execution is not counted');
+  });
+
+  test('an execution that fails fails every request of its batch, and the next batch runs', async () => {
+    const instance = fakeInstance();
+    const b = batcher(instance, { preferredBatchSizes: [2] });
+    const shares = [b.submit(job(0), never), b.submit(job(10), never)];
+    const next = [b.submit(job(20), never), b.submit(job(30), never)];
+    instance.calls[0]!.reject(new InferenceError('INTERNAL', 'boom'));
+    for (const share of shares) await assert.rejects(share, { message: 'boom' });
+    await sleep(0);
+    instance.calls[1]!.resolve();
+    assert.equal((await Promise.all(next)).length, 2);
+  });
+
+  test('onExecution is told once per execution, with its batch size and request count', async () => {
+    const instance = fakeInstance(true);
+    const b = batcher(instance, { preferredBatchSizes: [4] });
+    await Promise.all([b.submit(job(0, 3), never), b.submit(job(10), never)]);
+    assert.equal(instance.executions.length, 1);
+    assert.equal(instance.executions[0]!.batchSize, 4);
+    assert.equal(instance.executions[0]!.requests, 2);
+  });
+});
+
+describe('DynamicBatcher - cancellation', () => {
+  test('a request cancelled while queued leaves the queue, fails with the reason and is never computed', async () => {
+    const instance = fakeInstance();
+    const b = batcher(instance, { maxQueueDelayUs: 0 });
+    const blocker = b.submit(job(0), never);
+    const controller = new AbortController();
+    const dropped = b.submit(job(10), controller.signal);
+    const kept = b.submit(job(20), never);
+    assert.equal(b.queued, 2);
+    controller.abort(new InferenceError('DEADLINE_EXCEEDED', 'timeout expired'));
+    await assert.rejects(dropped, { code: 'DEADLINE_EXCEEDED', message: 'timeout expired' });
+    assert.equal(b.queued, 1);
+    instance.calls[0]!.resolve();
+    await blocker;
+    assert.deepEqual(values(instance.calls[1]!.job.tensors[0]), [20, 21], 'only the request still waiting');
+    instance.calls[1]!.resolve();
+    await kept;
+  });
+
+  test('an already aborted signal is refused without queueing; a foreign reason becomes CANCELLED', async () => {
+    const b = batcher(fakeInstance());
+    await assert.rejects(b.submit(job(0), AbortSignal.abort()), { code: 'CANCELLED' });
+    assert.equal(b.queued, 0);
+  });
+
+  test('a batch\'s signal fires only once every one of its requests is aborted', async () => {
+    const instance = fakeInstance();
+    const b = batcher(instance, { preferredBatchSizes: [2] });
+    const [one, two] = [new AbortController(), new AbortController()];
+    const shares = [b.submit(job(0), one.signal), b.submit(job(10), two.signal)];
+    const { signal } = instance.calls[0]!;
+    one.abort();
+    assert.equal(signal.aborted, false, 'the other request still wants the result');
+    two.abort(new InferenceError('CANCELLED', 'gone'));
+    assert.equal(signal.aborted, true);
+    instance.calls[0]!.reject(new InferenceError('CANCELLED', 'gone'));
+    for (const share of shares) await assert.rejects(share, { code: 'CANCELLED' });
+  });
+
+  test('the executing count covers requests in running batches only', async () => {
+    const instance = fakeInstance();
+    const b = batcher(instance, { preferredBatchSizes: [2] });
+    const shares = [0, 1, 2].map((n) => b.submit(job(n), never));
+    assert.equal(b.executing, 2);
+    assert.equal(b.queued, 1);
+    instance.calls[0]!.resolve();
+    await Promise.all(shares.slice(0, 2));
+    assert.equal(b.executing, 0);
+    await sleep(0);
+    // The third waits for a partner (its delay is 10 s).
+    assert.equal(b.queued, 1);
+    const late = b.submit(job(9), never);
+    assert.equal(instance.calls.length, 2, 'two single requests make the preferred 2');
+    instance.calls[1]!.resolve();
+    await Promise.all([shares[2], late]);
+  });
+});
+
+describe('batchingSettings', () => {
+  test('a model batches with max_batch_size > 0 and dynamic_batching', () => {
+    const settings = batchingSettings(
+      ModelConfig.fromPartial({ name: 'm', maxBatchSize: 8, dynamicBatching: { preferredBatchSize: [4, 8], maxQueueDelayMicroseconds: 500n } }),
+    );
+    assert.deepEqual(settings, { maxBatchSize: 8, preferredBatchSizes: [4, 8], maxQueueDelayUs: 500 });
+  });
+
+  test('no batcher without dynamic_batching, with max_batch_size 0, or with a sequence batcher', () => {
+    assert.equal(batchingSettings(ModelConfig.fromPartial({ name: 'm', maxBatchSize: 8 })), undefined);
+    assert.equal(batchingSettings(ModelConfig.fromPartial({ name: 'm', maxBatchSize: 0, dynamicBatching: {} })), undefined);
+    assert.equal(batchingSettings(ModelConfig.fromPartial({ name: 'm', maxBatchSize: 8, dynamicBatching: {}, sequenceBatching: {} })), undefined);
+  });
+
+  test('a preferred size above max_batch_size is INVALID_ARGUMENT naming the field', () => {
+    assert.throws(() => batchingSettings(ModelConfig.fromPartial({ name: 'm', maxBatchSize: 4, dynamicBatching: { preferredBatchSize: [2, 16] } })), {
+      code: 'INVALID_ARGUMENT',
+      message: /'m: dynamic_batching\.preferred_batch_size\[1\]' must be 1\.\.max_batch_size \(4\), got 16/,
+    });
+  });
+});
