@@ -1,5 +1,5 @@
 // Fits the Iris classifier on data/iris/iris.csv and writes what depends on it:
-//   models-pending/iris/1/model.onnx and models-pending/iris_hooks/1/model.onnx (the graph),
+//   models/iris/1/model.onnx and models/iris_hooks/1/model.onnx (the graph),
 //   data/iris/predictions.csv (the fitted model's own answers, which the tests compare the
 //   served graph against). Deterministic: running it again rewrites the same bytes.
 //   npm run train-iris
@@ -23,6 +23,6 @@ console.log(
     `training accuracy ${accuracy(parameters, rows).toFixed(4)}`,
 );
 const model = irisOnnxModel(parameters);
-write('models-pending/iris/1/model.onnx', model);
-write('models-pending/iris_hooks/1/model.onnx', model);
+write('models/iris/1/model.onnx', model);
+write('models/iris_hooks/1/model.onnx', model);
 write('data/iris/predictions.csv', predictionsCsv(parameters, rows));

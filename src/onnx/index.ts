@@ -1,6 +1,7 @@
 // The ONNX Runtime backend's public surface: `import { OnnxModel } from 'v2serve/onnx'`.
 // Kept out of the main entry point so that models without ONNX never load the native binding.
 export { OnnxModel } from './onnx-model.js';
+export { DEFAULT_ONNX_MODEL_FILENAME, findOnnxModelFile } from './model-file.js';
 export { OnnxSession, readOnnxSignature } from './session.js';
 export { sessionOptionsFromConfig, type OrtSessionOptions } from './session-options.js';
 export { autoCompleteConfig, checkConfigAgainstModel, DEFAULT_MAX_BATCH_SIZE, type AutoCompleteOptions } from './auto-complete.js';

@@ -1,16 +1,14 @@
 // The model server of ONNX models: served as it is for a zero-code model, subclassed to
 // put TypeScript hooks (preprocess, postprocess, explain, op<Name>) around the graph.
-import { basename } from 'node:path';
 import { dictionary } from '../dictionary.js';
 import { InferenceError } from '../errors.js';
-import { ModelServer, type InferRequest, type PredictOutputs } from '../model/index.js';
+import { ModelServer, type InferRequest, type ModelContext, type PredictOutputs } from '../model/index.js';
 import type { Tensor } from '../tensor/index.js';
 import { checkConfigAgainstModel } from './auto-complete.js';
+import { findOnnxModelFile } from './model-file.js';
 import { OnnxSession } from './session.js';
 import { sessionOptionsFromConfig } from './session-options.js';
 import type { OnnxSignature } from './signature.js';
-
-const DEFAULT_MODEL_FILENAME = 'model.onnx';
 
 /**
  * Serves the version's `.onnx` file with onnxruntime: load() opens one session (one per
@@ -27,22 +25,17 @@ export class OnnxModel extends ModelServer {
   /** Declared outputs whose config reshape gives the client another shape: the declared dims, by name. */
   private readonly outputReshapes = new Map<string, readonly number[]>();
 
+  /** The version directory, where modelFile() looks. */
+  private readonly versionPath: string;
+
+  constructor(context: ModelContext) {
+    super(context);
+    this.versionPath = context.versionPath;
+  }
+
   /** The model file of this version: `default_model_filename`, else `model.onnx`, else the first `.onnx` file by name. */
   protected modelFile(): string {
-    const { modelFile, extra } = this.getModel('.onnx');
-    const wanted = this.config.defaultModelFilename;
-    if (wanted) {
-      if (modelFile === undefined || basename(modelFile) !== wanted) {
-        throw new InferenceError('INVALID_ARGUMENT', `default_model_filename '${wanted}' is not a file of version ${this.version}`);
-      }
-      return modelFile;
-    }
-    const conventional = extra[DEFAULT_MODEL_FILENAME];
-    if (conventional !== undefined) return conventional;
-    if (modelFile === undefined || !modelFile.endsWith('.onnx')) {
-      throw new InferenceError('INVALID_ARGUMENT', `version ${this.version} has no .onnx model file`);
-    }
-    return modelFile;
+    return findOnnxModelFile(this.versionPath, this.config.defaultModelFilename, this.version);
   }
 
   override async load(): Promise<void> {

@@ -11,7 +11,7 @@ import { runHooks as runPackageHooks } from '../../dist/src/model/index.js';
 import { OnnxModel } from '../../src/onnx/index.js';
 import { CONFIG_TO_DATATYPE, type Tensor } from '../../src/tensor/index.js';
 import { IRIS_FEATURES, IRIS_SPECIES, fitIris, irisOnnxModel, readIrisCsv } from '../../tools/iris-training.js';
-import IrisHooks from '../../models-pending/iris_hooks/1/model.js';
+import IrisHooks from '../../models/iris_hooks/1/model.js';
 
 const path = (relative: string): string => fileURLToPath(new URL(`../../${relative}`, import.meta.url));
 const rows = readIrisCsv(readFileSync(path('data/iris/iris.csv'), 'utf8'));
@@ -27,7 +27,7 @@ const stored = readFileSync(path('data/iris/predictions.csv'), 'utf8')
   });
 
 function context(model: string): ModelContext {
-  const config = parseConfigText(readFileSync(path(`models-pending/${model}/config.pbtxt`), 'utf8'), 'config.pbtxt');
+  const config = parseConfigText(readFileSync(path(`models/${model}/config.pbtxt`), 'utf8'), 'config.pbtxt');
   const specs = (tensors: typeof config.input | typeof config.output) =>
     tensors.map((t) => ({ name: t.name, datatype: CONFIG_TO_DATATYPE[t.dataType]!, dims: t.dims.map(Number) }));
   return {
@@ -37,7 +37,7 @@ function context(model: string): ModelContext {
     io: { modelName: config.name, maxBatchSize: config.maxBatchSize, inputs: specs(config.input), outputs: specs(config.output) },
     parameters: {},
     serverParameters: {},
-    versionPath: path(`models-pending/${model}/1`),
+    versionPath: path(`models/${model}/1`),
     logger: pino({ level: 'silent' }),
   };
 }
@@ -78,8 +78,8 @@ describe('iris data', () => {
 describe('iris training', () => {
   test('fitting again gives the committed model.onnx byte for byte, in both model directories', () => {
     const model = irisOnnxModel(fitIris(rows));
-    assert.deepEqual(readFileSync(path('models-pending/iris/1/model.onnx')), Buffer.from(model));
-    assert.deepEqual(readFileSync(path('models-pending/iris_hooks/1/model.onnx')), Buffer.from(model));
+    assert.deepEqual(readFileSync(path('models/iris/1/model.onnx')), Buffer.from(model));
+    assert.deepEqual(readFileSync(path('models/iris_hooks/1/model.onnx')), Buffer.from(model));
   });
 });
 
