@@ -149,6 +149,13 @@ export function toOrtTensor(tensor: Tensor): OrtTensor {
     const elements = tensor.data as readonly Uint8Array[];
     const strings = new Array<string>(elements.length);
     for (let i = 0; i < elements.length; i++) {
+      // onnxruntime-node copies a string up to its first NUL: the rest would vanish silently.
+      if (elements[i]!.includes(0)) {
+        throw new InferenceError(
+          'INVALID_ARGUMENT',
+          `input '${tensor.name}' element ${i} contains a NUL byte, which onnxruntime-node's STRING tensors cannot hold (it cuts the string there)`,
+        );
+      }
       try {
         strings[i] = strictUtf8.decode(elements[i]);
       } catch {

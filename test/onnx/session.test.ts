@@ -231,6 +231,13 @@ describe('toOrtTensor', () => {
     });
   });
 
+  test('BYTES with a NUL byte are INVALID_ARGUMENT naming tensor and element, since onnxruntime-node would cut them there', () => {
+    assert.throws(() => toOrtTensor(tensor('s', 'BYTES', [2], [utf8.encode('ok'), utf8.encode('zero\0byte')])), {
+      code: 'INVALID_ARGUMENT',
+      message: "input 's' element 1 contains a NUL byte, which onnxruntime-node's STRING tensors cannot hold (it cuts the string there)",
+    });
+  });
+
   test('a hook that hands over the wrong array is INTERNAL naming the tensor', () => {
     assert.throws(() => toOrtTensor(tensor('x', 'FP32', [2], new Float64Array(2))), {
       code: 'INTERNAL',
