@@ -205,10 +205,17 @@ async function startV2serve(
   return { variant, server, profileDir };
 }
 
-async function startBaseline(variant: ServerVariant, responseFile: string, profileDir: string | undefined): Promise<RunningVariant> {
-  const kind = variant.kind === 'baseline-a' ? 'generated' : 'raw';
+async function startBaseline(variant: ServerVariant, responseFile: string, tmp: string, profileDir: string | undefined): Promise<RunningVariant> {
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const nodeArgs = ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
+  if (variant.kind === 'onnx-direct') {
+    // Computes its own answers, from the same model files the v2serve variants serve.
+    if (!variant.repository) throw new Error(`${variant.id}: an onnx-direct variant needs a repository`);
+    const repository = variant.repository(mkdtempSync(join(tmp, `${variant.id}-repo-`)));
+    const server = await spawnServer(nodeArgs, join(BENCH_DIR, 'onnx-direct-server.ts'), [`--model-repository=${repository}`]);
+    return { variant, server, profileDir };
+  }
+  const kind = variant.kind === 'baseline-a' ? 'generated' : 'raw';
   const server = await spawnServer(nodeArgs, join(BENCH_DIR, 'baseline-server.ts'), [`--kind=${kind}`, `--response=${responseFile}`]);
   return { variant, server, profileDir };
 }
@@ -520,7 +527,7 @@ async function runScenario(scenario: Scenario, ctx: Context): Promise<ScenarioRe
     const responseFile = join(ctx.tmp, `${scenario.name}.response.bin`);
     writeFileSync(responseFile, response);
     await startAll(running, active.filter((x) => x.kind !== 'v2serve'), (v) =>
-      startBaseline(v, responseFile, ctx.cpuProf ? join(profileRoot, v.id) : undefined),
+      startBaseline(v, responseFile, ctx.tmp, ctx.cpuProf ? join(profileRoot, v.id) : undefined),
     );
     for (const r of running) {
       if (r.variant.kind !== 'v2serve') responses.set(r.variant.id, await probe(r.server.address, requestBytes));

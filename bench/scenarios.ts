@@ -7,12 +7,13 @@
 //   instance_group) or that pass the flag once the CLI has one;
 // - anything the CLI does not know yet: list its flags in `requiresFlags`, and the
 //   variant is skipped with a note until `v2serve --help` shows them.
-import { appendFileSync, cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelInferRequest, type DeepPartial } from '../generated/grpc_service.js';
+import { mlpModel } from '../test/onnx/onnx-fixtures.js';
 import { PROJECT_ROOT } from './processes.js';
 
-export type ServerKind = 'v2serve' | 'baseline-a' | 'baseline-b';
+export type ServerKind = 'v2serve' | 'baseline-a' | 'baseline-b' | 'onnx-direct';
 
 export interface ServerVariant {
   /** Column label and key in the JSON. */
@@ -27,7 +28,8 @@ export interface ServerVariant {
   readonly requiresFlags?: readonly string[];
   /**
    * Writes a model repository into `dir` (an empty temp dir) and returns the path to
-   * pass as --model-repository. Without it the bundled models/ are served.
+   * pass as --model-repository. Without it the bundled models/ are served. An onnx-direct
+   * baseline serves the ONNX models of the repository it writes.
    */
   readonly repository?: (dir: string) => string;
 }
@@ -134,6 +136,53 @@ function modelCopy(config: string, name = 'simple', from = 'models'): (dir: stri
     appendFileSync(join(root, name, 'config.pbtxt'), config);
     return root;
   };
+}
+
+/** A repository of one zero-code ONNX model: config.pbtxt and 1/model.onnx. */
+function onnxRepository(name: string, model: () => Uint8Array, config: string): (dir: string) => string {
+  return (dir) => {
+    const root = join(dir, 'repository');
+    mkdirSync(join(root, name, '1'), { recursive: true });
+    writeFileSync(join(root, name, 'config.pbtxt'), `name: "${name}"\n${config}`);
+    writeFileSync(join(root, name, '1', 'model.onnx'), model());
+    return root;
+  };
+}
+
+/** A copy of models/iris whose config.pbtxt has `line` in place of `bundled`. */
+function bundledIrisWith(bundled: string, line: string): (dir: string) => string {
+  return (dir) => {
+    const root = modelCopy('', 'iris')(dir);
+    const file = join(root, 'iris', 'config.pbtxt');
+    const config = readFileSync(file, 'utf8');
+    if (!config.includes(bundled)) throw new Error(`models/iris/config.pbtxt no longer has '${bundled}'`);
+    writeFileSync(file, config.replace(bundled, line));
+    return root;
+  };
+}
+
+/**
+ * The "~1 ms MLP": 768 → 1536 → 1536 → 1536 → 16 float32 (5.9 M weights, 24 MB), one intra-op
+ * thread. A single row reads every weight for ~1 ms of work; a batch reads them once for all
+ * its rows, which is what dynamic batching can win. Built once per run (fixed seed).
+ */
+const MLP_WIDTHS = [768, 1536, 1536, 1536, 16];
+let mlpBytes: Uint8Array | undefined;
+const mlp = (): Uint8Array => (mlpBytes ??= mlpModel(MLP_WIDTHS));
+const MLP_CONFIG = `platform: "onnxruntime_onnx"
+max_batch_size: 64
+input [ { name: "x" data_type: TYPE_FP32 dims: [ ${MLP_WIDTHS[0]} ] } ]
+output [ { name: "y" data_type: TYPE_FP32 dims: [ ${MLP_WIDTHS.at(-1)} ] } ]
+parameters { key: "intra_op_thread_count" value: { string_value: "1" } }
+`;
+
+function onnxRow(model: string, name: string, values: Float32Array): ModelInferRequest {
+  return ModelInferRequest.fromPartial({
+    modelName: model,
+    id: 'bench',
+    inputs: [{ name, datatype: 'FP32', shape: [1n, BigInt(values.length)] }],
+    rawInputContents: [Buffer.from(values.buffer)],
+  });
 }
 
 const WORKER_FIXTURES = join('test', 'fixtures', 'worker-models');
@@ -309,6 +358,52 @@ export const SCENARIOS: readonly Scenario[] = [
       },
     ],
     ratios: [{ label: 'stream-b1/off', numerator: 'v2serve-stream-b1', denominator: 'v2serve', target: 0.9, targetConcurrency: 16 }],
+  },
+  {
+    // Issue 19: the bundled Iris graph (a Gemm and a Softmax, microseconds of work) as shipped
+    // vs session.run called directly behind the same gRPC service (bench/onnx-direct-server.ts),
+    // both from models/iris/config.pbtxt; and in one worker, the ONNX default, which it leaves.
+    name: 'onnx-iris',
+    description: 'iris, one flower FP32 [1,4]; v2serve as bundled vs session.run directly in the gRPC handler; in a worker',
+    request: () => onnxRow('iris', 'input', Float32Array.from([6.3, 3.3, 6.0, 2.5])),
+    variants: [
+      { id: 'v2serve', kind: 'v2serve', description: 'models/iris as bundled: main thread, dynamic_batching { }', repository: modelCopy('', 'iris') },
+      { id: 'direct', kind: 'onnx-direct', description: 'grpc-js + generated service, session.run in ModelInfer', repository: modelCopy('', 'iris') },
+      {
+        id: 'worker',
+        kind: 'v2serve',
+        description: 'models/iris in 1 worker instance (the ONNX default without instance_group)',
+        repository: bundledIrisWith('instance_group [ { kind: KIND_MODEL } ]', 'instance_group [ { count: 1 kind: KIND_CPU } ]'),
+      },
+    ],
+    ratios: [
+      { label: 'v2serve/direct', numerator: 'v2serve', denominator: 'direct', target: 0.85, targetConcurrency: 16 },
+      { label: 'worker/direct', numerator: 'worker', denominator: 'direct' },
+    ],
+  },
+  {
+    // Issue 19: a ~1 ms MLP served zero-code vs session.run called directly, and dynamic
+    // batching on vs off. The direct baseline runs on its main thread; v2serve in its default
+    // worker. With dynamic batching (what auto-complete gives a batchable graph) v2serve does
+    // less work than the baseline's one run per request; batching-off/direct is the same work.
+    name: 'onnx-mlp',
+    description: `MLP ${MLP_WIDTHS.join('→')} FP32, one row; v2serve vs session.run directly; dynamic batching off vs on`,
+    request: () => onnxRow('mlp', 'x', Float32Array.from({ length: MLP_WIDTHS[0]! }, (_, i) => ((i % 13) - 6) / 6)),
+    variants: [
+      { id: 'batching-off', kind: 'v2serve', description: 'mlp zero-code, no dynamic batching', repository: onnxRepository('mlp', mlp, MLP_CONFIG) },
+      { id: 'direct', kind: 'onnx-direct', description: 'grpc-js + generated service, session.run in ModelInfer', repository: onnxRepository('mlp', mlp, MLP_CONFIG) },
+      {
+        id: 'batching-on',
+        kind: 'v2serve',
+        description: 'mlp zero-code with dynamic_batching { } (batches up to 64)',
+        repository: onnxRepository('mlp', mlp, `${MLP_CONFIG}dynamic_batching { }\n`),
+      },
+    ],
+    ratios: [
+      { label: 'batching-on/direct', numerator: 'batching-on', denominator: 'direct', target: 0.85, targetConcurrency: 16 },
+      { label: 'batching-off/direct', numerator: 'batching-off', denominator: 'direct' },
+      { label: 'batching-on/off', numerator: 'batching-on', denominator: 'batching-off', target: 2, targetConcurrency: 64 },
+    ],
   },
 ];
 
