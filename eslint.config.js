@@ -39,6 +39,7 @@ export default tseslint.config(
             ...layer('workers', ['workers', 'model', 'logging', ...LEAVES], 'src/workers implements a model instance in threads: it knows no repository, scheduling or transport.'),
             ...layer('pipeline', ['pipeline', 'scheduling', 'model', ...LEAVES], 'src/pipeline is a version\'s request path: it knows no repository, workers or transport.'),
             ...layer('repository', ['repository', 'pipeline', 'scheduling', 'workers', 'model', ...LEAVES], 'src/repository knows no transport or side path.'),
+            ...layer('onnx', ['onnx', 'model', ...LEAVES], 'src/onnx is a model backend: it builds on the model-author contract and knows no repository, scheduling or transport.'),
             ...layer('logging', ['logging', 'errors.ts', 'dictionary.ts'], 'src/logging is pino and the live log settings; it knows no transport.'),
             zone('./src/tensor', './generated', 'src/tensor never sees protobuf types.'),
             // ModelConfig is the repository's file format (config.pbtxt), not a gRPC concern.
@@ -57,6 +58,7 @@ export default tseslint.config(
             ]),
             zone('./src/monitoring', './generated', 'src/monitoring never sees protobuf types.'),
             zone('./src/logging', './generated', 'src/logging never sees protobuf types.'),
+            zone('./src/onnx', './generated', 'src/onnx may use only the ModelConfig schema.', ['./model_config.ts']),
             zone('./src/grpc', './src/monitoring', 'src/grpc does not know monitoring.'),
             zone('./src/grpc', './src/cli', 'src/grpc gets its settings through options.'),
             zone('./src/grpc', './src/scheduling', 'src/grpc translates; scheduling is the core\'s business.'),

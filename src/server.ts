@@ -4,6 +4,7 @@
 // run a server in their own process.
 import { hostname } from 'node:os';
 import type { ModelConfig } from '../generated/model_config.js';
+import { modelBackends } from './backends.js';
 import type { Config } from './cli/config.js';
 import { dictionary } from './dictionary.js';
 import type { EventSink, ModelEvent } from './events.js';
@@ -78,6 +79,8 @@ export async function startServer(config: Config, logger?: RootLogger): Promise<
     events: fanOut(sinks, root),
     loadWaitMs: config.modelLoadWaitMs,
     schedulingDefaults: { maxQueueSize: config.modelMaxQueueSize, executionTimeoutMs: config.modelExecutionTimeoutMs },
+    backends: modelBackends(config.backendSettings),
+    autoCompleteConfig: config.autoCompleteConfig,
     // With monitoring on, a bad monitoring_* parameter fails the model's load, naming it.
     ...(monitoring ? { checkConfig: (model: ModelConfig) => void modelOverridesFromParameters(stringParameters(model)) } : {}),
   });

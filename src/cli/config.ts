@@ -2,6 +2,7 @@
 // across flags and shaped for the pieces that use them.
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { join } from 'node:path';
+import { BACKEND_SETTINGS, defaultBackendSettings, type BackendName, type BackendSettings } from '../backends.js';
 import { dictionary } from '../dictionary.js';
 import {
   checkRestrictions,
@@ -14,7 +15,7 @@ import type { LogFormat } from '../logging/index.js';
 import type { MonitoringOptionsInput } from '../monitoring/index.js';
 import { PACKAGE_ROOT } from '../package-root.js';
 import type { ControlMode } from '../repository/index.js';
-import { FLAGS, parseFlags, UsageError, type FlagName, type FlagValues } from './flags.js';
+import { FLAGS, parseFlags, parseInteger, UsageError, type FlagName, type FlagValues } from './flags.js';
 
 export { UsageError, USAGE } from './flags.js';
 
@@ -39,6 +40,10 @@ export interface Config {
   readonly modelLoadWaitMs: number;
   readonly modelMaxQueueSize: number;
   readonly modelExecutionTimeoutMs: number;
+  /** Triton's config auto-complete: off with --disable-auto-complete-config. */
+  readonly autoCompleteConfig: boolean;
+  /** --backend-config, every setting of every backend (defaults filled in). */
+  readonly backendSettings: BackendSettings;
   readonly logVerbose: number;
   readonly logFormat: LogFormat;
   /** Inference monitoring to NATS; absent when --monitoring-nats is not given. */
@@ -93,10 +98,59 @@ export function parseConfig(argv: readonly string[]): Readonly<Config> {
     modelLoadWaitMs: v['model-load-wait-ms'],
     modelMaxQueueSize: v['model-max-queue-size'],
     modelExecutionTimeoutMs: v['model-execution-timeout-ms'],
+    autoCompleteConfig: !v['disable-auto-complete-config'],
+    backendSettings: backendSettings(v['backend-config']),
     logVerbose: v['log-verbose'],
     logFormat: v['log-format'],
     monitoring: monitoringOptions(v, given),
   });
+}
+
+const BACKEND_CONFIG_FORM = '<backend>,<setting>=<value>, or <setting>=<value> for every backend that has the setting';
+const BACKENDS = Object.keys(BACKEND_SETTINGS) as BackendName[];
+
+/** A backend's setting by name; undefined for an unknown backend or setting (own keys only: the names come from the command line). */
+function backendSetting(backend: string, key: string): { readonly min: number; readonly max: number } | undefined {
+  if (!Object.hasOwn(BACKEND_SETTINGS, backend)) return undefined;
+  const settings: Readonly<Record<string, { min: number; max: number }>> = BACKEND_SETTINGS[backend as BackendName];
+  return Object.hasOwn(settings, key) ? settings[key] : undefined;
+}
+
+/**
+ * --backend-config as tritonserver reads it: `onnxruntime,default-max-batch-size=8` sets one
+ * backend's setting, `default-max-batch-size=8` every backend's that has it; a backend's own
+ * setting wins over the shared one, whatever their order. Unknown backends and settings are
+ * usage errors, so a typo is not silently ignored.
+ */
+function backendSettings(specs: readonly string[]): BackendSettings {
+  const parsed = specs.map((spec) => {
+    const comma = spec.indexOf(',');
+    const backend = comma < 0 ? undefined : spec.slice(0, comma);
+    const setting = spec.slice(comma + 1);
+    const equals = setting.indexOf('=');
+    if (backend === '' || equals <= 0 || equals === setting.length - 1) {
+      throw new UsageError(`--backend-config '${spec}' must be ${BACKEND_CONFIG_FORM}`);
+    }
+    const key = setting.slice(0, equals);
+    if (backend !== undefined && !Object.hasOwn(BACKEND_SETTINGS, backend)) {
+      throw new UsageError(`--backend-config '${spec}': unknown backend '${backend}' (known: ${BACKENDS.join(', ')})`);
+    }
+    const targets = backend === undefined ? BACKENDS.filter((name) => backendSetting(name, key)) : [backend as BackendName];
+    if (targets.length === 0 || backendSetting(targets[0]!, key) === undefined) {
+      const known = BACKENDS.flatMap((name) => Object.keys(BACKEND_SETTINGS[name]).map((k) => `${name},${k}`)).join(', ');
+      throw new UsageError(`--backend-config '${spec}': no such setting '${key}'${backend ? ` for backend '${backend}'` : ''} (known: ${known})`);
+    }
+    return { shared: backend === undefined, targets, key, raw: setting.slice(equals + 1) };
+  });
+  const settings = defaultBackendSettings() as Record<BackendName, Record<string, number>>;
+  // Shared settings first, so that a backend's own setting overrides them.
+  for (const { targets, key, raw } of [...parsed.filter((p) => p.shared), ...parsed.filter((p) => !p.shared)]) {
+    for (const target of targets) {
+      const { min, max } = backendSetting(target, key)!;
+      settings[target][key] = parseInteger(`backend-config ${target},${key}`, raw, min, max);
+    }
+  }
+  return settings as BackendSettings;
 }
 
 function restrictedProtocol(specs: readonly string[]): ProtocolRestriction[] {

@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { dictionary } from '../dictionary.js';
 import { CONNECTION_DEFAULTS, PROTOCOL_CATEGORIES } from '../grpc/index.js';
+import { BACKEND_SETTINGS } from '../backends.js';
 import { DEFAULT_MONITORING_OPTIONS, DEFAULT_STREAM_OPTIONS } from '../monitoring/index.js';
 
 interface FlagBase {
@@ -36,7 +37,11 @@ interface EnumFlag extends FlagBase {
 interface ListFlag extends FlagBase {
   readonly kind: 'list';
 }
-type Flag = StringFlag | IntFlag | BoolFlag | EnumFlag | ListFlag;
+/** Given bare (`--disable-auto-complete-config`), as tritonserver's flags without a value; absent = false. */
+interface SwitchFlag extends Omit<FlagBase, 'value'> {
+  readonly kind: 'switch';
+}
+type Flag = StringFlag | IntFlag | BoolFlag | EnumFlag | ListFlag | SwitchFlag;
 
 const INT32_MAX = 2 ** 31 - 1;
 /** Triton's limit, and what its clients set: INT32_MAX. */
@@ -51,6 +56,12 @@ const ms = (help: string, min: number, defaultHelp?: number): IntFlag => ({
   ...(defaultHelp === undefined ? {} : { defaultHelp: String(defaultHelp) }),
 });
 const NOT_APPLIED = 'accepted for Triton compatibility; grpc-js does not apply it';
+
+function backendSettingsHelp(): string {
+  return Object.entries(BACKEND_SETTINGS)
+    .flatMap(([backend, settings]) => Object.entries(settings).map(([key, setting]) => `${backend},${key}=N (${setting.help}; default ${setting.default})`))
+    .join(', ');
+}
 
 export const FLAGS = {
   id: { kind: 'string', value: 'NAME', help: 'server name reported by ServerMetadata', default: 'v2serve' },
@@ -126,6 +137,15 @@ export const FLAGS = {
     min: 0,
     max: INT32_MAX,
     default: 0,
+  },
+  'disable-auto-complete-config': {
+    kind: 'switch',
+    help: 'do not fill in model configs from the model files (ONNX): config.pbtxt names the platform and declares every tensor',
+  },
+  'backend-config': {
+    kind: 'list',
+    value: 'BACKEND,KEY=VAL',
+    help: `a backend setting, repeatable; KEY=VAL alone sets it for every backend that has it; settings: ${backendSettingsHelp()}`,
   },
   'log-verbose': { kind: 'int', value: 'N', help: 'verbose logging level, 0 = off', min: 0, max: 1000, default: 0 },
   'log-format': { kind: 'enum', value: 'FMT', help: 'time format of the JSON log lines: default | ISO8601', values: ['default', 'ISO8601'], default: 'default' },
@@ -206,7 +226,9 @@ export type FlagName = keyof typeof FLAGS;
 /** The type a flag parses to: its default's type, or that or undefined when it has none. */
 type ValueOf<F> = F extends { kind: 'list' }
   ? string[]
-  : F extends { kind: 'enum'; values: readonly (infer V)[] }
+  : F extends { kind: 'switch' }
+    ? boolean
+    : F extends { kind: 'enum'; values: readonly (infer V)[] }
     ? V
     : F extends { kind: 'int' }
       ? F extends { default: number }
@@ -237,8 +259,13 @@ export class UsageError extends Error {
 
 function defaultText(flag: Flag): string | undefined {
   if (flag.defaultHelp !== undefined) return flag.defaultHelp;
-  if (flag.kind === 'list' || flag.default === undefined) return undefined;
+  if (flag.kind === 'list' || flag.kind === 'switch' || flag.default === undefined) return undefined;
   return String(flag.default);
+}
+
+/** How the help shows a flag: `--name=VALUE`, or `--name` for a switch. */
+function synopsis(name: string, flag: Flag): string {
+  return flag.kind === 'switch' ? `--${name}` : `--${name}=${flag.value}`;
 }
 
 export const USAGE = [
@@ -248,7 +275,7 @@ export const USAGE = [
   '',
   ...Object.entries(FLAGS as Record<string, Flag>).map(([name, flag]) => {
     const fallback = defaultText(flag);
-    return `  --${`${name}=${flag.value}`.padEnd(34)} ${flag.help}${fallback === undefined ? '' : ` (default ${fallback})`}`;
+    return `  ${synopsis(name, flag).padEnd(36)} ${flag.help}${fallback === undefined ? '' : ` (default ${fallback})`}`;
   }),
   `  --${'help'.padEnd(34)} print this help`,
   `  --${'version'.padEnd(34)} print the version`,
@@ -271,8 +298,9 @@ export function parseBoolean(flag: string, raw: string): boolean {
   throw new UsageError(`--${flag} must be true or false, got '${raw}'`);
 }
 
-function parseValue(name: string, flag: Flag, raw: string | string[] | undefined): unknown {
+function parseValue(name: string, flag: Flag, raw: string | string[] | boolean | undefined): unknown {
   if (flag.kind === 'list') return (raw as string[] | undefined) ?? [];
+  if (flag.kind === 'switch') return raw === true;
   if (raw === undefined) return flag.default;
   const text = raw as string;
   switch (flag.kind) {
@@ -292,7 +320,9 @@ function parseValue(name: string, flag: Flag, raw: string | string[] | undefined
 
 export function parseFlags(argv: readonly string[]): ParsedFlags {
   const table = FLAGS as Record<string, Flag>;
-  const options = dictionary(Object.entries(table).map(([name, flag]) => [name, { type: 'string' as const, multiple: flag.kind === 'list' }] as const));
+  const options = dictionary(
+    Object.entries(table).map(([name, flag]) => [name, { type: flag.kind === 'switch' ? ('boolean' as const) : ('string' as const), multiple: flag.kind === 'list' }] as const),
+  );
   let raw: Record<string, string | string[] | boolean | undefined>;
   try {
     ({ values: raw } = parseArgs({
@@ -307,7 +337,7 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
   const values = dictionary<unknown>();
   const given = new Set<FlagName>();
   for (const [name, flag] of Object.entries(table)) {
-    const value = raw[name] as string | string[] | undefined;
+    const value = raw[name] as string | string[] | boolean | undefined;
     if (value !== undefined) given.add(name as FlagName);
     values[name] = parseValue(name, flag, value);
   }

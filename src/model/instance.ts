@@ -24,12 +24,16 @@ export interface ModelInstance {
 
 const MODEL_MODULES = ['model.ts', 'model.mts', 'model.js', 'model.mjs'];
 
-/** The model module of a version directory. */
-export function findModelModule(versionPath: string): string {
+/**
+ * The model module of a version directory; without one, `backendModule` (a backend's module
+ * that serves its model files with no code of the author's, e.g. ONNX), if the version has one.
+ */
+export function findModelModule(versionPath: string, backendModule?: string): string {
   for (const file of MODEL_MODULES) {
     const path = join(versionPath, file);
     if (existsSync(path)) return path;
   }
+  if (backendModule !== undefined) return backendModule;
   throw new InferenceError('INVALID_ARGUMENT', `no model module (${MODEL_MODULES.join(', ')}) in ${versionPath}`);
 }
 

@@ -10,5 +10,6 @@ export {
   type TensorMetadata,
   type VersionStatisticsEntry,
 } from './model-repository.js';
+export { completeBackendConfig, selectBackend, type BackendOptions, type ModelBackend } from './backends.js';
 export { RepositoryPoller, type PollChanges, type PolledRepository } from './repository-poller.js';
 export { parseConfigJson, parseConfigText } from './model-config.js';

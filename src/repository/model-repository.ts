@@ -11,6 +11,7 @@ import { findModelModule, type ModelContext, type ModelInstance, type Parameters
 import type { InferCall, InferResult, VersionStatistics } from '../pipeline/index.js';
 import { schedulingSettings, type SchedulingDefaults, type SchedulingSettings } from '../scheduling/index.js';
 import type { TensorSpec } from '../tensor/index.js';
+import { completeBackendConfig, selectBackend, type ModelBackend } from './backends.js';
 import { createInstance } from './instance-factory.js';
 import { KeyedLock } from './keyed-lock.js';
 import { checkInside, checkModelName, parseVersion, readModelConfig, scanModels, selectVersions } from './layout.js';
@@ -40,6 +41,10 @@ export interface RepositoryOptions {
   /** Checks a model's config for side paths' settings (monitoring); a throw fails the load with its message. */
   readonly checkConfig?: (config: ModelConfig) => void;
   readonly createInstance?: InstanceFactory;
+  /** Backends besides model modules (the server's table); none: every model is a model module. */
+  readonly backends?: readonly ModelBackend[];
+  /** Triton's config auto-complete (default on; --disable-auto-complete-config turns it off). */
+  readonly autoCompleteConfig?: boolean;
 }
 
 export interface TensorMetadata {
@@ -78,6 +83,19 @@ interface ModelEntry {
   wanted: boolean;
   /** The files sent with RepositoryModelLoad that the loaded versions run from, if any. */
   override?: ModelOverride | undefined;
+}
+
+/** What a version is loaded from. */
+interface VersionStart {
+  readonly name: string;
+  readonly version: string;
+  readonly config: ModelConfig;
+  readonly scheduling: SchedulingSettings;
+  /** The model directory. */
+  readonly dir: string;
+  readonly generation: number;
+  /** The backend's module, for a version without a model module of its own. */
+  readonly backendModule: string | undefined;
 }
 
 /** A batching model's metadata shows the batch dimension as -1, as Triton's. */
@@ -162,12 +180,20 @@ export class ModelRepository {
     let config: ModelConfig;
     let scheduling: SchedulingSettings;
     let versions: string[];
+    let backend: ModelBackend | undefined;
     try {
-      config = normalizeConfig(configOverride ?? readModelConfig(dir), name);
+      const declared = configOverride ?? readModelConfig(dir);
+      versions = selectVersions(dir, declared);
+      if (versions.length === 0) throw new InferenceError('INVALID_ARGUMENT', `no version directory to load in ${dir}`);
+      // One config serves every version, as in Triton: a backend completes it from the
+      // highest version loaded, the one requests without a version go to.
+      const newest = versions[0]!;
+      const autoComplete = this.options.autoCompleteConfig ?? true;
+      backend = selectBackend(declared, join(dir, newest), { backends: this.options.backends ?? [], autoComplete });
+      const completed = backend ? await completeBackendConfig(declared, backend, dir, newest, autoComplete) : declared;
+      config = normalizeConfig(completed, name);
       scheduling = schedulingSettings(config, this.options.schedulingDefaults);
       this.options.checkConfig?.(config);
-      versions = selectVersions(dir, config);
-      if (versions.length === 0) throw new InferenceError('INVALID_ARGUMENT', `no version directory to load in ${dir}`);
     } catch (err) {
       const reason = `failed to load '${name}': ${errorMessage(err)}`;
       if (serving) {
@@ -182,7 +208,9 @@ export class ModelRepository {
     }
     const generation = ++this.generation;
     const fresh = new Map<string, ModelVersion>();
-    for (const version of versions) fresh.set(version, this.startVersion(name, version, config, scheduling, dir, generation, log));
+    for (const version of versions) {
+      fresh.set(version, this.startVersion({ name, version, config, scheduling, dir, generation, backendModule: backend?.modelModule }, log));
+    }
     entry.versions = interimVersions(previous, fresh);
     if (!serving) entry.reason = '';
     const results = await Promise.allSettled([...fresh.values()].map((v) => v.whenLoaded()));
@@ -207,15 +235,8 @@ export class ModelRepository {
     if (failure) throw new InferenceError('INVALID_ARGUMENT', `failed to load '${name}': ${errorMessage(failure.reason)}`);
   }
 
-  private startVersion(
-    name: string,
-    version: string,
-    config: ModelConfig,
-    scheduling: SchedulingSettings,
-    dir: string,
-    generation: number,
-    modelLog: Logger,
-  ): ModelVersion {
+  private startVersion(start: VersionStart, modelLog: Logger): ModelVersion {
+    const { name, version, config, scheduling, dir, generation, backendModule } = start;
     const path = join(dir, version);
     const io = ioSpec(config);
     const parameters = configParameters(config);
@@ -235,7 +256,7 @@ export class ModelRepository {
     const started = process.hrtime.bigint();
     const loading = (async () => {
       try {
-        const instance = await this.createInstance(findModelModule(path), generation, context);
+        const instance = await this.createInstance(findModelModule(path, backendModule), generation, context);
         modelVersion.loadSettled({ instance });
         log.info({ loadMs: Number(process.hrtime.bigint() - started) / 1e6 }, 'model loaded');
       } catch (err) {

@@ -32,6 +32,19 @@ describe('parseConfig', () => {
     assert.deepEqual(config.loadModels, ['a', 'b']);
   });
 
+  test('config auto-complete is on unless --disable-auto-complete-config', () => {
+    assert.equal(parseConfig([]).autoCompleteConfig, true);
+    assert.equal(parseConfig(['--disable-auto-complete-config']).autoCompleteConfig, false);
+  });
+
+  test("--backend-config: Triton's default-max-batch-size 4, set per backend or for every backend, the backend's own winning", () => {
+    assert.equal(parseConfig([]).backendSettings.onnxruntime['default-max-batch-size'], 4);
+    assert.equal(parseConfig(['--backend-config=default-max-batch-size=16']).backendSettings.onnxruntime['default-max-batch-size'], 16);
+    const both = ['--backend-config=onnxruntime,default-max-batch-size=8', '--backend-config=default-max-batch-size=16'];
+    assert.equal(parseConfig(both).backendSettings.onnxruntime['default-max-batch-size'], 8);
+    assert.equal(parseConfig([...both].reverse()).backendSettings.onnxruntime['default-max-batch-size'], 8);
+  });
+
   for (const [args, message] of [
     [['--grpc-port=70000'], /--grpc-port must be an integer in 0\.\.65535, got '70000'/],
     [['--strict-readiness=maybe'], /--strict-readiness must be true or false/],
@@ -40,6 +53,14 @@ describe('parseConfig', () => {
     [['--model-control-mode=explicit', '--load-model=*', '--load-model=simple'], /must be the only --load-model/],
     [['--monitoring-sample=3'], /--monitoring-sample needs --monitoring-nats/],
     [['--unknown'], /unknown/i],
+    [['--backend-config=tensorflow,default-max-batch-size=8'], /--backend-config 'tensorflow,default-max-batch-size=8': unknown backend 'tensorflow' \(known: onnxruntime\)/],
+    [['--backend-config=onnxruntime,max-batch=8'], /--backend-config 'onnxruntime,max-batch=8': no such setting 'max-batch' for backend 'onnxruntime' \(known: onnxruntime,default-max-batch-size\)/],
+    [['--backend-config=onnxruntime,toString=8'], /--backend-config 'onnxruntime,toString=8': no such setting 'toString'/],
+    [['--backend-config=threads=8'], /--backend-config 'threads=8': no such setting 'threads'/],
+    [['--backend-config=,default-max-batch-size=3'], /--backend-config ',default-max-batch-size=3' must be <backend>,<setting>=<value>/],
+    [['--backend-config=default-max-batch-size='], /--backend-config 'default-max-batch-size=' must be/],
+    [['--backend-config=onnxruntime,default-max-batch-size'], /--backend-config 'onnxruntime,default-max-batch-size' must be/],
+    [['--backend-config=onnxruntime,default-max-batch-size=-1'], /--backend-config onnxruntime,default-max-batch-size must be an integer in 0\.\.2147483647, got '-1'/],
   ] as const) {
     test(`'${args.join(' ')}' is a usage error naming the flag`, () => {
       assert.throws(() => parseConfig(args), (err: unknown) => {

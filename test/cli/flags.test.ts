@@ -6,12 +6,18 @@ import { FLAGS, parseFlags, USAGE, UsageError } from '../../src/cli/flags.js';
 import { DEFAULT_MONITORING_OPTIONS } from '../../src/monitoring/index.js';
 
 describe('flags', () => {
-  test('the help lists every flag of the table once, with its placeholder', () => {
+  test('the help lists every flag of the table once, with its placeholder (none for a switch)', () => {
     for (const [name, flag] of Object.entries(FLAGS)) {
-      const lines = USAGE.split('\n').filter((line) => line.trimStart().startsWith(`--${name}=`));
+      const synopsis = 'value' in flag ? `--${name}=${flag.value}` : `--${name}`;
+      const lines = USAGE.split('\n').filter((line) => line.trim().split(/\s+/)[0] === synopsis);
       assert.equal(lines.length, 1, name);
-      assert.ok(lines[0]!.includes(`--${name}=${flag.value}`), name);
     }
+  });
+
+  test('a switch is given bare, is false when absent, and takes no value', () => {
+    assert.equal(parseFlags([]).values['disable-auto-complete-config'], false);
+    assert.equal(parseFlags(['--disable-auto-complete-config']).values['disable-auto-complete-config'], true);
+    assert.throws(() => parseFlags(['--disable-auto-complete-config=true']), (err) => err instanceof UsageError && /--disable-auto-complete-config/.test(err.message));
   });
 
   test('the README documents every flag of the table', () => {

@@ -125,7 +125,7 @@ export function call<Req, Res>(
 export function tempRepository(models: Record<string, { config: string; versions?: Record<string, string> }>): {
   root: string;
   dir: string;
-  write(path: string, text: string): void;
+  write(path: string, content: string | Uint8Array): void;
   remove(): void;
 } {
   const dir = mkdtempSync(join(tmpdir(), 'v2serve-test-'));
@@ -133,10 +133,10 @@ export function tempRepository(models: Record<string, { config: string; versions
   writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
   symlinkSync(PROJECT_ROOT, join(dir, 'node_modules', 'v2serve'), 'dir');
   const root = join(dir, 'repository');
-  const write = (path: string, text: string) => {
+  const write = (path: string, content: string | Uint8Array) => {
     const file = join(root, path);
     mkdirSync(dirname(file), { recursive: true });
-    writeFileSync(file, text);
+    writeFileSync(file, content);
   };
   mkdirSync(root);
   for (const [name, model] of Object.entries(models)) {

@@ -27,8 +27,16 @@ input [ { name: "INPUT0" data_type: TYPE_FP32 dims: [ -1 ] } ]
 output [ { name: "OUTPUT0" data_type: TYPE_FP32 dims: [ -1 ] } ]
 `;
 
+// onnxruntime-node's install script downloads CUDA provider libraries on linux x64; a machine
+// without internet access skips it, as the README tells users to (the CPU binaries are in the package).
 const npm = (args: string[], cwd: string): string =>
-  execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  execFileSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 300_000,
+    env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
+  });
 
 describe('package', () => {
   const dir = mkdtempSync(join(tmpdir(), 'v2serve-package-'));
@@ -46,7 +54,8 @@ describe('package', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   test('package - the tarball holds the build, the bundled models and the proto files, no tests, fixtures or bench', () => {
-    for (const path of ['bin/v2serve.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/workers/worker-entry.js', 'models/simple/config.pbtxt', 'proto/grpc_service.proto']) {
+    const onnx = ['dist/src/onnx/index.js', 'dist/src/onnx/index.d.ts', 'dist/src/onnx/zero-code-model.js', 'models/iris/labels.txt', 'models/iris/1/model.onnx', 'models/iris_hooks/1/model.ts'];
+    for (const path of ['bin/v2serve.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/workers/worker-entry.js', 'models/simple/config.pbtxt', 'proto/grpc_service.proto', ...onnx]) {
       assert.ok(files.includes(path), `${path} is missing from the tarball`);
     }
     const unwanted = files.filter((path) => /^(test|bench|src|tools)\//.test(path) || path.includes('.tsbuildinfo'));
