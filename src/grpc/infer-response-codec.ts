@@ -26,7 +26,8 @@ const PARAMETER = { bool: 1, int64: 2, string: 3, double: 4 } as const;
 
 const tag = (field: number, wireType: number): number => (field << 3) | wireType;
 
-function varintSize(value: number): number {
+/** Bytes of `value` as a protobuf varint. */
+export function varintSize(value: number): number {
   let size = 1;
   while (value >= 0x80) {
     value = Math.floor(value / 128);

@@ -7,18 +7,10 @@
 // and the view lands aligned with no allocation at all.
 import type { ModelInferRequest } from '../../generated/grpc_service.js';
 import { ELEMENT_SIZE, isDatatype } from '../tensor/index.js';
+import { varintSize } from './infer-response-codec.js';
 
 /** raw_input_contents is field 7 of ModelInferRequest: its tag (7 << 3 | 2) takes one byte. */
 const RAW_TAG_BYTES = 1;
-
-function varintBytes(value: number): number {
-  let bytes = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 128);
-    bytes++;
-  }
-  return bytes;
-}
 
 /**
  * Moves each misaligned raw input back onto its element size's boundary inside the message
@@ -34,7 +26,7 @@ export function alignRawInputs(request: ModelInferRequest): void {
     const size = ELEMENT_SIZE[datatype];
     const bytes = raw[i]!;
     const shift = bytes.byteOffset % size;
-    if (shift === 0 || shift > RAW_TAG_BYTES + varintBytes(bytes.byteLength)) continue;
+    if (shift === 0 || shift > RAW_TAG_BYTES + varintSize(bytes.byteLength)) continue;
     const start = bytes.byteOffset - shift;
     const message = Buffer.from(bytes.buffer, start, bytes.byteLength + shift);
     message.copyWithin(0, shift);

@@ -7,37 +7,53 @@ import type { InferRequest, Parameters, RequestedOutput } from './types.js';
 
 /**
  * The request the hooks see. `inputs` (the seed's list form) is built on first read, so a
- * model that reads only `tensors` never pays for it; a class keeps the object's shape fixed,
- * which an accessor defined per request would not.
+ * model that reads only `tensors` never pays for it. `inputs` and `state` are own enumerable
+ * accessors, not prototype getters: a preprocess hook that returns `{ ...request, more }`, as
+ * the seed's do, must carry them over.
  */
 class HookRequest implements InferRequest {
-  private list: NestedList[] | undefined;
-  private stateBag: Record<string, unknown> | undefined;
+  declare inputs: NestedList[];
+  declare readonly state: Record<string, unknown>;
+  #list: NestedList[] | undefined;
+  #state: Record<string, unknown> | undefined;
+  /** The inputs in the model's declared order (request order when it declares none). */
+  readonly #ordered: readonly Tensor[];
+
+  /** Shared by every request, so that all of them keep one shape. */
+  static readonly #lazyProperties: PropertyDescriptorMap = {
+    inputs: {
+      enumerable: true,
+      configurable: true,
+      get(this: HookRequest): NestedList[] {
+        return (this.#list ??= this.#ordered.map(toList));
+      },
+      set(this: HookRequest, value: NestedList[]) {
+        this.#list = value;
+      },
+    },
+    state: {
+      enumerable: true,
+      configurable: true,
+      get(this: HookRequest): Record<string, unknown> {
+        return (this.#state ??= dictionary());
+      },
+    },
+  };
 
   constructor(
     readonly id: string,
     readonly tensors: Readonly<Record<string, Tensor>>,
     readonly parameters: Parameters,
     readonly outputs: readonly RequestedOutput[],
-    /** The inputs in the model's declared order (request order when it declares none). */
-    private readonly ordered: readonly Tensor[],
-  ) {}
-
-  get inputs(): NestedList[] {
-    return (this.list ??= this.ordered.map(toList));
-  }
-
-  set inputs(value: NestedList[]) {
-    this.list = value;
+    ordered: readonly Tensor[],
+  ) {
+    this.#ordered = ordered;
+    Object.defineProperties(this, HookRequest.#lazyProperties);
   }
 
   /** Whether the list form was built or replaced (the default validate checks only a replaced one). */
-  get inputsTouched(): boolean {
-    return this.list !== undefined;
-  }
-
-  get state(): Record<string, unknown> {
-    return (this.stateBag ??= dictionary());
+  static inputsUntouched(request: InferRequest): boolean {
+    return #list in request && (request as HookRequest).#list === undefined;
   }
 }
 
@@ -60,6 +76,6 @@ export function buildRequest(server: Pick<ModelServer, 'io'>, job: ExecutionJob)
 
 /** True for a request built here whose list form nobody read or replaced. */
 export function hasUntouchedInputs(request: InferRequest): boolean {
-  return request instanceof HookRequest && !request.inputsTouched;
+  return HookRequest.inputsUntouched(request);
 }
 

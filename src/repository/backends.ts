@@ -4,7 +4,7 @@
 // so the repository never imports a backend: its native libraries load only for its models.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ModelInstanceGroup_Kind, type ModelConfig, type ModelInstanceGroup } from '../../generated/model_config.js';
+import { ModelInstanceGroup, ModelInstanceGroup_Kind, type ModelConfig } from '../../generated/model_config.js';
 import { findModelModule } from '../model/index.js';
 
 export interface ModelBackend {
@@ -60,17 +60,7 @@ export function selectBackend(config: ModelConfig, versionPath: string, options:
 }
 
 function workerGroup(count: number): ModelInstanceGroup {
-  return {
-    name: '',
-    kind: ModelInstanceGroup_Kind.KIND_CPU,
-    count,
-    gpus: [],
-    profile: [],
-    rateLimiter: undefined,
-    passive: false,
-    secondaryDevices: [],
-    hostPolicy: '',
-  };
+  return ModelInstanceGroup.fromPartial({ kind: ModelInstanceGroup_Kind.KIND_CPU, count });
 }
 
 /**

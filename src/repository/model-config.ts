@@ -6,7 +6,7 @@ import { createFileRegistry, fromBinary, fromJsonString, toBinary, type DescMess
 import { fromText } from '@bufbuild/protobuf/txtpb';
 import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { DESCRIPTOR_SET_BASE64 } from '../../generated/descriptor_set.js';
-import { ModelConfig, ModelInstanceGroup_Kind, type ModelInstanceGroup } from '../../generated/model_config.js';
+import { ModelConfig, ModelInstanceGroup, ModelInstanceGroup_Kind } from '../../generated/model_config.js';
 import { InferenceError, errorMessage } from '../errors.js';
 import { dictionary } from '../dictionary.js';
 import { CONFIG_TO_DATATYPE, type Datatype, type IOSpec, type TensorSpec } from '../tensor/index.js';
@@ -96,17 +96,7 @@ export function normalizeConfig(config: ModelConfig, directoryName: string): Mod
       config.instanceGroup.length > 0
         ? normalizeInstanceGroups(config.instanceGroup, directoryName)
         : [
-            {
-              name: directoryName,
-              count: 1,
-              kind: ModelInstanceGroup_Kind.KIND_MODEL,
-              gpus: [],
-              profile: [],
-              rateLimiter: undefined,
-              passive: false,
-              secondaryDevices: [],
-              hostPolicy: '',
-            },
+            ModelInstanceGroup.fromPartial({ name: directoryName, count: 1, kind: ModelInstanceGroup_Kind.KIND_MODEL }),
           ],
   };
   const batching = normalized.dynamicBatching;

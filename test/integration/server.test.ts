@@ -17,6 +17,20 @@ function int32Raw(values: number[]): Buffer {
   return Buffer.from(new Int32Array(values).buffer);
 }
 
+/** InferTensorContents with only int_contents set, as clients send INT8/16/32 typed. */
+function intContents(values: number[]) {
+  return {
+    boolContents: [],
+    intContents: values,
+    int64Contents: [],
+    uintContents: [],
+    uint64Contents: [],
+    fp32Contents: [],
+    fp64Contents: [],
+    bytesContents: [],
+  };
+}
+
 function simpleRequest(overrides: Partial<ModelInferRequest> = {}): ModelInferRequest {
   return {
     modelName: 'simple',
@@ -107,22 +121,12 @@ describe('server', () => {
   });
 
   test('infer - typed contents give the same results, in raw_output_contents', async () => {
-    const contents = (values: number[]) => ({
-      boolContents: [],
-      intContents: values,
-      int64Contents: [],
-      uintContents: [],
-      uint64Contents: [],
-      fp32Contents: [],
-      fp64Contents: [],
-      bytesContents: [],
-    });
     const request = simpleRequest({
       id: 'typed',
       rawInputContents: [],
       inputs: [
-        { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n], parameters: new Map(), contents: contents(Array(16).fill(5)) },
-        { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n], parameters: new Map(), contents: contents(Array(16).fill(2)) },
+        { name: 'INPUT0', datatype: 'INT32', shape: [1n, 16n], parameters: new Map(), contents: intContents(Array(16).fill(5)) },
+        { name: 'INPUT1', datatype: 'INT32', shape: [1n, 16n], parameters: new Map(), contents: intContents(Array(16).fill(2)) },
       ],
       outputs: [{ name: 'OUTPUT1', parameters: new Map() }],
     });
@@ -137,16 +141,6 @@ describe('server', () => {
   });
 
   test('simple_int8 - typed int_contents, as grpc_explicit_int8_content_client sends them, give INT8 sums and differences', async () => {
-    const typed = (values: number[]) => ({
-      boolContents: [],
-      intContents: values,
-      int64Contents: [],
-      uintContents: [],
-      uint64Contents: [],
-      fp32Contents: [],
-      fp64Contents: [],
-      bytesContents: [],
-    });
     const ramp = Array.from({ length: 16 }, (_, i) => i);
     const response = await call(cli.client, cli.client.modelInfer, {
       modelName: 'simple_int8',
@@ -154,8 +148,8 @@ describe('server', () => {
       id: 'int8',
       parameters: new Map(),
       inputs: [
-        { name: 'INPUT0', datatype: 'INT8', shape: [1n, 16n], parameters: new Map(), contents: typed(ramp) },
-        { name: 'INPUT1', datatype: 'INT8', shape: [1n, 16n], parameters: new Map(), contents: typed(Array(16).fill(1)) },
+        { name: 'INPUT0', datatype: 'INT8', shape: [1n, 16n], parameters: new Map(), contents: intContents(ramp) },
+        { name: 'INPUT1', datatype: 'INT8', shape: [1n, 16n], parameters: new Map(), contents: intContents(Array(16).fill(1)) },
       ],
       outputs: [],
       rawInputContents: [],

@@ -164,4 +164,22 @@ describe('runHooks', () => {
     await runHooks(new TypedOnly(context()), job('infer'), signal);
     assert.equal(built, false);
   });
+
+  test('a preprocess hook returning a spread copy, as the seed does, carries the list form and the state on', async () => {
+    let seen: { inputs: unknown; note: unknown; extra: unknown } | undefined;
+    class Spreading extends ModelServer {
+      override preprocess(request: InferRequest): InferRequest {
+        request.state['note'] = 'kept';
+        return { ...request, tensors: { ...request.tensors } };
+      }
+      predict(request: InferRequest): PredictOutputs {
+        seen = { inputs: request.inputs, note: request.state['note'], extra: Object.keys(request).sort() };
+        return { Y: request.tensors['X']?.data as Int32Array };
+      }
+    }
+    await runHooks(new Spreading(context()), job('infer'), signal);
+    assert.deepEqual(seen?.inputs, [[1, 2, 3]]);
+    assert.equal(seen?.note, 'kept');
+    assert.deepEqual(seen?.extra, ['id', 'inputs', 'outputs', 'parameters', 'state', 'tensors'], 'no internals leak into the copy');
+  });
 });
