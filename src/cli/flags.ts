@@ -289,7 +289,7 @@ function synopsis(name: string, flag: Flag): string {
 export const USAGE = [
   'Usage: v2serve [flags]',
   '',
-  'Serves a Triton-style model repository over the KServe v2 / Triton gRPC protocol.',
+  'Serves a Triton-style model repository over the KServe v2 / Triton gRPC and HTTP/REST protocols.',
   '',
   ...Object.entries(FLAGS as Record<string, Flag>).map(([name, flag]) => {
     const fallback = defaultText(flag);
