@@ -5,7 +5,7 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 
 const zone = (target, from, message, except = []) => ({ target, from, message, except });
 /** Modules every core folder may import. */
-const LEAVES = ['tensor', 'errors.ts', 'events.ts', 'dictionary.ts', 'package-root.ts'];
+const LEAVES = ['tensor', 'errors.ts', 'events.ts', 'dictionary.ts', 'package-root.ts', 'restrictions.ts'];
 /** src/<folder> may import from src/ only the folders and files listed. */
 const layer = (folder, allowed, message) => [zone(`./src/${folder}`, './src', message, allowed.map((name) => `./${name}`))];
 
@@ -59,6 +59,12 @@ export default tseslint.config(
             zone('./src/monitoring', './generated', 'src/monitoring never sees protobuf types.'),
             zone('./src/logging', './generated', 'src/logging never sees protobuf types.'),
             zone('./src/onnx', './generated', 'src/onnx may use only the ModelConfig schema.', ['./model_config.ts']),
+            ...layer(
+              'http',
+              ['http', 'model', 'pipeline', 'repository', 'shared-memory', 'logging', ...LEAVES],
+              'src/http translates HTTP/JSON to the core: it knows no scheduling, workers, monitoring, CLI or gRPC.',
+            ),
+            zone('./src/http', './generated', 'src/http never sees protobuf types: JSON is its wire format.'),
             zone('./src/grpc', './src/monitoring', 'src/grpc does not know monitoring.'),
             zone('./src/grpc', './src/cli', 'src/grpc gets its settings through options.'),
             zone('./src/grpc', './src/scheduling', 'src/grpc translates; scheduling is the core\'s business.'),
@@ -67,6 +73,7 @@ export default tseslint.config(
             zone('./src/errors.ts', './src', 'errors.ts imports nothing of ours.', ['./errors.ts']),
             zone('./src/dictionary.ts', './src', 'dictionary.ts imports nothing of ours.', ['./dictionary.ts']),
             zone('./src/package-root.ts', './src', 'package-root.ts imports nothing of ours.', ['./package-root.ts']),
+            zone('./src/restrictions.ts', './src', 'restrictions.ts imports nothing of ours.', ['./restrictions.ts']),
           ],
         },
       ],

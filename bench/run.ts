@@ -199,6 +199,8 @@ async function startV2serve(
   const args = [
     '--grpc-address=127.0.0.1',
     '--grpc-port=0',
+    // The benchmarks measure the gRPC path; an HTTP port would only risk a collision.
+    '--allow-http=false',
     ...[...(variant.args ?? []), ...ctx.settings.v2serveFlags].map((a) => a.replaceAll('{nats}', nats?.url ?? '')),
   ];
   if (variant.repository) {

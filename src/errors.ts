@@ -23,6 +23,11 @@ const BRAND = Symbol.for('v2serve.InferenceError');
 export class InferenceError extends Error {
   override readonly name = 'InferenceError';
   readonly [BRAND] = true;
+  /**
+   * For NOT_FOUND from a model lookup: whether the model or only its version is unknown.
+   * Triton's HTTP answers the first 400 and the second 404, so that transport needs to tell.
+   */
+  notFound: 'model' | 'version' | undefined;
 
   static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
@@ -43,7 +48,9 @@ export class InferenceError extends Error {
   static modelNotFound(name: string, version?: string): InferenceError {
     const v = version ? ` version ${version}` : '';
     // Triton's wording: clients and test suites match on it.
-    return new InferenceError('NOT_FOUND', `Request for unknown model: '${name}'${v} is not found`);
+    const error = new InferenceError('NOT_FOUND', `Request for unknown model: '${name}'${v} is not found`);
+    error.notFound = version ? 'version' : 'model';
+    return error;
   }
 
   static unimplemented(what: string): InferenceError {

@@ -8,7 +8,8 @@ import { modelBackends } from './backends.js';
 import type { Config } from './cli/config.js';
 import { dictionary } from './dictionary.js';
 import type { EventSink, ModelEvent } from './events.js';
-import { CertificateFiles, notAppliedOptions, startGrpcServer } from './grpc/index.js';
+import { CertificateFiles, EXTENSIONS, notAppliedOptions, startGrpcServer } from './grpc/index.js';
+import { startHttpServer, type RunningHttpServer } from './http/index.js';
 import { createRootLogger, type RootLogger } from './logging/index.js';
 import { modelOverridesFromParameters, startMonitoring, type Monitoring } from './monitoring/index.js';
 import { PACKAGE_VERSION } from './package-root.js';
@@ -16,7 +17,8 @@ import { ModelRepository, RepositoryPoller } from './repository/index.js';
 import { SharedMemoryRegistry } from './shared-memory/index.js';
 
 export interface RunningV2serve {
-  readonly ports: { readonly grpc: number };
+  /** `http` is absent with --allow-http=false. */
+  readonly ports: { readonly grpc: number; readonly http?: number };
   readonly logger: RootLogger;
   /**
    * Stops taking calls, lets those in flight finish (up to the exit timeout), unloads the
@@ -114,15 +116,38 @@ export async function startServer(config: Config, logger?: RootLogger): Promise<
     { address: config.grpcAddress, port: grpc.port, repository: config.modelRepository, tls: tls ? (config.grpcTls?.mutual ? 'mutual' : 'server') : 'off' },
     'listening',
   );
+  let http: RunningHttpServer | undefined;
+  if (config.http) {
+    try {
+      http = await startHttpServer({
+        address: config.http.address,
+        port: config.http.port,
+        maxInputBytes: config.http.maxInputBytes,
+        restrictions: config.http.restrictions,
+        serverName: config.id,
+        serverVersion: PACKAGE_VERSION,
+        // The binary extension is HTTP's own; the rest are the same as on gRPC.
+        extensions: [...EXTENSIONS, 'binary_tensor_data'],
+        repository,
+        sharedMemory,
+        logSettings: root.settings,
+        log,
+      });
+    } catch (err) {
+      await grpc.shutdown(0);
+      throw err;
+    }
+    log.info({ transport: 'http', address: config.http.address, port: http.port }, 'listening');
+  }
 
   return {
-    ports: { grpc: grpc.port },
+    ports: http ? { grpc: grpc.port, http: http.port } : { grpc: grpc.port },
     logger: root,
     async stop() {
       const exitDeadline = Date.now() + config.exitTimeoutSecs * 1000;
       // No reload may start while the models are being unloaded.
       await poller?.stop();
-      await grpc.shutdown(config.exitTimeoutSecs * 1000);
+      await Promise.all([grpc.shutdown(config.exitTimeoutSecs * 1000), http?.shutdown(config.exitTimeoutSecs * 1000)]);
       await repository.close();
       await sharedMemory.close();
       tls?.close();

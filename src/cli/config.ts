@@ -4,16 +4,11 @@ import { accessSync, constants as fsConstants } from 'node:fs';
 import { join } from 'node:path';
 import { BACKEND_SETTINGS, defaultBackendSettings, type BackendName, type BackendSettings } from '../backends.js';
 import { dictionary } from '../dictionary.js';
-import {
-  checkRestrictions,
-  parseRestriction,
-  type ConnectionOptions,
-  type ProtocolRestriction,
-  type TlsFileRole,
-} from '../grpc/index.js';
+import type { ConnectionOptions, TlsFileRole } from '../grpc/index.js';
 import type { LogFormat } from '../logging/index.js';
 import type { MonitoringOptionsInput } from '../monitoring/index.js';
 import { PACKAGE_ROOT } from '../package-root.js';
+import { checkRestrictions, parseRestriction, type ProtocolRestriction } from '../restrictions.js';
 import type { ControlMode } from '../repository/index.js';
 import { FLAGS, parseFlags, parseInteger, UsageError, type FlagName, type FlagValues } from './flags.js';
 
@@ -32,6 +27,8 @@ export interface Config {
   readonly grpcRestrictedProtocol: readonly ProtocolRestriction[];
   /** Only the flags given; the gRPC layer fills in Triton's defaults. */
   readonly grpcConnection: ConnectionOptions;
+  /** The HTTP/REST transport; absent with --allow-http=false. */
+  readonly http: HttpConfig | undefined;
   readonly strictReadiness: boolean;
   readonly exitTimeoutSecs: number;
   readonly modelControlMode: ControlMode;
@@ -48,6 +45,14 @@ export interface Config {
   readonly logFormat: LogFormat;
   /** Inference monitoring to NATS; absent when --monitoring-nats is not given. */
   readonly monitoring: MonitoringOptionsInput | undefined;
+}
+
+export interface HttpConfig {
+  readonly address: string;
+  readonly port: number;
+  /** Largest request body, bytes, before and after decompression. */
+  readonly maxInputBytes: number;
+  readonly restrictions: readonly ProtocolRestriction[];
 }
 
 /** TLS on the gRPC port; absent unless --grpc-use-ssl or --grpc-use-ssl-mutual. */
@@ -89,7 +94,15 @@ export function parseConfig(argv: readonly string[]): Readonly<Config> {
     grpcReflection: v['grpc-reflection'],
     grpcTls: tlsConfig(v, given),
     grpcConnection: connectionOptions(v),
-    grpcRestrictedProtocol: restrictedProtocol(v['grpc-restricted-protocol']),
+    grpcRestrictedProtocol: restrictedProtocol('grpc-restricted-protocol', v['grpc-restricted-protocol']),
+    http: v['allow-http']
+      ? {
+          address: v['http-address'],
+          port: v['http-port'],
+          maxInputBytes: v['http-max-input-size'],
+          restrictions: restrictedProtocol('http-restricted-api', v['http-restricted-api']),
+        }
+      : undefined,
     strictReadiness: v['strict-readiness'],
     exitTimeoutSecs: v['exit-timeout-secs'],
     modelControlMode: controlMode,
@@ -153,13 +166,13 @@ function backendSettings(specs: readonly string[]): BackendSettings {
   return settings as BackendSettings;
 }
 
-function restrictedProtocol(specs: readonly string[]): ProtocolRestriction[] {
+function restrictedProtocol(flag: FlagName, specs: readonly string[]): ProtocolRestriction[] {
   try {
     const restrictions = specs.map(parseRestriction);
     checkRestrictions(restrictions);
     return restrictions;
   } catch (err) {
-    throw new UsageError(`--grpc-restricted-protocol: ${err instanceof Error ? err.message : String(err)}`);
+    throw new UsageError(`--${flag}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

@@ -3,7 +3,8 @@
 // tritonserver's where it has the flag.
 import { parseArgs } from 'node:util';
 import { dictionary } from '../dictionary.js';
-import { CONNECTION_DEFAULTS, PROTOCOL_CATEGORIES } from '../grpc/index.js';
+import { CONNECTION_DEFAULTS } from '../grpc/index.js';
+import { PROTOCOL_CATEGORIES } from '../restrictions.js';
 import { BACKEND_SETTINGS } from '../backends.js';
 import { DEFAULT_MONITORING_OPTIONS, DEFAULT_STREAM_OPTIONS } from '../monitoring/index.js';
 
@@ -107,6 +108,23 @@ export const FLAGS = {
     kind: 'list',
     value: 'CATS:KEY=VAL',
     help: `RPCs of these categories need header KEY=VAL, repeatable; categories: ${PROTOCOL_CATEGORIES.join(', ')}`,
+  },
+  'allow-http': { kind: 'bool', value: 'BOOL', help: 'serve the KServe v2 / Triton HTTP/REST protocol', default: true },
+  'http-address': { kind: 'string', value: 'ADDR', help: 'address the HTTP port listens on', default: '0.0.0.0' },
+  'http-port': { kind: 'int', value: 'PORT', help: 'HTTP port, 0 = any free port', min: 0, max: 65535, default: 8000 },
+  'http-max-input-size': {
+    kind: 'int',
+    value: 'N',
+    help: 'largest HTTP request body, bytes, also after decompression',
+    min: 1,
+    max: INT32_MAX,
+    // Triton's default: 64 MiB.
+    default: 1 << 26,
+  },
+  'http-restricted-api': {
+    kind: 'list',
+    value: 'CATS:KEY=VAL',
+    help: `HTTP routes of these categories need header KEY=VAL, repeatable; categories as --grpc-restricted-protocol`,
   },
   'strict-readiness': { kind: 'bool', value: 'BOOL', help: 'ready only when every model is ready', default: true },
   'exit-timeout-secs': { kind: 'int', value: 'N', help: 'how long shutdown waits for calls in flight', min: 0, max: 86400, default: 30 },
@@ -271,7 +289,7 @@ function synopsis(name: string, flag: Flag): string {
 export const USAGE = [
   'Usage: v2serve [flags]',
   '',
-  'Serves a Triton-style model repository over the KServe v2 / Triton gRPC protocol.',
+  'Serves a Triton-style model repository over the KServe v2 / Triton gRPC and HTTP/REST protocols.',
   '',
   ...Object.entries(FLAGS as Record<string, Flag>).map(([name, flag]) => {
     const fallback = defaultText(flag);

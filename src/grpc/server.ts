@@ -13,7 +13,8 @@ import { CallTracker, inferenceService } from './inference-service.js';
 import { decodeModelInferRequest } from './infer-request-codec.js';
 import { encodeInferResult } from './infer-response-codec.js';
 import { addReflection } from './reflection.js';
-import { restrictionInterceptor, type ProtocolRestriction } from './restricted.js';
+import type { ProtocolRestriction } from '../restrictions.js';
+import { restrictionInterceptor } from './restricted.js';
 
 export const INFERENCE_SERVICE = 'inference.GRPCInferenceService';
 

@@ -12,4 +12,4 @@ export {
 } from './model-repository.js';
 export { completeBackendConfig, selectBackend, type BackendOptions, type ModelBackend } from './backends.js';
 export { RepositoryPoller, type PollChanges, type PolledRepository } from './repository-poller.js';
-export { parseConfigJson, parseConfigText } from './model-config.js';
+export { configToJson, parseConfigJson, parseConfigText } from './model-config.js';

@@ -2,7 +2,7 @@
 // `config` parameter) is parsed by @bufbuild/protobuf against the descriptor set buf
 // builds from proto/, then handed to the generated ModelConfig through the binary
 // encoding, so there is one schema and no hand-written parser.
-import { createFileRegistry, fromBinary, fromJsonString, toBinary, type DescMessage } from '@bufbuild/protobuf';
+import { createFileRegistry, fromBinary, fromJsonString, toBinary, toJsonString, type DescMessage } from '@bufbuild/protobuf';
 import { fromText } from '@bufbuild/protobuf/txtpb';
 import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { DESCRIPTOR_SET_BASE64 } from '../../generated/descriptor_set.js';
@@ -57,6 +57,15 @@ function locateTextError(text: string, message: string): { line: number; column:
   const lineStart = before.lastIndexOf('\n') + 1;
   const tokenStart = before.slice(lineStart).search(/\S+\s*$/);
   return { line, column: (tokenStart >= 0 ? tokenStart : before.length - lineStart) + 1 };
+}
+
+/**
+ * A ModelConfig as protobuf JSON with the proto field names (`max_batch_size`,
+ * `data_type: "TYPE_FP32"`), as Triton's HTTP config route answers; the generated toJSON
+ * would give camelCase.
+ */
+export function configToJson(config: ModelConfig): string {
+  return toJsonString(schema(), fromBinary(schema(), ModelConfig.encode(config).finish()), { useProtoFieldName: true });
 }
 
 /** Parses a ModelConfig in the proto3 JSON mapping (RepositoryModelLoad's `config` parameter). */

@@ -13,6 +13,8 @@ const CLI = join(PROJECT_ROOT, 'bin', 'v2serve.js');
 export interface RunningCli {
   readonly port: number;
   readonly address: string;
+  /** `http://127.0.0.1:<port>` of the HTTP transport; undefined with --allow-http=false. */
+  readonly http: string | undefined;
   readonly process: ChildProcess;
   readonly client: GRPCInferenceServiceClient;
   /** Every log line so far, parsed. */
@@ -24,7 +26,8 @@ export interface RunningCli {
 }
 
 export async function startCli(args: readonly string[] = [], timeoutMs = 20_000): Promise<RunningCli> {
-  const child = spawn(process.execPath, [CLI, '--grpc-address=127.0.0.1', '--grpc-port=0', ...args], {
+  // HTTP is on by default: on a fixed port, test servers running at once would collide.
+  const child = spawn(process.execPath, [CLI, '--grpc-address=127.0.0.1', '--grpc-port=0', '--http-address=127.0.0.1', '--http-port=0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];
@@ -71,8 +74,11 @@ export async function startCli(args: readonly string[] = [], timeoutMs = 20_000)
     });
   };
 
-  const listening = await waitForLog((l) => l['msg'] === 'listening');
+  const listening = await waitForLog((l) => l['msg'] === 'listening' && l['transport'] === undefined);
   const port = listening['port'] as number;
+  const httpOff = args.some((arg) => /^--allow-http=(false|0|off|no)$/i.test(arg));
+  const httpListening = httpOff ? undefined : await waitForLog((l) => l['msg'] === 'listening' && l['transport'] === 'http');
+  const http = httpListening ? `http://127.0.0.1:${httpListening['port'] as number}` : undefined;
   const address = `127.0.0.1:${port}`;
   const client = new GRPCInferenceServiceClient(address, credentials.createInsecure(), {
     'grpc.max_receive_message_length': -1,
@@ -81,6 +87,7 @@ export async function startCli(args: readonly string[] = [], timeoutMs = 20_000)
   return {
     port,
     address,
+    http,
     process: child,
     client,
     logs,

@@ -18,7 +18,7 @@ describe('startServer', () => {
         done();
       },
     });
-    const config = parseConfig(['--grpc-address=127.0.0.1', '--grpc-port=0', '--exit-timeout-secs=2']);
+    const config = parseConfig(['--grpc-address=127.0.0.1', '--grpc-port=0', '--http-address=127.0.0.1', '--http-port=0', '--exit-timeout-secs=2']);
     const server = await startServer(config, createRootLogger({ verboseLevel: 0, format: 'default' }, sink));
     assert.ok(server.ports.grpc > 0);
     const client = new GRPCInferenceServiceClient(`127.0.0.1:${server.ports.grpc}`, credentials.createInsecure());

@@ -1,0 +1,304 @@
+// The route table: every path the HTTP transport answers, its verb, its restriction category
+// and its handler. Paths follow Triton's patterns (versions are numeric in paths) plus
+// KServe's model list and the seed's `…/<operation>` for custom operations.
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import { dictionary } from '../dictionary.js';
+import { InferenceError } from '../errors.js';
+import type { LogSettings } from '../logging/index.js';
+import { configToJson, parseConfigJson, type ModelRepository } from '../repository/index.js';
+import type { ProtocolCategory } from '../restrictions.js';
+import type { SharedMemoryRegistry } from '../shared-memory/index.js';
+import {
+  checkUnloadJson,
+  fromIndexJson,
+  fromLoadJson,
+  fromLogSettingsJson,
+  fromRegisterJson,
+  jsonObject,
+  rawBinaryCall,
+  toIndexJson,
+  toInferCall,
+  toInferReply,
+  toLogSettingsJson,
+  toRegionsJson,
+  toStatisticsJson,
+  type InferTarget,
+} from './converters.js';
+import { HttpError } from './status.js';
+
+/** What handlers need to know about the server around them. */
+export interface RouteContext {
+  readonly repository: ModelRepository;
+  readonly sharedMemory: SharedMemoryRegistry;
+  readonly logSettings: LogSettings;
+  readonly log: Logger;
+  readonly serverName: string;
+  readonly serverVersion: string;
+  readonly extensions: readonly string[];
+  /** True once shutdown started: the server reports not ready. */
+  readonly shuttingDown: () => boolean;
+}
+
+/** One request as a handler sees it. */
+export interface RouteRequest {
+  readonly message: IncomingMessage;
+  /** The path's captured segments, URL-decoded. */
+  readonly params: readonly (string | undefined)[];
+  readonly body: Buffer;
+  readonly arrivedNs: bigint;
+  /** Fires when the client goes away before the answer. */
+  readonly signal: AbortSignal;
+}
+
+/** An answer: no body, a JSON value or text, or an inference header followed by binary blobs. */
+export interface Reply {
+  readonly status: number;
+  readonly json?: string;
+  readonly binary?: readonly Uint8Array[];
+}
+
+const EMPTY_OK: Reply = { status: 200 };
+const json = (value: unknown, status = 200): Reply => ({ status, json: JSON.stringify(value) });
+const ok = (): Reply => json(dictionary());
+
+export interface Route {
+  readonly method: 'GET' | 'POST';
+  readonly path: RegExp;
+  readonly category: ProtocolCategory | undefined;
+  readonly handle: (context: RouteContext, request: RouteRequest) => Reply | Promise<Reply>;
+}
+
+const MODEL = '/v2/models/([^/]+)(?:/versions/([0-9]+))?';
+const model = (suffix: string) => new RegExp(`^${MODEL}${suffix}$`);
+/** Sub-paths of a model that are not operations: a POST to them is a wrong verb, not a custom operation. */
+const RESERVED = '(?!(?:ready|config|stats|versions|trace)$)';
+
+function target(request: RouteRequest, operation?: string): InferTarget {
+  return { model: request.params[0] as string, version: request.params[1] ?? '', operation };
+}
+
+/** The header that splits the JSON part from the binary blobs (Triton's binary extension). */
+const HEADER_LENGTH = 'inference-header-content-length';
+
+async function infer(context: RouteContext, request: RouteRequest, operation: string | undefined): Promise<Reply> {
+  const { body, message } = request;
+  const where = target(request, operation);
+  const declared = message.headers[HEADER_LENGTH];
+  let httpCall;
+  if (declared === undefined) {
+    httpCall = toInferCall(where, jsonObject(body), new Uint8Array(0), request.arrivedNs);
+  } else {
+    const text = String(declared).trim();
+    const headerLength = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(headerLength) || headerLength > body.byteLength) {
+      throw InferenceError.invalidArgument('Inference-Header-Content-Length', `must be an integer in 0..${body.byteLength} (the body's size), got '${declared}'`);
+    }
+    if (headerLength === 0) {
+      const metadata = context.repository.metadata(where.model, where.version);
+      const batched = context.repository.config(where.model, where.version).maxBatchSize > 0;
+      httpCall = rawBinaryCall(where, metadata, batched, body, request.arrivedNs);
+    } else {
+      httpCall = toInferCall(where, jsonObject(body.subarray(0, headerLength)), body.subarray(headerLength), request.arrivedNs);
+    }
+  }
+  const current = httpCall;
+  const result = await context.sharedMemory.infer(current.call, (call) => context.repository.infer(call, request.signal));
+  const reply = toInferReply(result, current);
+  return { status: 200, json: reply.json, binary: reply.binary };
+}
+
+function checkRepositoryName(name: string | undefined): void {
+  if (name) throw new InferenceError('UNIMPLEMENTED', `repository '${name}' is not supported: v2serve serves one repository; leave the name out of the path`);
+}
+
+/** In order: the first route whose path and verb match answers. */
+export const ROUTES: readonly Route[] = [
+  {
+    method: 'GET',
+    path: /^\/v2\/?$/,
+    category: 'metadata',
+    handle: (c) => json({ name: c.serverName, version: c.serverVersion, extensions: c.extensions }),
+  },
+  { method: 'GET', path: /^\/v2\/health\/live$/, category: 'health', handle: () => EMPTY_OK },
+  {
+    method: 'GET',
+    path: /^\/v2\/health\/ready$/,
+    category: 'health',
+    handle: (c) => ({ status: !c.shuttingDown() && c.repository.serverReady() ? 200 : 400 }),
+  },
+  {
+    method: 'GET',
+    path: /^\/v2\/models$/,
+    category: 'metadata',
+    handle: (c) => json({ models: [...new Set(c.repository.index(true).map((entry) => entry.name))] }),
+  },
+  {
+    method: 'GET',
+    path: /^\/v2\/models\/stats$/,
+    category: 'statistics',
+    handle: (c) => json(toStatisticsJson(c.repository.statistics('', ''))),
+  },
+  {
+    method: 'GET',
+    path: model(''),
+    category: 'metadata',
+    handle: (c, r) => json(c.repository.metadata(r.params[0] as string, r.params[1] ?? '')),
+  },
+  {
+    method: 'GET',
+    path: model('/ready'),
+    category: 'health',
+    handle: (c, r) => {
+      const [name, version] = r.params as [string, string | undefined];
+      if (c.repository.modelReady(name, version ?? '')) return EMPTY_OK;
+      return json({ error: `Model '${name}'${version ? ` version ${version}` : ''} is not ready` }, 400);
+    },
+  },
+  {
+    method: 'GET',
+    path: model('/config'),
+    category: 'model-config',
+    handle: (c, r) => ({ status: 200, json: configToJson(c.repository.config(r.params[0] as string, r.params[1] ?? '')) }),
+  },
+  {
+    method: 'GET',
+    path: model('/stats'),
+    category: 'statistics',
+    handle: (c, r) => json(toStatisticsJson(c.repository.statistics(r.params[0] as string, r.params[1] ?? ''))),
+  },
+  { method: 'POST', path: model('/infer'), category: 'inference', handle: (c, r) => infer(c, r, undefined) },
+  {
+    method: 'POST',
+    path: model(`/${RESERVED}([^/]+)`),
+    category: 'inference',
+    handle: (c, r) => infer(c, r, r.params[2] as string),
+  },
+  {
+    method: 'POST',
+    path: /^\/v2\/repository(?:\/([^/]+))?\/index$/,
+    category: 'model-repository',
+    handle: (c, r) => {
+      checkRepositoryName(r.params[0]);
+      return json(toIndexJson(c.repository.index(fromIndexJson(jsonObject(r.body)))));
+    },
+  },
+  {
+    method: 'POST',
+    path: /^\/v2\/repository(?:\/([^/]+))?\/models\/([^/]+)\/load$/,
+    category: 'model-repository',
+    handle: async (c, r) => {
+      checkRepositoryName(r.params[0]);
+      c.repository.checkExplicitControl();
+      const { config, files } = fromLoadJson(jsonObject(r.body));
+      await c.repository.loadModel(r.params[1] as string, config === undefined ? undefined : parseConfigJson(config), files);
+      return ok();
+    },
+  },
+  {
+    method: 'POST',
+    path: /^\/v2\/repository(?:\/([^/]+))?\/models\/([^/]+)\/unload$/,
+    category: 'model-repository',
+    handle: async (c, r) => {
+      checkRepositoryName(r.params[0]);
+      c.repository.checkExplicitControl();
+      checkUnloadJson(jsonObject(r.body));
+      await c.repository.unloadModel(r.params[1] as string);
+      return ok();
+    },
+  },
+  {
+    method: 'GET',
+    path: /^\/v2\/systemsharedmemory(?:\/region\/([^/]+))?\/status$/,
+    category: 'shared-memory',
+    handle: (c, r) => json(toRegionsJson(c.sharedMemory.status(r.params[0] ?? ''))),
+  },
+  {
+    method: 'POST',
+    path: /^\/v2\/systemsharedmemory\/region\/([^/]+)\/register$/,
+    category: 'shared-memory',
+    handle: async (c, r) => {
+      const { key, offset, byteSize } = fromRegisterJson(jsonObject(r.body));
+      await c.sharedMemory.register(r.params[0] as string, key, offset, byteSize);
+      return ok();
+    },
+  },
+  {
+    method: 'POST',
+    path: /^\/v2\/systemsharedmemory(?:\/region\/([^/]+))?\/unregister$/,
+    category: 'shared-memory',
+    handle: async (c, r) => {
+      await c.sharedMemory.unregister(r.params[0] ?? '');
+      return ok();
+    },
+  },
+  // No CUDA region can exist (v2serve runs models on the CPU): status lists none, as gRPC answers.
+  {
+    method: 'GET',
+    path: /^\/v2\/cudasharedmemory(?:\/region\/([^/]+))?\/status$/,
+    category: 'shared-memory',
+    handle: (_c, r) => {
+      if (r.params[0]) throw new InferenceError('NOT_FOUND', `Unable to find cuda shared memory region: '${r.params[0]}'`);
+      return json([]);
+    },
+  },
+  {
+    method: 'POST',
+    path: /^\/v2\/cudasharedmemory\/region\/([^/]+)\/register$/,
+    category: 'shared-memory',
+    handle: (_c, r) => {
+      throw new InferenceError('INVALID_ARGUMENT', `failed to register CUDA shared memory region '${r.params[0]}': GPUs not supported`);
+    },
+  },
+  { method: 'POST', path: /^\/v2\/cudasharedmemory(?:\/region\/([^/]+))?\/unregister$/, category: 'shared-memory', handle: () => ok() },
+  ...(['GET', 'POST'] as const).map(
+    (method): Route => ({
+      method,
+      path: /^\/v2(?:\/models\/[^/]+(?:\/versions\/[0-9]+)?)?\/trace\/setting$/,
+      category: 'trace',
+      handle: () => {
+        throw InferenceError.unimplemented('trace setting (v2serve does not trace requests)');
+      },
+    }),
+  ),
+  {
+    method: 'GET',
+    path: /^\/v2\/logging$/,
+    category: 'logging',
+    handle: (c) => json(toLogSettingsJson(c.logSettings.current())),
+  },
+  {
+    method: 'POST',
+    path: /^\/v2\/logging$/,
+    category: 'logging',
+    handle: (c, r) => {
+      const changes = fromLogSettingsJson(jsonObject(r.body));
+      c.logSettings.update(changes);
+      if (changes.size > 0) c.log.info({ settings: dictionary(c.logSettings.current()) }, 'log settings changed');
+      return json(toLogSettingsJson(c.logSettings.current()));
+    },
+  },
+];
+
+/** The route for `method path`, with its decoded captures; 404 without one, 405 for a path with other verbs. */
+export function findRoute(method: string, path: string): { route: Route; params: (string | undefined)[] } {
+  let pathMatched = false;
+  for (const route of ROUTES) {
+    const match = route.path.exec(path);
+    if (!match) continue;
+    pathMatched = true;
+    // HEAD is answered as GET without a body (node:http drops it).
+    if (route.method !== method && !(method === 'HEAD' && route.method === 'GET')) continue;
+    return { route, params: match.slice(1).map(decodeSegment) };
+  }
+  throw pathMatched ? new HttpError(405, 'Method Not Allowed') : new HttpError(404, 'Not Found');
+}
+
+function decodeSegment(segment: string | undefined): string | undefined {
+  if (segment === undefined) return undefined;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, `'${segment}' is not a valid URL path segment`);
+  }
+}

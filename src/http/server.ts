@@ -1,0 +1,152 @@
+// The node:http server: HTTP/1.1 with keep-alive, one route table, bodies bounded before they
+// are buffered, restricted categories, compressed answers on request, and an orderly drain.
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import { deflate, gzip } from 'node:zlib';
+import { InferenceError } from '../errors.js';
+import type { ProtocolRestriction } from '../restrictions.js';
+import { readBody } from './body.js';
+import { findRoute, type Reply, type RouteContext } from './routes.js';
+import { HttpError, toErrorReply } from './status.js';
+
+const COMPRESS = { gzip: promisify(gzip), deflate: promisify(deflate) } as const;
+
+export interface HttpServerOptions extends Omit<RouteContext, 'shuttingDown'> {
+  readonly address: string;
+  readonly port: number;
+  /** Largest request body, bytes, before and after decompression. */
+  readonly maxInputBytes: number;
+  /** --http-restricted-api: categories answering only requests with a header. */
+  readonly restrictions: readonly ProtocolRestriction[];
+}
+
+export interface RunningHttpServer {
+  readonly port: number;
+  /** New requests get 503, requests in flight finish (up to `timeoutMs`), then the server closes. */
+  shutdown(timeoutMs: number): Promise<void>;
+}
+
+function carries(message: IncomingMessage, restriction: ProtocolRestriction): boolean {
+  const got = message.headers[restriction.header];
+  if (typeof got !== 'string') return false;
+  const a = Buffer.from(got);
+  const b = Buffer.from(restriction.value);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** The encoding of the answer: gzip or deflate when the client accepts it, else none. */
+function responseEncoding(message: IncomingMessage): 'gzip' | 'deflate' | undefined {
+  const accepted = String(message.headers['accept-encoding'] ?? '')
+    .split(',')
+    .map((part) => part.trim().split(';'))
+    .filter(([, q]) => q === undefined || !/^\s*q\s*=\s*0(?:\.0*)?\s*$/.test(q))
+    .map(([name]) => name?.trim().toLowerCase());
+  if (accepted.includes('gzip')) return 'gzip';
+  if (accepted.includes('deflate')) return 'deflate';
+  return undefined;
+}
+
+async function send(message: IncomingMessage, response: ServerResponse, reply: Reply): Promise<void> {
+  if (response.destroyed) return;
+  if (reply.json === undefined) {
+    response.writeHead(reply.status, { 'Content-Length': 0 }).end();
+    return;
+  }
+  const header = Buffer.from(reply.json, 'utf8');
+  const binary = reply.binary ?? [];
+  const headers: Record<string, string | number> = Object.create(null) as Record<string, string | number>;
+  let parts: readonly Uint8Array[] = [header, ...binary];
+  if (binary.length > 0) {
+    headers['Content-Type'] = 'application/octet-stream';
+    headers['Inference-Header-Content-Length'] = header.byteLength;
+  } else {
+    headers['Content-Type'] = 'application/json';
+  }
+  const encoding = responseEncoding(message);
+  if (encoding) {
+    parts = [await COMPRESS[encoding](Buffer.concat(parts))];
+    headers['Content-Encoding'] = encoding;
+  }
+  headers['Content-Length'] = parts.reduce((n, part) => n + part.byteLength, 0);
+  response.writeHead(reply.status, headers);
+  // Binary outputs go out as they are: views on the encoded outputs, no copy into one body.
+  for (const part of parts) response.write(part);
+  response.end();
+}
+
+export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
+  const { log } = options;
+  let closing = false;
+  let active = 0;
+  let idle: (() => void) | undefined;
+  const context: RouteContext = { ...options, shuttingDown: () => closing };
+  const restrictionOf = (category: string | undefined) =>
+    category === undefined ? undefined : options.restrictions.find((r) => (r.categories as readonly string[]).includes(category));
+
+  const handle = async (message: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const arrivedNs = process.hrtime.bigint();
+    const controller = new AbortController();
+    response.once('close', () => {
+      if (!response.writableFinished) controller.abort(new InferenceError('CANCELLED', 'the client closed the connection'));
+    });
+    try {
+      if (closing) throw new HttpError(503, 'HTTP server is shutting down');
+      const path = (message.url ?? '/').split('?', 1)[0] as string;
+      const { route, params } = findRoute(message.method ?? 'GET', path);
+      const restriction = restrictionOf(route.category);
+      // Triton's text: clients and operators match on it.
+      if (restriction && !carries(message, restriction)) throw new HttpError(403, `This API is restricted, expecting header '${restriction.header}'`);
+      const body = await readBody(message, options.maxInputBytes);
+      await send(message, response, await route.handle(context, { message, params, body, arrivedNs, signal: controller.signal }));
+    } catch (err) {
+      const { status, message: text } = toErrorReply(err, log);
+      // A body left unread would be parsed as the next request on this connection; once
+      // shutdown started, the connection is not kept for another.
+      if (!message.complete || closing) response.setHeader('Connection', 'close');
+      await send(message, response, { status, json: JSON.stringify({ error: text }) });
+    }
+  };
+
+  const server = createServer({ keepAlive: true }, (message, response) => {
+    active++;
+    handle(message, response)
+      .catch((err: unknown) => {
+        log.error({ err }, 'HTTP response failed');
+        response.destroy();
+      })
+      .finally(() => {
+        active--;
+        if (active === 0) idle?.();
+      });
+  });
+  server.on('clientError', (err, socket) => {
+    if (log.isLevelEnabled('debug')) log.debug({ err: err.message }, 'HTTP client error');
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.address, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+  return {
+    port: (server.address() as AddressInfo).port,
+    async shutdown(timeoutMs) {
+      closing = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (active > 0) {
+        const drained = new Promise<void>((resolve) => (idle = resolve));
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+        clearTimeout(timer);
+      }
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
