@@ -1,9 +1,8 @@
 // Triton's binary tensor data extension over HTTP: binary inputs (FP16, BYTES), binary
 // outputs after the JSON header, the raw binary request, and a 64 MiB tensor.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { startCli, type RunningCli } from '../helpers/server.js';
-import { httpRepository, request } from './http-fixtures.js';
+import { describe, test } from 'node:test';
+import { httpSuite, request } from './http-fixtures.js';
 
 /** A binary request: the JSON header, then the blobs; the header length goes in Inference-Header-Content-Length. */
 function binaryBody(header: unknown, ...blobs: Uint8Array[]): { body: Uint8Array; headers: Record<string, string> } {
@@ -18,19 +17,7 @@ function split(bytes: Uint8Array, headerLength: string | null): { json: { output
 }
 
 describe('http - binary', () => {
-  let cli: RunningCli;
-  let base: string;
-  const repo = httpRepository();
-
-  before(async () => {
-    cli = await startCli([`--model-repository=${repo.root}`]);
-    base = cli.http as string;
-    await cli.waitForLog((l) => l['model'] === 'echo' && l['msg'] === 'model loaded');
-  });
-  after(async () => {
-    await cli.stop();
-    repo.remove();
-  });
+  const suite = httpSuite();
 
   test('binary - an FP16 input and output travel binary, byte for byte', async () => {
     const fp16 = Buffer.from(new Uint16Array([0x3c00, 0xc000, 0x7bff]).buffer);
@@ -38,7 +25,7 @@ describe('http - binary', () => {
       { inputs: [{ name: 'X_FP16', datatype: 'FP16', shape: [3], parameters: { binary_data_size: 6 } }], outputs: [{ name: 'Y_FP16', parameters: { binary_data: true } }] },
       fp16,
     );
-    const reply = await request(base, '/v2/models/echo/infer', body, headers);
+    const reply = await request(suite.base, '/v2/models/echo/infer', body, headers);
     assert.equal(reply.status, 200, reply.text);
     assert.equal(reply.headers.get('content-type'), 'application/octet-stream');
     const { json, rest } = split(reply.bytes, reply.headers.get('inference-header-content-length'));
@@ -64,7 +51,7 @@ describe('http - binary', () => {
       },
       bytes,
     );
-    const reply = await request(base, '/v2/models/echo/infer', body, headers);
+    const reply = await request(suite.base, '/v2/models/echo/infer', body, headers);
     assert.equal(reply.status, 200, reply.text);
     const { json, rest } = split(reply.bytes, reply.headers.get('inference-header-content-length'));
     assert.deepEqual(json.outputs[0]?.parameters, { binary_data_size: bytes.byteLength });
@@ -74,12 +61,12 @@ describe('http - binary', () => {
 
   test('binary - a raw binary request (header length 0) feeds the one input of simple_identity-like models', async () => {
     const fp32 = Buffer.from(new Float32Array([1.5, 2.5]).buffer);
-    const reply = await request(base, '/v2/models/slow/infer', fp32, { 'Inference-Header-Content-Length': '0' });
+    const reply = await request(suite.base, '/v2/models/slow/infer', fp32, { 'Inference-Header-Content-Length': '0' });
     assert.equal(reply.status, 200, reply.text);
     const { json, rest } = split(reply.bytes, reply.headers.get('inference-header-content-length'));
     assert.deepEqual(json.outputs[0], { name: 'Y', datatype: 'FP32', shape: [2], parameters: { binary_data_size: 8 } });
     assert.deepEqual(rest, fp32);
-    const many = await request(base, '/v2/models/echo/infer', fp32, { 'Inference-Header-Content-Length': '0' });
+    const many = await request(suite.base, '/v2/models/echo/infer', fp32, { 'Inference-Header-Content-Length': '0' });
     assert.equal(many.status, 400);
     assert.match(String(many.json()['error']), /one input/);
   });
@@ -94,7 +81,7 @@ describe('http - binary', () => {
       blob,
     );
     assert.ok(body.byteLength <= 1 << 26);
-    const reply = await request(base, '/v2/models/slow/infer', body, headers);
+    const reply = await request(suite.base, '/v2/models/slow/infer', body, headers);
     assert.equal(reply.status, 200, reply.text.slice(0, 200));
     const { rest } = split(reply.bytes, reply.headers.get('inference-header-content-length'));
     assert.equal(rest.byteLength, blob.byteLength);
@@ -103,7 +90,7 @@ describe('http - binary', () => {
 
   test('binary - blobs no input claims are 400', async () => {
     const { body, headers } = binaryBody({ inputs: [{ name: 'X', datatype: 'FP32', shape: [1], data: [1] }] }, Buffer.alloc(4));
-    const reply = await request(base, '/v2/models/slow/infer', body, headers);
+    const reply = await request(suite.base, '/v2/models/slow/infer', body, headers);
     assert.equal(reply.status, 400);
     assert.match(String(reply.json()['error']), /no input's binary_data_size claims/);
   });

@@ -1,10 +1,10 @@
 // The HTTP/REST transport through the real CLI with Node's fetch: every route, every status
 // code, JSON tensors of every datatype value by value, and the bad-input table.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { startCli, type RunningCli } from '../helpers/server.js';
-import { httpRepository, request } from './http-fixtures.js';
+import { startCli } from '../helpers/server.js';
+import { httpSuite, request } from './http-fixtures.js';
 
 /** JSON-able values per datatype, including each type's extremes. */
 const VALUES: Record<string, unknown[]> = {
@@ -27,57 +27,45 @@ const input = (type: string, data: unknown, shape = [3]) => ({ name: `X_${type}`
 const want = (...types: string[]) => types.map((type) => ({ name: `Y_${type}` }));
 
 describe('http', () => {
-  let cli: RunningCli;
-  let base: string;
-  const repo = httpRepository();
-
-  before(async () => {
-    cli = await startCli([`--model-repository=${repo.root}`]);
-    base = cli.http as string;
-    await cli.waitForLog((l) => l['model'] === 'echo' && l['msg'] === 'model loaded');
-  });
-  after(async () => {
-    await cli.stop();
-    repo.remove();
-  });
+  const suite = httpSuite();
 
   test('health - live answers 200 with an empty body', async () => {
-    const live = await request(base, '/v2/health/live');
+    const live = await request(suite.base, '/v2/health/live');
     assert.equal(live.status, 200);
     assert.equal(live.text, '');
   });
 
   test('health - ready answers 400 with an empty body while a model loads, then 200', async () => {
-    const loading = await request(base, '/v2/health/ready');
-    const modelLoading = await request(base, '/v2/models/slow/ready');
-    await cli.waitForLog((l) => l['model'] === 'slow' && l['msg'] === 'model loaded');
+    const loading = await request(suite.base, '/v2/health/ready');
+    const modelLoading = await request(suite.base, '/v2/models/slow/ready');
+    await suite.cli.waitForLog((l) => l['model'] === 'slow' && l['msg'] === 'model loaded');
     assert.equal(loading.status, 400);
     assert.equal(loading.text, '');
     assert.equal(modelLoading.status, 400);
     assert.match(String(modelLoading.json()['error']), /slow/);
-    const ready = await request(base, '/v2/health/ready');
+    const ready = await request(suite.base, '/v2/health/ready');
     assert.equal(ready.status, 200);
     assert.equal(ready.text, '');
-    assert.equal((await request(base, '/v2/models/slow/versions/1/ready')).status, 200);
+    assert.equal((await request(suite.base, '/v2/models/slow/versions/1/ready')).status, 200);
   });
 
   test('metadata - server, model, model version and the model list', async () => {
-    const server = (await request(base, '/v2')).json();
+    const server = (await request(suite.base, '/v2')).json();
     assert.equal(server['name'], 'v2serve');
     assert.ok((server['extensions'] as string[]).includes('binary_tensor_data'));
-    const model = await request(base, '/v2/models/echo/versions/1');
+    const model = await request(suite.base, '/v2/models/echo/versions/1');
     assert.equal(model.status, 200);
     assert.equal(model.headers.get('content-type'), 'application/json');
     const metadata = model.json();
     assert.deepEqual(metadata['versions'], ['1']);
     assert.deepEqual((metadata['inputs'] as unknown[])[0], { name: 'X_BOOL', datatype: 'BOOL', shape: [-1] });
-    const list = (await request(base, '/v2/models')).json();
+    const list = (await request(suite.base, '/v2/models')).json();
     assert.ok((list['models'] as string[]).includes('echo'));
   });
 
   test('infer - every JSON datatype round-trips value by value, nested or flat, id echoed', async () => {
     const inputs = Object.entries(VALUES).map(([type, values], i) => (i % 2 === 0 ? input(type, values) : input(type, [[values[0]], [values[1]], [values[2]]], [3])));
-    const reply = await request(base, '/v2/models/echo/infer', { id: 'req-1', inputs, outputs: want(...Object.keys(VALUES)) });
+    const reply = await request(suite.base, '/v2/models/echo/infer', { id: 'req-1', inputs, outputs: want(...Object.keys(VALUES)) });
     assert.equal(reply.status, 200, reply.text);
     const body = reply.json();
     assert.equal(body['id'], 'req-1');
@@ -95,7 +83,7 @@ describe('http', () => {
   });
 
   test('infer - requested outputs only, and parameters typed as on gRPC', async () => {
-    const reply = await request(base, '/v2/models/echo/infer', {
+    const reply = await request(suite.base, '/v2/models/echo/infer', {
       parameters: { sequence_id: 'abc', priority: 1, custom: 'x' },
       inputs: [input('INT32', [1, 2, 3]), input('FP32', [1, 2, 3])],
       outputs: [{ name: 'Y_INT32' }],
@@ -106,68 +94,68 @@ describe('http', () => {
   });
 
   test('infer - an FP16 output asked for as JSON is 400, as in Triton', async () => {
-    const reply = await request(base, '/v2/models/echo/infer', { inputs: [input('INT32', [1, 2, 3])], outputs: want('FP16') });
+    const reply = await request(suite.base, '/v2/models/echo/infer', { inputs: [input('INT32', [1, 2, 3])], outputs: want('FP16') });
     assert.equal(reply.status, 400);
     assert.match(String(reply.json()['error']), /FP16 via JSON is not supported/);
   });
 
   test('operations - explain and a custom operation dispatch as the gRPC operation parameter', async () => {
-    const explain = await request(base, '/v2/models/echo/explain', { inputs: [input('FP32', [1, 2, 3])], outputs: want('BYTES') });
+    const explain = await request(suite.base, '/v2/models/echo/explain', { inputs: [input('FP32', [1, 2, 3])], outputs: want('BYTES') });
     assert.equal(explain.status, 200, explain.text);
     assert.deepEqual((explain.json()['outputs'] as { data: unknown }[])[0]?.data, ['explained 3']);
-    const custom = await request(base, '/v2/models/echo/versions/1/double', { inputs: [input('FP32', [1, 2, 3])], outputs: want('FP32') });
+    const custom = await request(suite.base, '/v2/models/echo/versions/1/double', { inputs: [input('FP32', [1, 2, 3])], outputs: want('FP32') });
     assert.equal(custom.status, 200, custom.text);
     assert.deepEqual((custom.json()['outputs'] as { data: unknown }[])[0]?.data, [2, 4, 6]);
   });
 
   test('config - ModelConfig with proto field names', async () => {
-    const config = (await request(base, '/v2/models/echo/config')).json();
+    const config = (await request(suite.base, '/v2/models/echo/config')).json();
     assert.equal(config['max_batch_size'], undefined);
     assert.equal((config['input'] as { data_type: string }[])[0]?.data_type, 'TYPE_BOOL');
   });
 
   test('statistics - per model and for all models', async () => {
-    const one = (await request(base, '/v2/models/echo/stats')).json();
+    const one = (await request(suite.base, '/v2/models/echo/stats')).json();
     const stats = (one['model_stats'] as { name: string; inference_count: number; inference_stats: { success: { count: number } } }[])[0];
     assert.equal(stats?.name, 'echo');
     assert.ok((stats?.inference_stats.success.count ?? 0) > 0);
-    const all = (await request(base, '/v2/models/stats')).json();
+    const all = (await request(suite.base, '/v2/models/stats')).json();
     assert.ok((all['model_stats'] as { name: string }[]).some((s) => s.name === 'echo'));
   });
 
   test('repository - index lists the models; load outside explicit mode is 503', async () => {
-    const index = await request(base, '/v2/repository/index', { ready: true });
+    const index = await request(suite.base, '/v2/repository/index', { ready: true });
     assert.ok((index.json() as unknown as { name: string; state: string }[]).some((m) => m.name === 'echo' && m.state === 'READY'));
-    const load = await request(base, '/v2/repository/models/echo/load', {});
+    const load = await request(suite.base, '/v2/repository/models/echo/load', {});
     assert.equal(load.status, 503);
     assert.match(String(load.json()['error']), /explicit model load \/ unload is not allowed/);
-    assert.equal((await request(base, '/v2/repository/other/index', {})).status, 501);
+    assert.equal((await request(suite.base, '/v2/repository/other/index', {})).status, 501);
   });
 
   test('logging - GET answers the settings, POST changes the keys given', async () => {
-    const settings = (await request(base, '/v2/logging')).json();
+    const settings = (await request(suite.base, '/v2/logging')).json();
     assert.equal(settings['log_info'], true);
-    const changed = (await request(base, '/v2/logging', { log_verbose_level: 0, log_info: true })).json();
+    const changed = (await request(suite.base, '/v2/logging', { log_verbose_level: 0, log_info: true })).json();
     assert.equal(changed['log_verbose_level'], 0);
-    const bad = await request(base, '/v2/logging', { log_info: 1 });
+    const bad = await request(suite.base, '/v2/logging', { log_info: 1 });
     assert.equal(bad.status, 400);
     assert.match(String(bad.json()['error']), /log_info/);
   });
 
   test('shared memory - status lists none; an unknown region is 404', async () => {
-    assert.deepEqual((await request(base, '/v2/systemsharedmemory/status')).json(), []);
-    assert.equal((await request(base, '/v2/systemsharedmemory/region/nope/status')).status, 404);
-    assert.equal((await request(base, '/v2/cudasharedmemory/status')).status, 200);
+    assert.deepEqual((await request(suite.base, '/v2/systemsharedmemory/status')).json(), []);
+    assert.equal((await request(suite.base, '/v2/systemsharedmemory/region/nope/status')).status, 404);
+    assert.equal((await request(suite.base, '/v2/cudasharedmemory/status')).status, 200);
   });
 
   test('trace - setting is 501, as gRPC answers UNIMPLEMENTED', async () => {
-    assert.equal((await request(base, '/v2/trace/setting')).status, 501);
-    assert.equal((await request(base, '/v2/models/echo/trace/setting', {})).status, 501);
+    assert.equal((await request(suite.base, '/v2/trace/setting')).status, 501);
+    assert.equal((await request(suite.base, '/v2/models/echo/trace/setting', {})).status, 501);
   });
 
   test('gzip - a compressed request is read, and the answer is compressed when accepted', async () => {
     const body = gzipSync(JSON.stringify({ inputs: [input('INT32', [4, 5, 6])], outputs: want('INT32') }));
-    const response = await fetch(`${base}/v2/models/echo/infer`, {
+    const response = await fetch(`${suite.base}/v2/models/echo/infer`, {
       method: 'POST',
       headers: { 'Content-Encoding': 'gzip', 'Accept-Encoding': 'gzip' },
       body,
@@ -179,19 +167,19 @@ describe('http', () => {
   });
 
   test('status - unknown model 400, unknown version 404, unknown path 404, wrong verb 405', async () => {
-    const unknown = await request(base, '/v2/models/nope');
+    const unknown = await request(suite.base, '/v2/models/nope');
     assert.equal(unknown.status, 400);
     assert.equal(unknown.json()['error'], "Request for unknown model: 'nope' is not found");
-    const version = await request(base, '/v2/models/echo/versions/9/infer', { inputs: [] });
+    const version = await request(suite.base, '/v2/models/echo/versions/9/infer', { inputs: [] });
     assert.equal(version.status, 404);
     assert.match(String(version.json()['error']), /'echo' version 9 is not found/);
-    const path = await request(base, '/v3/nothing');
+    const path = await request(suite.base, '/v3/nothing');
     assert.equal(path.status, 404);
     assert.deepEqual(path.json(), { error: 'Not Found' });
-    const verb = await request(base, '/v2/models/echo/ready', {});
+    const verb = await request(suite.base, '/v2/models/echo/ready', {});
     assert.equal(verb.status, 405);
     assert.deepEqual(verb.json(), { error: 'Method Not Allowed' });
-    assert.equal((await request(base, '/v2/models/echo/infer')).status, 405);
+    assert.equal((await request(suite.base, '/v2/models/echo/infer')).status, 405);
   });
 
   /** [case, path, body, headers, what the error must name] — all 4xx, never 500. */
@@ -235,14 +223,14 @@ describe('http', () => {
 
   for (const [name, path, body, headers, names] of BAD) {
     test(`bad input - ${name} is 4xx naming the field`, async () => {
-      const reply = await request(base, path, body, headers);
+      const reply = await request(suite.base, path, body, headers);
       assert.ok(reply.status >= 400 && reply.status < 500, `${reply.status} ${reply.text}`);
       assert.match(String(reply.json()['error']), names);
     });
   }
 
   test('bad input - the server still serves after the bad-input table', async () => {
-    const reply = await request(base, '/v2/models/echo/infer', { inputs: [input('INT32', [1, 2, 3])], outputs: want('INT32') });
+    const reply = await request(suite.base, '/v2/models/echo/infer', { inputs: [input('INT32', [1, 2, 3])], outputs: want('INT32') });
     assert.equal(reply.status, 200);
   });
 });

@@ -1,6 +1,7 @@
 // A repository for the HTTP tests: `echo` returns each input X_<TYPE> as Y_<TYPE> for every
 // datatype, with an `explain` and a custom operation; `slow` takes a while to load.
-import { tempRepository } from '../helpers/server.js';
+import { after, before } from 'node:test';
+import { startCli, tempRepository, type RunningCli } from '../helpers/server.js';
 
 export const TYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BF16', 'BYTES'] as const;
 
@@ -63,6 +64,29 @@ export function httpRepository() {
     echo: { config: ECHO_CONFIG, versions: { '1': ECHO } },
     slow: { config: SLOW_CONFIG, versions: { '1': SLOW } },
   });
+}
+
+/** A suite's server: the CLI on the http repository, started before its tests and stopped after; `base` is its HTTP URL. */
+export function httpSuite(): { readonly cli: RunningCli; readonly base: string } {
+  const repo = httpRepository();
+  const suite: { cli?: RunningCli; base?: string } = {};
+  before(async () => {
+    suite.cli = await startCli([`--model-repository=${repo.root}`]);
+    suite.base = suite.cli.http as string;
+    await suite.cli.waitForLog((l) => l['model'] === 'echo' && l['msg'] === 'model loaded');
+  });
+  after(async () => {
+    await suite.cli?.stop();
+    repo.remove();
+  });
+  return {
+    get cli() {
+      return suite.cli as RunningCli;
+    },
+    get base() {
+      return suite.base as string;
+    },
+  };
 }
 
 /** GET or POST a JSON body; answers the status, headers and text. */
