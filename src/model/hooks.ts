@@ -5,6 +5,7 @@ import { dictionary, snapshot } from '../dictionary.js';
 import type { MetricValue } from '../events.js';
 import { toOutputTensors, type Tensor } from '../tensor/index.js';
 import { buildRequest } from './hook-request.js';
+import { CALL_CHAINS } from './model-calls.js';
 import { customOperationMethod, type ModelServer } from './model-server.js';
 import type {
   InferRequest,
@@ -24,6 +25,8 @@ export interface ExecutionJob {
   readonly parameters: Parameters;
   readonly outputs: readonly RequestedOutput[];
   readonly operation: string;
+  /** Set when another model called this one: the models whose requests led here, outermost first. */
+  readonly callers?: readonly string[];
 }
 
 export interface ExecutionOutput {
@@ -81,6 +84,8 @@ function then<T, U>(value: MaybePromise<T>, next: (value: T) => MaybePromise<U>)
  * throw and a rejection take the same path.
  */
 export function runHooks(server: ModelServer, job: ExecutionJob, signal: AbortSignal): Promise<ExecutionOutput> {
+  // The hooks get this signal: a call they make with it continues this job's chain.
+  if (job.callers) server[CALL_CHAINS]?.set(signal, job.callers);
   try {
     const output = runHookChain(server, job, signal);
     return isPromise(output) ? output : Promise.resolve(output);

@@ -1,6 +1,13 @@
 // The model-author contract: the class a model extends, what its hooks see, the hook runner
 // and where an instance of it runs. Knows nothing of transports, repositories or scheduling.
 export { ModelServer, customOperationMethod, type ModelContext, type ModelFiles } from './model-server.js';
+export type {
+  ChainedCallOptions,
+  ModelCaller,
+  ModelCallInputs,
+  ModelCallOptions,
+  ModelCallResult,
+} from './model-calls.js';
 export { runHooks, type ExecutionJob, type ExecutionOutput } from './hooks.js';
 export { buildRequest } from './hook-request.js';
 export {

@@ -8,6 +8,14 @@ import { dictionary, ownEntry } from '../dictionary.js';
 import type { MetricValue } from '../events.js';
 import type { IOSpec } from '../tensor/index.js';
 import { hasUntouchedInputs } from './hook-request.js';
+import {
+  CALL_CHAINS,
+  type CallChains,
+  type ModelCaller,
+  type ModelCallInputs,
+  type ModelCallOptions,
+  type ModelCallResult,
+} from './model-calls.js';
 import type {
   InferRequest,
   InferResponse,
@@ -32,6 +40,8 @@ export interface ModelContext {
   /** The version directory the model module was loaded from. */
   readonly versionPath: string;
   readonly logger: Logger;
+  /** The other models of the repository, for infer(); absent where calls cannot be made. */
+  readonly models?: ModelCaller;
 }
 
 /** The model file and its siblings, as getModel() finds them. */
@@ -64,6 +74,8 @@ export abstract class ModelServer {
   labels: Record<string, string>;
   /** Metrics set with setMetric(); a snapshot goes with every monitoring event. */
   readonly metrics: Record<string, MetricValue> = dictionary();
+  /** Filled by the hook runner: the call chain of each running job, by its signal. */
+  readonly [CALL_CHAINS]: CallChains = new WeakMap();
   private readonly context: ModelContext;
 
   constructor(context: ModelContext) {
@@ -134,6 +146,23 @@ export abstract class ModelServer {
       ownEntry(request?.parameters, key) ?? ownEntry(this.context.parameters, key) ?? ownEntry(this.context.serverParameters, key);
     if (found === undefined) return defaultValue;
     return defaultValue === undefined ? found : asTypeOf(found, defaultValue, key);
+  }
+
+  /**
+   * Calls another model of the repository in this process: tensors in, tensors out, no
+   * encoding. The callee's admission, scheduling, readiness checks and statistics apply as
+   * for a client's request. Pass the `signal` your hook received, so that the request's
+   * deadline and cancellation reach the callee and a call cycle (A → B → A) is refused.
+   * Errors are InferenceErrors (NOT_FOUND for an unknown model, INVALID_ARGUMENT for inputs
+   * the callee does not take, the callee's own errors).
+   */
+  infer(model: string, inputs: ModelCallInputs, options: ModelCallOptions = {}): Promise<ModelCallResult> {
+    const caller = this.context.models;
+    if (!caller) {
+      return Promise.reject(new InferenceError('UNIMPLEMENTED', `model '${this.name}' cannot call model '${model}': it runs without a model repository`));
+    }
+    const chain = (options.signal && this[CALL_CHAINS].get(options.signal)) ?? [];
+    return caller.infer(model, inputs, { ...options, callers: [...chain, this.name] });
   }
 
   setMetric(name: string, value: MetricValue): void {

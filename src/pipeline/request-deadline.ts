@@ -1,8 +1,8 @@
 // The request's own limits: the operation it asks for and its `timeout` parameter.
 import { InferenceError } from '../errors.js';
-import type { InferCall } from './types.js';
+import type { CallBase } from './types.js';
 
-export function requestOperation(call: InferCall): string {
+export function requestOperation(call: CallBase): string {
   const operation = call.parameters['operation'];
   if (operation === undefined) return 'infer';
   if (typeof operation !== 'string' || operation === '') {
@@ -23,7 +23,7 @@ const NO_DEADLINE = { dispose: () => undefined };
  * 0 or absent: none, as in Triton). When it expires the signal fires with DEADLINE_EXCEEDED:
  * a request still waiting is dropped, a running one sees its AbortSignal fire.
  */
-export function requestDeadline(call: InferCall, signal: AbortSignal): Deadline {
+export function requestDeadline(call: CallBase, signal: AbortSignal): Deadline {
   const timeout = call.parameters['timeout'];
   if (timeout === undefined || timeout === 0 || timeout === 0n || signal.aborted) return { signal, ...NO_DEADLINE };
   if (typeof timeout !== 'number' && typeof timeout !== 'bigint') {

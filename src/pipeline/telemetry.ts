@@ -6,7 +6,7 @@ import { InferenceError } from '../errors.js';
 import type { EventSink } from '../events.js';
 import type { ExecutionTimings } from '../scheduling/index.js';
 import { VersionStatistics } from './statistics.js';
-import type { InferCall } from './types.js';
+import type { CallBase } from './types.js';
 import type { Completed } from './version-pipeline.js';
 
 export interface VersionIdentity {
@@ -38,7 +38,7 @@ export class VersionTelemetry {
     this.statistics.recordExecution(execution.batchSize, execution);
   }
 
-  succeeded(call: InferCall, done: Completed, instance: InstanceIdentity): void {
+  succeeded(call: CallBase, done: Completed, instance: InstanceIdentity): void {
     const { timings, output } = done;
     const totalNs = timings.queueNs + timings.inputNs + timings.inferNs + timings.outputNs;
     this.statistics.recordSuccess(totalNs, timings, done.rows);
@@ -64,7 +64,7 @@ export class VersionTelemetry {
   }
 
   /** Failed requests are always reported, with the parameters and the error; the inputs may not have decoded. */
-  failed(call: InferCall, err: unknown, instance: InstanceIdentity | undefined): void {
+  failed(call: CallBase, err: unknown, instance: InstanceIdentity | undefined): void {
     const durationNs = process.hrtime.bigint() - call.arrivedNs;
     this.statistics.recordFailure(durationNs);
     if (this.events.wantsInferenceEvents?.() === false) return;

@@ -1,21 +1,42 @@
 // The core's request and answer, as a transport hands one in and gets one back.
 import type { Parameters, RequestedOutput } from '../model/index.js';
-import type { WireInputTensor, WireOutputTensor } from '../tensor/index.js';
+import type { ParamValue } from '../model/index.js';
+import type { Tensor, WireInputTensor, WireOutputTensor } from '../tensor/index.js';
 
-/** One inference call as a transport hands it to the repository. */
-export interface InferCall {
+/** What every call to a version has, however its inputs came. */
+export interface CallBase {
   readonly model: string;
   /** Empty: the highest ready version. */
   readonly version: string;
   readonly id: string;
   readonly parameters: Parameters;
+  readonly outputs: readonly RequestedOutput[];
+  /** process.hrtime.bigint() when the call arrived. */
+  readonly arrivedNs: bigint;
+}
+
+/** One inference call as a transport hands it to the repository. */
+export interface InferCall extends CallBase {
   readonly inputs: readonly WireInputTensor[];
   /** Each input's parameters, by index; absent when no input has any (the usual case). */
   readonly inputParameters?: readonly (Parameters | undefined)[];
   readonly raw: readonly Uint8Array[];
-  readonly outputs: readonly RequestedOutput[];
-  /** process.hrtime.bigint() when the call arrived. */
-  readonly arrivedNs: bigint;
+}
+
+/** A call from another model of the repository: typed tensors, nothing to decode. */
+export interface TensorCall extends CallBase {
+  readonly tensors: readonly Tensor[];
+  /** The models whose requests led here, outermost first. */
+  readonly callers: readonly string[];
+}
+
+/** What an in-process call gets back: the output tensors themselves. */
+export interface TensorResult {
+  readonly model: string;
+  readonly version: string;
+  readonly id: string;
+  readonly parameters: Readonly<Record<string, ParamValue>>;
+  readonly outputs: readonly Tensor[];
 }
 
 /** What the repository hands back: outputs already encoded for the wire. */

@@ -4,12 +4,12 @@
 import type { ModelConfig } from '../../generated/model_config.js';
 import type { ExecutionJob, ExecutionOutput, RequestedOutput } from '../model/index.js';
 import { checkSequenceRequest, type Scheduler } from '../scheduling/index.js';
-import { batchSize, decodeInputs, encodeOutputs, type IOSpec, type Tensor } from '../tensor/index.js';
+import { batchSize, checkTensors, decodeInputs, encodeOutputs, type IOSpec, type Tensor } from '../tensor/index.js';
 import { Labels, checkClassifiable, classificationCount, classify } from './classification.js';
 import { checkRequestedOutputs, selectOutputs } from './outputs.js';
 import { requestOperation } from './request-deadline.js';
 import type { RequestTimings } from './statistics.js';
-import type { InferCall, InferResult } from './types.js';
+import type { CallBase, InferCall, InferResult, TensorCall, TensorResult } from './types.js';
 
 export interface PipelineSpec {
   readonly name: string;
@@ -20,9 +20,8 @@ export interface PipelineSpec {
   readonly path: string;
 }
 
-/** A request that went through: the answer, and what telemetry needs to know of it. */
+/** A request that went through: what telemetry needs to know of it. */
 export interface Completed {
-  readonly result: InferResult;
   readonly operation: string;
   /** The decoded inputs. */
   readonly inputs: readonly Tensor[];
@@ -36,6 +35,11 @@ export interface Completed {
   readonly batched: boolean;
 }
 
+/** The answer, as the way in that took the call hands it back. */
+export interface Answered<R> extends Completed {
+  readonly result: R;
+}
+
 export class VersionPipeline {
   private readonly labels: Labels;
 
@@ -46,22 +50,64 @@ export class VersionPipeline {
     this.labels = new Labels(spec.config, spec.path);
   }
 
-  async run(call: InferCall, signal: AbortSignal): Promise<Completed> {
+  /** A transport's call: decoded from the wire, answered encoded for it. */
+  run(call: InferCall, signal: AbortSignal): Promise<Answered<InferResult>> {
+    return this.execute(
+      call,
+      () => decodeInputs(call.inputs, call.raw, this.spec.io),
+      undefined,
+      (output, outputs) => {
+        const encoded = encodeOutputs(outputs);
+        return { ...this.identify(call), parameters: output.parameters, outputs: encoded.outputs, raw: encoded.raw };
+      },
+      signal,
+    );
+  }
+
+  /** Another model's call: its tensors checked as the wire's would be, the output tensors handed back as they are. */
+  runTensors(call: TensorCall, signal: AbortSignal): Promise<Answered<TensorResult>> {
+    return this.execute(
+      call,
+      () => checkTensors(call.tensors, this.spec.io),
+      call.callers,
+      (output, outputs) => ({ ...this.identify(call), parameters: output.parameters, outputs }),
+      signal,
+    );
+  }
+
+  private identify(call: CallBase): { model: string; version: string; id: string } {
+    return { model: this.spec.name, version: this.spec.version, id: call.id };
+  }
+
+  private async execute<R>(
+    call: CallBase,
+    readInputs: () => readonly Tensor[],
+    callers: readonly string[] | undefined,
+    answer: (output: ExecutionOutput, outputs: Tensor[]) => R,
+    signal: AbortSignal,
+  ): Promise<Answered<R>> {
     const { name, io, config } = this.spec;
     const operation = requestOperation(call);
     const decodeStart = process.hrtime.bigint();
-    const inputs = decodeInputs(call.inputs, call.raw, io);
+    const inputs = readInputs();
     checkRequestedOutputs(call.outputs, io, name);
     checkSequenceRequest(config, call.parameters, name);
     checkClassifiable(call.outputs, io, name);
     const decodeEnd = process.hrtime.bigint();
-    const job: ExecutionJob = { id: call.id, tensors: inputs, parameters: call.parameters, outputs: call.outputs, operation };
+    const job: ExecutionJob = {
+      id: call.id,
+      tensors: inputs,
+      parameters: call.parameters,
+      outputs: call.outputs,
+      operation,
+      ...(callers ? { callers } : {}),
+    };
     const scheduled = await this.scheduler.schedule(job, signal);
     const { output } = scheduled;
 
     const encodeStart = process.hrtime.bigint();
     const outputs = await this.classifyOutputs(selectOutputs(output.outputs, call.outputs, name, io), call.outputs);
-    const encoded = encodeOutputs(outputs);
+    const result = answer(output, outputs);
     const end = process.hrtime.bigint();
 
     const totalNs = end - call.arrivedNs;
@@ -72,14 +118,7 @@ export class VersionPipeline {
     const inferNs = output.inferNs ?? scheduled.inferNs;
     const outputNs = end - encodeStart;
     return {
-      result: {
-        model: name,
-        version: this.spec.version,
-        id: call.id,
-        parameters: output.parameters,
-        outputs: encoded.outputs,
-        raw: encoded.raw,
-      },
+      result,
       operation,
       inputs,
       outputs,

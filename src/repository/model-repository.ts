@@ -14,6 +14,7 @@ import type { TensorSpec } from '../tensor/index.js';
 import { completeBackendConfig, selectBackend, type ModelBackend } from './backends.js';
 import { createInstance } from './instance-factory.js';
 import { KeyedLock } from './keyed-lock.js';
+import { RepositoryCalls } from './model-calls.js';
 import { checkInside, checkModelName, parseVersion, readModelConfig, scanModels, selectVersions } from './layout.js';
 import { configParameters, ioSpec, normalizeConfig } from './model-config.js';
 import { writeModelOverride, type ModelOverride } from './model-override.js';
@@ -108,6 +109,8 @@ export class ModelRepository {
   private readonly pending = new Set<Promise<unknown>>();
   private readonly lock = new KeyedLock();
   private readonly createInstance: InstanceFactory;
+  /** What every model is given to call the others with. */
+  private readonly calls = new RepositoryCalls((name, version) => this.resolve(name, version));
 
   constructor(private readonly options: RepositoryOptions) {
     this.root = resolve(options.root);
@@ -252,6 +255,7 @@ export class ModelRepository {
       serverParameters: this.options.serverParameters,
       versionPath: path,
       logger: log,
+      models: this.calls,
     };
     const started = process.hrtime.bigint();
     const loading = (async () => {

@@ -11,8 +11,12 @@ import {
   requestDeadline,
   VersionPipeline,
   VersionTelemetry,
+  type Answered,
+  type CallBase,
   type InferCall,
   type InferResult,
+  type TensorCall,
+  type TensorResult,
   type VersionStatistics,
 } from '../pipeline/index.js';
 import { createScheduler, type Scheduler, type SchedulingSettings } from '../scheduling/index.js';
@@ -125,14 +129,24 @@ export class ModelVersion {
     });
   }
 
-  async infer(call: InferCall, signal: AbortSignal): Promise<InferResult> {
+  /** A transport's request. */
+  infer(call: InferCall, signal: AbortSignal): Promise<InferResult> {
+    return this.serve(call, (deadline) => this.pipeline.run(call, deadline), signal);
+  }
+
+  /** Another model's call: the same admission, readiness, scheduling and telemetry, tensors in and out. */
+  inferTensors(call: TensorCall, signal: AbortSignal): Promise<TensorResult> {
+    return this.serve(call, (deadline) => this.pipeline.runTensors(call, deadline), signal);
+  }
+
+  private async serve<R>(call: CallBase, run: (signal: AbortSignal) => Promise<Answered<R>>, signal: AbortSignal): Promise<R> {
     let release: (() => void) | undefined;
     try {
       release = this.scheduler.admit();
       const deadline = requestDeadline(call, signal);
       try {
         const instance = this.state === 'READY' && this.instance ? this.instance : await this.whenReady(deadline.signal);
-        const done = await this.pipeline.run(call, deadline.signal);
+        const done = await run(deadline.signal);
         this.telemetry.succeeded(call, done, instance);
         return done.result;
       } finally {

@@ -93,76 +93,14 @@ export function decodeInputs(
         `only ${inputs.length} inputs`,
     );
   }
-  const batching = spec !== undefined && spec.maxBatchSize > 0;
   const out: Tensor[] = new Array<Tensor>(inputs.length);
-  let batch = -1;
-  let seen: Set<string> | undefined;
+  const header = new HeaderCheck(spec, inputs.length);
 
   for (let i = 0; i < inputs.length; i++) {
     const input = inputs[i]!;
     const name = input.name;
-
-    if (inputs.length > 1) {
-      seen ??= new Set();
-      if (seen.has(name)) throw fail(i, name, `input '${name}' already exists in request`);
-      seen.add(name);
-    }
-
-    let declared: TensorSpec | undefined;
-    if (spec !== undefined) {
-      declared = findSpec(spec.inputs, name);
-      if (declared === undefined) {
-        throw fail(i, name, `unexpected inference input '${name}'${forModel}`);
-      }
-    }
-    const datatype = input.datatype;
-    if (!isDatatype(datatype)) {
-      throw fail(i, name, `inference input '${name}' data-type is '${datatype}', which is not a valid datatype`);
-    }
-    if (declared !== undefined && declared.datatype !== datatype) {
-      throw fail(
-        i,
-        name,
-        `inference input '${name}' data-type is '${datatype}', but ` +
-          `${spec!.modelName !== undefined ? `model '${spec!.modelName}'` : 'the model'} expects '${declared.datatype}'`,
-      );
-    }
-
-    const shape = toShape(input.shape, i, name, forModel);
+    const { datatype, shape } = header.check(i, name, input.datatype, (forModelText) => toShape(input.shape, i, name, forModelText));
     const count = elementCount(shape);
-    if (count === Infinity) {
-      throw fail(i, name, `shape ${formatShape(shape)} implies more than 2^53-1 elements`);
-    }
-
-    if (declared !== undefined) {
-      let dims: readonly number[] = shape;
-      if (batching) {
-        if (shape.length === 0) {
-          throw fail(i, name, `input '${name}' has no shape but model requires batch dimension${forModel}`);
-        }
-        const b = shape[0]!;
-        if (b < 1 || b > spec.maxBatchSize) {
-          throw fail(
-            i,
-            name,
-            `inference request batch-size must be <= ${spec.maxBatchSize} and >= 1${forModel}, got ${b}`,
-          );
-        }
-        if (batch === -1) batch = b;
-        else if (b !== batch) {
-          throw fail(i, name, `input '${name}' batch size does not match other inputs${forModel}: ${b} vs ${batch}`);
-        }
-        dims = shape.slice(1);
-      }
-      if (!dimsMatch(dims, declared.dims)) {
-        const expected = batching ? [-1, ...declared.dims] : declared.dims;
-        throw fail(
-          i,
-          name,
-          `unexpected shape for input '${name}'${forModel}. Expected ${formatShape(expected)}, got ${formatShape(shape)}`,
-        );
-      }
-    }
 
     const typed = hasTyped(input.contents);
     let data: TensorData;
@@ -199,6 +137,134 @@ export function decodeInputs(
 
   if (spec !== undefined) checkMissing(inputs, spec, forModel);
   return out;
+}
+
+/**
+ * The checks every input passes whichever way it came (wire or in-process tensors), with the
+ * same wording: unique name, declared input, datatype, shape against the declared dims and
+ * the batch size shared by all inputs.
+ */
+class HeaderCheck {
+  readonly forModel: string;
+  private batch = -1;
+  private seen: Set<string> | undefined;
+
+  constructor(
+    private readonly spec: IOSpec | undefined,
+    private readonly count: number,
+  ) {
+    this.forModel = spec?.modelName !== undefined ? ` for model '${spec.modelName}'` : '';
+  }
+
+  /** The input's datatype and shape, checked; `readShape` turns the caller's form of the shape into numbers. */
+  check(
+    i: number,
+    name: string,
+    datatype: string,
+    readShape: (forModel: string) => number[],
+  ): { readonly datatype: Datatype; readonly shape: number[] } {
+    const { spec, forModel } = this;
+    if (this.count > 1) {
+      this.seen ??= new Set();
+      if (this.seen.has(name)) throw fail(i, name, `input '${name}' already exists in request`);
+      this.seen.add(name);
+    }
+    let declared: TensorSpec | undefined;
+    if (spec !== undefined) {
+      declared = findSpec(spec.inputs, name);
+      if (declared === undefined) {
+        throw fail(i, name, `unexpected inference input '${name}'${forModel}`);
+      }
+    }
+    if (!isDatatype(datatype)) {
+      throw fail(i, name, `inference input '${name}' data-type is '${datatype}', which is not a valid datatype`);
+    }
+    if (declared !== undefined && declared.datatype !== datatype) {
+      throw fail(
+        i,
+        name,
+        `inference input '${name}' data-type is '${datatype}', but ` +
+          `${spec!.modelName !== undefined ? `model '${spec!.modelName}'` : 'the model'} expects '${declared.datatype}'`,
+      );
+    }
+    const shape = readShape(forModel);
+    if (elementCount(shape) === Infinity) {
+      throw fail(i, name, `shape ${formatShape(shape)} implies more than 2^53-1 elements`);
+    }
+    if (declared !== undefined) {
+      const batching = spec!.maxBatchSize > 0;
+      let dims: readonly number[] = shape;
+      if (batching) {
+        if (shape.length === 0) {
+          throw fail(i, name, `input '${name}' has no shape but model requires batch dimension${forModel}`);
+        }
+        const b = shape[0]!;
+        if (b < 1 || b > spec!.maxBatchSize) {
+          throw fail(
+            i,
+            name,
+            `inference request batch-size must be <= ${spec!.maxBatchSize} and >= 1${forModel}, got ${b}`,
+          );
+        }
+        if (this.batch === -1) this.batch = b;
+        else if (b !== this.batch) {
+          throw fail(i, name, `input '${name}' batch size does not match other inputs${forModel}: ${b} vs ${this.batch}`);
+        }
+        dims = shape.slice(1);
+      }
+      if (!dimsMatch(dims, declared.dims)) {
+        const expected = batching ? [-1, ...declared.dims] : declared.dims;
+        throw fail(
+          i,
+          name,
+          `unexpected shape for input '${name}'${forModel}. Expected ${formatShape(expected)}, got ${formatShape(shape)}`,
+        );
+      }
+    }
+    return { datatype, shape };
+  }
+}
+
+/**
+ * Checks tensors handed over in-process (a model calling another, an ensemble step) as
+ * decodeInputs checks a request's inputs, with the same messages; the data is already
+ * typed, so only its kind and length are checked. Returns the tensors as they are: no copy.
+ */
+export function checkTensors(tensors: readonly Tensor[], spec: IOSpec): readonly Tensor[] {
+  const header = new HeaderCheck(spec, tensors.length);
+  for (let i = 0; i < tensors.length; i++) {
+    const tensor = tensors[i]!;
+    const { name } = tensor;
+    const { datatype, shape } = header.check(i, name, tensor.datatype, (forModel) => checkedShape(tensor.shape, i, name, forModel));
+    const count = elementCount(shape);
+    if (datatype === 'BYTES') {
+      if (!Array.isArray(tensor.data)) throw fail(i, name, 'BYTES data must be an array of Uint8Array elements');
+      if (tensor.data.length !== count) {
+        throw fail(i, name, `expected ${count} string elements for inference input '${name}'${header.forModel}, got ${tensor.data.length}`);
+      }
+      continue;
+    }
+    const Ctor = TYPED_ARRAY[datatype];
+    if (!(tensor.data instanceof Ctor)) {
+      throw fail(i, name, `${datatype} data must be a ${Ctor.name}`);
+    }
+    if (tensor.data.length !== count) {
+      const size = ELEMENT_SIZE[datatype];
+      throw byteSizeMismatch(i, name, header.forModel, count * size, tensor.data.length * size, '');
+    }
+  }
+  checkMissing(tensors, spec, header.forModel);
+  return tensors;
+}
+
+function checkedShape(shape: readonly number[], i: number, name: string, forModel: string): number[] {
+  for (const d of shape) {
+    if (d === -1) {
+      throw fail(i, name, `All input dimensions should be specified for input '${name}'${forModel}, got ${formatShape(shape)}`);
+    }
+    if (!Number.isSafeInteger(d) || d < 0) throw fail(i, name, `invalid dimension ${d} in shape ${formatShape(shape)}`);
+  }
+  return [...shape];
 }
 
 function findSpec(specs: readonly TensorSpec[], name: string): TensorSpec | undefined {
@@ -407,7 +473,7 @@ function decodeTyped(
   }
 }
 
-function checkMissing(inputs: readonly WireInputTensor[], spec: IOSpec, forModel: string): void {
+function checkMissing(inputs: readonly { readonly name: string }[], spec: IOSpec, forModel: string): void {
   let required = 0;
   for (const s of spec.inputs) if (s.optional !== true) required++;
   for (const s of spec.inputs) {

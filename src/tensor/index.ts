@@ -1,5 +1,5 @@
 // Public surface of the tensor codec: pure functions, no I/O. Import only through here.
-export { decodeInputs, batchSize } from './decode.js';
+export { decodeInputs, checkTensors, batchSize } from './decode.js';
 export { encodeOutputs } from './encode.js';
 export { toOutputTensors } from './outputs.js';
 export { toList, fromList } from './list.js';

@@ -86,7 +86,7 @@ export class WorkerPool implements ModelInstance {
   private constructor(private readonly options: WorkerPoolOptions) {
     const { context } = options;
     this.log = context.logger;
-    const { logger, ...shared } = context;
+    const { logger, models: _models, ...shared } = context;
     this.init = {
       modulePath: options.modulePath,
       generation: options.generation,

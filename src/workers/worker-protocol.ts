@@ -145,8 +145,8 @@ export function deserializeError(serialized: SerializedError): Error {
   return err;
 }
 
-/** ModelContext as it crosses: the logger is rebuilt in the worker. */
-export type WorkerContext = Omit<ModelContext, 'logger'>;
+/** ModelContext as it crosses: the logger is rebuilt in the worker, model calls go through messages. */
+export type WorkerContext = Omit<ModelContext, 'logger' | 'models'>;
 
 /** workerData of a model worker. */
 export interface WorkerInit {

@@ -1,0 +1,77 @@
+// Models calling models: the repository's side of ModelServer.infer() (and of ensemble
+// steps). A call resolves the callee as a client's request would and enters its version
+// through the tensor-level way in, so admission, readiness, scheduling, statistics and
+// events are the callee's own; only the wire encoding is skipped.
+import { dictionary } from '../dictionary.js';
+import { InferenceError } from '../errors.js';
+import type { ChainedCallOptions, ModelCaller, ModelCallInputs, ModelCallResult } from '../model/index.js';
+import type { Tensor } from '../tensor/index.js';
+import type { ModelVersion } from './model-version.js';
+
+/** Finds the version a call goes to, as for a client's request (NOT_FOUND naming an unknown model). */
+export type ResolveVersion = (name: string, version: string) => ModelVersion;
+
+/** The chain of calls and the callee: a cycle when the callee is already in it. */
+export function callCycle(callers: readonly string[], model: string): string | undefined {
+  const at = callers.indexOf(model);
+  return at < 0 ? undefined : [...callers.slice(at), model].join(' → ');
+}
+
+function asTensors(inputs: ModelCallInputs): readonly Tensor[] {
+  if (Array.isArray(inputs)) return inputs as readonly Tensor[];
+  const named = inputs as Readonly<Record<string, Omit<Tensor, 'name'>>>;
+  return Object.keys(named).map((name) => ({ ...(named[name] as Omit<Tensor, 'name'>), name }));
+}
+
+/**
+ * A signal of the callee's own that follows the caller's: the callee's job is keyed by it
+ * (its call chain), so two calls made with one caller signal must not share it.
+ */
+function follow(signal: AbortSignal | undefined): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  if (!signal) return { signal: controller.signal, dispose: () => undefined };
+  if (signal.aborted) {
+    controller.abort(signal.reason);
+    return { signal: controller.signal, dispose: () => undefined };
+  }
+  const forward = (): void => controller.abort(signal.reason);
+  signal.addEventListener('abort', forward, { once: true });
+  return { signal: controller.signal, dispose: () => signal.removeEventListener('abort', forward) };
+}
+
+export class RepositoryCalls implements ModelCaller {
+  constructor(private readonly resolve: ResolveVersion) {}
+
+  async infer(model: string, inputs: ModelCallInputs, options: ChainedCallOptions): Promise<ModelCallResult> {
+    const cycle = callCycle(options.callers, model);
+    if (cycle) {
+      throw new InferenceError('FAILED_PRECONDITION', `call cycle refused: ${cycle} (model '${model}' is already answering this request)`);
+    }
+    const version = this.resolve(model, options.version ?? '');
+    const linked = follow(options.signal);
+    try {
+      const result = await version.inferTensors(
+        {
+          model,
+          version: options.version ?? '',
+          id: options.id ?? '',
+          parameters: dictionary(options.parameters ?? {}),
+          outputs: (options.outputs ?? []).map((name) => ({ name, parameters: dictionary() })),
+          arrivedNs: process.hrtime.bigint(),
+          tensors: asTensors(inputs),
+          callers: options.callers,
+        },
+        linked.signal,
+      );
+      return {
+        model: result.model,
+        version: result.version,
+        outputs: result.outputs,
+        tensors: dictionary(result.outputs.map((tensor) => [tensor.name, tensor] as const)),
+        parameters: result.parameters,
+      };
+    } finally {
+      linked.dispose();
+    }
+  }
+}
