@@ -38,12 +38,13 @@ export default tseslint.config(
             ...layer('scheduling', ['scheduling', 'model', ...LEAVES], 'src/scheduling runs jobs on instances: it knows no repository, pipeline or transport.'),
             ...layer('workers', ['workers', 'model', 'logging', ...LEAVES], 'src/workers implements a model instance in threads: it knows no repository, scheduling or transport.'),
             ...layer('pipeline', ['pipeline', 'scheduling', 'model', ...LEAVES], 'src/pipeline is a version\'s request path: it knows no repository, workers or transport.'),
-            ...layer('repository', ['repository', 'pipeline', 'scheduling', 'workers', 'model', ...LEAVES], 'src/repository knows no transport or side path.'),
+            ...layer('ensemble', ['ensemble', 'model', ...LEAVES], 'src/ensemble is the step graph and its runner: it calls models through the model contract and knows no repository, scheduling or transport.'),
+            ...layer('repository', ['repository', 'ensemble', 'pipeline', 'scheduling', 'workers', 'model', ...LEAVES], 'src/repository knows no transport or side path.'),
             ...layer('onnx', ['onnx', 'model', ...LEAVES], 'src/onnx is a model backend: it builds on the model-author contract and knows no repository, scheduling or transport.'),
             ...layer('logging', ['logging', 'errors.ts', 'dictionary.ts'], 'src/logging is pino and the live log settings; it knows no transport.'),
             zone('./src/tensor', './generated', 'src/tensor never sees protobuf types.'),
             // ModelConfig is the repository's file format (config.pbtxt), not a gRPC concern.
-            ...['model', 'scheduling', 'workers', 'pipeline'].map((folder) =>
+            ...['model', 'scheduling', 'workers', 'pipeline', 'ensemble'].map((folder) =>
               zone(`./src/${folder}`, './generated', `src/${folder} may use only the ModelConfig schema.`, ['./model_config.ts']),
             ),
             zone('./src/repository', './generated', 'src/repository may use only the ModelConfig schema and its descriptors.', [

@@ -5,6 +5,8 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { ModelConfig } from '../../generated/model_config.js';
+import { checkStepIO, describeStep, EnsembleInstance, ensemblePlan, isEnsemble, stepModels, type EnsemblePlan } from '../ensemble/index.js';
+import { dictionary } from '../dictionary.js';
 import { InferenceError, errorMessage } from '../errors.js';
 import type { EventSink, ModelState } from '../events.js';
 import { findModelModule, type ModelContext, type ModelInstance, type Parameters } from '../model/index.js';
@@ -97,6 +99,8 @@ interface VersionStart {
   readonly generation: number;
   /** The backend's module, for a version without a model module of its own. */
   readonly backendModule: string | undefined;
+  /** Set for an ensemble: its steps run instead of a model module. */
+  readonly ensemble: EnsemblePlan | undefined;
 }
 
 /** A batching model's metadata shows the batch dimension as -1, as Triton's. */
@@ -111,6 +115,8 @@ export class ModelRepository {
   private readonly createInstance: InstanceFactory;
   /** What every model is given to call the others with. */
   private readonly calls = new RepositoryCalls((name, version) => this.resolve(name, version));
+  /** Loaded ensemble instances, told when their step models' readiness changes. */
+  private readonly ensembles = new Map<EnsembleInstance, EnsemblePlan>();
 
   constructor(private readonly options: RepositoryOptions) {
     this.root = resolve(options.root);
@@ -144,6 +150,11 @@ export class ModelRepository {
    * one model run one at a time, in the order asked.
    */
   loadModel(name: string, configOverride?: ModelConfig, files?: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    return this.load(name, configOverride, files, []);
+  }
+
+  /** `via`: the ensembles whose loads lead here, so that ensembles that contain each other fail instead of waiting forever. */
+  private load(name: string, configOverride: ModelConfig | undefined, files: ReadonlyMap<string, Uint8Array> | undefined, via: readonly string[]): Promise<void> {
     checkModelName(name);
     if (files && files.size > 0 && !configOverride) {
       throw InferenceError.invalidArgument('parameters', "'file:' parameters need the 'config' parameter too");
@@ -151,7 +162,7 @@ export class ModelRepository {
     return this.lock.run(name, async () => {
       const override = files && files.size > 0 ? writeModelOverride(name, files) : undefined;
       try {
-        await this.loadFrom(override?.directory ?? join(this.root, name), name, configOverride, override);
+        await this.loadFrom(override?.directory ?? join(this.root, name), name, configOverride, override, via);
       } catch (err) {
         override?.remove();
         throw err;
@@ -164,6 +175,7 @@ export class ModelRepository {
     name: string,
     configOverride: ModelConfig | undefined,
     override: ModelOverride | undefined,
+    via: readonly string[],
   ): Promise<void> {
     if (!override) {
       if (!existsSync(dir)) {
@@ -184,6 +196,7 @@ export class ModelRepository {
     let scheduling: SchedulingSettings;
     let versions: string[];
     let backend: ModelBackend | undefined;
+    let ensemble: EnsemblePlan | undefined;
     try {
       const declared = configOverride ?? readModelConfig(dir);
       versions = selectVersions(dir, declared);
@@ -197,6 +210,10 @@ export class ModelRepository {
       config = normalizeConfig(completed, name);
       scheduling = schedulingSettings(config, this.options.schedulingDefaults);
       this.options.checkConfig?.(config);
+      if (isEnsemble(config)) {
+        ensemble = ensemblePlan(config);
+        await this.loadSteps(ensemble, [...via, name]);
+      }
     } catch (err) {
       const reason = `failed to load '${name}': ${errorMessage(err)}`;
       if (serving) {
@@ -212,7 +229,10 @@ export class ModelRepository {
     const generation = ++this.generation;
     const fresh = new Map<string, ModelVersion>();
     for (const version of versions) {
-      fresh.set(version, this.startVersion({ name, version, config, scheduling, dir, generation, backendModule: backend?.modelModule }, log));
+      fresh.set(
+        version,
+        this.startVersion({ name, version, config, scheduling, dir, generation, backendModule: backend?.modelModule, ensemble }, log),
+      );
     }
     entry.versions = interimVersions(previous, fresh);
     if (!serving) entry.reason = '';
@@ -238,14 +258,87 @@ export class ModelRepository {
     if (failure) throw new InferenceError('INVALID_ARGUMENT', `failed to load '${name}': ${errorMessage(failure.reason)}`);
   }
 
+  /**
+   * An ensemble's step models, each ready (loaded here when it is not: explicit mode loads
+   * what an ensemble needs, as Triton does) and taking what the step maps. Throws naming the
+   * step and what is missing.
+   */
+  private async loadSteps(plan: EnsemblePlan, via: readonly string[]): Promise<void> {
+    await Promise.all(
+      stepModels(plan).map(async ({ model, version }) => {
+        const steps = plan.steps.filter((step) => step.model === model && step.version === version);
+        const where = describeStep(steps[0]!);
+        if (via.includes(model)) throw new InferenceError('INVALID_ARGUMENT', `${where}: ensembles contain each other (${[...via, model].join(' → ')})`);
+        checkModelName(model);
+        if (!this.models.has(model) && !existsSync(join(this.root, model))) {
+          throw new InferenceError('INVALID_ARGUMENT', `${where}: model '${model}' is not in the model repository`);
+        }
+        // Queued behind the model's own loads: one started with the repository has finished.
+        const loaded = await this.lock.run(model, () => Promise.resolve(this.modelReady(model, version)));
+        if (!loaded) {
+          const entry = this.models.get(model);
+          if (this.options.controlMode !== 'explicit' && entry?.reason) {
+            throw new InferenceError('UNAVAILABLE', `${where}: model '${model}' is not available: ${entry.reason}`);
+          }
+          try {
+            await this.load(model, undefined, undefined, via);
+          } catch (err) {
+            throw new InferenceError('UNAVAILABLE', `${where}: model '${model}' failed to load: ${errorMessage(err)}`, { cause: err });
+          }
+        }
+        let stepVersion: ModelVersion;
+        try {
+          stepVersion = this.resolve(model, version);
+        } catch (err) {
+          throw new InferenceError('UNAVAILABLE', `${where}: ${errorMessage(err)}`, { cause: err });
+        }
+        if (!stepVersion.ready) {
+          throw new InferenceError('UNAVAILABLE', `${where}: model '${model}' version ${stepVersion.version} is not ready (${stepVersion.state} ${stepVersion.reason})`);
+        }
+        for (const step of steps) checkStepIO(plan, step, stepVersion.io);
+      }),
+    );
+  }
+
+  /** Readiness of an ensemble: every step model has its version ready; else why not. */
+  private stepsUnready(plan: EnsemblePlan): string | undefined {
+    for (const { model, version } of stepModels(plan)) {
+      if (!this.modelReady(model, version)) {
+        const v = version ? ` version ${version}` : '';
+        return `step model '${model}'${v} is not ready`;
+      }
+    }
+    return undefined;
+  }
+
+  /** A version changed state: the ensembles over its model follow. */
+  private followSteps(model: string): void {
+    for (const [instance, plan] of this.ensembles) {
+      if (!plan.steps.some((step) => step.model === model)) continue;
+      const unready = this.stepsUnready(plan);
+      instance.setAvailable(unready === undefined, unready ?? '');
+    }
+  }
+
   private startVersion(start: VersionStart, modelLog: Logger): ModelVersion {
-    const { name, version, config, scheduling, dir, generation, backendModule } = start;
+    const { name, version, config, scheduling, dir, generation, backendModule, ensemble } = start;
     const path = join(dir, version);
     const io = ioSpec(config);
     const parameters = configParameters(config);
     const loadWaitMs = Number(parameters['load_wait_ms'] ?? this.options.loadWaitMs);
     const log = modelLog.child({ version });
-    const modelVersion = new ModelVersion({ name, version, config, io, path, scheduling, events: this.options.events, loadWaitMs, log });
+    const modelVersion = new ModelVersion({
+      name,
+      version,
+      config,
+      io,
+      path,
+      scheduling,
+      events: this.options.events,
+      loadWaitMs,
+      log,
+      onState: () => this.followSteps(name),
+    });
     const context: ModelContext = {
       name,
       version,
@@ -260,7 +353,9 @@ export class ModelRepository {
     const started = process.hrtime.bigint();
     const loading = (async () => {
       try {
-        const instance = await this.createInstance(findModelModule(path, backendModule), generation, context);
+        const instance = ensemble
+          ? this.ensembleInstance(ensemble, config)
+          : await this.createInstance(findModelModule(path, backendModule), generation, context);
         modelVersion.loadSettled({ instance });
         log.info({ loadMs: Number(process.hrtime.bigint() - started) / 1e6 }, 'model loaded');
       } catch (err) {
@@ -271,6 +366,17 @@ export class ModelRepository {
     })();
     this.track(loading);
     return modelVersion;
+  }
+
+  private ensembleInstance(plan: EnsemblePlan, config: ModelConfig): EnsembleInstance {
+    const instance = new EnsembleInstance({
+      plan,
+      models: this.calls,
+      labels: dictionary(config.metricTags),
+      onUnload: () => this.ensembles.delete(instance),
+    });
+    this.ensembles.set(instance, plan);
+    return instance;
   }
 
   /** Unloads every version of a model; in-flight requests finish first. Unknown models are fine, as in Triton. */

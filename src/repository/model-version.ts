@@ -35,6 +35,8 @@ export interface VersionOptions {
   readonly loadWaitMs: number;
   /** Where a model that hangs past its execution timeout is reported. */
   readonly log?: Logger;
+  /** Told after every change of state (ensembles follow their step models' readiness). */
+  readonly onState?: () => void;
 }
 
 export class ModelVersion {
@@ -127,6 +129,7 @@ export class ModelVersion {
       parameters: dictionary([...this.config.parameters].map(([key, value]) => [key, value.stringValue] as const)),
       path: this.path,
     });
+    this.options.onState?.();
   }
 
   /** A transport's request. */
