@@ -8,6 +8,7 @@ export type {
   ModelCallOptions,
   ModelCallResult,
 } from './model-calls.js';
+export { callInputs } from './model-calls.js';
 export { runHooks, type ExecutionJob, type ExecutionOutput } from './hooks.js';
 export { buildRequest } from './hook-request.js';
 export {

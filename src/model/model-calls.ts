@@ -38,6 +38,13 @@ export interface ChainedCallOptions extends ModelCallOptions {
   readonly callers: readonly string[];
 }
 
+/** The inputs of a call as a list of tensors (named ones take their key as name). */
+export function callInputs(inputs: ModelCallInputs): readonly Tensor[] {
+  if (Array.isArray(inputs)) return inputs as readonly Tensor[];
+  const named = inputs as Readonly<Record<string, Omit<Tensor, 'name'>>>;
+  return Object.keys(named).map((name) => ({ ...(named[name] as Omit<Tensor, 'name'>), name }));
+}
+
 /** The repository's side of model calls. */
 export interface ModelCaller {
   infer(model: string, inputs: ModelCallInputs, options: ChainedCallOptions): Promise<ModelCallResult>;

@@ -4,8 +4,7 @@
 // events are the callee's own; only the wire encoding is skipped.
 import { dictionary } from '../dictionary.js';
 import { InferenceError } from '../errors.js';
-import type { ChainedCallOptions, ModelCaller, ModelCallInputs, ModelCallResult } from '../model/index.js';
-import type { Tensor } from '../tensor/index.js';
+import { callInputs, type ChainedCallOptions, type ModelCaller, type ModelCallInputs, type ModelCallResult } from '../model/index.js';
 import type { ModelVersion } from './model-version.js';
 
 /** Finds the version a call goes to, as for a client's request (NOT_FOUND naming an unknown model). */
@@ -15,12 +14,6 @@ export type ResolveVersion = (name: string, version: string) => ModelVersion;
 export function callCycle(callers: readonly string[], model: string): string | undefined {
   const at = callers.indexOf(model);
   return at < 0 ? undefined : [...callers.slice(at), model].join(' → ');
-}
-
-function asTensors(inputs: ModelCallInputs): readonly Tensor[] {
-  if (Array.isArray(inputs)) return inputs as readonly Tensor[];
-  const named = inputs as Readonly<Record<string, Omit<Tensor, 'name'>>>;
-  return Object.keys(named).map((name) => ({ ...(named[name] as Omit<Tensor, 'name'>), name }));
 }
 
 /**
@@ -58,7 +51,7 @@ export class RepositoryCalls implements ModelCaller {
           parameters: dictionary(options.parameters ?? {}),
           outputs: (options.outputs ?? []).map((name) => ({ name, parameters: dictionary() })),
           arrivedNs: process.hrtime.bigint(),
-          tensors: asTensors(inputs),
+          tensors: callInputs(inputs),
           callers: options.callers,
         },
         linked.signal,

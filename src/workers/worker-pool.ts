@@ -12,6 +12,7 @@ import type { AvailabilityListener, ExecutionJob, ExecutionOutput, ModelContext,
 import {
   deserializeError,
   packTensor,
+  packTensorCopy,
   serializeError,
   unpackTensor,
   type FromWorker,
@@ -54,6 +55,8 @@ interface Slot {
   unloaded: (() => void) | undefined;
   /** Settles the pool's start with this instance's first load. */
   started: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  /** Model calls its model is making, by the worker's call number: aborted if it dies. */
+  readonly calls: Map<number, AbortController>;
 }
 
 interface Pending {
@@ -103,6 +106,7 @@ export class WorkerPool implements ModelInstance {
       timer: undefined,
       unloaded: undefined,
       started: undefined,
+      calls: new Map<number, AbortController>(),
     }));
   }
 
@@ -206,6 +210,7 @@ export class WorkerPool implements ModelInstance {
         parameters: job.parameters,
         outputs: job.outputs,
         operation: job.operation,
+        ...(job.callers ? { callers: job.callers } : {}),
       };
       worker.postMessage(message, [...transfer]);
     } catch (err) {
@@ -305,11 +310,50 @@ export class WorkerPool implements ModelInstance {
         this.dispatch();
         return;
       }
+      case 'call':
+        this.serveCall(slot, worker, message);
+        return;
+      case 'call-abort':
+        slot.calls.get(message.call)?.abort(deserializeError(message.reason));
+        return;
       case 'unloaded':
         if (message.error) this.log.warn({ instance: slot.index, err: deserializeError(message.error) }, 'model unload() failed');
         slot.unloaded?.();
         return;
     }
+  }
+
+  /** A model in a worker calls another model: made here, on the repository's side, and answered to that worker. */
+  private serveCall(slot: Slot, worker: Worker, message: Extract<FromWorker, { type: 'call' }>): void {
+    const models = this.options.context.models;
+    const reply = (answer: ToWorker, transfer: ArrayBuffer[] = []): void => {
+      if (slot.worker === worker) worker.postMessage(answer, transfer);
+    };
+    if (!models) {
+      reply({ type: 'call-failed', call: message.call, error: serializeError(new InferenceError('UNIMPLEMENTED', `${this.describe()} runs without a model repository to call`)) });
+      return;
+    }
+    const controller = new AbortController();
+    slot.calls.set(message.call, controller);
+    models
+      .infer(message.model, message.tensors.map(unpackTensor), {
+        version: message.version,
+        id: message.id,
+        signal: controller.signal,
+        // Structured cloning gave them Object.prototype back.
+        parameters: dictionary(message.parameters),
+        outputs: message.outputs,
+        callers: message.callers,
+      })
+      .then(
+        (result) => {
+          const transfer = new Set<ArrayBuffer>();
+          const outputs = result.outputs.map((tensor) => packTensorCopy(tensor, transfer));
+          reply({ type: 'call-done', call: message.call, model: result.model, version: result.version, outputs, parameters: dictionary(result.parameters) }, [...transfer]);
+        },
+        (err: unknown) => reply({ type: 'call-failed', call: message.call, error: serializeError(err) }),
+      )
+      .finally(() => slot.calls.delete(message.call));
   }
 
   /** The instance finished its request: it is idle again, and proved it works (back-off resets). */
@@ -327,6 +371,8 @@ export class WorkerPool implements ModelInstance {
     slot.worker = undefined;
     slot.job = undefined;
     slot.crash = undefined;
+    for (const controller of slot.calls.values()) controller.abort(new InferenceError('CANCELLED', `the calling worker thread ${reason}`));
+    slot.calls.clear();
     const idleAt = this.idle.indexOf(slot);
     if (idleAt >= 0) this.idle.splice(idleAt, 1);
     slot.unloaded?.();

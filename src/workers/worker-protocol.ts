@@ -103,6 +103,17 @@ function packBytes(tensor: Tensor, transfer: Set<ArrayBuffer>): PackedBytes {
   return { name: tensor.name, datatype: 'BYTES', shape: tensor.shape, bytes, offsets };
 }
 
+/**
+ * Packs a copy of a tensor: for model calls, whose tensors the sender may still hold (the
+ * caller's own request inputs, a callee's cached array). One memcpy, then the copy moves.
+ */
+export function packTensorCopy(tensor: Tensor, transfer: Set<ArrayBuffer>): PackedTensor {
+  if (tensor.datatype === 'BYTES') return packBytes(tensor, transfer);
+  const copy = (tensor.data as NumericData).slice();
+  if (copy.buffer instanceof ArrayBuffer && copy.byteLength > 0) transfer.add(copy.buffer);
+  return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, data: copy };
+}
+
 /** Adds the buffers of an already packed tensor (sent back as it came) to `transfer`. */
 export function transferPacked(packed: PackedTensor, transfer: Set<ArrayBuffer>): void {
   const views = 'bytes' in packed ? [packed.bytes, packed.offsets] : [packed.data];
@@ -168,8 +179,19 @@ export type ToWorker =
       readonly parameters: Parameters;
       readonly outputs: readonly RequestedOutput[];
       readonly operation: string;
+      /** Set when another model called this one: its call chain. */
+      readonly callers?: readonly string[];
     }
   | { readonly type: 'abort'; readonly seq: number; readonly reason: SerializedError }
+  | {
+      readonly type: 'call-done';
+      readonly call: number;
+      readonly model: string;
+      readonly version: string;
+      readonly outputs: PackedTensor[];
+      readonly parameters: Record<string, ParamValue>;
+    }
+  | { readonly type: 'call-failed'; readonly call: number; readonly error: SerializedError }
   | { readonly type: 'unload' };
 
 export type FromWorker =
@@ -189,4 +211,18 @@ export type FromWorker =
       readonly inferNs: bigint;
     }
   | { readonly type: 'failed'; readonly seq: number; readonly error: SerializedError }
+  /** The model calls another model of the repository (ModelServer.infer); answered by call-done or call-failed. */
+  | {
+      readonly type: 'call';
+      readonly call: number;
+      readonly model: string;
+      readonly version: string;
+      readonly id: string;
+      readonly tensors: PackedTensor[];
+      readonly parameters: Parameters;
+      readonly outputs: readonly string[];
+      readonly callers: readonly string[];
+    }
+  /** The caller's signal fired: the call's callee sees its own fire. */
+  | { readonly type: 'call-abort'; readonly call: number; readonly reason: SerializedError }
   | { readonly type: 'unloaded'; readonly error?: SerializedError };

@@ -9,6 +9,7 @@ import { InferenceError } from '../errors.js';
 import { dictionary } from '../dictionary.js';
 import { loggerLike } from '../logging/index.js';
 import { createModelServer, runHooks, type ModelServer } from '../model/index.js';
+import { WorkerCalls } from './worker-calls.js';
 import {
   deserializeError,
   packTensor,
@@ -55,6 +56,8 @@ function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
 }
 
+const calls = new WorkerCalls(post);
+
 async function run(message: Extract<ToWorker, { type: 'run' }>, model: ModelServer): Promise<void> {
   const controller = new AbortController();
   running.set(message.seq, controller);
@@ -69,6 +72,7 @@ async function run(message: Extract<ToWorker, { type: 'run' }>, model: ModelServ
         parameters: dictionary(message.parameters),
         outputs: message.outputs.map((output) => ({ name: output.name, parameters: dictionary(output.parameters) })),
         operation: message.operation,
+        ...(message.callers ? { callers: message.callers } : {}),
       },
       controller.signal,
     );
@@ -129,11 +133,15 @@ port.on('message', (message: ToWorker) => {
     case 'unload':
       void unload(server);
       break;
+    case 'call-done':
+    case 'call-failed':
+      calls.settle(message);
+      break;
   }
 });
 
 try {
-  server = await createModelServer(init.modulePath, init.generation, { ...init.context, logger });
+  server = await createModelServer(init.modulePath, init.generation, { ...init.context, logger, models: calls });
   post({ type: 'loaded', modelClass: server.constructor.name });
 } catch (err) {
   post({ type: 'load-failed', error: serializeError(err) });

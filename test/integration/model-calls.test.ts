@@ -59,6 +59,7 @@ describe('model calls', () => {
     pong: { config: targeted('ping'), versions: { '1': CALLER } },
     sleeper: { config: ADDER_CONFIG, versions: { '1': SLEEPER } },
     typed: { config: FP32_CONFIG, versions: { '1': adderSource(0) } },
+    worker_caller: { config: `${ADDER_CONFIG}instance_group [ { count: 1 kind: KIND_CPU } ]\n`, versions: { '1': CALLER } },
   });
 
   before(async () => {
@@ -124,6 +125,24 @@ describe('model calls', () => {
     });
     const err = await pending;
     assert.equal(err?.code, status.CANCELLED);
+    const woke = await cli.waitForLog((l) => cli.logs.indexOf(l) >= seen && l['msg'] === 'sleeper woke', 5_000);
+    assert.equal(woke['aborted'], true);
+  });
+
+  test('calls - a model in a worker instance calls another through its pool', async () => {
+    const request = { ...callerRequest('adder', 9), modelName: 'worker_caller' };
+    assert.equal(outValue(await infer(cli, request)), 109);
+  });
+
+  test('calls - a model in a worker instance calling itself is refused, naming the chain', async () => {
+    const request = { ...callerRequest('worker_caller'), modelName: 'worker_caller' };
+    await assert.rejects(infer(cli, request), grpcError(status.FAILED_PRECONDITION, /call cycle refused: worker_caller → worker_caller/));
+  });
+
+  test('calls - a deadline reaches the callee of a worker instance', async () => {
+    const request = { ...callerRequest('sleeper', 1, [['timeout', { int64Param: 200_000n }]]), modelName: 'worker_caller' };
+    const seen = cli.logs.length;
+    await assert.rejects(infer(cli, request), grpcError(status.DEADLINE_EXCEEDED, /timeout of 200000 µs expired/));
     const woke = await cli.waitForLog((l) => cli.logs.indexOf(l) >= seen && l['msg'] === 'sleeper woke', 5_000);
     assert.equal(woke['aborted'], true);
   });
