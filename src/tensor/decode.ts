@@ -246,7 +246,7 @@ export function checkTensors(tensors: readonly Tensor[], spec: IOSpec): readonly
     }
     const Ctor = TYPED_ARRAY[datatype];
     if (!(tensor.data instanceof Ctor)) {
-      throw fail(i, name, `${datatype} data must be a ${Ctor.name}`);
+      throw fail(i, name, `${datatype} data must be ${Ctor.name}`);
     }
     if (tensor.data.length !== count) {
       const size = ELEMENT_SIZE[datatype];
