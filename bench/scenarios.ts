@@ -187,6 +187,93 @@ function matmulInput(): Buffer {
   return Buffer.from(a.buffer);
 }
 
+/**
+ * A repository of `simple` copies and pipeline models over them: `models` maps a model name
+ * to its config.pbtxt and its model.ts (none: an ensemble, whose version directory is empty).
+ */
+function pipelineRepository(models: ReadonlyMap<string, { readonly config: string; readonly source?: string }>): (dir: string) => string {
+  return (dir) => {
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(PROJECT_ROOT, join(dir, 'node_modules', 'v2serve'), 'dir');
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+    const root = join(dir, 'repository');
+    for (const [name, model] of models) {
+      mkdirSync(join(root, name, '1'), { recursive: true });
+      writeFileSync(join(root, name, 'config.pbtxt'), `name: "${name}"\n${model.config}`);
+      if (model.source) writeFileSync(join(root, name, '1', 'model.ts'), model.source);
+    }
+    return root;
+  };
+}
+
+const SIMPLE_IO = `max_batch_size: 8
+input [ { name: "INPUT0" data_type: TYPE_INT32 dims: [ 16 ] }, { name: "INPUT1" data_type: TYPE_INT32 dims: [ 16 ] } ]
+output [ { name: "OUTPUT0" data_type: TYPE_INT32 dims: [ 16 ] }, { name: "OUTPUT1" data_type: TYPE_INT32 dims: [ 16 ] } ]
+`;
+
+/** Triton's simple (sum and difference), under the name the pipelines call. */
+const SIMPLE_SOURCE = `import { ModelServer, type InferRequest, type PredictOutputs } from 'v2serve';
+export default class Simple extends ModelServer {
+  predict(request: InferRequest): PredictOutputs {
+    const a = request.tensors['INPUT0']!.data as Int32Array;
+    const b = request.tensors['INPUT1']!.data as Int32Array;
+    return { OUTPUT0: a.map((x, i) => x + b[i]!), OUTPUT1: a.map((x, i) => x - b[i]!) };
+  }
+}
+`;
+
+/** Answers what simple_impl answers, by calling it in-process. */
+const FORWARD_SOURCE = `import { ModelServer, type InferRequest, type PredictOutputs } from 'v2serve';
+export default class Forward extends ModelServer {
+  async predict(request: InferRequest, signal: AbortSignal): Promise<PredictOutputs> {
+    const { tensors } = await this.infer('simple_impl', [request.tensors['INPUT0']!, request.tensors['INPUT1']!], { signal });
+    return { OUTPUT0: tensors['OUTPUT0']!.data, OUTPUT1: tensors['OUTPUT1']!.data };
+  }
+}
+`;
+
+/** simple feeding simple, written as two in-process calls. */
+const TWICE_SOURCE = `import { ModelServer, type InferRequest, type PredictOutputs } from 'v2serve';
+export default class Twice extends ModelServer {
+  async predict(request: InferRequest, signal: AbortSignal): Promise<PredictOutputs> {
+    const first = await this.infer('simple', [request.tensors['INPUT0']!, request.tensors['INPUT1']!], { signal });
+    const second = await this.infer('simple', { INPUT0: first.tensors['OUTPUT0']!, INPUT1: first.tensors['OUTPUT1']! }, { signal });
+    return { OUTPUT0: second.tensors['OUTPUT0']!.data, OUTPUT1: second.tensors['OUTPUT1']!.data };
+  }
+}
+`;
+
+const TWICE_ENSEMBLE = `platform: "ensemble"
+${SIMPLE_IO}ensemble_scheduling {
+  step { model_name: "simple" model_version: -1 input_map { key: "INPUT0" value: "INPUT0" } input_map { key: "INPUT1" value: "INPUT1" }
+         output_map { key: "OUTPUT0" value: "sum" } output_map { key: "OUTPUT1" value: "difference" } }
+  step { model_name: "simple" model_version: -1 input_map { key: "INPUT0" value: "sum" } input_map { key: "INPUT1" value: "difference" }
+         output_map { key: "OUTPUT0" value: "OUTPUT0" } output_map { key: "OUTPUT1" value: "OUTPUT1" } }
+}
+`;
+
+const NODEJS = 'backend: "nodejs"\n';
+
+/** simple feeding simple: (a+b)+(a-b) = 2a and (a+b)-(a-b) = 2b. */
+const pairExpected = (): ExpectedOutput[] => [
+  { name: 'OUTPUT0', datatype: 'INT32', shape: [1, 16], raw: int32Le(SIXTEEN.map((x) => 2 * x)) },
+  { name: 'OUTPUT1', datatype: 'INT32', shape: [1, 16], raw: int32Le(ONES.map((x) => 2 * x)) },
+];
+
+export const PAIR_MODELS = {
+  ensemble: new Map([
+    ['simple', { config: `${NODEJS}${SIMPLE_IO}`, source: SIMPLE_SOURCE }],
+    ['pair', { config: TWICE_ENSEMBLE }],
+  ]),
+  calls: new Map([
+    ['simple', { config: `${NODEJS}${SIMPLE_IO}`, source: SIMPLE_SOURCE }],
+    ['pair', { config: `${NODEJS}${SIMPLE_IO}`, source: TWICE_SOURCE }],
+  ]),
+};
+
+/** The repository both pipelines are in, for bench/pipeline.bench.ts (the client's two calls go to its `simple`). */
+export const pairRepository = pipelineRepository(new Map([...PAIR_MODELS.ensemble, ['pair_calls', PAIR_MODELS.calls.get('pair')!]]));
+
 /** Requests in flight for small tensors: one at a time, a busy client, a saturating one. */
 const IN_FLIGHT = [1, 16, 64];
 
@@ -334,6 +421,53 @@ export const SCENARIOS: readonly Scenario[] = [
       },
     ],
     ratios: [{ label: 'worker-1/in-process', numerator: 'worker-1', denominator: 'in-process' }],
+  },
+  {
+    // Issue 21: what an in-process call costs. Both variants serve a model named `simple`
+    // (so one pre-encoded request fits both): the real one, or one that calls a copy of it
+    // (simple_impl) through ModelServer.infer: a second admission, pipeline and statistics
+    // on the main thread, no encoding.
+    name: 'model-call',
+    description: 'simple raw [1,16]; a direct request vs a model answering it through an in-process call to simple',
+    request: simpleRaw,
+    expected: simpleExpected,
+    concurrency: [16],
+    variants: [
+      {
+        id: 'direct',
+        kind: 'v2serve',
+        description: 'simple',
+        repository: pipelineRepository(new Map([['simple', { config: `${NODEJS}${SIMPLE_IO}`, source: SIMPLE_SOURCE }]])),
+      },
+      {
+        id: 'in-process-call',
+        kind: 'v2serve',
+        description: 'simple = a model calling simple_impl with this.infer()',
+        repository: pipelineRepository(
+          new Map([
+            ['simple', { config: `${NODEJS}${SIMPLE_IO}`, source: FORWARD_SOURCE }],
+            ['simple_impl', { config: `${NODEJS}${SIMPLE_IO}`, source: SIMPLE_SOURCE }],
+          ]),
+        ),
+      },
+    ],
+    ratios: [{ label: 'in-process-call/direct', numerator: 'in-process-call', denominator: 'direct' }],
+  },
+  {
+    // Issue 21: simple feeding simple in one round trip, as a Triton ensemble and as a model
+    // making the two calls itself. The client making the two calls itself cannot be driven by
+    // h2load (it sends one fixed request, it cannot feed an answer into the next request):
+    // bench/pipeline.bench.ts measures that against the ensemble with one grpc-js client.
+    name: 'ensemble-two-step',
+    description: 'pair raw [1,16] = simple feeding simple; a Triton ensemble vs a model making two in-process calls',
+    request: () => simple({ modelName: 'pair', rawInputContents: [int32Le(SIXTEEN), int32Le(ONES)] }),
+    expected: pairExpected,
+    concurrency: [16],
+    variants: [
+      { id: 'ensemble', kind: 'v2serve', description: 'pair: platform "ensemble", two steps of simple', repository: pipelineRepository(PAIR_MODELS.ensemble) },
+      { id: 'model-calls', kind: 'v2serve', description: 'pair: a model calling simple twice with this.infer()', repository: pipelineRepository(PAIR_MODELS.calls) },
+    ],
+    ratios: [{ label: 'ensemble/model-calls', numerator: 'ensemble', denominator: 'model-calls' }],
   },
   {
     // Monitoring to a local nats-server: issue 16 wants sample 1 / batch 1 at ≥ 0.95× off at
