@@ -264,6 +264,8 @@ export class ModelRepository {
    * step and what is missing.
    */
   private async loadSteps(plan: EnsemblePlan, via: readonly string[]): Promise<void> {
+    const loop = this.ensembleLoop(plan);
+    if (loop) throw new InferenceError('INVALID_ARGUMENT', `ensembles contain each other (${loop}): none of them can run`);
     await Promise.all(
       stepModels(plan).map(async ({ model, version }) => {
         const steps = plan.steps.filter((step) => step.model === model && step.version === version);
@@ -298,6 +300,35 @@ export class ModelRepository {
         for (const step of steps) checkStepIO(plan, step, stepVersion.io);
       }),
     );
+  }
+
+  /**
+   * An ensemble that is, through the step models' configs on disk, a step of itself: loading
+   * it would wait for a model that waits for it. Returns the loop, e.g. "a → b → a".
+   */
+  private ensembleLoop(plan: EnsemblePlan): string | undefined {
+    const visit = (name: string, path: readonly string[]): string | undefined => {
+      if (name === plan.name) return [...path, name].join(' → ');
+      if (path.includes(name)) return undefined;
+      let config: ModelConfig;
+      try {
+        checkModelName(name);
+        config = readModelConfig(join(this.root, name));
+      } catch {
+        return undefined; // its own load reports what is wrong with it
+      }
+      if (!isEnsemble(config)) return undefined;
+      for (const step of config.ensembleScheduling?.step ?? []) {
+        const found = visit(step.modelName, [...path, name]);
+        if (found) return found;
+      }
+      return undefined;
+    };
+    for (const { model } of stepModels(plan)) {
+      const found = visit(model, [plan.name]);
+      if (found) return found;
+    }
+    return undefined;
   }
 
   /** Readiness of an ensemble: every step model has its version ready; else why not. */

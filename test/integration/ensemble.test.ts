@@ -117,6 +117,8 @@ function repository() {
     ),
     missing_model: ensemble(step('ghost', { INPUT0: 'A', INPUT1: 'B' }, { OUTPUT0: 'SUM', OUTPUT1: 'DIFF' })),
     unmapped: ensemble(step('simple', { INPUT0: 'A', INPUT1: 'nowhere' }, { OUTPUT0: 'SUM', OUTPUT1: 'DIFF' })),
+    loop_a: ensemble(step('loop_b', { A: 'A', B: 'B' }, { SUM: 'SUM', DIFF: 'DIFF' })),
+    loop_b: ensemble(step('loop_a', { A: 'A', B: 'B' }, { SUM: 'SUM', DIFF: 'DIFF' })),
   });
 }
 
@@ -125,7 +127,7 @@ function withEmptyVersions(repo: ReturnType<typeof repository>, names: string[])
   for (const name of names) repo.write(`${name}/1/.keep`, '');
 }
 
-const ENSEMBLES = ['twice', 'diamond', 'fail_middle', 'missing_model', 'unmapped'];
+const ENSEMBLES = ['twice', 'diamond', 'fail_middle', 'missing_model', 'unmapped', 'loop_a', 'loop_b'];
 
 describe('ensembles', () => {
   let cli: RunningCli;
@@ -173,6 +175,15 @@ describe('ensembles', () => {
     assert.equal(entry?.state, 'UNAVAILABLE');
     assert.match(entry?.reason ?? '', /step 0 \(model 'simple'\) input 'INPUT1' reads tensor 'nowhere', which no step produces/);
     assert.equal(await modelReady(cli, 'unmapped'), false);
+  });
+
+  test('ensemble - ensembles that contain each other fail to load instead of waiting for each other', async () => {
+    const entries = await index(cli);
+    for (const name of ['loop_a', 'loop_b']) {
+      const entry = entries.find((m) => m.name === name);
+      assert.equal(entry?.state, 'UNAVAILABLE', name);
+      assert.match(entry?.reason ?? '', /ensembles contain each other \((loop_a → loop_b → loop_a|loop_b → loop_a → loop_b)\)/);
+    }
   });
 
   test('ensemble - statistics count the ensemble and each step model', async () => {
