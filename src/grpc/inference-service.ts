@@ -355,7 +355,7 @@ export function inferenceService(context: ServiceContext): InferenceServiceImple
     repositoryModelUnload: unary(context, async (request) => {
       checkRepositoryName(request.repositoryName);
       repository.checkExplicitControl();
-      await repository.unloadModel(request.modelName);
+      await repository.unloadModel(request.modelName, request.parameters.get('unload_dependents')?.boolParam === true);
       return {};
     }),
     systemSharedMemoryStatus: unary(context, (request) => ({ regions: regionStatusMap(shm.status(request.name)) })),

@@ -413,11 +413,8 @@ export function fromIndexJson(body: JsonObject): boolean {
   return optionalBoolean(body, 'ready', 'ready') ?? false;
 }
 
-/**
- * `{"parameters": {"unload_dependents"?: bool}}` of an unload request. Models here have no
- * dependents (no ensembles), so the flag is checked and has nothing to act on.
- */
-export function checkUnloadJson(body: JsonObject): void {
+/** `{"parameters": {"unload_dependents"?: bool}}` of an unload request: whether an ensemble's step models go too. */
+export function unloadDependents(body: JsonObject): boolean {
   const given = optionalObject(body, 'parameters', 'parameters');
-  if (given !== undefined) optionalBoolean(given, 'unload_dependents', 'parameters.unload_dependents');
+  return given === undefined ? false : (optionalBoolean(given, 'unload_dependents', 'parameters.unload_dependents') ?? false);
 }

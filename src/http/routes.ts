@@ -10,7 +10,7 @@ import { configToJson, parseConfigJson, type ModelRepository } from '../reposito
 import type { ProtocolCategory } from '../restrictions.js';
 import type { SharedMemoryRegistry } from '../shared-memory/index.js';
 import {
-  checkUnloadJson,
+  unloadDependents,
   fromIndexJson,
   fromLoadJson,
   fromLogSettingsJson,
@@ -202,8 +202,7 @@ export const ROUTES: readonly Route[] = [
     handle: async (c, r) => {
       checkRepositoryName(r.params[0]);
       c.repository.checkExplicitControl();
-      checkUnloadJson(jsonObject(r.body));
-      await c.repository.unloadModel(r.params[1] as string);
+      await c.repository.unloadModel(r.params[1] as string, unloadDependents(jsonObject(r.body)));
       return ok();
     },
   },

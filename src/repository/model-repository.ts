@@ -410,10 +410,15 @@ export class ModelRepository {
     return instance;
   }
 
-  /** Unloads every version of a model; in-flight requests finish first. Unknown models are fine, as in Triton. */
-  unloadModel(name: string): Promise<void> {
+  /**
+   * Unloads every version of a model; in-flight requests finish first. Unknown models are fine,
+   * as in Triton. `unloadDependents` (Triton's `unload_dependents`): an ensemble's step models
+   * are unloaded too, those no other loaded ensemble has as a step.
+   */
+  async unloadModel(name: string, unloadDependents = false): Promise<void> {
     checkModelName(name);
-    return this.lock.run(name, async () => {
+    const plans = unloadDependents ? this.ensemblePlans(name) : [];
+    await this.lock.run(name, async () => {
       const entry = this.models.get(name);
       if (!entry) return;
       entry.wanted = false;
@@ -421,6 +426,14 @@ export class ModelRepository {
       entry.override?.remove();
       entry.override = undefined;
     });
+    const steps = new Set(plans.flatMap((plan) => stepModels(plan).map((step) => step.model)));
+    const stillUsed = new Set([...this.ensembles.values()].flatMap((plan) => plan.steps.map((step) => step.model)));
+    await Promise.all([...steps].filter((model) => !stillUsed.has(model)).map((model) => this.unloadModel(model, true)));
+  }
+
+  /** The plans of a model's loaded ensemble versions (none for a model that is no ensemble). */
+  private ensemblePlans(name: string): EnsemblePlan[] {
+    return [...this.ensembles.values()].filter((plan) => plan.name === name);
   }
 
   /** Poll mode: the model's directory is gone. Unloads it and forgets it. */

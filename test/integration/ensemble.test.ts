@@ -256,4 +256,18 @@ describe('ensembles in explicit mode', () => {
       grpcError(status.INVALID_ARGUMENT, /model 'ghost' is not in the model repository/),
     );
   });
+
+  test('explicit - unload_dependents unloads the step models with the ensemble; without it they stay', async () => {
+    await call(cli.client, cli.client.repositoryModelUnload, { repositoryName: '', modelName: 'twice', parameters: new Map() });
+    assert.equal(await modelReady(cli, 'twice'), false);
+    assert.equal(await modelReady(cli, 'simple'), true);
+    await call(cli.client, cli.client.repositoryModelLoad, { repositoryName: '', modelName: 'twice', parameters: new Map() });
+    const response = await fetch(`${cli.http}/v2/repository/models/twice/unload`, {
+      method: 'POST',
+      body: JSON.stringify({ parameters: { unload_dependents: true } }),
+    });
+    assert.equal(response.status, 200);
+    assert.equal(await modelReady(cli, 'twice'), false);
+    assert.equal(await modelReady(cli, 'simple'), false);
+  });
 });
