@@ -7,6 +7,7 @@ import { fromText } from '@bufbuild/protobuf/txtpb';
 import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { DESCRIPTOR_SET_BASE64 } from '../../generated/descriptor_set.js';
 import { ModelConfig, ModelInstanceGroup, ModelInstanceGroup_Kind } from '../../generated/model_config.js';
+import { isEnsemble } from '../ensemble/index.js';
 import { InferenceError, errorMessage } from '../errors.js';
 import { dictionary } from '../dictionary.js';
 import { CONFIG_TO_DATATYPE, type Datatype, type IOSpec, type TensorSpec } from '../tensor/index.js';
@@ -101,8 +102,10 @@ export function normalizeConfig(config: ModelConfig, directoryName: string): Mod
     name: directoryName,
     backend: config.platform || config.backend ? config.backend : DEFAULT_BACKEND,
     versionPolicy: config.versionPolicy ?? { latest: { numVersions: 1 }, all: undefined, specific: undefined },
-    instanceGroup:
-      config.instanceGroup.length > 0
+    // An ensemble runs on its step models' instances: it has none of its own, as in Triton.
+    instanceGroup: isEnsemble(config)
+      ? []
+      : config.instanceGroup.length > 0
         ? normalizeInstanceGroups(config.instanceGroup, directoryName)
         : [
             ModelInstanceGroup.fromPartial({ name: directoryName, count: 1, kind: ModelInstanceGroup_Kind.KIND_MODEL }),

@@ -203,6 +203,7 @@ describe('ensembles', () => {
     assert.deepEqual(metadata.inputs.map((t) => [t.name, t.datatype, t.shape]), [['A', 'INT32', [-1n, 16n]], ['B', 'INT32', [-1n, 16n]]]);
     const { config } = await call(cli.client, cli.client.modelConfig, { name: 'twice', version: '' });
     assert.deepEqual(config?.ensembleScheduling?.step.map((s) => s.modelName), ['simple', 'simple']);
+    assert.deepEqual(config?.instanceGroup, [], 'an ensemble has no instances of its own');
   });
 
   test('ensemble - works over HTTP alike', async () => {
