@@ -33,8 +33,13 @@ export interface MonitoringOptions {
   readonly flushIntervalMs: number;
   /** Append the stack to `error` in error events. */
   readonly verbose: boolean;
-  /** Identifies this server in endpoint ids and records. */
+  /** Identifies this server (one replica) in endpoint records. */
   readonly serverId: string;
+  /**
+   * Identifies the deployment in endpoint ids: replicas giving the same value share one
+   * record per model version, each with its own entry in it. Default: serverId.
+   */
+  readonly deployment: string;
   /** The event's `host` field. */
   readonly host: string;
   /** JetStream KV bucket for endpoint records, created when missing. */
@@ -129,11 +134,14 @@ export function resolveMonitoringOptions(
   fallback: { readonly serverId: string; readonly host: string },
 ): MonitoringOptions {
   const { stream, ...rest } = input;
+  const given = stripUndefined(rest);
+  const serverId = given.serverId ?? fallback.serverId;
   const o: MonitoringOptions = {
     ...DEFAULT_MONITORING_OPTIONS,
-    serverId: fallback.serverId,
+    serverId,
+    deployment: serverId,
     host: fallback.host,
-    ...stripUndefined(rest),
+    ...given,
     natsUrl: input.natsUrl,
     ...(stream ? { stream: resolveStream(stream) } : {}),
   };
@@ -149,6 +157,7 @@ export function resolveMonitoringOptions(
     throw new RangeError(`'kvBucket' must match ${String(JETSTREAM_NAME)}, got '${o.kvBucket}'`);
   }
   if (o.serverId === '') throw new RangeError(`'serverId' must not be empty`);
+  if (o.deployment === '') throw new RangeError(`'deployment' must not be empty`);
   return Object.freeze(o);
 }
 
