@@ -101,7 +101,7 @@ function replicaEntry(v: unknown): ReplicaEntry | undefined {
  * The replicas of a stored record (parsed JSON), as a dictionary. Entries another writer
  * made unreadable are left out; so is everything of a value that is no record at all.
  */
-export function storedReplicas(stored: unknown): Record<string, ReplicaEntry> {
+function storedReplicas(stored: unknown): Record<string, ReplicaEntry> {
   const replicas = dictionary<ReplicaEntry>();
   if (!isObject(stored) || !isObject(stored['replicas'])) return replicas;
   for (const [id, v] of Object.entries(stored['replicas'])) {
