@@ -46,6 +46,8 @@ export interface ReplicaEntry {
   readonly host: string;
   /** ISO time of this replica's latest state change. */
   readonly updated: string;
+  /** ISO time this replica last wrote its entry: at each change, and each refresh while it runs. */
+  readonly seen: string;
 }
 
 export interface EndpointRecord {
@@ -80,7 +82,14 @@ export interface ReplicaUpdate {
   readonly host: string;
   /** The subject template. */
   readonly subject: string;
+  /** When the state changed. */
   readonly time: Date;
+}
+
+/** When a replica writes, and how long another's entry may go without a write before it is dropped. */
+export interface MergeClock {
+  readonly now: Date;
+  readonly staleAfterMs: number;
 }
 
 const MODEL_STATES: ReadonlySet<string> = new Set<ModelState>(['UNAVAILABLE', 'LOADING', 'READY', 'UNLOADING']);
@@ -91,10 +100,11 @@ function isObject(v: unknown): v is Readonly<Record<string, unknown>> {
 
 function replicaEntry(v: unknown): ReplicaEntry | undefined {
   if (!isObject(v)) return undefined;
-  const { state, reason, host, updated } = v;
+  const { state, reason, host, updated, seen } = v;
   if (typeof state !== 'string' || !MODEL_STATES.has(state)) return undefined;
   if (typeof reason !== 'string' || typeof host !== 'string' || typeof updated !== 'string') return undefined;
-  return { state: state as ModelState, reason, host, updated };
+  if (typeof seen !== 'string' || Number.isNaN(Date.parse(seen))) return undefined;
+  return { state: state as ModelState, reason, host, updated, seen };
 }
 
 /**
@@ -114,15 +124,20 @@ function storedReplicas(stored: unknown): Record<string, ReplicaEntry> {
 /**
  * The record after one replica's change. The replica replaces its own entry and keeps the
  * others, so concurrent replicas (with a compare-and-set write) never lose each other's
- * state. A stopped replica's UNAVAILABLE entry stays only while no replica is in another
- * state, and then only the newest: the record keeps why it went UNAVAILABLE without
- * collecting every pod a deployment ever had.
+ * state. Two kinds of entry go: one not written for staleAfterMs (a replica that died
+ * without stopping; a live one writes again at reconnection), and a stopped replica's
+ * UNAVAILABLE one while another replica is in another state (with none, the newest stays):
+ * the record keeps why it went UNAVAILABLE without collecting every pod a deployment had.
  */
-export function mergeRecord(stored: unknown, u: ReplicaUpdate): EndpointRecord {
+export function mergeRecord(stored: unknown, u: ReplicaUpdate, clock: MergeClock): EndpointRecord {
   const e = u.event;
-  const updated = u.time.toISOString();
+  const seen = clock.now.toISOString();
   const replicas = storedReplicas(stored);
-  replicas[u.serverId] = { state: e.state, reason: e.reason, host: u.host, updated };
+  const staleBefore = clock.now.getTime() - clock.staleAfterMs;
+  for (const [id, r] of Object.entries(replicas)) {
+    if (Date.parse(r.seen) < staleBefore) delete replicas[id];
+  }
+  replicas[u.serverId] = { state: e.state, reason: e.reason, host: u.host, updated: u.time.toISOString(), seen };
   const live = Object.values(replicas).some((r) => r.state !== 'UNAVAILABLE');
   for (const [id, r] of Object.entries(replicas)) {
     if (live ? r.state === 'UNAVAILABLE' : id !== u.serverId) delete replicas[id];
@@ -141,7 +156,7 @@ export function mergeRecord(stored: unknown, u: ReplicaUpdate): EndpointRecord {
     subject: subjectFor(u.subject, e.model, e.version),
     state: shown.state,
     reason: shown.reason,
-    updated,
+    updated: seen,
     replicas,
   };
 }

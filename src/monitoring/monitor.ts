@@ -86,6 +86,8 @@ const DRAIN_CHUNK = 256;
 const STATS_INTERVAL_MS = 60_000;
 /** Pause before writing a record again after its writes kept conflicting. */
 const CONFLICT_RETRY_MS = 1000;
+/** Refresh intervals without a write after which another replica's entry is dropped. */
+const STALE_REFRESHES = 5;
 
 /** Counters and the open batch of one model version (the seed's one pusher per model). */
 interface Pusher {
@@ -122,6 +124,7 @@ class Monitor implements Monitoring {
   private readonly overrides = new Map<string, ModelMonitoringOverrides>();
   private readonly endpoints = new Map<string, EndpointEntry>();
   private readonly statsTimer: NodeJS.Timeout;
+  private readonly refreshTimer: NodeJS.Timeout;
   private readonly stream: StreamPublisher | undefined;
   /**
    * Event ids are <prefix>.<count>. The random prefix keeps a restarted server from reusing
@@ -168,6 +171,8 @@ class Monitor implements Monitoring {
     this.transport.onConnected(() => this.resyncEndpoints());
     this.statsTimer = setInterval(() => this.logStats(), deps.statsIntervalMs ?? STATS_INTERVAL_MS);
     this.statsTimer.unref();
+    this.refreshTimer = setInterval(() => this.refreshEndpoints(), options.endpointRefreshMs);
+    this.refreshTimer.unref();
   }
 
   emit(event: ModelEvent): void {
@@ -216,6 +221,7 @@ class Monitor implements Monitoring {
   private async doClose(ackWaitMs: number | undefined): Promise<void> {
     this.closed = true;
     clearInterval(this.statsTimer);
+    clearInterval(this.refreshTimer);
     if (this.stream) {
       await this.flushToStream(this.stream, Date.now() + (ackWaitMs ?? retrySpanMs(this.stream.limits)));
     } else {
@@ -447,6 +453,14 @@ class Monitor implements Monitoring {
     this.syncEndpoints();
   }
 
+  /** Writes this replica's entries again, so that other replicas can tell it is still running. */
+  private refreshEndpoints(): void {
+    for (const entry of this.endpoints.values()) {
+      if (entry.update.event.state !== 'UNAVAILABLE') entry.dirty = true;
+    }
+    this.syncEndpoints();
+  }
+
   /** After a (re)connection the store may have lost writes: write every record again. */
   private resyncEndpoints(): void {
     for (const entry of this.endpoints.values()) entry.dirty = true;
@@ -465,7 +479,9 @@ class Monitor implements Monitoring {
       entry.dirty = false;
       const { update } = entry;
       try {
-        await updateRecord(this.transport, entry.id, (stored) => mergeRecord(stored, update));
+        await updateRecord(this.transport, entry.id, (stored) =>
+          mergeRecord(stored, update, { now: new Date(), staleAfterMs: this.options.endpointRefreshMs * STALE_REFRESHES }),
+        );
       } catch (err) {
         if (entry.update === update) entry.dirty = true; // else a newer state is already queued
         if (err instanceof RecordConflictError) {

@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { type KV, type NatsConnection, connect } from 'nats';
 import type { ModelInferRequest } from '../../generated/grpc_service.js';
-import { type EndpointRecord, endpointId } from '../../src/monitoring/index.js';
+import type { ModelStateEvent } from '../../src/events.js';
+import { type EndpointRecord, endpointId, startMonitoring } from '../../src/monitoring/index.js';
 import { NatsTransport, natsConnectionOptions } from '../../src/monitoring/nats-transport.js';
 import { resolveMonitoringOptions } from '../../src/monitoring/options.js';
 import { type NatsServer, startNatsServer } from '../helpers/nats-server.js';
@@ -63,6 +64,12 @@ describe('monitoring: replicas of one deployment share endpoint records', () => 
     return cli;
   }
 
+  async function record(kv: KV, key: string): Promise<EndpointRecord | undefined> {
+    const e = await kv.get(key);
+    return e?.operation === 'PUT' ? (e.json() as EndpointRecord) : undefined;
+  }
+
+  /** Every record of the deployment; while nothing writes the bucket (keys() reads up to its end). */
   async function records(kv: KV, deployment: string): Promise<Map<string, EndpointRecord>> {
     const found = new Map<string, EndpointRecord>();
     for await (const key of await kv.keys()) {
@@ -85,13 +92,11 @@ describe('monitoring: replicas of one deployment share endpoint records', () => 
     const b = await replica('replica-b', deployment);
     try {
       const kv = await nc.jetstream().views.kv(BUCKET);
-      const both = await waitFor('both replicas in the record', async () => {
-        const all = await records(kv, deployment);
-        const r = all.get(key);
-        return r && Object.keys(r.replicas).length === 2 && all;
+      const shared = await waitFor('both replicas in the record', async () => {
+        const r = await record(kv, key);
+        return r && Object.keys(r.replicas).length === 2 && r;
       });
-      assert.deepEqual([...both.keys()], [key], 'one key per model version');
-      const shared = both.get(key)!;
+      assert.deepEqual([...(await records(kv, deployment)).keys()], [key], 'one key per model version');
       assert.equal(shared.endpoint_id, key);
       assert.equal(shared.state, 'READY');
       assert.deepEqual(Object.keys(shared.replicas).sort(), [serverA, serverB].sort());
@@ -106,7 +111,7 @@ describe('monitoring: replicas of one deployment share endpoint records', () => 
 
       assert.equal(await a.stop(), 0);
       const one = await waitFor('replica a gone from the record', async () => {
-        const r = (await records(kv, deployment)).get(key);
+        const r = await record(kv, key);
         return r && Object.keys(r.replicas).length === 1 && r;
       });
       assert.deepEqual(Object.keys(one.replicas), [serverB]);
@@ -114,7 +119,7 @@ describe('monitoring: replicas of one deployment share endpoint records', () => 
 
       assert.equal(await b.stop(), 0);
       const none = await waitFor('the record UNAVAILABLE', async () => {
-        const r = (await records(kv, deployment)).get(key);
+        const r = await record(kv, key);
         return r?.state === 'UNAVAILABLE' && r;
       });
       assert.deepEqual(Object.keys(none.replicas), [serverB]);
@@ -122,6 +127,44 @@ describe('monitoring: replicas of one deployment share endpoint records', () => 
     } finally {
       sub.unsubscribe();
       await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  test('replicas - the entry of a replica that died without stopping is dropped by another replica\'s refresh', async () => {
+    const deployment = 'refresh-deploy';
+    const key = endpointId(deployment, 'echo', '1');
+    const log = pino({ level: 'silent' });
+    const ready: ModelStateEvent = {
+      kind: 'model-state',
+      modelClass: 'EchoModel',
+      model: 'echo',
+      version: '1',
+      parameters: {},
+      state: 'READY',
+      reason: 'loaded',
+      labels: {},
+      path: '/models/echo/1',
+    };
+    const start = (serverId: string) =>
+      startMonitoring({ natsUrl: nats.url, serverId, deployment, endpointRefreshMs: 100 }, log);
+    const dying = await start('dying');
+    const alive = await start('alive');
+    try {
+      const kv = await nc.jetstream().views.kv(BUCKET);
+      const read = (): Promise<EndpointRecord | undefined> => record(kv, key);
+      dying.emit(ready);
+      alive.emit(ready);
+      await waitFor('both entries', async () => Object.keys((await read())?.replicas ?? {}).length === 2);
+      // Closed without an UNAVAILABLE event: as a killed pod, its entry stays READY.
+      await dying.close();
+      const left = await waitFor('the dead entry dropped', async () => {
+        const r = await read();
+        return r && Object.keys(r.replicas).length === 1 && r;
+      });
+      assert.deepEqual(Object.keys(left.replicas), ['alive']);
+      assert.equal(left.state, 'READY');
+    } finally {
+      await Promise.all([dying.close(), alive.close()]);
     }
   });
 

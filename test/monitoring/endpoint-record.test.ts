@@ -2,6 +2,7 @@
 // compare-and-set loop, and two monitors of one deployment writing the same key.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pino from 'pino';
 import type { ModelState } from '../../src/events.js';
 import { type EndpointRecord, mergeRecord } from '../../src/monitoring/endpoint.js';
@@ -18,21 +19,29 @@ import { BASE_TIME, FakeTransport, inference, settle, state } from './fake-trans
 const silent = pino({ level: 'silent' });
 const at = (s: number): string => new Date(BASE_TIME + s * 1000).toISOString();
 
-/** A stored record holding these replicas: [state, second it changed at]. */
-function stored(replicas: Record<string, [ModelState, number]>): unknown {
-  const entries = Object.entries(replicas).map(([id, [s, t]]) => [id, { state: s, reason: `${id} ${s}`, host: `host-${id}`, updated: at(t) }]);
+/** A stored record holding these replicas: [state, second it changed at, second it last wrote at]. */
+function stored(replicas: Record<string, [ModelState, number, number?]>): unknown {
+  const entries = Object.entries(replicas).map(([id, [s, t, seen]]) => [
+    id,
+    { state: s, reason: `${id} ${s}`, host: `host-${id}`, updated: at(t), seen: at(seen ?? t) },
+  ]);
   return JSON.parse(JSON.stringify({ endpoint_id: 'x', state: 'READY', replicas: Object.fromEntries(entries) })) as unknown;
 }
 
-function merge(before: unknown, serverId: string, s: ModelState, t: number): EndpointRecord {
-  return mergeRecord(before, {
-    event: state(s, { reason: `${serverId} ${s}` }),
-    deployment: 'dep',
-    serverId,
-    host: `host-${serverId}`,
-    subject: 'v2serve.inference.{model}',
-    time: new Date(BASE_TIME + t * 1000),
-  });
+/** serverId's change to state s at second t, written at second now (default t). */
+function merge(before: unknown, serverId: string, s: ModelState, t: number, now = t, staleAfterSecs = 3600): EndpointRecord {
+  return mergeRecord(
+    before,
+    {
+      event: state(s, { reason: `${serverId} ${s}` }),
+      deployment: 'dep',
+      serverId,
+      host: `host-${serverId}`,
+      subject: 'v2serve.inference.{model}',
+      time: new Date(BASE_TIME + t * 1000),
+    },
+    { now: new Date(BASE_TIME + now * 1000), staleAfterMs: staleAfterSecs * 1000 },
+  );
 }
 
 function replicaStates(r: EndpointRecord): Record<string, string> {
@@ -43,7 +52,8 @@ describe('mergeRecord: one replica changes its entry of the shared record', () =
   const table: {
     name: string;
     before: unknown;
-    change: [string, ModelState, number];
+    /** serverId, state, second of the change, second of the write. */
+    change: [string, ModelState, number, number?];
     replicas: Record<string, string>;
     state: ModelState;
     reason: string;
@@ -106,6 +116,22 @@ describe('mergeRecord: one replica changes its entry of the shared record', () =
       reason: 'b UNLOADING',
     },
     {
+      name: 'a refresh keeps the time of the change and moves the time seen',
+      before: stored({ a: ['READY', 1, 61], b: ['READY', 2] }),
+      change: ['b', 'READY', 2, 62],
+      replicas: { a: 'READY', b: 'READY' },
+      state: 'READY',
+      reason: 'b READY',
+    },
+    {
+      name: 'an entry not written for the stale time is dropped, one written at its bound is kept',
+      before: stored({ a: ['READY', 1, 1000], b: ['READY', 2, 400], c: ['READY', 3, 399] }),
+      change: ['d', 'READY', 4000],
+      replicas: { a: 'READY', b: 'READY', d: 'READY' },
+      state: 'READY',
+      reason: 'd READY',
+    },
+    {
       name: 'a value that is no record starts over',
       before: 'not a record',
       change: ['a', 'READY', 1],
@@ -115,7 +141,13 @@ describe('mergeRecord: one replica changes its entry of the shared record', () =
     },
     {
       name: 'unreadable entries are left out',
-      before: { replicas: { x: { state: 'BOGUS', reason: '', host: '', updated: at(0) }, y: 'READY' } },
+      before: {
+        replicas: {
+          x: { state: 'BOGUS', reason: '', host: '', updated: at(0), seen: at(0) },
+          y: 'READY',
+          z: { state: 'READY', reason: '', host: '', updated: at(0), seen: 'yesterday' },
+        },
+      },
       change: ['a', 'READY', 1],
       replicas: { a: 'READY' },
       state: 'READY',
@@ -124,22 +156,23 @@ describe('mergeRecord: one replica changes its entry of the shared record', () =
   ];
   for (const row of table) {
     test(`merge - ${row.name}`, () => {
-      const [serverId, s, t] = row.change;
-      const r = merge(row.before, serverId, s, t);
+      const [serverId, s, t, now = t] = row.change;
+      const r = merge(row.before, serverId, s, t, now);
       assert.deepEqual(replicaStates(r), row.replicas);
       assert.equal(r.state, row.state);
       assert.equal(r.reason, row.reason);
       assert.equal(r.endpoint_id, endpointId('dep', 'm', '1'));
       assert.equal(r.deployment, 'dep');
       assert.equal(r.server_id, serverId);
-      assert.equal(r.updated, at(t));
+      assert.equal(r.updated, at(now));
       const own = r.replicas[serverId];
-      if (own) assert.deepEqual({ ...own }, { state: s, reason: `${serverId} ${s}`, host: `host-${serverId}`, updated: at(t) });
+      if (own) assert.deepEqual({ ...own }, { state: s, reason: `${serverId} ${s}`, host: `host-${serverId}`, updated: at(t), seen: at(now) });
     });
   }
 
   test('merge - a replica named __proto__ is an entry like any other', () => {
-    const before = JSON.parse(`{"replicas":{"__proto__":{"state":"READY","reason":"r","host":"h","updated":"${at(1)}"}}}`) as unknown;
+    const entry = `{"state":"READY","reason":"r","host":"h","updated":"${at(1)}","seen":"${at(1)}"}`;
+    const before = JSON.parse(`{"replicas":{"__proto__":${entry}}}`) as unknown;
     const r = merge(before, 'a', 'UNAVAILABLE', 2);
     assert.deepEqual(Object.keys(r.replicas), ['__proto__']);
     assert.equal(Object.getPrototypeOf(r.replicas), null);
@@ -235,6 +268,29 @@ describe('monitors of one deployment share a record', () => {
     await b.close();
     assert.deepEqual(replicaStates(record()), { b: 'UNAVAILABLE' });
     assert.equal(record().state, 'UNAVAILABLE');
+  });
+
+  test('shared - a running replica refreshes its entry; an entry not refreshed is dropped', async () => {
+    const transport = new FakeTransport();
+    const id = endpointId('dep', 'm', '1');
+    const hourAgo = new Date(Date.now() - 3600_000).toISOString();
+    const dead = { state: 'READY', reason: 'loaded', host: 'gone', updated: hourAgo, seen: hourAgo };
+    transport.records.set(id, { endpoint_id: id, replicas: { dead } });
+    const a = replica(transport, 'a', { endpointRefreshMs: 20 });
+    try {
+      a.emit(state('READY'));
+      const record = (): EndpointRecord | undefined => transport.records.get(id) as unknown as EndpointRecord | undefined;
+      const deadline = Date.now() + 5000;
+      const refreshed = (): boolean => {
+        const own = record()?.replicas['a'];
+        return own !== undefined && own.seen > own.updated;
+      };
+      while (!refreshed() && Date.now() < deadline) await sleep(10);
+      assert.ok(refreshed(), 'the entry was written again after the change');
+      assert.deepEqual(replicaStates(record()!), { a: 'READY' });
+    } finally {
+      await a.close();
+    }
   });
 
   test('shared - events carry the shared endpoint id', async () => {
