@@ -235,6 +235,7 @@ function monitoringOptions(v: FlagValues, given: ReadonlySet<FlagName>): Monitor
     return undefined;
   }
   if (!natsUrl) throw new UsageError('--monitoring-nats must not be empty');
+  if (v['monitoring-deployment'] === '') throw new UsageError('--monitoring-deployment must not be empty');
   const credentials = {
     ...(v['monitoring-creds'] ? { credsFile: v['monitoring-creds'] } : {}),
     ...(v['monitoring-user'] ? { user: v['monitoring-user'] } : {}),
@@ -256,6 +257,7 @@ function monitoringOptions(v: FlagValues, given: ReadonlySet<FlagName>): Monitor
     maxElements: v['monitoring-max-elements'],
     maxPending: v['monitoring-max-pending'],
     flushIntervalMs: v['monitoring-flush-ms'],
+    deployment: v['monitoring-deployment'],
     ...(Object.keys(credentials).length > 0 ? { credentials } : {}),
     ...(Object.keys(tls).length > 0 ? { tls } : {}),
     ...(streamName === undefined

@@ -200,6 +200,12 @@ export const FLAGS = {
     max: 3_600_000,
     default: DEFAULT_MONITORING_OPTIONS.flushIntervalMs,
   },
+  'monitoring-deployment': {
+    kind: 'string',
+    value: 'NAME',
+    help: 'replicas given the same NAME share one endpoint record per model version',
+    defaultHelp: 'this server alone',
+  },
   'monitoring-creds': { kind: 'string', value: 'FILE', help: 'NATS credentials file' },
   'monitoring-user': { kind: 'string', value: 'USER', help: 'NATS user (with --monitoring-password)' },
   'monitoring-password': { kind: 'string', value: 'PASS', help: 'NATS password' },

@@ -26,15 +26,17 @@ export {
   modelOverridesFromParameters,
   resolveMonitoringOptions,
 } from './options.js';
-export type { EndpointRecord } from './endpoint.js';
+export type { EndpointRecord, ReplicaEntry } from './endpoint.js';
 export { endpointId, subjectFor } from './endpoint.js';
+export type { RecordStore, StoredRecord } from './record-store.js';
 export { BATCH_HEADERS } from './event-json.js';
 
 /**
  * Connects to NATS and returns the sink. Options not given take DEFAULT_MONITORING_OPTIONS;
  * serverId and host default to the hostname (give serverId something like host:port when
- * several servers share a host: it keys the endpoint records). Rejects only on bad options
- * or an unreadable creds file. An unreachable NATS is not an error: after one attempt it
+ * several servers share a host: it names this server's entry in the endpoint records), and
+ * deployment to serverId (replicas given the same deployment share records). Rejects only
+ * on bad options or an unreadable creds file. An unreachable NATS is not an error: after one attempt it
  * returns, drops (and counts) events, and keeps retrying every second. With `stream`, events
  * are stored in that JetStream stream (DEFAULT_STREAM_OPTIONS for what is not given),
  * created on connection when missing.

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { InferenceEvent, ModelEvent, ModelStateEvent, EventSink } from '../events.js';
-import { type EndpointRecord, endpointId, endpointRecord, subjectFor } from './endpoint.js';
+import { type ReplicaUpdate, endpointId, mergeRecord, subjectFor } from './endpoint.js';
 import {
   type BaseFields,
   type Row,
@@ -17,17 +17,16 @@ import {
   withBase,
 } from './event-json.js';
 import { BoundedQueue } from './event-queue.js';
+import { type RecordStore, RecordConflictError, updateRecord } from './record-store.js';
 import { type ModelMonitoringOverrides, type MonitoringOptions, checkOverrides } from './options.js';
 import { type StreamWire, StreamPublisher, batchMessageId, retrySpanMs } from './stream-publisher.js';
 import type { JsonValue } from './tensor-json.js';
 
 /** Where messages and endpoint records go; NATS in production, a fake in unit tests. */
-export interface MonitoringTransport extends StreamWire {
+export interface MonitoringTransport extends StreamWire, RecordStore {
   isConnected(): boolean;
   /** Fire-and-forget to core NATS; may throw (e.g. payload above the server's max_payload). */
   publish(subject: string, payload: Uint8Array): void;
-  /** Stores an endpoint record under key; rejects when the store is unavailable. */
-  putRecord(key: string, value: Uint8Array): Promise<void>;
   /** The listener runs on each (re)connection. */
   onConnected(listener: () => void): void;
   close(): Promise<void>;
@@ -85,6 +84,10 @@ export interface MonitorDeps {
 /** Events drained per setImmediate turn, so a long backlog yields to I/O between chunks. */
 const DRAIN_CHUNK = 256;
 const STATS_INTERVAL_MS = 60_000;
+/** Pause before writing a record again after its writes kept conflicting. */
+const CONFLICT_RETRY_MS = 1000;
+/** Refresh intervals without a write after which another replica's entry is dropped. */
+const STALE_REFRESHES = 5;
 
 /** Counters and the open batch of one model version (the seed's one pusher per model). */
 interface Pusher {
@@ -103,8 +106,10 @@ interface Pusher {
   timer: NodeJS.Timeout | undefined;
 }
 
+/** This replica's latest change to one endpoint record, and whether it is still to be written. */
 interface EndpointEntry {
-  record: EndpointRecord;
+  readonly id: string;
+  update: ReplicaUpdate;
   dirty: boolean;
 }
 
@@ -119,6 +124,7 @@ class Monitor implements Monitoring {
   private readonly overrides = new Map<string, ModelMonitoringOverrides>();
   private readonly endpoints = new Map<string, EndpointEntry>();
   private readonly statsTimer: NodeJS.Timeout;
+  private readonly refreshTimer: NodeJS.Timeout;
   private readonly stream: StreamPublisher | undefined;
   /**
    * Event ids are <prefix>.<count>. The random prefix keeps a restarted server from reusing
@@ -165,6 +171,8 @@ class Monitor implements Monitoring {
     this.transport.onConnected(() => this.resyncEndpoints());
     this.statsTimer = setInterval(() => this.logStats(), deps.statsIntervalMs ?? STATS_INTERVAL_MS);
     this.statsTimer.unref();
+    this.refreshTimer = setInterval(() => this.refreshEndpoints(), options.endpointRefreshMs);
+    this.refreshTimer.unref();
   }
 
   emit(event: ModelEvent): void {
@@ -213,6 +221,7 @@ class Monitor implements Monitoring {
   private async doClose(ackWaitMs: number | undefined): Promise<void> {
     this.closed = true;
     clearInterval(this.statsTimer);
+    clearInterval(this.refreshTimer);
     if (this.stream) {
       await this.flushToStream(this.stream, Date.now() + (ackWaitMs ?? retrySpanMs(this.stream.limits)));
     } else {
@@ -295,7 +304,7 @@ class Monitor implements Monitoring {
         model,
         version,
         subject: subjectFor(this.options.subject, model, version),
-        endpointId: endpointId(this.options.serverId, model, version),
+        endpointId: endpointId(this.options.deployment, model, version),
         sampleIter: 0,
         rows: [],
         instances: [],
@@ -429,16 +438,25 @@ class Monitor implements Monitoring {
   }
 
   private onState(e: ModelStateEvent): void {
-    const id = endpointId(this.options.serverId, e.model, e.version);
+    const { deployment, serverId, host, subject } = this.options;
+    const id = endpointId(deployment, e.model, e.version);
     const entry = this.endpoints.get(id);
-    // A record is created when a version becomes READY; later states update it.
+    // A replica joins a record when its version becomes READY; later states update its entry.
     if (!entry && e.state !== 'READY') return;
-    const record = endpointRecord(e, this.options, new Date());
+    const update = { event: e, deployment, serverId, host, subject, time: new Date() };
     if (entry) {
-      entry.record = record;
+      entry.update = update;
       entry.dirty = true;
     } else {
-      this.endpoints.set(id, { record, dirty: true });
+      this.endpoints.set(id, { id, update, dirty: true });
+    }
+    this.syncEndpoints();
+  }
+
+  /** Writes this replica's entries again, so that other replicas can tell it is still running. */
+  private refreshEndpoints(): void {
+    for (const entry of this.endpoints.values()) {
+      if (entry.update.event.state !== 'UNAVAILABLE') entry.dirty = true;
     }
     this.syncEndpoints();
   }
@@ -451,7 +469,7 @@ class Monitor implements Monitoring {
 
   private syncEndpoints(): void {
     if (!this.transport.isConnected()) return; // written by resyncEndpoints() on connect
-    // Chained, so a READY put never lands after the UNAVAILABLE put that followed it.
+    // Chained, so a READY write never lands after the UNAVAILABLE write that followed it.
     this.kvChain = this.kvChain.then(() => this.putDirty());
   }
 
@@ -459,19 +477,25 @@ class Monitor implements Monitoring {
     for (const entry of this.endpoints.values()) {
       if (!entry.dirty) continue;
       entry.dirty = false;
-      const { record } = entry;
+      const { update } = entry;
       try {
-        await this.transport.putRecord(record.endpoint_id, Buffer.from(JSON.stringify(record)));
+        await updateRecord(this.transport, entry.id, (stored) =>
+          mergeRecord(stored, update, { now: new Date(), staleAfterMs: this.options.endpointRefreshMs * STALE_REFRESHES }),
+        );
       } catch (err) {
-        if (entry.record === record) entry.dirty = true; // else a newer state is already queued
-        if (!this.kvWarned) {
+        if (entry.update === update) entry.dirty = true; // else a newer state is already queued
+        if (err instanceof RecordConflictError) {
+          // Other replicas kept winning the key: try again later rather than only on reconnection.
+          this.log.warn({ err, endpointId: entry.id }, 'endpoint record not stored; retrying');
+          if (!this.closed) setTimeout(() => this.syncEndpoints(), CONFLICT_RETRY_MS).unref();
+        } else if (!this.kvWarned) {
           this.kvWarned = true;
           this.log.warn(
             { err, bucket: this.options.kvBucket },
             'endpoint records not stored (is JetStream enabled?); monitoring events are still published',
           );
         } else if (this.log.isLevelEnabled('debug')) {
-          this.log.debug({ err, endpointId: record.endpoint_id }, 'endpoint record not stored');
+          this.log.debug({ err, endpointId: entry.id }, 'endpoint record not stored');
         }
       }
     }

@@ -19,6 +19,7 @@ import {
 } from 'nats';
 import type { MonitoringTransport } from './monitor.js';
 import type { MonitoringOptions, MonitoringStreamOptions } from './options.js';
+import type { StoredRecord } from './record-store.js';
 import { streamConfig, streamDifferences } from './stream-config.js';
 
 /** Pause between connection attempts, before the first success and after it (reconnects). */
@@ -27,6 +28,8 @@ const RETRY_MS = 1000;
 const OP_TIMEOUT_MS = 5000;
 /** JetStream's "stream not found" error code. */
 const STREAM_NOT_FOUND = 10059;
+/** JetStream's error code when a key moved past the revision a write expected. */
+const WRONG_LAST_SEQUENCE = 10071;
 /** JetStream's deduplication header (nats.js does not export its name). */
 const MSG_ID_HEADER = 'Nats-Msg-Id';
 /**
@@ -142,14 +145,34 @@ export class NatsTransport implements MonitoringTransport {
     this.replyListener = listener;
   }
 
-  async putRecord(key: string, value: Uint8Array): Promise<void> {
+  getRecord(key: string): Promise<StoredRecord | undefined> {
+    return this.withBucket(async (kv) => {
+      const e = await kv.get(key);
+      return e?.operation === 'PUT' ? { value: e.value, revision: e.revision } : undefined;
+    });
+  }
+
+  writeRecord(key: string, value: Uint8Array, revision: number): Promise<boolean> {
+    return this.withBucket(async (kv) => {
+      try {
+        // create() also takes a key whose last entry is a delete marker.
+        await (revision === 0 ? kv.create(key, value) : kv.update(key, value, revision));
+        return true;
+      } catch (err) {
+        if (err instanceof NatsError && err.api_error?.err_code === WRONG_LAST_SEQUENCE) return false;
+        throw err;
+      }
+    });
+  }
+
+  /** Runs op on the bucket; after a failure the bucket is looked up again. */
+  private async withBucket<T>(op: (kv: KV) => Promise<T>): Promise<T> {
     const nc = this.nc;
     if (!nc || !this.connected) throw new Error('not connected to NATS');
     // views.kv() creates the bucket when missing.
     this.kv ??= nc.jetstream({ timeout: OP_TIMEOUT_MS }).views.kv(this.bucket, { history: 1 });
     try {
-      const kv = await this.kv;
-      await kv.put(key, value);
+      return await op(await this.kv);
     } catch (err) {
       this.kv = undefined;
       throw err;

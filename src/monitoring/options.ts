@@ -33,8 +33,18 @@ export interface MonitoringOptions {
   readonly flushIntervalMs: number;
   /** Append the stack to `error` in error events. */
   readonly verbose: boolean;
-  /** Identifies this server in endpoint ids and records. */
+  /** Identifies this server (one replica) in endpoint records. */
   readonly serverId: string;
+  /**
+   * Identifies the deployment in endpoint ids: replicas giving the same value share one
+   * record per model version, each with its own entry in it. Default: serverId.
+   */
+  readonly deployment: string;
+  /**
+   * How often this replica writes its entries of endpoint records again. An entry not
+   * written for 5 intervals is taken for a replica that died and dropped by the next writer.
+   */
+  readonly endpointRefreshMs: number;
   /** The event's `host` field. */
   readonly host: string;
   /** JetStream KV bucket for endpoint records, created when missing. */
@@ -81,6 +91,7 @@ export const DEFAULT_MONITORING_OPTIONS = {
   flushIntervalMs: 1000,
   verbose: false,
   kvBucket: 'v2serve_endpoints',
+  endpointRefreshMs: 60_000,
 } as const satisfies Partial<MonitoringOptions>;
 
 export const DEFAULT_STREAM_OPTIONS = {
@@ -113,6 +124,9 @@ export const OVERRIDE_PARAMETERS = {
   maxElements: 'monitoring_max_elements',
 } as const satisfies Record<keyof ModelMonitoringOverrides, string>;
 
+/** The longest delay Node's timers take. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A name JetStream accepts for a KV bucket or a stream. */
 const JETSTREAM_NAME = /^[-\w]+$/;
 
@@ -129,11 +143,14 @@ export function resolveMonitoringOptions(
   fallback: { readonly serverId: string; readonly host: string },
 ): MonitoringOptions {
   const { stream, ...rest } = input;
+  const given = stripUndefined(rest);
+  const serverId = given.serverId ?? fallback.serverId;
   const o: MonitoringOptions = {
     ...DEFAULT_MONITORING_OPTIONS,
-    serverId: fallback.serverId,
+    serverId,
+    deployment: serverId,
     host: fallback.host,
-    ...stripUndefined(rest),
+    ...given,
     natsUrl: input.natsUrl,
     ...(stream ? { stream: resolveStream(stream) } : {}),
   };
@@ -145,10 +162,15 @@ export function resolveMonitoringOptions(
   checkInteger('maxElements', o.maxElements, 0);
   checkInteger('maxPending', o.maxPending, 1);
   checkInteger('flushIntervalMs', o.flushIntervalMs, 1);
+  // Node fires an interval longer than this at once.
+  if (checkInteger('endpointRefreshMs', o.endpointRefreshMs, 1) > MAX_TIMER_MS) {
+    throw new RangeError(`'endpointRefreshMs' must be at most ${MAX_TIMER_MS}, got '${o.endpointRefreshMs}'`);
+  }
   if (!JETSTREAM_NAME.test(o.kvBucket)) {
     throw new RangeError(`'kvBucket' must match ${String(JETSTREAM_NAME)}, got '${o.kvBucket}'`);
   }
   if (o.serverId === '') throw new RangeError(`'serverId' must not be empty`);
+  if (o.deployment === '') throw new RangeError(`'deployment' must not be empty`);
   return Object.freeze(o);
 }
 

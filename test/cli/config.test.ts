@@ -32,6 +32,11 @@ describe('parseConfig', () => {
     assert.deepEqual(config.loadModels, ['a', 'b']);
   });
 
+  test('--monitoring-deployment names the deployment of the endpoint records; absent, each server is its own', () => {
+    assert.equal(parseConfig(['--monitoring-nats=nats://n:4222', '--monitoring-deployment=iris']).monitoring?.deployment, 'iris');
+    assert.equal(parseConfig(['--monitoring-nats=nats://n:4222']).monitoring?.deployment, undefined);
+  });
+
   test('config auto-complete is on unless --disable-auto-complete-config', () => {
     assert.equal(parseConfig([]).autoCompleteConfig, true);
     assert.equal(parseConfig(['--disable-auto-complete-config']).autoCompleteConfig, false);
@@ -52,6 +57,7 @@ describe('parseConfig', () => {
     [['--load-model=simple'], /--load-model needs --model-control-mode=explicit/],
     [['--model-control-mode=explicit', '--load-model=*', '--load-model=simple'], /must be the only --load-model/],
     [['--monitoring-sample=3'], /--monitoring-sample needs --monitoring-nats/],
+    [['--monitoring-nats=nats://n:4222', '--monitoring-deployment='], /--monitoring-deployment must not be empty/],
     [['--unknown'], /unknown/i],
     [['--backend-config=tensorflow,default-max-batch-size=8'], /--backend-config 'tensorflow,default-max-batch-size=8': unknown backend 'tensorflow' \(known: onnxruntime\)/],
     [['--backend-config=onnxruntime,max-batch=8'], /--backend-config 'onnxruntime,max-batch=8': no such setting 'max-batch' for backend 'onnxruntime' \(known: onnxruntime,default-max-batch-size\)/],

@@ -231,7 +231,8 @@ function losingFirstAcks(inner: NatsTransport): MonitoringTransport {
   return {
     isConnected: () => inner.isConnected(),
     publish: (subject, payload) => inner.publish(subject, payload),
-    putRecord: (key, value) => inner.putRecord(key, value),
+    getRecord: (key) => inner.getRecord(key),
+    writeRecord: (key, value, revision) => inner.writeRecord(key, value, revision),
     onConnected: (listener) => inner.onConnected(listener),
     close: () => inner.close(),
     sendToStream: (subject, payload, msgId, token) => inner.sendToStream(subject, payload, msgId, token),

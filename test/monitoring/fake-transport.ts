@@ -1,6 +1,6 @@
 // An in-memory MonitoringTransport: records what would go to NATS, and answers stream
 // publishes as a stream would, with PubAck replies on the publish's token.
-import type { MonitoringTransport } from '../../src/monitoring/index.js';
+import type { MonitoringTransport, StoredRecord } from '../../src/monitoring/index.js';
 import type { InferenceEvent, ModelStateEvent } from '../../src/events.js';
 
 export interface Sent {
@@ -43,6 +43,9 @@ export class FakeTransport implements MonitoringTransport {
   closed = 0;
   readonly sent: Sent[] = [];
   readonly records = new Map<string, Record<string, unknown>>();
+  /** The revision each record was written at; revisions count up over all keys, as a KV bucket's. */
+  readonly revisions = new Map<string, number>();
+  private revision = 0;
   /** Every sendToStream() attempt, retries included. */
   readonly attempts: StreamAttempt[] = [];
   /** How the stream answers an attempt, after a turn of the event loop; by default it stores it. */
@@ -80,10 +83,19 @@ export class FakeTransport implements MonitoringTransport {
     const { data, status } = replyBytes(reply, ++this.seq);
     this.replyListener?.(token, data, status);
   }
-  async putRecord(key: string, value: Uint8Array): Promise<void> {
+  async getRecord(key: string): Promise<StoredRecord | undefined> {
     await Promise.resolve();
     if (this.failPut) throw new Error('JetStream not enabled');
+    const value = this.records.get(key);
+    return value && { value: encoder.encode(JSON.stringify(value)), revision: this.revisions.get(key) ?? 0 };
+  }
+  async writeRecord(key: string, value: Uint8Array, revision: number): Promise<boolean> {
+    await Promise.resolve();
+    if (this.failPut) throw new Error('JetStream not enabled');
+    if ((this.revisions.get(key) ?? 0) !== revision) return false;
+    this.revisions.set(key, ++this.revision);
     this.records.set(key, JSON.parse(decoder.decode(value)) as Record<string, unknown>);
+    return true;
   }
   onConnected(listener: () => void): void {
     this.listeners.push(listener);

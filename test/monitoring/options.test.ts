@@ -20,6 +20,13 @@ describe('resolveMonitoringOptions', () => {
     assert.equal(o.serverId, 's');
   });
 
+  test('deployment defaults to the server id; an empty one is refused', () => {
+    assert.equal(resolveMonitoringOptions({ natsUrl: 'nats://x' }, fallback).deployment, 's');
+    assert.equal(resolveMonitoringOptions({ natsUrl: 'nats://x', serverId: 'pod-1' }, fallback).deployment, 'pod-1');
+    assert.equal(resolveMonitoringOptions({ natsUrl: 'nats://x', deployment: 'iris' }, fallback).deployment, 'iris');
+    assert.throws(() => resolveMonitoringOptions({ natsUrl: 'nats://x', deployment: '' }, fallback), /'deployment'/);
+  });
+
   test('keeps defaults for options given as undefined', () => {
     const o = resolveMonitoringOptions({ natsUrl: 'nats://x', sample: undefined }, fallback);
     assert.equal(o.sample, 1);
