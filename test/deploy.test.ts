@@ -396,7 +396,12 @@ describe('deploy - Dockerfile', () => {
     // Kubernetes' runAsNonRoot can verify a numeric user only.
     assert.match(user?.args ?? '', /^[1-9]\d*(:\d+)?$/, 'USER is a non-zero uid');
     const defaults = helpFlags();
-    const expected = ['http-port', 'grpc-port', 'metrics-port'].map((flag) => Number(defaults.get(flag))).sort();
+    const expected = ['http-port', 'grpc-port', 'metrics-port']
+      .map((flag) => {
+        assert.ok(defaults.get(flag) !== undefined, `v2serve --help states a default for --${flag}`);
+        return Number(defaults.get(flag));
+      })
+      .sort();
     assert.deepEqual(exposedPorts(), expected, 'EXPOSE lists the default ports of --help');
   });
 
