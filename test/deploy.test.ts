@@ -316,6 +316,12 @@ describe('deploy - manifests', () => {
     assert.deepEqual(used, exposedPorts());
   });
 
+  test('kubernetes - the replicas share endpoint records under the Deployment name', () => {
+    const args = containerNamed(deploymentSpec().template.spec.containers, 'v2serve').args ?? [];
+    assert.ok(flagValue(args, 'monitoring-nats'), 'the replicas send events to NATS');
+    assert.equal(flagValue(args, 'monitoring-deployment'), only('Deployment').metadata.name);
+  });
+
   test('hpa - scales the Deployment defined here on the pending-request gauge as a Pods metric', () => {
     const spec = only('HorizontalPodAutoscaler').spec as {
       scaleTargetRef: { apiVersion: string; kind: string; name: string };
