@@ -7,7 +7,10 @@ export interface InferCall {
   readonly model: string;
   /** Empty: the highest ready version. */
   readonly version: string;
+  /** The client's id, echoed in the answer; may be empty. */
   readonly id: string;
+  /** The id log lines, events and the model see: the client's, or one the transport made. */
+  readonly requestId: string;
   readonly parameters: Parameters;
   readonly inputs: readonly WireInputTensor[];
   /** Each input's parameters, by index; absent when no input has any (the usual case). */

@@ -55,7 +55,7 @@ export class VersionPipeline {
     checkSequenceRequest(config, call.parameters, name);
     checkClassifiable(call.outputs, io, name);
     const decodeEnd = process.hrtime.bigint();
-    const job: ExecutionJob = { id: call.id, tensors: inputs, parameters: call.parameters, outputs: call.outputs, operation };
+    const job: ExecutionJob = { id: call.requestId, tensors: inputs, parameters: call.parameters, outputs: call.outputs, operation };
     const scheduled = await this.scheduler.schedule(job, signal);
     const { output } = scheduled;
 

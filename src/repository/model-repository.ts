@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { ModelConfig } from '../../generated/model_config.js';
 import { InferenceError, errorMessage } from '../errors.js';
-import type { EventSink, ModelState } from '../events.js';
+import type { EventSink, ModelState, VersionObservers } from '../events.js';
 import { findModelModule, type ModelContext, type ModelInstance, type Parameters } from '../model/index.js';
 import type { InferCall, InferResult, VersionStatistics } from '../pipeline/index.js';
 import { schedulingSettings, type SchedulingDefaults, type SchedulingSettings } from '../scheduling/index.js';
@@ -34,6 +34,8 @@ export interface RepositoryOptions {
   readonly serverParameters: Parameters;
   readonly logger: Logger;
   readonly events: EventSink;
+  /** Side paths that keep per-version state (metrics). */
+  readonly observers?: VersionObservers;
   /** Default bound on how long a request waits for a loading model (config parameter `load_wait_ms`). */
   readonly loadWaitMs: number;
   /** Server-wide defaults for the queue bound and execution timeout (config.pbtxt overrides). */
@@ -242,7 +244,18 @@ export class ModelRepository {
     const parameters = configParameters(config);
     const loadWaitMs = Number(parameters['load_wait_ms'] ?? this.options.loadWaitMs);
     const log = modelLog.child({ version });
-    const modelVersion = new ModelVersion({ name, version, config, io, path, scheduling, events: this.options.events, loadWaitMs, log });
+    const modelVersion = new ModelVersion({
+      name,
+      version,
+      config,
+      io,
+      path,
+      scheduling,
+      events: this.options.events,
+      ...(this.options.observers ? { observers: this.options.observers } : {}),
+      loadWaitMs,
+      log,
+    });
     const context: ModelContext = {
       name,
       version,
