@@ -201,6 +201,8 @@ async function startV2serve(
     '--grpc-port=0',
     // The benchmarks measure the gRPC path; an HTTP port would only risk a collision.
     '--allow-http=false',
+    '--metrics-address=127.0.0.1',
+    '--metrics-port=0',
     ...[...(variant.args ?? []), ...ctx.settings.v2serveFlags].map((a) => a.replaceAll('{nats}', nats?.url ?? '')),
   ];
   if (variant.repository) {
