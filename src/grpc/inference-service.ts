@@ -216,7 +216,8 @@ function unary<Req, Res>(
       forget();
       context.calls.leave();
       callback(err, response);
-      finished(err?.code ?? Status.OK, response);
+      // An answer to a call the client already cancelled reached nobody.
+      finished(err?.code ?? (call.cancelled ? Status.CANCELLED : Status.OK), response);
     };
     const forget = context.calls.answerOnCut(() => answer(CUT));
     const unaryCall: UnaryCall = { arrivedNs, requestId, signal: () => callSignal(call, () => answered) };
