@@ -123,9 +123,9 @@ export interface RequestRecord {
   /** The gRPC status name (OK, INVALID_ARGUMENT) or the HTTP status code. */
   readonly status: string;
   readonly durationNs: bigint;
-  /** Message or body bytes, when the transport knows them. */
-  readonly bytesIn?: number;
-  readonly bytesOut?: number;
+  /** Message or body bytes; undefined when the transport does not know them. */
+  readonly bytesIn: number | undefined;
+  readonly bytesOut: number | undefined;
 }
 
 /** Where transports hand finished requests (request log, counters); synchronous, never throws. */

@@ -168,7 +168,16 @@ const inferTarget = (request: ModelInferRequest): CallTarget => ({ id: request.i
 /** The status name of a gRPC code, as the request log writes it (Status is a numeric enum: it maps both ways). */
 const statusName = (code: Status): string => Status[code] ?? String(code);
 
-function record(rpc: string, target: CallTarget, requestId: string, arrivedNs: bigint, code: Status): RequestRecord {
+/** Sizes are known for ModelInfer's messages only: its codecs measure them. */
+function record(
+  rpc: string,
+  target: CallTarget,
+  requestId: string,
+  arrivedNs: bigint,
+  code: Status,
+  bytesIn: number | undefined,
+  bytesOut: number | undefined,
+): RequestRecord {
   return {
     requestId,
     transport: 'grpc',
@@ -177,14 +186,9 @@ function record(rpc: string, target: CallTarget, requestId: string, arrivedNs: b
     version: target.version ?? '',
     status: statusName(code),
     durationNs: process.hrtime.bigint() - arrivedNs,
+    bytesIn,
+    bytesOut,
   };
-}
-
-/** The request and answer sizes of a ModelInfer call, when the codecs measured them. */
-function inferSizes(request: ModelInferRequest, response: unknown): { bytesIn?: number; bytesOut?: number } {
-  const bytesIn = requestWireSize(request);
-  const bytesOut = response === undefined ? undefined : responseWireSize(response as InferResult);
-  return { ...(bytesIn === undefined ? {} : { bytesIn }), ...(bytesOut === undefined ? {} : { bytesOut }) };
 }
 
 function unary<Req, Res>(
@@ -201,8 +205,10 @@ function unary<Req, Res>(
     // The record is built after the answer went out: grpc-js has serialized ModelInfer's answer by then.
     const finished = (code: Status, response?: Res): void => {
       if (!requests) return;
-      const done = record(rpc, about, requestId, arrivedNs, code);
-      requests.finished(rpc === 'ModelInfer' ? { ...done, ...inferSizes(call.request as ModelInferRequest, response) } : done);
+      const infer = rpc === 'ModelInfer';
+      const bytesIn = infer ? requestWireSize(call.request as ModelInferRequest) : undefined;
+      const bytesOut = infer && response !== undefined ? responseWireSize(response as InferResult) : undefined;
+      requests.finished(record(rpc, about, requestId, arrivedNs, code, bytesIn, bytesOut));
     };
     if (!context.calls.enter()) {
       callback(SHUTTING_DOWN);
@@ -320,7 +326,7 @@ function modelStreamInfer(context: ServiceContext): handleBidiStreamingCall<Mode
           endWhenIdle();
           // A stream request answered after the stream was cancelled reached nobody.
           const status = signal.aborted && code === Status.OK ? Status.CANCELLED : code;
-          context.requests?.finished({ ...record('ModelStreamInfer', inferTarget(request), requestId, arrivedNs, status), ...inferSizes(request, undefined) });
+          context.requests?.finished(record('ModelStreamInfer', inferTarget(request), requestId, arrivedNs, status, requestWireSize(request), undefined));
         });
     });
     call.on('end', () => {

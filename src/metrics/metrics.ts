@@ -60,6 +60,7 @@ export class Metrics implements VersionObservers {
   /** transport → operation → status → count: three lookups per request, no key built. */
   private readonly requestCounts = new Map<string, Map<string, Map<string, { count: number }>>>();
   private readonly host: HostSampler;
+  private scrapeTotals: Totals[] | undefined;
 
   constructor(private readonly options: MetricsOptions) {
     this.requests = { finished: (record) => this.countRequest(record) };
@@ -114,7 +115,19 @@ export class Metrics implements VersionObservers {
     else statuses.set(record.status, { count: 1 });
   }
 
+  /**
+   * The registry reads every family in one synchronous pass (Registry.metrics() calls each
+   * metric's get() before awaiting any): the totals are summed once per scrape.
+   */
   private totals(): Totals[] {
+    if (!this.scrapeTotals) {
+      this.scrapeTotals = this.sumVersions();
+      queueMicrotask(() => (this.scrapeTotals = undefined));
+    }
+    return this.scrapeTotals;
+  }
+
+  private sumVersions(): Totals[] {
     const byKey = new Map<string, Totals>();
     for (const series of this.versions) {
       const key = `${series.model}\0${series.version}`;

@@ -94,7 +94,7 @@ describe('Metrics', () => {
 
   test('requests are counted by transport, operation and status', async () => {
     const m = metrics();
-    const record = { requestId: 'r', model: '', version: '', durationNs: 1n };
+    const record = { requestId: 'r', model: '', version: '', durationNs: 1n, bytesIn: undefined, bytesOut: undefined };
     m.requests.finished({ ...record, transport: 'grpc', operation: 'ModelInfer', status: 'OK' });
     m.requests.finished({ ...record, transport: 'grpc', operation: 'ModelInfer', status: 'OK' });
     m.requests.finished({ ...record, transport: 'http', operation: 'ModelInfer', status: '400' });
