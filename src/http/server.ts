@@ -93,13 +93,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     category === undefined ? undefined : options.restrictions.find((r) => (r.categories as readonly string[]).includes(category));
 
   const { requests } = options;
-  const handle = async (message: IncomingMessage, response: ServerResponse): Promise<void> => {
+  const handle = async (message: IncomingMessage, response: ServerResponse, note: RequestNote): Promise<void> => {
     const arrivedNs = process.hrtime.bigint();
     const controller = new AbortController();
     response.once('close', () => {
       if (!response.writableFinished) controller.abort(new InferenceError('CANCELLED', 'the client closed the connection'));
     });
-    const note: RequestNote = { requestId: '' };
     let found: { route: Route; params: (string | undefined)[] } | undefined;
     let bytesIn = 0;
     let status: number;
@@ -144,9 +143,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
 
   const server = createServer({ keepAlive: true }, (message, response) => {
     active++;
-    handle(message, response)
+    const note: RequestNote = { requestId: '' };
+    handle(message, response, note)
       .catch((err: unknown) => {
-        log.error({ err }, 'HTTP response failed');
+        log.error({ err, requestId: note.requestId }, 'HTTP response failed');
         response.destroy();
       })
       .finally(() => {

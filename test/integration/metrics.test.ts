@@ -199,6 +199,15 @@ describe('metrics', () => {
     const line = await cli.waitForLog((l) => l['msg'] === 'request' && l['requestId'] === 'log-cancel');
     assert.deepEqual({ operation: line['operation'], model: line['model'], status: line['status'] }, { operation: 'ModelInfer', model: 'worker_busy', status: 'CANCELLED' });
 
+    // The error line about a failed request names it too.
+    await assert.rejects(infer(busyRequest('log-fail', { busy_ms: { int64Param: 1n }, fail: { stringParam: 'throw' } })));
+    const failure = await cli.waitForLog((l) => l['msg'] === 'request' && l['requestId'] === 'log-fail');
+    assert.equal(failure['status'], 'INTERNAL');
+    assert.ok(
+      cli.logs.some((l) => l['level'] === 50 && l['requestId'] === 'log-fail' && /predict exploded/.test(JSON.stringify(l))),
+      'the error line carries the request id',
+    );
+
     // A request without an id gets one, in its log line.
     await infer(simpleRequest(''));
     const made = await cli.waitForLog((l) => l['msg'] === 'request' && l['operation'] === 'ModelInfer' && /^[0-9a-f]{8}-[0-9a-z]+$/.test(String(l['requestId'])));
