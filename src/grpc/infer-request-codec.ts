@@ -25,8 +25,7 @@ const WIRE_END_GROUP = 4;
 /** Decodes a ModelInferRequest; its raw inputs share `bytes`, moved onto their element boundary where they can be. */
 export function decodeModelInferRequest(bytes: Uint8Array): ModelInferRequest {
   const reader = new BinaryReader(bytes);
-  const request: ModelInferRequest & { [WIRE_SIZE]: number } = {
-    [WIRE_SIZE]: bytes.byteLength,
+  const request: ModelInferRequest = {
     modelName: '',
     modelVersion: '',
     id: '',
@@ -72,5 +71,7 @@ export function decodeModelInferRequest(bytes: Uint8Array): ModelInferRequest {
     reader.skip(wireType);
   }
   alignRawInputs(request);
+  // Not enumerable: the request stays equal to what the generated decoder reads.
+  Object.defineProperty(request, WIRE_SIZE, { value: bytes.byteLength });
   return request;
 }

@@ -210,7 +210,8 @@ export function encodeInferResult(result: InferResult): Buffer {
     }
   }
   for (const raw of result.raw) writer.bytes(RESPONSE.rawOutputContents, raw);
-  (result as { [WIRE_SIZE]?: number })[WIRE_SIZE] = size;
+  // Not enumerable: the result stays equal to what the core answered.
+  Object.defineProperty(result, WIRE_SIZE, { value: size, configurable: true });
   return writer.buffer;
 }
 
