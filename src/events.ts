@@ -1,5 +1,7 @@
-// Events the model layer hands to side paths (monitoring). Emitting is synchronous
-// and never awaited: a sink must return at once and must never throw into inference.
+// The contracts between the request path and the side paths (monitoring, metrics, the
+// request log): events of the model layer, per-version observers, and the records of
+// finished requests transports hand out. Every call is synchronous and never awaited: a
+// sink must return at once and must never throw into inference.
 import type { Tensor } from './tensor/types.js';
 
 export type MetricValue = number | string | boolean;

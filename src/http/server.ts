@@ -83,6 +83,12 @@ async function send(message: IncomingMessage, response: ServerResponse, reply: R
   return length;
 }
 
+/** The request's id: the one its route read (an inference's `id`), else one made now, once. */
+function idOf(note: RequestNote): string {
+  if (note.requestId === '') note.requestId = newRequestId();
+  return note.requestId;
+}
+
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const { log } = options;
   let closing = false;
@@ -117,8 +123,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       status = reply.status;
       bytesOut = await send(message, response, reply);
     } catch (err) {
-      if (note.requestId === '') note.requestId = newRequestId();
-      const failure = toErrorReply(err, log, note.requestId);
+      const failure = toErrorReply(err, log, idOf(note));
       status = failure.status;
       // A body left unread would be parsed as the next request on this connection; once
       // shutdown started, the connection is not kept for another.
@@ -128,7 +133,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     if (!requests) return;
     const about = found?.route.about?.(found.params);
     requests.finished({
-      requestId: note.requestId === '' ? newRequestId() : note.requestId,
+      requestId: idOf(note),
       transport: 'http',
       operation: found?.route.operation ?? `${message.method ?? 'GET'} ${(message.url ?? '/').split('?', 1)[0] as string}`,
       model: about?.model ?? '',
@@ -146,7 +151,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     const note: RequestNote = { requestId: '' };
     handle(message, response, note)
       .catch((err: unknown) => {
-        log.error({ err, requestId: note.requestId }, 'HTTP response failed');
+        log.error({ err, requestId: idOf(note) }, 'HTTP response failed');
         response.destroy();
       })
       .finally(() => {
