@@ -207,8 +207,10 @@ function unary<Req, Res>(
       if (!requests) return;
       const infer = rpc === 'ModelInfer';
       const bytesIn = infer ? requestWireSize(call.request as ModelInferRequest) : undefined;
-      const bytesOut = infer && response !== undefined ? responseWireSize(response as InferResult) : undefined;
-      requests.finished(record(rpc, about, requestId, arrivedNs, code, bytesIn, bytesOut));
+      const result = infer && response !== undefined ? (response as InferResult) : undefined;
+      // An answered inference names the version that served it.
+      const target = result ? { model: about.model, version: result.version } : about;
+      requests.finished(record(rpc, target, requestId, arrivedNs, code, bytesIn, result ? responseWireSize(result) : undefined));
     };
     if (!context.calls.enter()) {
       callback(SHUTTING_DOWN);

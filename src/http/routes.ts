@@ -56,6 +56,8 @@ export interface RouteRequest {
 export interface RequestNote {
   /** Empty until known: the server makes one when the route does not set it. */
   requestId: string;
+  /** The version that served an inference, once it answered. */
+  version?: string;
 }
 
 /** An answer: no body, a JSON value or text, or an inference header followed by binary blobs. */
@@ -120,6 +122,7 @@ async function infer(context: RouteContext, request: RouteRequest, operation: st
   const current = httpCall;
   request.note.requestId = current.call.requestId;
   const result = await context.sharedMemory.infer(current.call, (call) => context.repository.infer(call, request.signal));
+  request.note.version = result.version;
   const reply = toInferReply(result, current);
   return { status: 200, json: reply.json, binary: reply.binary };
 }

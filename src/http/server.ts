@@ -137,7 +137,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       transport: 'http',
       operation: found?.route.operation ?? `${message.method ?? 'GET'} ${(message.url ?? '/').split('?', 1)[0] as string}`,
       model: about?.model ?? '',
-      version: about?.version ?? '',
+      version: note.version ?? about?.version ?? '',
       // A client gone before the answer got none: 499, nginx's code for it.
       status: String(controller.signal.aborted ? 499 : status),
       durationNs: process.hrtime.bigint() - arrivedNs,

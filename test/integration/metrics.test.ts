@@ -177,6 +177,7 @@ describe('metrics', () => {
     assert.equal(ok['transport'], 'grpc');
     assert.equal(ok['operation'], 'ModelInfer');
     assert.equal(ok['model'], 'simple');
+    assert.equal(ok['version'], '1', 'the version that served it');
     assert.equal(ok['status'], 'OK');
     assert.equal(typeof ok['durationMs'], 'number');
     assert.ok((ok['bytesIn'] as number) > 128 && (ok['bytesOut'] as number) > 128, JSON.stringify(ok));
