@@ -309,9 +309,11 @@ function modelStreamInfer(context: ServiceContext): handleBidiStreamingCall<Mode
       const arrivedNs = process.hrtime.bigint();
       const requestId = requestIdOf(request.id);
       let code = Status.OK;
+      let target = inferTarget(request);
       inferOne(context, request, arrivedNs, requestId, signal)
         .then(
           (result): ModelStreamInferResponse => {
+            target = { model: request.modelName, version: result.version };
             const response = toInferResponse(result);
             return { errorMessage: '', inferResponse: { ...response, parameters: withFinalResponse(response.parameters) } };
           },
@@ -328,7 +330,7 @@ function modelStreamInfer(context: ServiceContext): handleBidiStreamingCall<Mode
           endWhenIdle();
           // A stream request answered after the stream was cancelled reached nobody.
           const status = signal.aborted && code === Status.OK ? Status.CANCELLED : code;
-          context.requests?.finished(record('ModelStreamInfer', inferTarget(request), requestId, arrivedNs, status, requestWireSize(request), undefined));
+          context.requests?.finished(record('ModelStreamInfer', target, requestId, arrivedNs, status, requestWireSize(request), undefined));
         });
     });
     call.on('end', () => {
