@@ -9,7 +9,7 @@ import { status, Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { InferParameter, ModelInferRequest } from '../../generated/grpc_service.js';
 import { findBinary, promtoolCheckMetrics, startPrometheus } from '../helpers/prometheus.js';
 import { call, PROJECT_ROOT, startCli, tempRepository, type RunningCli } from '../helpers/server.js';
-import { simpleRequest, waitReady } from './streaming-fixtures.js';
+import { collect, simpleRequest, waitReady } from './streaming-fixtures.js';
 
 const FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'worker-models');
 
@@ -171,7 +171,7 @@ describe('metrics', () => {
     assert.equal(at(text, 'nv_inference_pending_request_count'), 0);
   });
 
-  test('request log - one line each for a success, a client error and a cancelled call, with the request id', async () => {
+  test('request log - one line each for a success, a client error, a cancelled call and each stream request, with the request id', async () => {
     await infer(simpleRequest('log-ok'));
     const ok = await cli.waitForLog((l) => l['msg'] === 'request' && l['requestId'] === 'log-ok');
     assert.equal(ok['transport'], 'grpc');
@@ -208,6 +208,18 @@ describe('metrics', () => {
       cli.logs.some((l) => l['level'] === 50 && l['requestId'] === 'log-fail' && /predict exploded/.test(JSON.stringify(l))),
       'the error line carries the request id',
     );
+
+    // Each stream request is a line of its own.
+    const stream = cli.client.modelStreamInfer();
+    const streamed = collect(stream);
+    stream.write(simpleRequest('log-stream-1'));
+    stream.write(simpleRequest('log-stream-2'));
+    stream.end();
+    assert.equal((await streamed).responses.length, 2);
+    for (const id of ['log-stream-1', 'log-stream-2']) {
+      const line = await cli.waitForLog((l) => l['msg'] === 'request' && l['requestId'] === id);
+      assert.deepEqual({ operation: line['operation'], version: line['version'], status: line['status'] }, { operation: 'ModelStreamInfer', version: '1', status: 'OK' });
+    }
 
     // A request without an id gets one, in its log line.
     await infer(simpleRequest(''));
