@@ -21,10 +21,6 @@ const REASON_OF: ReadonlyMap<string, number> = new Map([
   ['UNKNOWN', 2],
 ]);
 
-export function failureReason(code: string): (typeof FAILURE_REASONS)[number] {
-  return FAILURE_REASONS[REASON_OF.get(code) ?? OTHER]!;
-}
-
 export interface Histograms {
   readonly request: BucketCounts;
   readonly queue: BucketCounts;
