@@ -98,6 +98,17 @@ export async function startServer(config: Config, logger?: RootLogger): Promise<
       })
     : undefined;
   if (metrics) sinks.push(metrics.events);
+  // Bound before anything loads, so that a taken metrics port fails the start with nothing else to undo but monitoring.
+  let metricsServer: RunningMetricsServer | undefined;
+  if (config.metrics && metrics) {
+    try {
+      metricsServer = await startMetricsServer({ address: config.metrics.address, port: config.metrics.port, metrics, log });
+    } catch (err) {
+      await monitoring?.close(0);
+      throw err;
+    }
+    await metrics.start();
+  }
   const requests = requestSinks([...(metrics ? [metrics.requests] : []), ...(config.logRequests ? [requestLog(log)] : [])], root);
   const repository = new ModelRepository({
     root: config.modelRepository,
@@ -117,7 +128,16 @@ export async function startServer(config: Config, logger?: RootLogger): Promise<
   });
   if (monitoring) sinks.push(perModelMonitoring(monitoring), monitoring);
   const sharedMemory = new SharedMemoryRegistry();
-  repository.start();
+  const closeMetrics = async (): Promise<void> => {
+    await metricsServer?.close();
+    metrics?.stop();
+  };
+  try {
+    repository.start();
+  } catch (err) {
+    await closeMetrics();
+    throw err;
+  }
   const poller =
     config.modelControlMode === 'poll'
       ? new RepositoryPoller(repository, config.repositoryPollSecs * 1000, log.child({ component: 'poller' }))
@@ -165,23 +185,12 @@ export async function startServer(config: Config, logger?: RootLogger): Promise<
         ...(requests ? { requests } : {}),
       });
     } catch (err) {
-      await grpc.shutdown(0);
+      await Promise.all([grpc.shutdown(0), closeMetrics()]);
       throw err;
     }
     log.info({ transport: 'http', address: config.http.address, port: http.port }, 'listening');
   }
-  let metricsServer: RunningMetricsServer | undefined;
-  if (config.metrics && metrics) {
-    try {
-      await metrics.start();
-      metricsServer = await startMetricsServer({ address: config.metrics.address, port: config.metrics.port, metrics, log });
-    } catch (err) {
-      metrics.stop();
-      await Promise.all([grpc.shutdown(0), http?.shutdown(0)]);
-      throw err;
-    }
-    log.info({ transport: 'metrics', address: config.metrics.address, port: metricsServer.port }, 'listening');
-  }
+  if (config.metrics && metricsServer) log.info({ transport: 'metrics', address: config.metrics.address, port: metricsServer.port }, 'listening');
 
   return {
     ports: { grpc: grpc.port, ...(http ? { http: http.port } : {}), ...(metricsServer ? { metrics: metricsServer.port } : {}) },
@@ -193,8 +202,7 @@ export async function startServer(config: Config, logger?: RootLogger): Promise<
       await Promise.all([grpc.shutdown(config.exitTimeoutSecs * 1000), http?.shutdown(config.exitTimeoutSecs * 1000)]);
       await repository.close();
       // Metrics are served until the models are unloaded, so a last scrape sees the final counts.
-      await metricsServer?.close();
-      metrics?.stop();
+      await closeMetrics();
       await sharedMemory.close();
       tls?.close();
       if (monitoring) {

@@ -4,11 +4,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { status, Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { InferParameter, ModelInferRequest } from '../../generated/grpc_service.js';
 import { findBinary, promtoolCheckMetrics, startPrometheus } from '../helpers/prometheus.js';
-import { call, PROJECT_ROOT, startCli, tempRepository, type RunningCli } from '../helpers/server.js';
+import { parseConfig, startServer } from '../../src/index.js';
+import { createRootLogger } from '../../src/logging/index.js';
+import { call, LOOPBACK_ANY_PORT, PROJECT_ROOT, startCli, tempRepository, type RunningCli } from '../helpers/server.js';
 import { collect, simpleRequest, waitReady } from './streaming-fixtures.js';
 
 const FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures', 'worker-models');
@@ -225,5 +228,29 @@ describe('metrics', () => {
     await infer(simpleRequest(''));
     const made = await cli.waitForLog((l) => l['msg'] === 'request' && l['operation'] === 'ModelInfer' && /^[0-9a-f]{8}-[0-9a-z]+$/.test(String(l['requestId'])));
     assert.equal(made['status'], 'OK');
+  });
+});
+
+describe('metrics port', () => {
+  const silent = () => createRootLogger({ verboseLevel: 0, format: 'default' }, { write: () => undefined });
+
+  test('metrics port - --allow-metrics=false opens none', async () => {
+    const server = await startServer(parseConfig([...LOOPBACK_ANY_PORT, '--allow-metrics=false']), silent());
+    try {
+      assert.equal(server.ports.metrics, undefined);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('metrics port - a taken one fails the start with EADDRINUSE', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as { port: number };
+    try {
+      await assert.rejects(startServer(parseConfig([...LOOPBACK_ANY_PORT, `--metrics-port=${port}`]), silent()), { code: 'EADDRINUSE' });
+    } finally {
+      taken.close();
+    }
   });
 });
