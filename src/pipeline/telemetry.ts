@@ -1,6 +1,6 @@
 // What a version tells about each request, success or failure: the ModelStatistics
-// counters and one inference event for the side paths (monitoring). The one place both
-// are written.
+// counters, the metrics observer (plain numbers; the counters it reads at scrape time) and
+// one inference event for the side paths (monitoring). The one place all are written.
 import { dictionary } from '../dictionary.js';
 import { InferenceError } from '../errors.js';
 import { NO_OBSERVERS, type EventSink, type VersionObserver, type VersionObservers } from '../events.js';
