@@ -12,6 +12,8 @@ export interface ServerProcess {
   readonly pid: number;
   readonly port: number;
   readonly address: string;
+  /** v2serve's metrics port, once its 'listening' line told it (absent with --allow-metrics=false and for baselines). */
+  metricsPort(): number | undefined;
   /** Last lines of stderr and non-JSON stdout, for error messages. */
   output(): string;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code or signal. */
@@ -72,6 +74,7 @@ export function spawnServer(nodeArgs: readonly string[], script: string, args: r
     }, timeoutMs);
     let buffered = '';
     let listening = false;
+    let metricsPort: number | undefined;
     child.stderr.setEncoding('utf8').on('data', keep);
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk;
@@ -79,18 +82,20 @@ export function spawnServer(nodeArgs: readonly string[], script: string, args: r
       while ((newline = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
-        if (listening) continue;
-        let parsed: { msg?: unknown; port?: unknown } | undefined;
+        if (listening && metricsPort !== undefined) continue;
+        let parsed: { msg?: unknown; port?: unknown; transport?: unknown } | undefined;
         try {
-          parsed = JSON.parse(line) as { msg?: unknown; port?: unknown };
+          parsed = JSON.parse(line) as { msg?: unknown; port?: unknown; transport?: unknown };
         } catch {
           keep(`${line}\n`);
         }
-        if (parsed?.msg === 'listening' && typeof parsed.port === 'number') {
+        if (parsed?.msg === 'listening' && parsed.transport === 'metrics' && typeof parsed.port === 'number') {
+          metricsPort = parsed.port;
+        } else if (!listening && parsed?.msg === 'listening' && typeof parsed.port === 'number') {
           listening = true;
           clearTimeout(timer);
           const port = parsed.port;
-          resolve({ pid: child.pid as number, port, address: `127.0.0.1:${port}`, output: () => tail, stop });
+          resolve({ pid: child.pid as number, port, address: `127.0.0.1:${port}`, metricsPort: () => metricsPort, output: () => tail, stop });
         }
       }
     });

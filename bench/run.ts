@@ -201,6 +201,8 @@ async function startV2serve(
     '--grpc-port=0',
     // The benchmarks measure the gRPC path; an HTTP port would only risk a collision.
     '--allow-http=false',
+    '--metrics-address=127.0.0.1',
+    '--metrics-port=0',
     ...[...(variant.args ?? []), ...ctx.settings.v2serveFlags].map((a) => a.replaceAll('{nats}', nats?.url ?? '')),
   ];
   if (variant.repository) {
@@ -376,7 +378,30 @@ const H2LOAD_TIME_BOUND = 5;
  * that both variants of a ratio are measured for about as long. Every stream completes at
  * least one request, whatever the warm-up managed.
  */
+/** GETs the server's /metrics every second until stopped, reading each answer whole, as Prometheus does. */
+function scrapeEverySecond(server: RunningVariant['server']): () => Promise<void> {
+  const port = server.metricsPort();
+  if (port === undefined) throw new Error('a scraped variant needs the metrics port: its server logged none');
+  let last: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(() => {
+    last = fetch(`http://127.0.0.1:${port}/metrics`).then((response) => response.text());
+  }, 1000);
+  return async () => {
+    clearInterval(timer);
+    await last;
+  };
+}
+
 async function measure(ctx: Context, wire: Wire, r: RunningVariant, concurrency: number, round_: number): Promise<RunRecord> {
+  const stopScraping = r.variant.scraped ? scrapeEverySecond(r.server) : undefined;
+  try {
+    return await measureRun(ctx, wire, r, concurrency, round_);
+  } finally {
+    await stopScraping?.();
+  }
+}
+
+async function measureRun(ctx: Context, wire: Wire, r: RunningVariant, concurrency: number, round_: number): Promise<RunRecord> {
   const { settings } = ctx;
   const frameBytes = wire.response.length + 5;
   const base = { port: r.server.port, bodyFile: wire.bodyFile, streams: concurrency, cpus: ctx.cpus.client };

@@ -27,6 +27,8 @@ export interface ServerVariant {
   readonly args?: readonly string[];
   /** Start a local nats-server (JetStream, temp store) for this variant. */
   readonly needsNats?: boolean;
+  /** GET /metrics on its metrics port every second while it is measured, as a Prometheus scraping it would. */
+  readonly scraped?: boolean;
   /** Flags that `v2serve --help` must list; otherwise the variant is skipped, with a note. */
   readonly requiresFlags?: readonly string[];
   /**
@@ -523,6 +525,25 @@ export const SCENARIOS: readonly Scenario[] = [
     ],
     ratios: [
       { label: 'stream-b1/off', numerator: 'v2serve-stream-b1', denominator: 'v2serve', targets: [{ metric: 'throughput', min: 0.9, concurrency: [16] }] },
+    ],
+  },
+  {
+    // Issue 18: metrics cost ≤ 3% at 16 in flight. Metrics are on by default, so every other
+    // scenario's v2serve has them; here they are off, on, and on while scraped every second.
+    name: 'simple-raw-metrics',
+    description: 'simple raw; metrics off (--allow-metrics=false) vs on vs on and scraped every second',
+    request: simpleRaw,
+    expected: simpleExpected,
+    concurrency: [16],
+    variants: [
+      { ...V2SERVE, id: 'metrics-off', description: 'metrics off', args: ['--allow-metrics=false'], requiresFlags: ['--allow-metrics'] },
+      { ...V2SERVE, id: 'metrics-on', description: 'metrics on (the default), not scraped', requiresFlags: ['--allow-metrics'] },
+      { ...V2SERVE, id: 'metrics-scraped', description: 'metrics on, GET /metrics every second', scraped: true, requiresFlags: ['--allow-metrics'] },
+    ],
+    ratios: [
+      { label: 'metrics-on/off', numerator: 'metrics-on', denominator: 'metrics-off', targets: [{ metric: 'throughput', min: 0.97, concurrency: [16] }] },
+      { label: 'scraped/off', numerator: 'metrics-scraped', denominator: 'metrics-off', targets: [{ metric: 'throughput', min: 0.97, concurrency: [16] }] },
+      { label: 'cpu on/off', numerator: 'metrics-on', denominator: 'metrics-off', targets: [{ metric: 'cpuUsPerRequest', max: 1.03, concurrency: [16] }] },
     ],
   },
 ];

@@ -1,5 +1,7 @@
-// Events the model layer hands to side paths (monitoring). Emitting is synchronous
-// and never awaited: a sink must return at once and must never throw into inference.
+// The contracts between the request path and the side paths (monitoring, metrics, the
+// request log): events of the model layer, per-version observers, and the records of
+// finished requests transports hand out. Every call is synchronous and never awaited: a
+// sink must return at once and must never throw into inference.
 import type { Tensor } from './tensor/types.js';
 
 export type MetricValue = number | string | boolean;
@@ -56,3 +58,79 @@ export interface EventSink {
 }
 
 export const NO_EVENTS: EventSink = { emit: () => undefined };
+
+/** Nanoseconds a successful request spent in each phase (the ModelStatistics split). */
+export interface PhaseTimings {
+  readonly queueNs: bigint;
+  readonly inputNs: bigint;
+  readonly inferNs: bigint;
+  readonly outputNs: bigint;
+}
+
+export interface CumulativeDuration {
+  readonly count: number;
+  readonly ns: bigint;
+}
+
+/** A version's cumulative ModelStatistics figures; side paths read them when they report, at no cost per request. */
+export interface VersionFigures {
+  readonly inferenceCount: number;
+  readonly executionCount: number;
+  readonly success: CumulativeDuration;
+  readonly fail: CumulativeDuration;
+  readonly queue: CumulativeDuration;
+  readonly computeInput: CumulativeDuration;
+  readonly computeInfer: CumulativeDuration;
+  readonly computeOutput: CumulativeDuration;
+}
+
+/** What a side path may read of a version whenever it likes. */
+export interface VersionWatch {
+  readonly figures: VersionFigures;
+  /** Requests admitted and not executing now. */
+  pending(): number;
+}
+
+/**
+ * A side path's view of one version, made once when the version is created so that it
+ * prepares its state then: the request path only hands it numbers it already has.
+ * Like EventSink, it must return at once and never throw.
+ */
+export interface VersionObserver {
+  succeeded(timings: PhaseTimings): void;
+  /** `code` is the failure's ErrorCode ('INTERNAL' for anything that is no InferenceError). */
+  failed(code: string): void;
+  loaded(seconds: number): void;
+  /** The version stopped for good (unloaded, failed to load, replaced): its figures go. */
+  closed(): void;
+}
+
+export interface VersionObservers {
+  observe(model: string, version: string, watch: VersionWatch): VersionObserver;
+}
+
+const NO_OBSERVER: VersionObserver = { succeeded: () => undefined, failed: () => undefined, loaded: () => undefined, closed: () => undefined };
+export const NO_OBSERVERS: VersionObservers = { observe: () => NO_OBSERVER };
+
+/** One request a transport finished answering: an RPC, a stream request or an HTTP route. */
+export interface RequestRecord {
+  /** The client's id, or the one the server made when the client gave none. */
+  readonly requestId: string;
+  readonly transport: 'grpc' | 'http';
+  /** The RPC's name (ModelInfer) or the route's. */
+  readonly operation: string;
+  /** Empty when the request names no model. */
+  readonly model: string;
+  readonly version: string;
+  /** The gRPC status name (OK, INVALID_ARGUMENT) or the HTTP status code. */
+  readonly status: string;
+  readonly durationNs: bigint;
+  /** Message or body bytes; undefined when the transport does not know them. */
+  readonly bytesIn: number | undefined;
+  readonly bytesOut: number | undefined;
+}
+
+/** Where transports hand finished requests (request log, counters); synchronous, never throws. */
+export interface RequestSink {
+  finished(record: RequestRecord): void;
+}

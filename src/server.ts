@@ -7,18 +7,19 @@ import type { ModelConfig } from '../generated/model_config.js';
 import { modelBackends } from './backends.js';
 import type { Config } from './cli/config.js';
 import { dictionary } from './dictionary.js';
-import type { EventSink, ModelEvent } from './events.js';
+import type { EventSink, ModelEvent, RequestRecord, RequestSink } from './events.js';
 import { CertificateFiles, EXTENSIONS, notAppliedOptions, startGrpcServer } from './grpc/index.js';
 import { startHttpServer, type RunningHttpServer } from './http/index.js';
-import { createRootLogger, type RootLogger } from './logging/index.js';
+import { createRootLogger, requestLog, type RootLogger } from './logging/index.js';
+import { Metrics, startMetricsServer, type RunningMetricsServer } from './metrics/index.js';
 import { modelOverridesFromParameters, startMonitoring, type Monitoring } from './monitoring/index.js';
 import { PACKAGE_VERSION } from './package-root.js';
 import { ModelRepository, RepositoryPoller } from './repository/index.js';
 import { SharedMemoryRegistry } from './shared-memory/index.js';
 
 export interface RunningV2serve {
-  /** `http` is absent with --allow-http=false. */
-  readonly ports: { readonly grpc: number; readonly http?: number };
+  /** `http` is absent with --allow-http=false, `metrics` with --allow-metrics=false. */
+  readonly ports: { readonly grpc: number; readonly http?: number; readonly metrics?: number };
   readonly logger: RootLogger;
   /**
    * Stops taking calls, lets those in flight finish (up to the exit timeout), unloads the
@@ -37,6 +38,23 @@ function fanOut(sinks: readonly EventSink[], logger: RootLogger): EventSink {
           sink.emit(event);
         } catch (err) {
           logger.log.warn({ err }, 'event sink failed');
+        }
+      }
+    },
+  };
+}
+
+/** Hands finished requests to every listener (request log, metrics); none: transports build no records. */
+function requestSinks(sinks: readonly RequestSink[], logger: RootLogger): RequestSink | undefined {
+  if (sinks.length === 0) return undefined;
+  if (sinks.length === 1) return sinks[0];
+  return {
+    finished(record: RequestRecord) {
+      for (const sink of sinks) {
+        try {
+          sink.finished(record);
+        } catch (err) {
+          logger.log.warn({ err }, 'request sink failed');
         }
       }
     },
@@ -71,6 +89,27 @@ export async function startServer(config: Config, logger?: RootLogger): Promise<
   const monitoring = config.monitoring
     ? await startMonitoring({ ...config.monitoring, verbose: config.logVerbose > 0, serverId: `${hostname()}:${config.id}:${config.grpcPort}` }, log)
     : undefined;
+  const metrics = config.metrics
+    ? new Metrics({
+        settings: config.metrics.settings,
+        intervalMs: config.metrics.intervalMs,
+        log: log.child({ component: 'metrics' }),
+        ...(monitoring ? { publisher: () => monitoring.stats() } : {}),
+      })
+    : undefined;
+  if (metrics) sinks.push(metrics.events);
+  // Bound before anything loads, so that a taken metrics port fails the start with nothing else to undo but monitoring.
+  let metricsServer: RunningMetricsServer | undefined;
+  if (config.metrics && metrics) {
+    try {
+      metricsServer = await startMetricsServer({ address: config.metrics.address, port: config.metrics.port, metrics, log });
+    } catch (err) {
+      await monitoring?.close(0);
+      throw err;
+    }
+    await metrics.start();
+  }
+  const requests = requestSinks([...(metrics ? [metrics.requests] : []), ...(config.logRequests ? [requestLog(log)] : [])], root);
   const repository = new ModelRepository({
     root: config.modelRepository,
     controlMode: config.modelControlMode,
@@ -79,6 +118,7 @@ export async function startServer(config: Config, logger?: RootLogger): Promise<
     serverParameters: dictionary(),
     logger: log,
     events: fanOut(sinks, root),
+    ...(metrics ? { observers: metrics } : {}),
     loadWaitMs: config.modelLoadWaitMs,
     schedulingDefaults: { maxQueueSize: config.modelMaxQueueSize, executionTimeoutMs: config.modelExecutionTimeoutMs },
     backends: modelBackends(config.backendSettings),
@@ -88,7 +128,16 @@ export async function startServer(config: Config, logger?: RootLogger): Promise<
   });
   if (monitoring) sinks.push(perModelMonitoring(monitoring), monitoring);
   const sharedMemory = new SharedMemoryRegistry();
-  repository.start();
+  const closeMetrics = async (): Promise<void> => {
+    await metricsServer?.close();
+    metrics?.stop();
+  };
+  try {
+    repository.start();
+  } catch (err) {
+    await closeMetrics();
+    throw err;
+  }
   const poller =
     config.modelControlMode === 'poll'
       ? new RepositoryPoller(repository, config.repositoryPollSecs * 1000, log.child({ component: 'poller' }))
@@ -108,6 +157,7 @@ export async function startServer(config: Config, logger?: RootLogger): Promise<
     sharedMemory,
     logSettings: root.settings,
     log,
+    ...(requests ? { requests } : {}),
   });
   sinks.push(grpc.healthEvents);
   const notApplied = notAppliedOptions(config.grpcConnection);
@@ -132,16 +182,18 @@ export async function startServer(config: Config, logger?: RootLogger): Promise<
         sharedMemory,
         logSettings: root.settings,
         log,
+        ...(requests ? { requests } : {}),
       });
     } catch (err) {
-      await grpc.shutdown(0);
+      await Promise.all([grpc.shutdown(0), closeMetrics()]);
       throw err;
     }
     log.info({ transport: 'http', address: config.http.address, port: http.port }, 'listening');
   }
+  if (config.metrics && metricsServer) log.info({ transport: 'metrics', address: config.metrics.address, port: metricsServer.port }, 'listening');
 
   return {
-    ports: http ? { grpc: grpc.port, http: http.port } : { grpc: grpc.port },
+    ports: { grpc: grpc.port, ...(http ? { http: http.port } : {}), ...(metricsServer ? { metrics: metricsServer.port } : {}) },
     logger: root,
     async stop() {
       const exitDeadline = Date.now() + config.exitTimeoutSecs * 1000;
@@ -149,6 +201,8 @@ export async function startServer(config: Config, logger?: RootLogger): Promise<
       await poller?.stop();
       await Promise.all([grpc.shutdown(config.exitTimeoutSecs * 1000), http?.shutdown(config.exitTimeoutSecs * 1000)]);
       await repository.close();
+      // Metrics are served until the models are unloaded, so a last scrape sees the final counts.
+      await closeMetrics();
       await sharedMemory.close();
       tls?.close();
       if (monitoring) {

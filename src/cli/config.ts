@@ -6,6 +6,7 @@ import { BACKEND_SETTINGS, defaultBackendSettings, type BackendName, type Backen
 import { dictionary } from '../dictionary.js';
 import type { ConnectionOptions, TlsFileRole } from '../grpc/index.js';
 import type { LogFormat } from '../logging/index.js';
+import { parseMetricsConfig, type MetricsSettings } from '../metrics/index.js';
 import type { MonitoringOptionsInput } from '../monitoring/index.js';
 import { PACKAGE_ROOT } from '../package-root.js';
 import { checkRestrictions, parseRestriction, type ProtocolRestriction } from '../restrictions.js';
@@ -43,6 +44,10 @@ export interface Config {
   readonly backendSettings: BackendSettings;
   readonly logVerbose: number;
   readonly logFormat: LogFormat;
+  /** The Prometheus metrics port; absent with --allow-metrics=false. */
+  readonly metrics: MetricsConfig | undefined;
+  /** --log-requests: one log line per request. */
+  readonly logRequests: boolean;
   /** Inference monitoring to NATS; absent when --monitoring-nats is not given. */
   readonly monitoring: MonitoringOptionsInput | undefined;
 }
@@ -53,6 +58,14 @@ export interface HttpConfig {
   /** Largest request body, bytes, before and after decompression. */
   readonly maxInputBytes: number;
   readonly restrictions: readonly ProtocolRestriction[];
+}
+
+export interface MetricsConfig {
+  readonly address: string;
+  readonly port: number;
+  /** How often the host's CPU and memory gauges are read. */
+  readonly intervalMs: number;
+  readonly settings: MetricsSettings;
 }
 
 /** TLS on the gRPC port; absent unless --grpc-use-ssl or --grpc-use-ssl-mutual. */
@@ -115,6 +128,10 @@ export function parseConfig(argv: readonly string[]): Readonly<Config> {
     backendSettings: backendSettings(v['backend-config']),
     logVerbose: v['log-verbose'],
     logFormat: v['log-format'],
+    metrics: v['allow-metrics']
+      ? { address: v['metrics-address'], port: v['metrics-port'], intervalMs: v['metrics-interval-ms'], settings: metricsSettings(v['metrics-config']) }
+      : undefined,
+    logRequests: v['log-requests'],
     monitoring: monitoringOptions(v, given),
   });
 }
@@ -164,6 +181,14 @@ function backendSettings(specs: readonly string[]): BackendSettings {
     }
   }
   return settings as BackendSettings;
+}
+
+function metricsSettings(specs: readonly string[]): MetricsSettings {
+  try {
+    return parseMetricsConfig(specs);
+  } catch (err) {
+    throw new UsageError(`--metrics-config ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 function restrictedProtocol(flag: FlagName, specs: readonly string[]): ProtocolRestriction[] {

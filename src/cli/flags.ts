@@ -6,6 +6,7 @@ import { dictionary } from '../dictionary.js';
 import { CONNECTION_DEFAULTS } from '../grpc/index.js';
 import { PROTOCOL_CATEGORIES } from '../restrictions.js';
 import { BACKEND_SETTINGS } from '../backends.js';
+import { DEFAULT_BUCKETS, METRICS_CONFIG_KEYS } from '../metrics/index.js';
 import { DEFAULT_MONITORING_OPTIONS, DEFAULT_STREAM_OPTIONS } from '../monitoring/index.js';
 
 interface FlagBase {
@@ -126,6 +127,16 @@ export const FLAGS = {
     value: 'CATS:KEY=VAL',
     help: `HTTP routes of these categories need header KEY=VAL, repeatable; categories as --grpc-restricted-protocol`,
   },
+  'allow-metrics': { kind: 'bool', value: 'BOOL', help: 'serve Prometheus metrics at GET /metrics on the metrics port', default: true },
+  'metrics-address': { kind: 'string', value: 'ADDR', help: 'address the metrics port listens on', default: '0.0.0.0' },
+  'metrics-port': { kind: 'int', value: 'PORT', help: 'metrics port, 0 = any free port', min: 0, max: 65535, default: 8002 },
+  'metrics-config': {
+    kind: 'list',
+    value: 'KEY=VAL',
+    help: `a metrics setting, repeatable: ${METRICS_CONFIG_KEYS.join(', ')}; histogram_latencies=true|false (default true), counter_latencies=true|false (default true), buckets=S,S,... histogram bounds in seconds (default ${DEFAULT_BUCKETS.join(',')})`,
+  },
+  'metrics-interval-ms': { kind: 'int', value: 'MS', help: 'how often the nv_cpu_* gauges are read from /proc', min: 1, max: INT32_MAX, default: 2000 },
+  'log-requests': { kind: 'bool', value: 'BOOL', help: 'log one line per request: id, transport, model, version, operation, status, duration, bytes', default: false },
   'strict-readiness': { kind: 'bool', value: 'BOOL', help: 'ready only when every model is ready', default: true },
   'exit-timeout-secs': { kind: 'int', value: 'N', help: 'how long shutdown waits for calls in flight', min: 0, max: 86400, default: 30 },
   'model-control-mode': { kind: 'enum', value: 'MODE', help: 'none | explicit | poll', values: ['none', 'explicit', 'poll'], default: 'none' },

@@ -120,13 +120,14 @@ function checkOutputParameters(parameters: ReadonlyMap<string, InferParameter>, 
   }
 }
 
-export function toInferCall(request: ModelInferRequest, arrivedNs: bigint): InferCall {
+export function toInferCall(request: ModelInferRequest, arrivedNs: bigint, requestId: string): InferCall {
   if (!request.modelName) throw InferenceError.invalidArgument('model_name', 'must not be empty');
   checkRequestParameters(request.parameters);
   return {
     model: request.modelName,
     version: request.modelVersion,
     id: request.id,
+    requestId,
     parameters: fromInferParameters(request.parameters),
     inputs: request.inputs,
     ...(request.inputs.some((input) => input.parameters.size > 0)

@@ -13,6 +13,13 @@ import {
 import { alignRawInputs } from './raw-alignment.js';
 
 const WIRE_BYTES = 2;
+/** The size of the message a request was decoded from, for the request log. */
+const WIRE_SIZE = Symbol('wireSize');
+type Sized = ModelInferRequest & { readonly [WIRE_SIZE]?: number };
+
+export function requestWireSize(request: ModelInferRequest): number | undefined {
+  return (request as Sized)[WIRE_SIZE];
+}
 const WIRE_END_GROUP = 4;
 
 /** Decodes a ModelInferRequest; its raw inputs share `bytes`, moved onto their element boundary where they can be. */
@@ -64,5 +71,7 @@ export function decodeModelInferRequest(bytes: Uint8Array): ModelInferRequest {
     reader.skip(wireType);
   }
   alignRawInputs(request);
+  // Not enumerable: the request stays equal to what the generated decoder reads.
+  Object.defineProperty(request, WIRE_SIZE, { value: bytes.byteLength });
   return request;
 }

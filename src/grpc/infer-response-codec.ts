@@ -160,6 +160,8 @@ function scratchOf(size: number): Buffer {
  * Serializes `result` as a ModelInferResponse. The bytes live in a scratch buffer that the
  * next call overwrites: copy them (as grpc-js does) before serializing another.
  */
+const WIRE_SIZE = Symbol('wireSize');
+
 export function encodeInferResult(result: InferResult): Buffer {
   const parameterKeys = Object.keys(result.parameters);
   const entrySizes = parameterKeys.map((key) => entrySize(key, (result.parameters as Parameters)[key] as ParamValue));
@@ -208,5 +210,12 @@ export function encodeInferResult(result: InferResult): Buffer {
     }
   }
   for (const raw of result.raw) writer.bytes(RESPONSE.rawOutputContents, raw);
+  // Not enumerable: the result stays equal to what the core answered.
+  Object.defineProperty(result, WIRE_SIZE, { value: size, configurable: true });
   return writer.buffer;
+}
+
+/** The size of the message `result` was serialized to (grpc-js serializes while the handler answers), for the request log. */
+export function responseWireSize(result: InferResult): number | undefined {
+  return (result as { readonly [WIRE_SIZE]?: number })[WIRE_SIZE];
 }

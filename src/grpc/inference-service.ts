@@ -18,6 +18,8 @@ import type {
   RepositoryModelLoadRequest,
 } from '../../generated/grpc_service.js';
 import { InferenceError, errorMessage } from '../errors.js';
+import type { RequestRecord, RequestSink } from '../events.js';
+import { requestIdOf } from '../request-id.js';
 import { parseConfigJson, type ModelRepository } from '../repository/index.js';
 import {
   fromLogSettings,
@@ -32,6 +34,8 @@ import { dictionary } from '../dictionary.js';
 import type { InferResult } from '../pipeline/index.js';
 import type { LogSettings } from '../logging/index.js';
 import type { RegionStatus, SharedMemoryRegistry } from '../shared-memory/index.js';
+import { requestWireSize } from './infer-request-codec.js';
+import { responseWireSize } from './infer-response-codec.js';
 import { toServiceError } from './status.js';
 
 /** The part of a server call handlers use: its cancellation and deadline. */
@@ -52,6 +56,8 @@ export interface ServiceContext {
   readonly sharedMemory: SharedMemoryRegistry;
   /** The process's live log settings. */
   readonly logSettings: LogSettings;
+  /** Told of every finished call and stream request (request log, counters); absent: nobody listens. */
+  readonly requests?: RequestSink;
 }
 
 /** Counts calls in flight so that shutdown can wait for them. */
@@ -141,18 +147,74 @@ function callSignal(call: ServerSurfaceCall, answered: () => boolean = () => fal
 interface UnaryCall {
   /** process.hrtime.bigint() when the call reached the handler. */
   readonly arrivedNs: bigint;
+  /** The client's request id, or one made for the call. */
+  readonly requestId: string;
   /** Fires when the client cancels or the deadline passes before the call is answered. */
   signal(): AbortSignal;
 }
 
+/** Which model a request concerns and the id its client gave, as the request log tells them. */
+interface CallTarget {
+  readonly id?: string;
+  readonly model: string;
+  readonly version?: string;
+}
+type Target<Req> = (request: Req) => CallTarget;
+const NO_TARGET: CallTarget = { model: '' };
+const noTarget = (): CallTarget => NO_TARGET;
+const modelTarget = (request: { name: string; version: string }): CallTarget => ({ model: request.name, version: request.version });
+const inferTarget = (request: ModelInferRequest): CallTarget => ({ id: request.id, model: request.modelName, version: request.modelVersion });
+
+/** The status name of a gRPC code, as the request log writes it (Status is a numeric enum: it maps both ways). */
+const statusName = (code: Status): string => Status[code] ?? String(code);
+
+/** Sizes are known for ModelInfer's messages only: its codecs measure them. */
+function record(
+  rpc: string,
+  target: CallTarget,
+  requestId: string,
+  arrivedNs: bigint,
+  code: Status,
+  bytesIn: number | undefined,
+  bytesOut: number | undefined,
+): RequestRecord {
+  return {
+    requestId,
+    transport: 'grpc',
+    operation: rpc,
+    model: target.model,
+    version: target.version ?? '',
+    status: statusName(code),
+    durationNs: process.hrtime.bigint() - arrivedNs,
+    bytesIn,
+    bytesOut,
+  };
+}
+
 function unary<Req, Res>(
   context: ServiceContext,
+  rpc: string,
+  target: Target<Req>,
   handler: (request: Req, call: UnaryCall) => Promise<Res> | Res,
 ): handleUnaryCall<Req, Res> {
+  const { requests } = context;
   return (call, callback: sendUnaryData<Res>) => {
     const arrivedNs = process.hrtime.bigint();
+    const about = target(call.request);
+    const requestId = requestIdOf(about.id ?? '');
+    // The record is built after the answer went out: grpc-js has serialized ModelInfer's answer by then.
+    const finished = (code: Status, response?: Res): void => {
+      if (!requests) return;
+      const infer = rpc === 'ModelInfer';
+      const bytesIn = infer ? requestWireSize(call.request as ModelInferRequest) : undefined;
+      const result = infer && response !== undefined ? (response as InferResult) : undefined;
+      // An answered inference names the version that served it.
+      const target = result ? { model: about.model, version: result.version } : about;
+      requests.finished(record(rpc, target, requestId, arrivedNs, code, bytesIn, result ? responseWireSize(result) : undefined));
+    };
     if (!context.calls.enter()) {
       callback(SHUTTING_DOWN);
+      finished(SHUTTING_DOWN.code);
       return;
     }
     let answered = false;
@@ -162,9 +224,11 @@ function unary<Req, Res>(
       forget();
       context.calls.leave();
       callback(err, response);
+      // An answer to a call the client already cancelled reached nobody.
+      finished(err?.code ?? (call.cancelled ? Status.CANCELLED : Status.OK), response);
     };
     const forget = context.calls.answerOnCut(() => answer(CUT));
-    const unaryCall: UnaryCall = { arrivedNs, signal: () => callSignal(call, () => answered) };
+    const unaryCall: UnaryCall = { arrivedNs, requestId, signal: () => callSignal(call, () => answered) };
     let result: Promise<Res>;
     try {
       result = Promise.resolve(handler(call.request, unaryCall));
@@ -173,13 +237,13 @@ function unary<Req, Res>(
     }
     result.then(
       (response) => answer(null, response),
-      (err: unknown) => answer(toServiceError(err, context.log)),
+      (err: unknown) => answer(toServiceError(err, context.log, requestId)),
     );
   };
 }
 
 function unimplemented<Req, Res>(context: ServiceContext, rpc: string, why: string): handleUnaryCall<Req, Res> {
-  return unary(context, () => {
+  return unary(context, rpc, noTarget, () => {
     throw new InferenceError('UNIMPLEMENTED', `${rpc} is not implemented by v2serve: ${why}`);
   });
 }
@@ -243,19 +307,30 @@ function modelStreamInfer(context: ServiceContext): handleBidiStreamingCall<Mode
       }
       pending++;
       const arrivedNs = process.hrtime.bigint();
-      inferOne(context, request, arrivedNs, signal)
+      const requestId = requestIdOf(request.id);
+      let code = Status.OK;
+      let target = inferTarget(request);
+      inferOne(context, request, arrivedNs, requestId, signal)
         .then(
           (result): ModelStreamInferResponse => {
+            target = { model: request.modelName, version: result.version };
             const response = toInferResponse(result);
             return { errorMessage: '', inferResponse: { ...response, parameters: withFinalResponse(response.parameters) } };
           },
-          (err: unknown) => streamError(request, toServiceError(err, context.log).details),
+          (err: unknown) => {
+            const failure = toServiceError(err, context.log, requestId);
+            code = failure.code;
+            return streamError(request, failure.details);
+          },
         )
         .then((response) => {
           if (!signal.aborted) call.write(response);
           pending--;
           context.calls.leave();
           endWhenIdle();
+          // A stream request answered after the stream was cancelled reached nobody.
+          const status = signal.aborted && code === Status.OK ? Status.CANCELLED : code;
+          context.requests?.finished(record('ModelStreamInfer', target, requestId, arrivedNs, status, requestWireSize(request), undefined));
         });
     });
     call.on('end', () => {
@@ -279,8 +354,14 @@ function modelStreamInfer(context: ServiceContext): handleBidiStreamingCall<Mode
  * One inference, wire to wire. Unary and stream calls both come through here. Inputs in
  * shared memory are read before, outputs placed in shared memory written after.
  */
-async function inferOne(context: ServiceContext, request: ModelInferRequest, arrivedNs: bigint, signal: AbortSignal): Promise<InferResult> {
-  return context.sharedMemory.infer(toInferCall(request, arrivedNs), (call) => context.repository.infer(call, signal));
+async function inferOne(
+  context: ServiceContext,
+  request: ModelInferRequest,
+  arrivedNs: bigint,
+  requestId: string,
+  signal: AbortSignal,
+): Promise<InferResult> {
+  return context.sharedMemory.infer(toInferCall(request, arrivedNs, requestId), (call) => context.repository.infer(call, signal));
 }
 
 function regionStatusMap(regions: readonly RegionStatus[]): Map<string, RegionStatus> {
@@ -324,61 +405,61 @@ export function inferenceService(context: ServiceContext): InferenceServiceImple
   const shm = context.sharedMemory;
   const cudaShm = 'CUDA shared memory needs a GPU, and v2serve runs models on the CPU';
   return {
-    serverLive: unary(context, () => ({ live: true })),
-    serverReady: unary(context, () => ({ ready: !context.calls.shuttingDown && repository.serverReady() })),
-    modelReady: unary(context, (request) => ({ ready: repository.modelReady(request.name, request.version) })),
-    serverMetadata: unary(context, () => ({
+    serverLive: unary(context, 'ServerLive', noTarget, () => ({ live: true })),
+    serverReady: unary(context, 'ServerReady', noTarget, () => ({ ready: !context.calls.shuttingDown && repository.serverReady() })),
+    modelReady: unary(context, 'ModelReady', modelTarget, (request) => ({ ready: repository.modelReady(request.name, request.version) })),
+    serverMetadata: unary(context, 'ServerMetadata', noTarget, () => ({
       name: context.serverName,
       version: context.serverVersion,
       extensions: [...context.extensions],
     })),
-    modelMetadata: unary(context, (request) =>
+    modelMetadata: unary(context, 'ModelMetadata', modelTarget, (request) =>
       toModelMetadataResponse(repository.metadata(request.name, request.version)),
     ),
-    modelInfer: unary(context, (request, call) => inferOne(context, request, call.arrivedNs, call.signal())),
+    modelInfer: unary(context, 'ModelInfer', inferTarget, (request, call) => inferOne(context, request, call.arrivedNs, call.requestId, call.signal())),
     modelStreamInfer: modelStreamInfer(context),
-    modelConfig: unary(context, (request) => ({ config: repository.config(request.name, request.version) })),
-    modelStatistics: unary(context, (request) => ({
+    modelConfig: unary(context, 'ModelConfig', modelTarget, (request) => ({ config: repository.config(request.name, request.version) })),
+    modelStatistics: unary(context, 'ModelStatistics', modelTarget, (request) => ({
       modelStats: repository.statistics(request.name, request.version).map(toModelStatistics),
     })),
-    repositoryIndex: unary(context, (request) => {
+    repositoryIndex: unary(context, 'RepositoryIndex', noTarget, (request) => {
       checkRepositoryName(request.repositoryName);
       return { models: repository.index(request.ready).map(toModelIndex) };
     }),
-    repositoryModelLoad: unary(context, async (request) => {
+    repositoryModelLoad: unary(context, 'RepositoryModelLoad', (r) => ({ model: r.modelName }), async (request) => {
       checkRepositoryName(request.repositoryName);
       repository.checkExplicitControl();
       const { config, files } = loadParameters(request);
       await repository.loadModel(request.modelName, config === undefined ? undefined : parseConfigJson(config), files);
       return {};
     }),
-    repositoryModelUnload: unary(context, async (request) => {
+    repositoryModelUnload: unary(context, 'RepositoryModelUnload', (r) => ({ model: r.modelName }), async (request) => {
       checkRepositoryName(request.repositoryName);
       repository.checkExplicitControl();
       await repository.unloadModel(request.modelName, request.parameters.get('unload_dependents')?.boolParam === true);
       return {};
     }),
-    systemSharedMemoryStatus: unary(context, (request) => ({ regions: regionStatusMap(shm.status(request.name)) })),
-    systemSharedMemoryRegister: unary(context, async (request) => {
+    systemSharedMemoryStatus: unary(context, 'SystemSharedMemoryStatus', noTarget, (request) => ({ regions: regionStatusMap(shm.status(request.name)) })),
+    systemSharedMemoryRegister: unary(context, 'SystemSharedMemoryRegister', noTarget, async (request) => {
       await shm.register(request.name, request.key, request.offset, request.byteSize);
       return {};
     }),
-    systemSharedMemoryUnregister: unary(context, async (request) => {
+    systemSharedMemoryUnregister: unary(context, 'SystemSharedMemoryUnregister', noTarget, async (request) => {
       await shm.unregister(request.name);
       return {};
     }),
     // No CUDA region can exist: status lists none, unregister has nothing to do (Triton without
     // GPUs answers the same, and simple_grpc_shm_client calls unregister-all first).
-    cudaSharedMemoryStatus: unary(context, (request) => {
+    cudaSharedMemoryStatus: unary(context, 'CudaSharedMemoryStatus', noTarget, (request) => {
       if (request.name) throw new InferenceError('NOT_FOUND', `Unable to find cuda shared memory region: '${request.name}'`);
       return { regions: new Map() };
     }),
-    cudaSharedMemoryRegister: unary(context, (request) => {
+    cudaSharedMemoryRegister: unary(context, 'CudaSharedMemoryRegister', noTarget, (request) => {
       throw new InferenceError('INVALID_ARGUMENT', `failed to register CUDA shared memory region '${request.name}': GPUs not supported (${cudaShm})`);
     }),
-    cudaSharedMemoryUnregister: unary(context, () => ({})),
+    cudaSharedMemoryUnregister: unary(context, 'CudaSharedMemoryUnregister', noTarget, () => ({})),
     traceSetting: unimplemented(context, 'TraceSetting', 'v2serve does not trace requests'),
-    logSettings: unary(context, (request) => {
+    logSettings: unary(context, 'LogSettings', noTarget, (request) => {
       const settings = context.logSettings;
       settings.update(fromLogSettings(request.settings));
       if (request.settings.size > 0) context.log.info({ settings: dictionary(settings.current()) }, 'log settings changed');

@@ -4,7 +4,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { GRPCInferenceServiceService } from '../../generated/grpc_service.js';
-import type { EventSink, ModelEvent } from '../events.js';
+import type { EventSink, ModelEvent, RequestSink } from '../events.js';
 import type { LogSettings } from '../logging/index.js';
 import type { ModelRepository } from '../repository/index.js';
 import type { SharedMemoryRegistry } from '../shared-memory/index.js';
@@ -51,6 +51,8 @@ export interface GrpcServerOptions {
   readonly sharedMemory: SharedMemoryRegistry;
   readonly logSettings: LogSettings;
   readonly log: Logger;
+  /** Told of every finished call and stream request (request log, counters). */
+  readonly requests?: RequestSink;
 }
 
 /** The protocol extensions v2serve really implements, reported by ServerMetadata. */
@@ -93,6 +95,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       serverVersion: options.serverVersion,
       extensions: EXTENSIONS,
       calls,
+      ...(options.requests ? { requests: options.requests } : {}),
     }),
   );
 

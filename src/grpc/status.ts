@@ -19,13 +19,13 @@ const STATUS: Readonly<Record<ErrorCode, Status>> = {
 
 export type ServiceError = Pick<StatusObject, 'code' | 'details'>;
 
-/** Maps anything thrown to the status the client sees; stacks go to the log, never to the wire. */
-export function toServiceError(err: unknown, log: Logger): ServiceError {
+/** Maps anything thrown to the status the client sees; stacks go to the log (with the request's id), never to the wire. */
+export function toServiceError(err: unknown, log: Logger, requestId: string): ServiceError {
   if (err instanceof InferenceError) {
-    if (err.code === 'INTERNAL' || err.code === 'UNKNOWN') log.error({ err }, err.message);
-    else if (log.isLevelEnabled('debug')) log.debug({ code: err.code, details: err.message }, 'request failed');
+    if (err.code === 'INTERNAL' || err.code === 'UNKNOWN') log.error({ err, requestId }, err.message);
+    else if (log.isLevelEnabled('debug')) log.debug({ requestId, code: err.code, details: err.message }, 'request failed');
     return { code: STATUS[err.code], details: err.message };
   }
-  log.error({ err }, 'unexpected error');
+  log.error({ err, requestId }, 'unexpected error');
   return { code: Status.INTERNAL, details: 'internal error' };
 }

@@ -8,6 +8,7 @@ import type { ParamValue, Parameters } from '../model/index.js';
 import type { InferCall, InferResult } from '../pipeline/index.js';
 import type { IndexEntry, ModelMetadata, VersionStatisticsEntry } from '../repository/index.js';
 import type { RegionStatus } from '../shared-memory/index.js';
+import { newRequestId, requestIdOf } from '../request-id.js';
 import { ELEMENT_SIZE, elementCount, isDatatype, type WireInputTensor } from '../tensor/index.js';
 import { encodeJsonData, jsonDataText } from './json-tensors.js';
 
@@ -219,6 +220,7 @@ export function toInferCall(target: InferTarget, header: JsonObject, binary: Uin
       model: target.model,
       version: target.version,
       id,
+      requestId: requestIdOf(id),
       parameters: requestParameters,
       inputs,
       ...(inputParameters.some((p) => Object.keys(p).length > 0) ? { inputParameters } : {}),
@@ -275,6 +277,7 @@ function rawCall(target: InferTarget, name: string, datatype: string, dims: read
       model: target.model,
       version: target.version,
       id: '',
+      requestId: newRequestId(),
       parameters,
       inputs: [{ name, datatype, shape: dims.map(BigInt), contents: undefined }],
       raw: [bytes],

@@ -49,6 +49,15 @@ export interface RouteRequest {
   readonly arrivedNs: bigint;
   /** Fires when the client goes away before the answer. */
   readonly signal: AbortSignal;
+  /** What the request log says about it; an inference sets the request id it read from the body. */
+  readonly note: RequestNote;
+}
+
+export interface RequestNote {
+  /** Empty until known: the server makes one when the route does not set it. */
+  requestId: string;
+  /** The version that served an inference, once it answered. */
+  version?: string;
 }
 
 /** An answer: no body, a JSON value or text, or an inference header followed by binary blobs. */
@@ -62,8 +71,16 @@ const EMPTY_OK: Reply = { status: 200 };
 const json = (value: unknown, status = 200): Reply => ({ status, json: JSON.stringify(value) });
 const ok = (): Reply => json(dictionary());
 
+/** Which model a route's request concerns, from its path. */
+type About = (params: readonly (string | undefined)[]) => { readonly model: string; readonly version: string };
+const modelOf: About = (params) => ({ model: params[0] ?? '', version: params[1] ?? '' });
+const repositoryModelOf: About = (params) => ({ model: params[1] ?? '', version: '' });
+
 export interface Route {
   readonly method: 'GET' | 'POST';
+  /** The request log's name for it: the gRPC RPC that does the same. */
+  readonly operation: string;
+  readonly about?: About;
   readonly path: RegExp;
   readonly category: ProtocolCategory | undefined;
   readonly handle: (context: RouteContext, request: RouteRequest) => Reply | Promise<Reply>;
@@ -103,7 +120,9 @@ async function infer(context: RouteContext, request: RouteRequest, operation: st
     }
   }
   const current = httpCall;
+  request.note.requestId = current.call.requestId;
   const result = await context.sharedMemory.infer(current.call, (call) => context.repository.infer(call, request.signal));
+  request.note.version = result.version;
   const reply = toInferReply(result, current);
   return { status: 200, json: reply.json, binary: reply.binary };
 }
@@ -116,37 +135,45 @@ function checkRepositoryName(name: string | undefined): void {
 export const ROUTES: readonly Route[] = [
   {
     method: 'GET',
+    operation: 'ServerMetadata',
     path: /^\/v2\/?$/,
     category: 'metadata',
     handle: (c) => json({ name: c.serverName, version: c.serverVersion, extensions: c.extensions }),
   },
-  { method: 'GET', path: /^\/v2\/health\/live$/, category: 'health', handle: () => EMPTY_OK },
+  { method: 'GET', operation: 'ServerLive', path: /^\/v2\/health\/live$/, category: 'health', handle: () => EMPTY_OK },
   {
     method: 'GET',
+    operation: 'ServerReady',
     path: /^\/v2\/health\/ready$/,
     category: 'health',
     handle: (c) => ({ status: !c.shuttingDown() && c.repository.serverReady() ? 200 : 400 }),
   },
   {
     method: 'GET',
+    operation: 'ModelList',
     path: /^\/v2\/models$/,
     category: 'metadata',
     handle: (c) => json({ models: [...new Set(c.repository.index(true).map((entry) => entry.name))] }),
   },
   {
     method: 'GET',
+    operation: 'ModelStatistics',
     path: /^\/v2\/models\/stats$/,
     category: 'statistics',
     handle: (c) => json(toStatisticsJson(c.repository.statistics('', ''))),
   },
   {
     method: 'GET',
+    operation: 'ModelMetadata',
+    about: modelOf,
     path: model(''),
     category: 'metadata',
     handle: (c, r) => json(c.repository.metadata(r.params[0] as string, r.params[1] ?? '')),
   },
   {
     method: 'GET',
+    operation: 'ModelReady',
+    about: modelOf,
     path: model('/ready'),
     category: 'health',
     handle: (c, r) => {
@@ -157,25 +184,39 @@ export const ROUTES: readonly Route[] = [
   },
   {
     method: 'GET',
+    operation: 'ModelConfig',
+    about: modelOf,
     path: model('/config'),
     category: 'model-config',
     handle: (c, r) => ({ status: 200, json: configToJson(c.repository.config(r.params[0] as string, r.params[1] ?? '')) }),
   },
   {
     method: 'GET',
+    operation: 'ModelStatistics',
+    about: modelOf,
     path: model('/stats'),
     category: 'statistics',
     handle: (c, r) => json(toStatisticsJson(c.repository.statistics(r.params[0] as string, r.params[1] ?? ''))),
   },
-  { method: 'POST', path: model('/infer'), category: 'inference', handle: (c, r) => infer(c, r, undefined) },
   {
     method: 'POST',
+    operation: 'ModelInfer',
+    about: modelOf,
+    path: model('/infer'),
+    category: 'inference',
+    handle: (c, r) => infer(c, r, undefined),
+  },
+  {
+    method: 'POST',
+    operation: 'ModelInfer',
+    about: modelOf,
     path: model(`/${RESERVED}([^/]+)`),
     category: 'inference',
     handle: (c, r) => infer(c, r, r.params[2] as string),
   },
   {
     method: 'POST',
+    operation: 'RepositoryIndex',
     path: /^\/v2\/repository(?:\/([^/]+))?\/index$/,
     category: 'model-repository',
     handle: (c, r) => {
@@ -185,6 +226,8 @@ export const ROUTES: readonly Route[] = [
   },
   {
     method: 'POST',
+    operation: 'RepositoryModelLoad',
+    about: repositoryModelOf,
     path: /^\/v2\/repository(?:\/([^/]+))?\/models\/([^/]+)\/load$/,
     category: 'model-repository',
     handle: async (c, r) => {
@@ -197,6 +240,8 @@ export const ROUTES: readonly Route[] = [
   },
   {
     method: 'POST',
+    operation: 'RepositoryModelUnload',
+    about: repositoryModelOf,
     path: /^\/v2\/repository(?:\/([^/]+))?\/models\/([^/]+)\/unload$/,
     category: 'model-repository',
     handle: async (c, r) => {
@@ -208,12 +253,14 @@ export const ROUTES: readonly Route[] = [
   },
   {
     method: 'GET',
+    operation: 'SystemSharedMemoryStatus',
     path: /^\/v2\/systemsharedmemory(?:\/region\/([^/]+))?\/status$/,
     category: 'shared-memory',
     handle: (c, r) => json(toRegionsJson(c.sharedMemory.status(r.params[0] ?? ''))),
   },
   {
     method: 'POST',
+    operation: 'SystemSharedMemoryRegister',
     path: /^\/v2\/systemsharedmemory\/region\/([^/]+)\/register$/,
     category: 'shared-memory',
     handle: async (c, r) => {
@@ -224,6 +271,7 @@ export const ROUTES: readonly Route[] = [
   },
   {
     method: 'POST',
+    operation: 'SystemSharedMemoryUnregister',
     path: /^\/v2\/systemsharedmemory(?:\/region\/([^/]+))?\/unregister$/,
     category: 'shared-memory',
     handle: async (c, r) => {
@@ -234,6 +282,7 @@ export const ROUTES: readonly Route[] = [
   // No CUDA region can exist (v2serve runs models on the CPU): status lists none, as gRPC answers.
   {
     method: 'GET',
+    operation: 'CudaSharedMemoryStatus',
     path: /^\/v2\/cudasharedmemory(?:\/region\/([^/]+))?\/status$/,
     category: 'shared-memory',
     handle: (_c, r) => {
@@ -243,16 +292,24 @@ export const ROUTES: readonly Route[] = [
   },
   {
     method: 'POST',
+    operation: 'CudaSharedMemoryRegister',
     path: /^\/v2\/cudasharedmemory\/region\/([^/]+)\/register$/,
     category: 'shared-memory',
     handle: (_c, r) => {
       throw new InferenceError('INVALID_ARGUMENT', `failed to register CUDA shared memory region '${r.params[0]}': GPUs not supported`);
     },
   },
-  { method: 'POST', path: /^\/v2\/cudasharedmemory(?:\/region\/([^/]+))?\/unregister$/, category: 'shared-memory', handle: () => ok() },
+  {
+    method: 'POST',
+    operation: 'CudaSharedMemoryUnregister',
+    path: /^\/v2\/cudasharedmemory(?:\/region\/([^/]+))?\/unregister$/,
+    category: 'shared-memory',
+    handle: () => ok(),
+  },
   ...(['GET', 'POST'] as const).map(
     (method): Route => ({
       method,
+      operation: 'TraceSetting',
       path: /^\/v2(?:\/models\/[^/]+(?:\/versions\/[0-9]+)?)?\/trace\/setting$/,
       category: 'trace',
       handle: () => {
@@ -262,12 +319,14 @@ export const ROUTES: readonly Route[] = [
   ),
   {
     method: 'GET',
+    operation: 'LogSettings',
     path: /^\/v2\/logging$/,
     category: 'logging',
     handle: (c) => json(toLogSettingsJson(c.logSettings.current())),
   },
   {
     method: 'POST',
+    operation: 'LogSettings',
     path: /^\/v2\/logging$/,
     category: 'logging',
     handle: (c, r) => {

@@ -6,9 +6,11 @@ import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { deflate, gzip } from 'node:zlib';
 import { InferenceError } from '../errors.js';
+import type { RequestSink } from '../events.js';
+import { newRequestId } from '../request-id.js';
 import type { ProtocolRestriction } from '../restrictions.js';
 import { readBody } from './body.js';
-import { findRoute, type Reply, type RouteContext } from './routes.js';
+import { findRoute, type Reply, type RequestNote, type Route, type RouteContext } from './routes.js';
 import { HttpError, toErrorReply } from './status.js';
 
 const COMPRESS = { gzip: promisify(gzip), deflate: promisify(deflate) } as const;
@@ -20,6 +22,8 @@ export interface HttpServerOptions extends Omit<RouteContext, 'shuttingDown'> {
   readonly maxInputBytes: number;
   /** --http-restricted-api: categories answering only requests with a header. */
   readonly restrictions: readonly ProtocolRestriction[];
+  /** Told of every finished request (request log, counters); absent: nobody listens. */
+  readonly requests?: RequestSink;
 }
 
 export interface RunningHttpServer {
@@ -48,11 +52,12 @@ function responseEncoding(message: IncomingMessage): 'gzip' | 'deflate' | undefi
   return undefined;
 }
 
-async function send(message: IncomingMessage, response: ServerResponse, reply: Reply): Promise<void> {
-  if (response.destroyed) return;
+/** Sends `reply`; resolves with the body bytes sent. */
+async function send(message: IncomingMessage, response: ServerResponse, reply: Reply): Promise<number> {
+  if (response.destroyed) return 0;
   if (reply.json === undefined) {
     response.writeHead(reply.status, { 'Content-Length': 0 }).end();
-    return;
+    return 0;
   }
   const header = Buffer.from(reply.json, 'utf8');
   const binary = reply.binary ?? [];
@@ -69,11 +74,19 @@ async function send(message: IncomingMessage, response: ServerResponse, reply: R
     parts = [await COMPRESS[encoding](Buffer.concat(parts))];
     headers['Content-Encoding'] = encoding;
   }
-  headers['Content-Length'] = parts.reduce((n, part) => n + part.byteLength, 0);
+  const length = parts.reduce((n, part) => n + part.byteLength, 0);
+  headers['Content-Length'] = length;
   response.writeHead(reply.status, headers);
   // Binary outputs go out as they are: views on the encoded outputs, no copy into one body.
   for (const part of parts) response.write(part);
   response.end();
+  return length;
+}
+
+/** The request's id: the one its route read (an inference's `id`), else one made now, once. */
+function idOf(note: RequestNote): string {
+  if (note.requestId === '') note.requestId = newRequestId();
+  return note.requestId;
 }
 
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
@@ -85,35 +98,60 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const restrictionOf = (category: string | undefined) =>
     category === undefined ? undefined : options.restrictions.find((r) => (r.categories as readonly string[]).includes(category));
 
-  const handle = async (message: IncomingMessage, response: ServerResponse): Promise<void> => {
+  const { requests } = options;
+  const handle = async (message: IncomingMessage, response: ServerResponse, note: RequestNote): Promise<void> => {
     const arrivedNs = process.hrtime.bigint();
     const controller = new AbortController();
     response.once('close', () => {
       if (!response.writableFinished) controller.abort(new InferenceError('CANCELLED', 'the client closed the connection'));
     });
+    let found: { route: Route; params: (string | undefined)[] } | undefined;
+    let bytesIn = 0;
+    let status: number;
+    let bytesOut: number;
     try {
       if (closing) throw new HttpError(503, 'HTTP server is shutting down');
       const path = (message.url ?? '/').split('?', 1)[0] as string;
-      const { route, params } = findRoute(message.method ?? 'GET', path);
+      found = findRoute(message.method ?? 'GET', path);
+      const { route, params } = found;
       const restriction = restrictionOf(route.category);
       // Triton's text: clients and operators match on it.
       if (restriction && !carries(message, restriction)) throw new HttpError(403, `This API is restricted, expecting header '${restriction.header}'`);
       const body = await readBody(message, options.maxInputBytes);
-      await send(message, response, await route.handle(context, { message, params, body, arrivedNs, signal: controller.signal }));
+      bytesIn = body.byteLength;
+      const reply = await route.handle(context, { message, params, body, arrivedNs, signal: controller.signal, note });
+      status = reply.status;
+      bytesOut = await send(message, response, reply);
     } catch (err) {
-      const { status, message: text } = toErrorReply(err, log);
+      const failure = toErrorReply(err, log, idOf(note));
+      status = failure.status;
       // A body left unread would be parsed as the next request on this connection; once
       // shutdown started, the connection is not kept for another.
       if (!message.complete || closing) response.setHeader('Connection', 'close');
-      await send(message, response, { status, json: JSON.stringify({ error: text }) });
+      bytesOut = await send(message, response, { status, json: JSON.stringify({ error: failure.message }) });
     }
+    if (!requests) return;
+    const about = found?.route.about?.(found.params);
+    requests.finished({
+      requestId: idOf(note),
+      transport: 'http',
+      operation: found?.route.operation ?? `${message.method ?? 'GET'} ${(message.url ?? '/').split('?', 1)[0] as string}`,
+      model: about?.model ?? '',
+      version: note.version ?? about?.version ?? '',
+      // A client gone before the answer got none: 499, nginx's code for it.
+      status: String(controller.signal.aborted ? 499 : status),
+      durationNs: process.hrtime.bigint() - arrivedNs,
+      bytesIn,
+      bytesOut,
+    });
   };
 
   const server = createServer({ keepAlive: true }, (message, response) => {
     active++;
-    handle(message, response)
+    const note: RequestNote = { requestId: '' };
+    handle(message, response, note)
       .catch((err: unknown) => {
-        log.error({ err }, 'HTTP response failed');
+        log.error({ err, requestId: idOf(note) }, 'HTTP response failed');
         response.destroy();
       })
       .finally(() => {

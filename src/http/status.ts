@@ -36,16 +36,16 @@ export interface ErrorReply {
 }
 
 /** Maps anything thrown to the status and `error` text the client sees; stacks go to the log only. */
-export function toErrorReply(err: unknown, log: Logger): ErrorReply {
+export function toErrorReply(err: unknown, log: Logger, requestId: string): ErrorReply {
   if (err instanceof HttpError) return { status: err.status, message: err.message };
   if (err instanceof InferenceError) {
-    if (err.code === 'INTERNAL' || err.code === 'UNKNOWN') log.error({ err }, err.message);
-    else if (log.isLevelEnabled('debug')) log.debug({ code: err.code, details: err.message }, 'request failed');
+    if (err.code === 'INTERNAL' || err.code === 'UNKNOWN') log.error({ err, requestId }, err.message);
+    else if (log.isLevelEnabled('debug')) log.debug({ requestId, code: err.code, details: err.message }, 'request failed');
     // Triton: a name the repository does not know is a bad request; a known model without the
     // version asked for is NOT_FOUND.
     const status = err.code === 'NOT_FOUND' && err.notFound === 'model' ? 400 : STATUS[err.code];
     return { status, message: err.message };
   }
-  log.error({ err }, 'unexpected error');
+  log.error({ err, requestId }, 'unexpected error');
   return { status: 500, message: 'internal error' };
 }

@@ -9,3 +9,4 @@ export {
   type LogSettingsValues,
 } from './log-settings.js';
 export { createRootLogger, loggerLike, loggerShape, timeFormatOf, type LoggerShape, type RootLogger } from './logger.js';
+export { requestLog } from './request-log.js';

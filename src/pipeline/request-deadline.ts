@@ -34,7 +34,7 @@ export function requestDeadline(call: CallBase, signal: AbortSignal): Deadline {
   signal.addEventListener('abort', forward, { once: true });
   const expire = (): void =>
     controller.abort(
-      new InferenceError('DEADLINE_EXCEEDED', `request '${call.id}' to model '${call.model}': timeout of ${timeout} µs expired`),
+      new InferenceError('DEADLINE_EXCEEDED', `request '${call.requestId}' to model '${call.model}': timeout of ${timeout} µs expired`),
     );
   const remainingMs = Number(call.arrivedNs + BigInt(timeout) * 1000n - process.hrtime.bigint()) / 1e6;
   let timer: NodeJS.Timeout | undefined;

@@ -1,9 +1,9 @@
 // What a version tells about each request, success or failure: the ModelStatistics
-// counters and one inference event for the side paths (monitoring). The one place both
-// are written.
+// counters, the metrics observer (plain numbers; the counters it reads at scrape time) and
+// one inference event for the side paths (monitoring). The one place all are written.
 import { dictionary } from '../dictionary.js';
 import { InferenceError } from '../errors.js';
-import type { EventSink } from '../events.js';
+import { NO_OBSERVERS, type EventSink, type VersionObserver, type VersionObservers } from '../events.js';
 import type { ExecutionTimings } from '../scheduling/index.js';
 import { VersionStatistics } from './statistics.js';
 import type { CallBase } from './types.js';
@@ -24,13 +24,18 @@ export interface InstanceIdentity {
 
 export class VersionTelemetry {
   readonly statistics = new VersionStatistics();
+  /** The metrics side path's state for this version, prepared here once. */
+  readonly observer: VersionObserver;
   private readonly configLabels: Readonly<Record<string, string>>;
 
   constructor(
     private readonly identity: VersionIdentity,
     private readonly events: EventSink,
+    observers: VersionObservers = NO_OBSERVERS,
+    pending: () => number = () => 0,
   ) {
     this.configLabels = Object.freeze(dictionary(identity.metricTags));
+    this.observer = observers.observe(identity.name, identity.version, { figures: this.statistics, pending });
   }
 
   /** One execution of a batching scheduler (a batch is one execution of many requests). */
@@ -43,6 +48,7 @@ export class VersionTelemetry {
     const totalNs = timings.queueNs + timings.inputNs + timings.inferNs + timings.outputNs;
     this.statistics.recordSuccess(totalNs, timings, done.rows);
     if (!done.batched) this.statistics.recordExecution(done.rows, timings);
+    this.observer.succeeded(timings);
     if (this.events.wantsInferenceEvents?.() === false) return;
     this.events.emit({
       kind: 'inference',
@@ -52,7 +58,7 @@ export class VersionTelemetry {
       instance: output.instance ?? instance.label,
       labels: output.labels,
       op: done.operation,
-      requestId: call.id,
+      requestId: call.requestId,
       arrivedAtMs: Date.now() - Number(totalNs / 1_000_000n),
       durationNs: totalNs,
       inputs: output.inputs ?? done.inputs,
@@ -67,6 +73,7 @@ export class VersionTelemetry {
   failed(call: CallBase, err: unknown, instance: InstanceIdentity | undefined): void {
     const durationNs = process.hrtime.bigint() - call.arrivedNs;
     this.statistics.recordFailure(durationNs);
+    this.observer.failed(err instanceof InferenceError ? err.code : 'INTERNAL');
     if (this.events.wantsInferenceEvents?.() === false) return;
     const error = err instanceof Error ? err : new Error(String(err));
     const operation = call.parameters['operation'];
@@ -78,7 +85,7 @@ export class VersionTelemetry {
       instance: instance?.label ?? '',
       labels: this.configLabels,
       op: typeof operation === 'string' ? operation : 'infer',
-      requestId: call.id,
+      requestId: call.requestId,
       arrivedAtMs: Date.now() - Number(durationNs / 1_000_000n),
       durationNs,
       inputs: [],

@@ -8,7 +8,10 @@ export interface CallBase {
   readonly model: string;
   /** Empty: the highest ready version. */
   readonly version: string;
+  /** The client's id, echoed in the answer; may be empty. */
   readonly id: string;
+  /** The id log lines, events and the model see: the client's, or one the transport made. */
+  readonly requestId: string;
   readonly parameters: Parameters;
   readonly outputs: readonly RequestedOutput[];
   /** process.hrtime.bigint() when the call arrived. */

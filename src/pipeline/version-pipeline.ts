@@ -95,7 +95,7 @@ export class VersionPipeline {
     checkClassifiable(call.outputs, io, name);
     const decodeEnd = process.hrtime.bigint();
     const job: ExecutionJob = {
-      id: call.id,
+      id: call.requestId,
       tensors: inputs,
       parameters: call.parameters,
       outputs: call.outputs,

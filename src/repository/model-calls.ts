@@ -4,6 +4,7 @@
 // events are the callee's own; only the wire encoding is skipped.
 import { dictionary } from '../dictionary.js';
 import { InferenceError } from '../errors.js';
+import { requestIdOf } from '../request-id.js';
 import { callInputs, type ChainedCallOptions, type ModelCaller, type ModelCallInputs, type ModelCallResult } from '../model/index.js';
 import type { ModelVersion } from './model-version.js';
 
@@ -42,12 +43,14 @@ export class RepositoryCalls implements ModelCaller {
     }
     const version = this.resolve(model, options.version ?? '');
     const linked = follow(options.signal);
+    const id = options.id ?? '';
     try {
       const result = await version.inferTensors(
         {
           model,
           version: options.version ?? '',
-          id: options.id ?? '',
+          id,
+          requestId: requestIdOf(id),
           parameters: dictionary(options.parameters ?? {}),
           outputs: (options.outputs ?? []).map((name) => ({ name, parameters: dictionary() })),
           arrivedNs: process.hrtime.bigint(),

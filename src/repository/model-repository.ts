@@ -8,7 +8,7 @@ import type { ModelConfig } from '../../generated/model_config.js';
 import { checkStepIO, describeStep, EnsembleInstance, ensemblePlan, isEnsemble, stepModels, type EnsemblePlan } from '../ensemble/index.js';
 import { dictionary } from '../dictionary.js';
 import { InferenceError, errorMessage } from '../errors.js';
-import type { EventSink, ModelState } from '../events.js';
+import type { EventSink, ModelState, VersionObservers } from '../events.js';
 import { findModelModule, type ModelContext, type ModelInstance, type Parameters } from '../model/index.js';
 import type { InferCall, InferResult, VersionStatistics } from '../pipeline/index.js';
 import { schedulingSettings, type SchedulingDefaults, type SchedulingSettings } from '../scheduling/index.js';
@@ -37,6 +37,8 @@ export interface RepositoryOptions {
   readonly serverParameters: Parameters;
   readonly logger: Logger;
   readonly events: EventSink;
+  /** Side paths that keep per-version state (metrics). */
+  readonly observers?: VersionObservers;
   /** Default bound on how long a request waits for a loading model (config parameter `load_wait_ms`). */
   readonly loadWaitMs: number;
   /** Server-wide defaults for the queue bound and execution timeout (config.pbtxt overrides). */
@@ -366,6 +368,7 @@ export class ModelRepository {
       path,
       scheduling,
       events: this.options.events,
+      ...(this.options.observers ? { observers: this.options.observers } : {}),
       loadWaitMs,
       log,
       onState: () => this.followSteps(name),

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { ModelConfig } from '../../generated/model_config.js';
 import { InferenceError, abortError } from '../errors.js';
 import { dictionary } from '../dictionary.js';
-import type { EventSink, ModelState } from '../events.js';
+import type { EventSink, ModelState, VersionObservers } from '../events.js';
 import type { ModelInstance } from '../model/index.js';
 import {
   requestDeadline,
@@ -31,6 +31,8 @@ export interface VersionOptions {
   readonly path: string;
   readonly scheduling: SchedulingSettings;
   readonly events: EventSink;
+  /** Side paths that keep per-version state (metrics); absent: none. */
+  readonly observers?: VersionObservers;
   /** How long a request waits for a loading version before UNAVAILABLE. */
   readonly loadWaitMs: number;
   /** Where a model that hangs past its execution timeout is reported. */
@@ -54,11 +56,17 @@ export class ModelVersion {
   private readonly pipeline: VersionPipeline;
   private readonly telemetry: VersionTelemetry;
   private readonly describe: string;
+  private readonly createdNs = process.hrtime.bigint();
 
   constructor(private readonly options: VersionOptions) {
     ({ name: this.name, version: this.version, config: this.config, io: this.io, path: this.path } = options);
     this.describe = `model '${this.name}' version ${this.version}`;
-    this.telemetry = new VersionTelemetry({ name: this.name, version: this.version, metricTags: this.config.metricTags }, options.events);
+    this.telemetry = new VersionTelemetry(
+      { name: this.name, version: this.version, metricTags: this.config.metricTags },
+      options.events,
+      options.observers,
+      () => this.scheduler.pending(),
+    );
     this.scheduler = createScheduler(options.scheduling, {
       describe: this.describe,
       // The instance loaded now: requests admitted before an unload still run while it drains.
@@ -97,6 +105,7 @@ export class ModelVersion {
     if ('instance' in result) {
       const { instance } = result;
       this.instance = instance;
+      this.telemetry.observer.loaded(Number(process.hrtime.bigint() - this.createdNs) / 1e9);
       this.setState('READY', '');
       this.settle.resolve();
       // Worker instances can all die and come back: READY while at least one is alive.
@@ -105,6 +114,7 @@ export class ModelVersion {
         this.setState(available ? 'READY' : 'UNAVAILABLE', reason);
       });
     } else {
+      this.telemetry.observer.closed();
       this.setState('UNAVAILABLE', `failed to load: ${result.error.message}`);
       this.settle.reject(result.error);
     }
@@ -193,6 +203,7 @@ export class ModelVersion {
     const instance = this.instance;
     this.instance = undefined;
     await instance?.unload();
+    this.telemetry.observer.closed();
     this.setState('UNAVAILABLE', 'unloaded');
   }
 }

@@ -51,6 +51,11 @@ export class AdmissionCounter {
     };
   }
 
+  /** Admitted requests not executing: waiting for readiness, decoding or queued (Triton's pending count). */
+  pending(): number {
+    return Math.max(0, this.admitted - this.executing());
+  }
+
   idle(): Promise<void> {
     if (this.admitted === 0) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));

@@ -27,6 +27,10 @@ export class DirectScheduler implements Scheduler {
     return this.run(job, signal).then((output) => ({ output, inferNs: process.hrtime.bigint() - start, batched: false }));
   }
 
+  pending(): number {
+    return this.admission.pending();
+  }
+
   idle(): Promise<void> {
     return this.admission.idle();
   }

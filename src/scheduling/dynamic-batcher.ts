@@ -126,6 +126,10 @@ export class DynamicBatcher implements Scheduler {
     return this.admission.admit();
   }
 
+  pending(): number {
+    return this.admission.pending();
+  }
+
   idle(): Promise<void> {
     return this.admission.idle();
   }

@@ -29,6 +29,8 @@ export interface Scheduler {
   admit(): () => void;
   /** Runs a job admitted before. If `signal` fires while it waits, it is dropped unrun. */
   schedule(job: ExecutionJob, signal: AbortSignal): Promise<Scheduled>;
+  /** Admitted requests not executing now (Triton's nv_inference_pending_request_count). */
+  pending(): number;
   /** Resolves once no admitted request is left (at once when none is). */
   idle(): Promise<void>;
 }

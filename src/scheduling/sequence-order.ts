@@ -78,6 +78,10 @@ export class SequenceOrdering implements Scheduler {
     return this.inner.admit();
   }
 
+  pending(): number {
+    return this.inner.pending();
+  }
+
   idle(): Promise<void> {
     return this.inner.idle();
   }

@@ -15,6 +15,8 @@ export interface RunningCli {
   readonly address: string;
   /** `http://127.0.0.1:<port>` of the HTTP transport; undefined with --allow-http=false. */
   readonly http: string | undefined;
+  /** `http://127.0.0.1:<port>/metrics`; undefined with --allow-metrics=false. */
+  readonly metrics: string | undefined;
   readonly process: ChildProcess;
   readonly client: GRPCInferenceServiceClient;
   /** Every log line so far, parsed. */
@@ -25,9 +27,19 @@ export interface RunningCli {
   stop(): Promise<number | null>;
 }
 
+/** Every port of v2serve on loopback and any free port number. */
+export const LOOPBACK_ANY_PORT = [
+  '--grpc-address=127.0.0.1',
+  '--grpc-port=0',
+  '--http-address=127.0.0.1',
+  '--http-port=0',
+  '--metrics-address=127.0.0.1',
+  '--metrics-port=0',
+] as const;
+
 export async function startCli(args: readonly string[] = [], timeoutMs = 20_000): Promise<RunningCli> {
-  // HTTP is on by default: on a fixed port, test servers running at once would collide.
-  const child = spawn(process.execPath, [CLI, '--grpc-address=127.0.0.1', '--grpc-port=0', '--http-address=127.0.0.1', '--http-port=0', ...args], {
+  // HTTP and metrics are on by default: on fixed ports, test servers running at once would collide.
+  const child = spawn(process.execPath, [CLI, ...LOOPBACK_ANY_PORT, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];
@@ -79,6 +91,9 @@ export async function startCli(args: readonly string[] = [], timeoutMs = 20_000)
   const httpOff = args.some((arg) => /^--allow-http=(false|0|off|no)$/i.test(arg));
   const httpListening = httpOff ? undefined : await waitForLog((l) => l['msg'] === 'listening' && l['transport'] === 'http');
   const http = httpListening ? `http://127.0.0.1:${httpListening['port'] as number}` : undefined;
+  const metricsOff = args.some((arg) => /^--allow-metrics=(false|0|off|no)$/i.test(arg));
+  const metricsListening = metricsOff ? undefined : await waitForLog((l) => l['msg'] === 'listening' && l['transport'] === 'metrics');
+  const metrics = metricsListening ? `http://127.0.0.1:${metricsListening['port'] as number}/metrics` : undefined;
   const address = `127.0.0.1:${port}`;
   const client = new GRPCInferenceServiceClient(address, credentials.createInsecure(), {
     'grpc.max_receive_message_length': -1,
@@ -88,6 +103,7 @@ export async function startCli(args: readonly string[] = [], timeoutMs = 20_000)
     port,
     address,
     http,
+    metrics,
     process: child,
     client,
     logs,

@@ -68,7 +68,7 @@ describe('cli', () => {
   });
 
   test('start - `npm start` serves the bundled example repository', async () => {
-    const child = spawn('npm', ['start', '--silent', '--', '--grpc-address=127.0.0.1', '--grpc-port=0', '--http-address=127.0.0.1', '--http-port=0'], {
+    const child = spawn('npm', ['start', '--silent', '--', '--grpc-address=127.0.0.1', '--grpc-port=0', '--http-address=127.0.0.1', '--http-port=0', '--metrics-address=127.0.0.1', '--metrics-port=0'], {
       cwd: PROJECT_ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
       // Its own process group, so that the server npm started is stopped with it.

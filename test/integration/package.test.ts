@@ -71,7 +71,7 @@ describe('package', () => {
     npm(['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], project);
 
     // npx runs v2serve as its child: a process group of their own lets the test stop both.
-    const server = spawn('npx', ['v2serve', '--model-repository', './repo', '--grpc-address=127.0.0.1', '--grpc-port=0', '--http-address=127.0.0.1', '--http-port=0'], {
+    const server = spawn('npx', ['v2serve', '--model-repository', './repo', '--grpc-address=127.0.0.1', '--grpc-port=0', '--http-address=127.0.0.1', '--http-port=0', '--metrics-address=127.0.0.1', '--metrics-port=0'], {
       cwd: project,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,

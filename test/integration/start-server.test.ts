@@ -6,7 +6,7 @@ import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { GRPCInferenceServiceClient } from '../../generated/grpc_service.js';
 import { parseConfig, startServer } from '../../src/index.js';
 import { createRootLogger } from '../../src/logging/index.js';
-import { call } from '../helpers/server.js';
+import { call, LOOPBACK_ANY_PORT } from '../helpers/server.js';
 import { expectedSum, int32Output, simpleRequest, waitReady } from './streaming-fixtures.js';
 
 describe('startServer', () => {
@@ -18,9 +18,10 @@ describe('startServer', () => {
         done();
       },
     });
-    const config = parseConfig(['--grpc-address=127.0.0.1', '--grpc-port=0', '--http-address=127.0.0.1', '--http-port=0', '--exit-timeout-secs=2']);
+    const config = parseConfig([...LOOPBACK_ANY_PORT, '--exit-timeout-secs=2']);
     const server = await startServer(config, createRootLogger({ verboseLevel: 0, format: 'default' }, sink));
     assert.ok(server.ports.grpc > 0);
+    assert.ok((server.ports.metrics ?? 0) > 0, 'startServer returns the metrics port');
     const client = new GRPCInferenceServiceClient(`127.0.0.1:${server.ports.grpc}`, credentials.createInsecure());
     try {
       await waitReady({ client }, 'simple');

@@ -18,6 +18,7 @@ function request(inputs: Parameters[], raw: Buffer[], outputs: Parameters[] = []
     model: 'm',
     version: '',
     id: '',
+    requestId: 'r',
     parameters: {},
     inputs: inputs.map((_, i) => ({ name: `IN${i}`, datatype: 'UINT8', shape: [4n], contents: undefined })),
     inputParameters: inputs,

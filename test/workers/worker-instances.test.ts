@@ -101,6 +101,7 @@ function call(id: string, values: number[], busyMs = 0): InferCall {
     model: 'tagger',
     version: '',
     id,
+    requestId: id,
     parameters: busyMs ? { busy_ms: busyMs } : {},
     // A view inside a larger buffer, as gRPC hands raw inputs over.
     inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [BigInt(values.length)] }],

@@ -1,0 +1,68 @@
+// One model version's metrics state, made once when the version is created: the request
+// path adds to plain numbers; cumulative counters are read from the version's statistics
+// only when /metrics is scraped.
+import type { PhaseTimings, VersionObserver, VersionWatch } from '../events.js';
+import { BucketCounts } from './histogram.js';
+
+/** Triton's nv_inference_request_failure reasons, all four reported from load on. */
+export const FAILURE_REASONS = ['REJECTED', 'CANCELED', 'BACKEND', 'OTHER'] as const;
+const OTHER = 3;
+
+/**
+ * A failure's reason from its ErrorCode: refused by admission (queue full) is REJECTED, a
+ * cancel or an expired deadline CANCELED, an error the model raised or an unexpected throw
+ * BACKEND, the rest (bad input, unknown or unready version) OTHER.
+ */
+const REASON_OF: ReadonlyMap<string, number> = new Map([
+  ['RESOURCE_EXHAUSTED', 0],
+  ['CANCELLED', 1],
+  ['DEADLINE_EXCEEDED', 1],
+  ['INTERNAL', 2],
+  ['UNKNOWN', 2],
+]);
+
+export interface Histograms {
+  readonly request: BucketCounts;
+  readonly queue: BucketCounts;
+  readonly compute: BucketCounts;
+}
+
+export function histograms(buckets: readonly number[]): Histograms {
+  return { request: new BucketCounts(buckets), queue: new BucketCounts(buckets), compute: new BucketCounts(buckets) };
+}
+
+export class VersionSeries implements VersionObserver {
+  readonly failures = new Float64Array(FAILURE_REASONS.length);
+  loadSeconds = 0;
+
+  constructor(
+    readonly model: string,
+    readonly version: string,
+    readonly watch: VersionWatch,
+    /** Absent with histogram_latencies=false. */
+    readonly histograms: Histograms | undefined,
+    private readonly onClosed: (series: VersionSeries) => void,
+  ) {}
+
+  succeeded(timings: PhaseTimings): void {
+    const h = this.histograms;
+    if (!h) return;
+    const queue = Number(timings.queueNs) / 1e9;
+    const compute = (Number(timings.inputNs) + Number(timings.inferNs) + Number(timings.outputNs)) / 1e9;
+    h.request.observe(queue + compute);
+    h.queue.observe(queue);
+    h.compute.observe(compute);
+  }
+
+  failed(code: string): void {
+    this.failures[REASON_OF.get(code) ?? OTHER]! += 1;
+  }
+
+  loaded(seconds: number): void {
+    this.loadSeconds = seconds;
+  }
+
+  closed(): void {
+    this.onClosed(this);
+  }
+}
