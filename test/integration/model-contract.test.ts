@@ -93,6 +93,13 @@ function fp32Output(raw: Buffer | undefined): number[] {
   return [...new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength))];
 }
 
+/**
+ * How long a load may take before a test calls it stuck. Two worker instances of eight models
+ * boot sixteen threads, each compiling its model module: on a loaded 2-core machine that alone
+ * took over 30 s. A stuck load still fails, only later.
+ */
+const LOAD_BOUND_MS = 120_000;
+
 /** The contract holds wherever the model runs: on the main thread or in worker instances. */
 const MODES = [
   { name: 'in-process', instanceGroup: '' },
@@ -109,7 +116,7 @@ for (const mode of MODES) {
           // The bound is generous: worker instances boot (tsx, the model module) before load() runs.
           config: FP32_CONFIG(
             'slow_load',
-            `parameters { key: "load_wait_ms" value: { string_value: "30000" } }\n${mode.instanceGroup}`,
+            `parameters { key: "load_wait_ms" value: { string_value: "${LOAD_BOUND_MS}" } }\n${mode.instanceGroup}`,
           ),
           versions: { '1': SLOW_LOAD(1500) },
         },
@@ -163,7 +170,7 @@ for (const mode of MODES) {
     });
 
     test('loading - a throwing load() leaves the model not ready with its reason; others serve', async () => {
-      await cli.waitForLog((l) => l['model'] === 'broken_load' && l['msg'] === 'model failed to load');
+      await cli.waitForLog((l) => l['model'] === 'broken_load' && l['msg'] === 'model failed to load', LOAD_BOUND_MS);
       assert.equal(await ready('broken_load'), false);
       const index = await call(cli.client, cli.client.repositoryIndex, { repositoryName: '', ready: false });
       const entry = index.models.find((m) => m.name === 'broken_load');
@@ -175,13 +182,13 @@ for (const mode of MODES) {
     });
 
     test('loading - a class without load() serves; one without predict(), or a default export that is no class, fails naming model, file and what is missing', async () => {
-      await waitReady(cli, 'no_load');
+      await waitReady(cli, 'no_load', LOAD_BOUND_MS);
       assert.deepEqual(fp32Output((await infer(fp32Request('no_load', [4]))).rawOutputContents[0]), [4]);
       const reasons = async () => {
         const index = await call(cli.client, cli.client.repositoryIndex, { repositoryName: '', ready: false });
         return new Map(index.models.map((m) => [m.name, m]));
       };
-      const deadline = Date.now() + 30_000;
+      const deadline = Date.now() + LOAD_BOUND_MS;
       let entries = await reasons();
       while (['no_predict', 'not_a_class'].some((m) => entries.get(m)?.state !== 'UNAVAILABLE') && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 50));
