@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
 import { GRPCInferenceServiceClient, ModelInferRequest, type ModelInferResponse } from '../generated/grpc_service.js';
-import { CLI, PROJECT_ROOT, spawnServer } from './processes.js';
+import { CLI, PROJECT_ROOT, spawnServer, V2SERVE_PORTS } from './processes.js';
 import { pairRepository } from './scenarios.js';
 import { fmtFixed, fmtInt, median } from './stats.js';
 
@@ -91,7 +91,7 @@ async function measure(client: GRPCInferenceServiceClient, run: Logical, seconds
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'v2serve-pipeline-bench-'));
-const server = await spawnServer([], CLI, ['--grpc-address=127.0.0.1', '--grpc-port=0', '--allow-http=false', `--model-repository=${pairRepository(dir)}`]);
+const server = await spawnServer([], CLI, [...V2SERVE_PORTS, `--model-repository=${pairRepository(dir)}`]);
 const client = new GRPCInferenceServiceClient(server.address, credentials.createInsecure());
 try {
   for (let deadline = Date.now() + 30_000; ; ) {

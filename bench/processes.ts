@@ -8,6 +8,18 @@ import { fileURLToPath } from 'node:url';
 export const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const CLI = join(PROJECT_ROOT, 'bin', 'v2serve.js');
 
+/**
+ * v2serve's ports for a benchmark: gRPC and metrics on loopback, any free port (two runs at
+ * once must not collide on 8002), no HTTP port (the benchmarks measure the gRPC path).
+ */
+export const V2SERVE_PORTS = [
+  '--grpc-address=127.0.0.1',
+  '--grpc-port=0',
+  '--allow-http=false',
+  '--metrics-address=127.0.0.1',
+  '--metrics-port=0',
+] as const;
+
 export interface ServerProcess {
   readonly pid: number;
   readonly port: number;

@@ -35,6 +35,7 @@ import {
   PROJECT_ROOT,
   spawnServer,
   v2serveHelp,
+  V2SERVE_PORTS,
   waitIdle,
   type ProcMemory,
   type ServerProcess,
@@ -197,12 +198,7 @@ async function startV2serve(
   profileDir: string | undefined,
 ): Promise<RunningVariant> {
   const args = [
-    '--grpc-address=127.0.0.1',
-    '--grpc-port=0',
-    // The benchmarks measure the gRPC path; an HTTP port would only risk a collision.
-    '--allow-http=false',
-    '--metrics-address=127.0.0.1',
-    '--metrics-port=0',
+    ...V2SERVE_PORTS,
     ...[...(variant.args ?? []), ...ctx.settings.v2serveFlags].map((a) => a.replaceAll('{nats}', nats?.url ?? '')),
   ];
   if (variant.repository) {
