@@ -2,7 +2,6 @@
 // are buffered, restricted categories, compressed answers on request, and an orderly drain.
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { deflate, gzip } from 'node:zlib';
 import { InferenceError } from '../errors.js';
@@ -12,6 +11,7 @@ import type { ProtocolRestriction } from '../restrictions.js';
 import { readBody } from './body.js';
 import { findRoute, type Reply, type RequestNote, type Route, type RouteContext } from './routes.js';
 import { HttpError, toErrorReply } from './status.js';
+import { listen } from '../listen.js';
 
 const COMPRESS = { gzip: promisify(gzip), deflate: promisify(deflate) } as const;
 
@@ -163,16 +163,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     if (log.isLevelEnabled('debug')) log.debug({ err: err.message }, 'HTTP client error');
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.address, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const port = await listen(server, options.port, options.address);
 
   return {
-    port: (server.address() as AddressInfo).port,
+    port,
     async shutdown(timeoutMs) {
       closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

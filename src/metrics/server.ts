@@ -1,9 +1,9 @@
 // The metrics port: its own node:http server answering GET /metrics, so that scrapes never
 // queue behind inference traffic and --allow-metrics=false opens no port.
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics.js';
+import { listen } from '../listen.js';
 
 export interface RunningMetricsServer {
   readonly port: number;
@@ -30,15 +30,9 @@ export async function startMetricsServer(options: { address: string; port: numbe
       },
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.address, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const port = await listen(server, options.port, options.address);
   return {
-    port: (server.address() as AddressInfo).port,
+    port,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
