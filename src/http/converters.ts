@@ -138,8 +138,8 @@ export interface HttpInferCall {
   readonly call: InferCall;
   /** Whether an output goes binary: its own `binary_data`, else the request's `binary_data_output`. */
   binaryOutput(name: string): boolean;
-  /** Outputs the client placed in shared memory: the answer carries their placement, no data. */
-  readonly placed: ReadonlyMap<string, Parameters>;
+  /** Outputs the client placed in shared memory: the answer names them, with no data. */
+  readonly placed: ReadonlySet<string>;
 }
 
 /**
@@ -196,7 +196,7 @@ export function toInferCall(target: InferTarget, header: JsonObject, binary: Uin
   }
 
   const binaryByName = new Map<string, boolean>();
-  const placed = new Map<string, Parameters>();
+  const placed = new Set<string>();
   const rawOutputs = ownEntry(header, 'outputs') ?? [];
   if (!Array.isArray(rawOutputs)) throw InferenceError.invalidArgument('outputs', 'must be an array');
   const outputs = rawOutputs.map((output: unknown, i) => {
@@ -211,7 +211,7 @@ export function toInferCall(target: InferTarget, header: JsonObject, binary: Uin
     }
     const asBinary = given === undefined ? undefined : optionalBoolean(given, BINARY_DATA, `${field}.parameters.${BINARY_DATA}`);
     if (asBinary !== undefined) binaryByName.set(name, asBinary);
-    if (own[SHARED_MEMORY_REGION] !== undefined) placed.set(name, own);
+    if (own[SHARED_MEMORY_REGION] !== undefined) placed.add(name);
     return { name, parameters: own };
   });
 
@@ -285,7 +285,7 @@ function rawCall(target: InferTarget, name: string, datatype: string, dims: read
       arrivedNs,
     },
     binaryOutput: () => true,
-    placed: new Map(),
+    placed: new Set(),
   };
 }
 
@@ -306,8 +306,9 @@ export function toInferReply(result: InferResult, request: HttpInferCall): Infer
   const outputs = result.outputs.map((output, i) => {
     const bytes = result.raw[i] ?? new Uint8Array(0);
     const head = `{"name":${JSON.stringify(output.name)},"datatype":${JSON.stringify(output.datatype)},"shape":[${output.shape.join(',')}]`;
-    const placement = request.placed.get(output.name);
-    if (placement) return `${head},"parameters":${parametersText(placement)}}`;
+    // Triton writes an output placed in shared memory as its name, datatype and shape alone:
+    // its C++ client reads any output that has parameters as binary data.
+    if (request.placed.has(output.name)) return `${head}}`;
     if (request.binaryOutput(output.name)) {
       binary.push(bytes);
       return `${head},"parameters":{"${BINARY_DATA_SIZE}":${bytes.byteLength}}}`;

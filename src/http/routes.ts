@@ -65,6 +65,12 @@ export interface Reply {
   readonly status: number;
   readonly json?: string;
   readonly binary?: readonly Uint8Array[];
+  /**
+   * Compressed when the client's Accept-Encoding asks. Only inference answers are, as Triton's:
+   * clients such as tritonclient's aio one accept gzip on every request yet decompress only
+   * the answers to inferences.
+   */
+  readonly compressible?: boolean;
 }
 
 const EMPTY_OK: Reply = { status: 200 };
@@ -124,7 +130,7 @@ async function infer(context: RouteContext, request: RouteRequest, operation: st
   const result = await context.sharedMemory.infer(current.call, (call) => context.repository.infer(call, request.signal));
   request.note.version = result.version;
   const reply = toInferReply(result, current);
-  return { status: 200, json: reply.json, binary: reply.binary };
+  return { status: 200, json: reply.json, binary: reply.binary, compressible: true };
 }
 
 function checkRepositoryName(name: string | undefined): void {

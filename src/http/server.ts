@@ -40,7 +40,7 @@ function carries(message: IncomingMessage, restriction: ProtocolRestriction): bo
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** The encoding of the answer: gzip or deflate when the client accepts it, else none. */
+/** The encoding of a compressible answer: gzip or deflate when the client accepts it, else none. */
 function responseEncoding(message: IncomingMessage): 'gzip' | 'deflate' | undefined {
   const accepted = String(message.headers['accept-encoding'] ?? '')
     .split(',')
@@ -69,7 +69,7 @@ async function send(message: IncomingMessage, response: ServerResponse, reply: R
   } else {
     headers['Content-Type'] = 'application/json';
   }
-  const encoding = responseEncoding(message);
+  const encoding = reply.compressible ? responseEncoding(message) : undefined;
   if (encoding) {
     parts = [await COMPRESS[encoding](Buffer.concat(parts))];
     headers['Content-Encoding'] = encoding;

@@ -2,7 +2,8 @@
 // code, JSON tensors of every datatype value by value, and the bad-input table.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { startCli } from '../helpers/server.js';
 import { httpSuite, request } from './http-fixtures.js';
 
@@ -21,6 +22,20 @@ const VALUES: Record<string, unknown[]> = {
   FP64: [0.1, -1e300, 3.141592653589793],
   BYTES: ['héllo', '', '__proto__'],
 };
+
+/** node:http, which decompresses nothing: the bytes as the server sent them. */
+function rawRequest(base: string, method: string, path: string, headers: Record<string, string>, body?: string) {
+  return new Promise<{ headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+    const outgoing = httpRequest(`${base}${path}`, { method, headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ headers: response.headers, body: Buffer.concat(chunks) }));
+      response.on('error', reject);
+    });
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
+}
 
 const input = (type: string, data: unknown, shape = [3]) => ({ name: `X_${type}`, datatype: type, shape, data });
 /** The echo model answers every datatype; FP16/BF16 outputs can't be JSON, so requests name the outputs they want. */
@@ -164,6 +179,23 @@ describe('http', () => {
     assert.equal(response.headers.get('content-encoding'), 'gzip');
     const text = await response.text();
     assert.deepEqual((JSON.parse(text) as { outputs: { data: number[] }[] }).outputs[0]?.data, [4, 5, 6]);
+  });
+
+  test('gzip - only inference answers are compressed: a client that does not decompress reads every other answer', async () => {
+    const accept = { 'Accept-Encoding': 'gzip, deflate' };
+    for (const path of ['/v2', '/v2/models/echo', '/v2/models/echo/config', '/v2/models/echo/stats', '/v2/models/stats', '/v2/systemsharedmemory/status']) {
+      const answer = await rawRequest(suite.base, 'GET', path, accept);
+      assert.equal(answer.headers['content-encoding'], undefined, path);
+      assert.doesNotThrow(() => JSON.parse(answer.body.toString('utf8')), path);
+    }
+    const index = await rawRequest(suite.base, 'POST', '/v2/repository/index', accept, '{}');
+    assert.equal(index.headers['content-encoding'], undefined);
+    assert.ok(Array.isArray(JSON.parse(index.body.toString('utf8'))));
+    const infer = await rawRequest(suite.base, 'POST', '/v2/models/echo/infer', accept, JSON.stringify({ inputs: [input('INT32', [7, 8, 9])], outputs: want('INT32') }));
+    assert.equal(infer.headers['content-encoding'], 'gzip');
+    assert.deepEqual((JSON.parse(gunzipSync(infer.body).toString('utf8')) as { outputs: { data: number[] }[] }).outputs[0]?.data, [7, 8, 9]);
+    const plain = await rawRequest(suite.base, 'POST', '/v2/models/echo/infer', {}, JSON.stringify({ inputs: [input('INT32', [7, 8, 9])], outputs: want('INT32') }));
+    assert.equal(plain.headers['content-encoding'], undefined);
   });
 
   test('status - unknown model 400, unknown version 404, unknown path 404, wrong verb 405', async () => {

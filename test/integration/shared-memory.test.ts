@@ -89,6 +89,31 @@ describe('shared memory', () => {
     assert.deepEqual(readInt32(OUTPUT_KEY, 64, 16), Array.from({ length: 16 }, (_, i) => i - 1));
   });
 
+  test('shm - over REST, an output placed in a region is answered with its name, datatype and shape alone, as Triton', async () => {
+    writeFileSync(file(OUTPUT_KEY), Buffer.alloc(128));
+    const region = (name: string, byteSize: number, offset: number) => ({ shared_memory_region: name, shared_memory_byte_size: byteSize, shared_memory_offset: offset });
+    const response = await fetch(`${cli.http as string}/v2/models/simple/infer`, {
+      method: 'POST',
+      body: JSON.stringify({
+        inputs: [
+          { name: 'INPUT0', datatype: 'INT32', shape: [1, 16], parameters: region('input_data', 64, 0) },
+          { name: 'INPUT1', datatype: 'INT32', shape: [1, 16], parameters: region('input_data', 64, 64) },
+        ],
+        outputs: [
+          { name: 'OUTPUT0', parameters: region('output_data', 64, 0) },
+          { name: 'OUTPUT1', parameters: region('output_data', 64, 64) },
+        ],
+      }),
+    });
+    assert.equal(response.status, 200);
+    const answer = (await response.json()) as { outputs: unknown[] };
+    assert.deepEqual(answer.outputs, [
+      { name: 'OUTPUT0', datatype: 'INT32', shape: [1, 16] },
+      { name: 'OUTPUT1', datatype: 'INT32', shape: [1, 16] },
+    ]);
+    assert.deepEqual(readInt32(OUTPUT_KEY, 0, 16), expectedSum(0));
+  });
+
   test('shm - a shared-memory input takes no raw entry: the other input keeps raw_input_contents[0]', async () => {
     const request = simpleRequest('mixed');
     request.inputs[0]!.parameters = placed('input_data', 64);
