@@ -9,7 +9,7 @@ import { parseConfig, TLS_FLAGS, UsageError, USAGE, type Config } from './cli/co
 import { TlsFileError } from './grpc/index.js';
 import { createRootLogger } from './logging/index.js';
 import { PACKAGE_VERSION } from './package-root.js';
-import { startServer, type RunningV2serve } from './server.js';
+import { startServer, StartupError, type RunningV2serve } from './server.js';
 
 /**
  * Which model's code an error comes from: the first stack frame in a version directory
@@ -121,6 +121,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   try {
     server = await startServer(config, logger);
   } catch (err) {
+    if (err instanceof StartupError) {
+      logger.log.fatal(err.message);
+      process.exit(1);
+    }
     // An unusable certificate file stops start-up naming its flag.
     if (!(err instanceof TlsFileError)) throw err;
     usageError(`${TLS_FLAGS[err.role]}: ${err.message}`, false);

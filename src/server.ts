@@ -77,9 +77,34 @@ function perModelMonitoring(monitoring: Monitoring): EventSink {
   };
 }
 
+/** The start failed for a reason the operator can act on (a model that did not load with --exit-on-error). */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+interface InitialLoad {
+  /** Models with a version READY. */
+  readonly ready: number;
+  readonly failed: readonly { readonly model: string; readonly reason: string }[];
+}
+
+/** What the loads at start came to: how many models serve, which failed and why. */
+function initialLoadSummary(repository: ModelRepository): InitialLoad {
+  const ready = new Set<string>();
+  const failed = new Map<string, string>();
+  for (const entry of repository.index(false)) {
+    if (entry.state === 'READY') ready.add(entry.name);
+    else if (entry.state === 'UNAVAILABLE' && entry.reason) failed.set(entry.name, entry.reason);
+  }
+  for (const model of ready) failed.delete(model);
+  return { ready: ready.size, failed: [...failed].map(([model, reason]) => ({ model, reason })) };
+}
+
 /**
- * Starts v2serve as `config` says. Rejects when a certificate file is unusable (TlsFileError)
- * or the repository is not a directory; models that fail to load do not stop it.
+ * Starts v2serve as `config` says. Unless --serve-while-loading, the gRPC and HTTP ports open once
+ * the models at start have loaded or failed. Rejects when a certificate file is unusable
+ * (TlsFileError), the repository is not a directory, or a model failed with --exit-on-error
+ * (StartupError); otherwise models that fail to load do not stop it.
  */
 export async function startServer(config: Config, logger?: RootLogger): Promise<RunningV2serve> {
   const root = logger ?? createRootLogger({ verboseLevel: config.logVerbose, format: config.logFormat });
@@ -143,6 +168,18 @@ export async function startServer(config: Config, logger?: RootLogger): Promise<
       ? new RepositoryPoller(repository, config.repositoryPollSecs * 1000, log.child({ component: 'poller' }))
       : undefined;
   poller?.start();
+  const initialLoad = repository.settled().then(() => initialLoadSummary(repository));
+  if (!config.serveWhileLoading) {
+    // As Triton: clients that connect once the port opens find every model READY or failed.
+    const { failed } = await initialLoad;
+    if (config.exitOnError && failed.length > 0) {
+      await poller?.stop();
+      await repository.close();
+      await closeMetrics();
+      await monitoring?.close(0);
+      throw new StartupError(`--exit-on-error: ${failed.map(({ model, reason }) => `'${model}' failed to load: ${reason}`).join('; ')}`);
+    }
+  }
   const grpc = await startGrpcServer({
     address: config.grpcAddress,
     port: config.grpcPort,
@@ -191,6 +228,11 @@ export async function startServer(config: Config, logger?: RootLogger): Promise<
     log.info({ transport: 'http', address: config.http.address, port: http.port }, 'listening');
   }
   if (config.metrics && metricsServer) log.info({ transport: 'metrics', address: config.metrics.address, port: metricsServer.port }, 'listening');
+  void initialLoad.then(({ ready, failed }) => {
+    const line = { ready, failed: failed.map(({ model }) => model) };
+    if (failed.length > 0) log.warn(line, `serving: ${ready} model(s) ready, ${failed.length} failed to load`);
+    else log.info(line, `serving: ${ready} model(s) ready`);
+  });
 
   return {
     ports: { grpc: grpc.port, ...(http ? { http: http.port } : {}), ...(metricsServer ? { metrics: metricsServer.port } : {}) },

@@ -31,6 +31,10 @@ export interface Config {
   /** The HTTP/REST transport; absent with --allow-http=false. */
   readonly http: HttpConfig | undefined;
   readonly strictReadiness: boolean;
+  /** Open the gRPC and HTTP ports before the models at start have loaded. */
+  readonly serveWhileLoading: boolean;
+  /** Stop the start when a model fails to load at start. */
+  readonly exitOnError: boolean;
   readonly exitTimeoutSecs: number;
   readonly modelControlMode: ControlMode;
   readonly loadModels: readonly string[];
@@ -96,6 +100,9 @@ export function parseConfig(argv: readonly string[]): Readonly<Config> {
     throw new UsageError("--load-model='*' must be the only --load-model");
   }
   if (!v.id) throw new UsageError('--id must not be empty');
+  if (v['exit-on-error'] && v['serve-while-loading']) {
+    throw new UsageError('--exit-on-error needs the ports to open after the models load: it cannot go with --serve-while-loading');
+  }
   return Object.freeze({
     help,
     version,
@@ -117,6 +124,8 @@ export function parseConfig(argv: readonly string[]): Readonly<Config> {
         }
       : undefined,
     strictReadiness: v['strict-readiness'],
+    serveWhileLoading: v['serve-while-loading'],
+    exitOnError: v['exit-on-error'],
     exitTimeoutSecs: v['exit-timeout-secs'],
     modelControlMode: controlMode,
     loadModels,

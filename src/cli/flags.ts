@@ -138,6 +138,18 @@ export const FLAGS = {
   'metrics-interval-ms': { kind: 'int', value: 'MS', help: 'how often the nv_cpu_* gauges are read from /proc', min: 1, max: INT32_MAX, default: 2000 },
   'log-requests': { kind: 'bool', value: 'BOOL', help: 'log one line per request: id, transport, model, version, operation, status, duration, bytes', default: false },
   'strict-readiness': { kind: 'bool', value: 'BOOL', help: 'ready only when every model is ready', default: true },
+  'serve-while-loading': {
+    kind: 'bool',
+    value: 'BOOL',
+    help: 'open the gRPC and HTTP ports before the models at start have loaded (readiness false until they are), for loads longer than a startup probe allows; default: the ports open once every model is READY or failed, as Triton',
+    default: false,
+  },
+  'exit-on-error': {
+    kind: 'bool',
+    value: 'BOOL',
+    help: 'exit when a model fails to load at start (Triton defaults to true); default: serve the others and list it UNAVAILABLE with its reason',
+    default: false,
+  },
   'exit-timeout-secs': { kind: 'int', value: 'N', help: 'how long shutdown waits for calls in flight', min: 0, max: 86400, default: 30 },
   'model-control-mode': { kind: 'enum', value: 'MODE', help: 'none | explicit | poll', values: ['none', 'explicit', 'poll'], default: 'none' },
   'load-model': { kind: 'list', value: 'NAME', help: "explicit mode: load this model at start, repeatable; '*' = all" },
