@@ -20,9 +20,11 @@ describe('flags', () => {
     assert.throws(() => parseFlags(['--disable-auto-complete-config=true']), (err) => err instanceof UsageError && /--disable-auto-complete-config/.test(err.message));
   });
 
-  test('the README documents every flag of the table', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    assert.deepEqual(Object.keys(FLAGS).filter((name) => !readme.includes(`--${name}`)), []);
+  test('docs/flags.md documents every flag of the table', () => {
+    const page = readFileSync(new URL('../../docs/flags.md', import.meta.url), 'utf8');
+    // A whole flag name: --grpc-use-ssl-mutual does not document --grpc-use-ssl.
+    const documented = (name: string): boolean => new RegExp(`--${name}(?![\\w-])`).test(page);
+    assert.deepEqual(Object.keys(FLAGS).filter((name) => !documented(name)), []);
   });
 
   test('the help shows the defaults the parser applies', () => {

@@ -2,7 +2,7 @@
 // empty project, and `npx v2serve` serving a TypeScript model that imports 'v2serve'.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -53,9 +53,10 @@ describe('package', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('package - the tarball holds the build, the bundled models and the proto files, no tests, fixtures or bench', () => {
+  test('package - the tarball holds the build, the bundled models, the proto files and the docs the README links, no tests, fixtures or bench', () => {
     const onnx = ['dist/src/onnx/index.js', 'dist/src/onnx/index.d.ts', 'dist/src/onnx/zero-code-model.js', 'models/iris/labels.txt', 'models/iris/1/model.onnx', 'models/iris_hooks/1/model.ts'];
-    for (const path of ['bin/v2serve.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/workers/worker-entry.js', 'models/simple/config.pbtxt', 'proto/grpc_service.proto', ...onnx]) {
+    const docs = ['README.md', ...readdirSync(join(PROJECT_ROOT, 'docs')).map((name) => `docs/${name}`)];
+    for (const path of ['bin/v2serve.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/workers/worker-entry.js', 'models/simple/config.pbtxt', 'proto/grpc_service.proto', ...onnx, ...docs]) {
       assert.ok(files.includes(path), `${path} is missing from the tarball`);
     }
     const unwanted = files.filter((path) => /^(test|bench|src|tools)\//.test(path) || path.includes('.tsbuildinfo'));
