@@ -37,9 +37,17 @@ export const LOOPBACK_ANY_PORT = [
   '--metrics-port=0',
 ] as const;
 
+/**
+ * The suites watch loading and readiness as they happen, so their servers open the ports
+ * before the models load unless a test chooses the order; start-order.test.ts covers the
+ * default one.
+ */
+const START_ORDER = /^--(serve-while-loading|exit-on-error)(=|$)/;
+
 export async function startCli(args: readonly string[] = [], timeoutMs = 20_000): Promise<RunningCli> {
+  const order = args.some((arg) => START_ORDER.test(arg)) ? [] : ['--serve-while-loading=true'];
   // HTTP and metrics are on by default: on fixed ports, test servers running at once would collide.
-  const child = spawn(process.execPath, [CLI, ...LOOPBACK_ANY_PORT, ...args], {
+  const child = spawn(process.execPath, [CLI, ...LOOPBACK_ANY_PORT, ...order, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];
