@@ -13,7 +13,7 @@ import {
   type DynamicBatcherOptions,
   type Execution,
 } from '../../src/scheduling/dynamic-batcher.js';
-import type { ExecutionJob, ExecutionOutput } from '../../src/model/hooks.js';
+import type { ExecutionJob, ExecutionOutput } from '../../src/model/index.js';
 import type { Parameters, RequestedOutput } from '../../src/model/types.js';
 import type { Tensor } from '../../src/tensor/index.js';
 
