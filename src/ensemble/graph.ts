@@ -131,6 +131,29 @@ export function stepModels(plan: EnsemblePlan): { readonly model: string; readon
 }
 
 /**
+ * An ensemble that is, through its step models' own steps, a step of itself: loading it would
+ * wait for a model that waits for it. `stepsOf` gives a model's step models (none for a model
+ * that is no ensemble). Returns the loop, e.g. "a → b → a".
+ */
+export function ensembleLoop(plan: EnsemblePlan, stepsOf: (model: string) => readonly string[]): string | undefined {
+  const visit = (model: string, path: readonly string[]): string | undefined => {
+    if (model === plan.name) return [...path, model].join(' → ');
+    // A loop that does not pass through this ensemble is the other ensembles' to report.
+    if (path.includes(model)) return undefined;
+    for (const step of stepsOf(model)) {
+      const found = visit(step, [...path, model]);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  for (const { model } of stepModels(plan)) {
+    const found = visit(model, [plan.name]);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
  * A step's maps against the loaded model's inputs and outputs: names it has, and every
  * required input fed. A model that declares no inputs (or outputs) takes any.
  */

@@ -3,6 +3,7 @@
 export {
   checkStepIO,
   describeStep,
+  ensembleLoop,
   ensemblePlan,
   ENSEMBLE_PLATFORM,
   isEnsemble,

@@ -1,9 +1,7 @@
 // The request object a model's hooks receive.
 import { dictionary } from '../dictionary.js';
-import { toList, type NestedList, type Tensor } from '../tensor/index.js';
-import type { ExecutionJob } from './hooks.js';
-import type { ModelServer } from './model-server.js';
-import type { InferRequest, Parameters, RequestedOutput } from './types.js';
+import { toList, type IOSpec, type NestedList, type Tensor } from '../tensor/index.js';
+import type { ExecutionJob, InferRequest, Parameters, RequestedOutput } from './types.js';
 
 /**
  * The request the hooks see. `inputs` (the seed's list form) is built on first read, so a
@@ -58,7 +56,7 @@ class HookRequest implements InferRequest {
 }
 
 /** Builds the request the hooks see. */
-export function buildRequest(server: Pick<ModelServer, 'io'>, job: ExecutionJob): InferRequest {
+export function buildRequest(server: { readonly io: IOSpec }, job: ExecutionJob): InferRequest {
   const tensors = dictionary<Tensor>();
   for (const tensor of job.tensors) tensors[tensor.name] = tensor;
   const declared = server.io.inputs;

@@ -2,47 +2,11 @@
 // caller of the hooks, wherever the instance lives (main thread or a worker).
 import { InferenceError, errorMessage } from '../errors.js';
 import { dictionary, snapshot } from '../dictionary.js';
-import type { MetricValue } from '../events.js';
-import { toOutputTensors, type Tensor } from '../tensor/index.js';
+import { toOutputTensors } from '../tensor/index.js';
 import { buildRequest } from './hook-request.js';
 import { CALL_CHAINS } from './model-calls.js';
 import { customOperationMethod, type ModelServer } from './model-server.js';
-import type {
-  InferRequest,
-  InferResponse,
-  LoggedResults,
-  Parameters,
-  ParamValue,
-  PredictOutputs,
-  RequestedOutput,
-} from './types.js';
-
-/** One request, decoded and validated, ready for an instance. */
-export interface ExecutionJob {
-  readonly id: string;
-  /** In request order. */
-  readonly tensors: readonly Tensor[];
-  readonly parameters: Parameters;
-  readonly outputs: readonly RequestedOutput[];
-  readonly operation: string;
-  /** Set when another model called this one: the models whose requests led here, outermost first. */
-  readonly callers?: readonly string[];
-}
-
-export interface ExecutionOutput {
-  readonly outputs: Tensor[];
-  readonly parameters: Record<string, ParamValue>;
-  /** Snapshots taken when the request finished, for monitoring. */
-  readonly metrics: Record<string, MetricValue>;
-  readonly labels: Record<string, string>;
-  readonly logged?: LoggedResults;
-  /** Worker instances: the hooks' own time, so that waiting for a free instance counts as queue time. */
-  readonly inferNs?: bigint;
-  /** Worker instances: the job's tensors moved back (the job's own were transferred away), for monitoring. */
-  readonly inputs?: readonly Tensor[];
-  /** Worker instances: which one ran the job ('0', '1', …), for monitoring events. */
-  readonly instance?: string;
-}
+import type { ExecutionJob, ExecutionOutput, InferRequest, InferResponse, LoggedResults, PredictOutputs } from './types.js';
 
 type CustomOperation = (request: InferRequest, signal: AbortSignal) => Promise<PredictOutputs> | PredictOutputs;
 

@@ -9,7 +9,7 @@ export type {
   ModelCallResult,
 } from './model-calls.js';
 export { callInputs } from './model-calls.js';
-export { runHooks, type ExecutionJob, type ExecutionOutput } from './hooks.js';
+export { runHooks } from './hooks.js';
 export { buildRequest } from './hook-request.js';
 export {
   createModelServer,
@@ -20,6 +20,8 @@ export {
 } from './instance.js';
 export { SequenceStates, sequenceOf, type SequencePosition, type SequenceStep } from './sequence-states.js';
 export type {
+  ExecutionJob,
+  ExecutionOutput,
   InferRequest,
   InferResponse,
   LoggedResults,

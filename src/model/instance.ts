@@ -5,8 +5,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InferenceError } from '../errors.js';
-import { runHooks, type ExecutionJob, type ExecutionOutput } from './hooks.js';
+import { runHooks } from './hooks.js';
 import { ModelServer, type ModelContext } from './model-server.js';
+import type { ExecutionJob, ExecutionOutput } from './types.js';
 
 /** Told when an instance that can lose its workers has none alive (with why), and when one is back. */
 export type AvailabilityListener = (available: boolean, reason: string) => void;

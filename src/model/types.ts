@@ -1,4 +1,5 @@
-// What the hooks of a model see and return. No protobuf, no transport.
+// What the hooks of a model see and return, and the job an instance runs. No protobuf, no transport.
+import type { MetricValue } from '../events.js';
 import type { NestedList, PredictOutputs, Tensor } from '../tensor/index.js';
 
 /**
@@ -55,4 +56,31 @@ export type Operation = string;
 export interface LoggedResults {
   readonly inputs: unknown;
   readonly outputs: unknown;
+}
+
+/** One request, decoded and validated, ready for an instance. */
+export interface ExecutionJob {
+  readonly id: string;
+  /** In request order. */
+  readonly tensors: readonly Tensor[];
+  readonly parameters: Parameters;
+  readonly outputs: readonly RequestedOutput[];
+  readonly operation: string;
+  /** Set when another model called this one: the models whose requests led here, outermost first. */
+  readonly callers?: readonly string[];
+}
+
+export interface ExecutionOutput {
+  readonly outputs: Tensor[];
+  readonly parameters: Record<string, ParamValue>;
+  /** Snapshots taken when the request finished, for monitoring. */
+  readonly metrics: Record<string, MetricValue>;
+  readonly labels: Record<string, string>;
+  readonly logged?: LoggedResults;
+  /** Worker instances: the hooks' own time, so that waiting for a free instance counts as queue time. */
+  readonly inferNs?: bigint;
+  /** Worker instances: the job's tensors moved back (the job's own were transferred away), for monitoring. */
+  readonly inputs?: readonly Tensor[];
+  /** Worker instances: which one ran the job ('0', '1', …), for monitoring events. */
+  readonly instance?: string;
 }

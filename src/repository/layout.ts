@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { ModelConfig } from '../../generated/model_config.js';
+import { isEnsemble } from '../ensemble/index.js';
 import { InferenceError } from '../errors.js';
 import { parseConfigText } from './model-config.js';
 
@@ -69,4 +70,19 @@ export function readModelConfig(dir: string): ModelConfig {
   const file = join(dir, 'config.pbtxt');
   const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
   return parseConfigText(text, file);
+}
+
+/**
+ * The step models an ensemble's config.pbtxt names, read from disk before they are loaded.
+ * None for a model that is no ensemble, or whose name or config is bad: its own load says why.
+ */
+export function stepModelsOnDisk(root: string, model: string): string[] {
+  let config: ModelConfig;
+  try {
+    checkModelName(model);
+    config = readModelConfig(join(root, model));
+  } catch {
+    return [];
+  }
+  return isEnsemble(config) ? (config.ensembleScheduling?.step ?? []).map((step) => step.modelName) : [];
 }

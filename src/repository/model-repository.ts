@@ -5,7 +5,16 @@ import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { ModelConfig } from '../../generated/model_config.js';
-import { checkStepIO, describeStep, EnsembleInstance, ensemblePlan, isEnsemble, stepModels, type EnsemblePlan } from '../ensemble/index.js';
+import {
+  checkStepIO,
+  describeStep,
+  EnsembleInstance,
+  ensembleLoop,
+  ensemblePlan,
+  isEnsemble,
+  stepModels,
+  type EnsemblePlan,
+} from '../ensemble/index.js';
 import { dictionary } from '../dictionary.js';
 import { InferenceError, errorMessage } from '../errors.js';
 import type { EventSink, ModelState, VersionObservers } from '../events.js';
@@ -17,7 +26,7 @@ import { completeBackendConfig, selectBackend, type ModelBackend } from './backe
 import { createInstance } from './instance-factory.js';
 import { KeyedLock } from './keyed-lock.js';
 import { RepositoryCalls } from './model-calls.js';
-import { checkInside, checkModelName, parseVersion, readModelConfig, scanModels, selectVersions } from './layout.js';
+import { checkInside, checkModelName, parseVersion, readModelConfig, scanModels, selectVersions, stepModelsOnDisk } from './layout.js';
 import { configParameters, ioSpec, normalizeConfig } from './model-config.js';
 import { writeModelOverride, type ModelOverride } from './model-override.js';
 import { ModelVersion } from './model-version.js';
@@ -266,7 +275,7 @@ export class ModelRepository {
    * step and what is missing.
    */
   private async loadSteps(plan: EnsemblePlan, via: readonly string[]): Promise<void> {
-    const loop = this.ensembleLoop(plan);
+    const loop = ensembleLoop(plan, (model) => stepModelsOnDisk(this.root, model));
     if (loop) throw new InferenceError('INVALID_ARGUMENT', `ensembles contain each other (${loop}): none of them can run`);
     await Promise.all(
       stepModels(plan).map(async ({ model, version }) => {
@@ -302,35 +311,6 @@ export class ModelRepository {
         for (const step of steps) checkStepIO(plan, step, stepVersion.io);
       }),
     );
-  }
-
-  /**
-   * An ensemble that is, through the step models' configs on disk, a step of itself: loading
-   * it would wait for a model that waits for it. Returns the loop, e.g. "a → b → a".
-   */
-  private ensembleLoop(plan: EnsemblePlan): string | undefined {
-    const visit = (name: string, path: readonly string[]): string | undefined => {
-      if (name === plan.name) return [...path, name].join(' → ');
-      if (path.includes(name)) return undefined;
-      let config: ModelConfig;
-      try {
-        checkModelName(name);
-        config = readModelConfig(join(this.root, name));
-      } catch {
-        return undefined; // its own load reports what is wrong with it
-      }
-      if (!isEnsemble(config)) return undefined;
-      for (const step of config.ensembleScheduling?.step ?? []) {
-        const found = visit(step.modelName, [...path, name]);
-        if (found) return found;
-      }
-      return undefined;
-    };
-    for (const { model } of stepModels(plan)) {
-      const found = visit(model, [plan.name]);
-      if (found) return found;
-    }
-    return undefined;
   }
 
   /** Readiness of an ensemble: every step model has its version ready; else why not. */

@@ -8,6 +8,7 @@ import { dictionary } from '../dictionary.js';
 import { concatBatch, splitBatch, type Tensor } from '../tensor/index.js';
 import type { ExecutionJob, ExecutionOutput, Parameters, ParamValue } from '../model/index.js';
 import { AdmissionCounter } from './admission.js';
+import { realClock, type Clock } from './clock.js';
 import type { ExecutionTimings, Scheduled, Scheduler } from './scheduler.js';
 
 export interface DynamicBatcherOptions {
@@ -26,6 +27,8 @@ export interface DynamicBatcherOptions {
   readonly run: (job: ExecutionJob, signal: AbortSignal) => Promise<ExecutionOutput>;
   /** Told of every successful execution, once per batch. */
   readonly onExecution?: (execution: Execution) => void;
+  /** Times the queue delay and the executions; the real clock when absent. */
+  readonly clock?: Clock;
 }
 
 /** One model execution: its rows, its requests and how long each phase took, ns (input: merging, output: splitting). */
@@ -39,7 +42,7 @@ export interface BatchShare {
   readonly output: ExecutionOutput;
   /** Rows executed together, this request's included. */
   readonly batchSize: number;
-  /** process.hrtime.bigint() when the batch was handed to an instance, and when it came back. */
+  /** The clock's time when the batch was handed to an instance, and when it came back. */
   readonly startNs: bigint;
   readonly endNs: bigint;
 }
@@ -108,7 +111,10 @@ export class DynamicBatcher implements Scheduler {
   private readonly admission: AdmissionCounter;
   private running = 0;
   private runningRequests = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
+  private readonly clock: Clock;
+  /** The timer's callback, made once rather than per wait. */
+  private readonly dispatchLater = (): void => this.dispatch();
   private readonly preferred: ReadonlySet<number>;
   /** A batch this large is sent at once: the largest preferred size, else max_batch_size. */
   private readonly target: number;
@@ -118,6 +124,7 @@ export class DynamicBatcher implements Scheduler {
     this.preferred = new Set(options.preferredBatchSizes.filter((size) => size <= options.maxBatchSize));
     this.target = this.preferred.size > 0 ? Math.max(...this.preferred) : options.maxBatchSize;
     this.delayNs = BigInt(Math.round(options.maxQueueDelayUs * 1000));
+    this.clock = options.clock ?? realClock;
     // The requests of an executing batch have left the queue, as in Triton.
     this.admission = new AdmissionCounter(options.describe, options.maxQueueSize ?? 0, () => this.runningRequests);
   }
@@ -163,7 +170,7 @@ export class DynamicBatcher implements Scheduler {
         key: undefined,
         rows: batchRows(job),
         signal,
-        enqueuedNs: process.hrtime.bigint(),
+        enqueuedNs: this.clock.now(),
         batch: undefined,
         onAbort: undefined,
         resolve: (share) => {
@@ -204,8 +211,10 @@ export class DynamicBatcher implements Scheduler {
 
   /** Starts batches while an instance is free and a batch is due; otherwise waits for the oldest request's delay. */
   private dispatch(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    if (this.timer !== undefined) {
+      this.clock.clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     while (this.running < this.options.executors && this.queue.length > 0) {
       const batch = this.nextBatch();
       if (!batch) return;
@@ -239,14 +248,14 @@ export class DynamicBatcher implements Scheduler {
       if (this.preferred.has(rows)) best = candidate.length;
       if (rows >= this.target) break;
     }
-    const waitedNs = process.hrtime.bigint() - head.enqueuedNs;
+    const waitedNs = this.clock.now() - head.enqueuedNs;
     const expired = this.delayNs > 0n && waitedNs >= this.delayNs;
     let take = candidate.length;
     if (best > 0 && !expired) take = best;
     // A delay of 0: what is there goes as soon as an instance is free.
     else if (!full && rows < this.target && this.delayNs > 0n && !expired) {
       const ms = Math.max(1, Math.ceil(Number(this.delayNs - waitedNs) / 1e6));
-      this.timer = setTimeout(() => this.dispatch(), ms);
+      this.timer = this.clock.setTimeout(this.dispatchLater, ms);
       return undefined;
     }
     const batch = candidate.slice(0, take);
@@ -273,14 +282,14 @@ export class DynamicBatcher implements Scheduler {
     }
     this.running++;
     this.runningRequests += members.length;
-    const mergeStart = process.hrtime.bigint();
+    const mergeStart = this.clock.now();
     let startNs = mergeStart;
     let batchSize = 0;
     let result: Promise<ExecutionOutput>;
     try {
       const job = mergeJobs(members);
       batchSize = totalRows(members);
-      startNs = process.hrtime.bigint();
+      startNs = this.clock.now();
       result = this.options.run(job, batch.controller?.signal ?? (members[0] as Entry).signal);
     } catch (err) {
       result = Promise.reject(err);
@@ -296,7 +305,7 @@ export class DynamicBatcher implements Scheduler {
       for (const entry of members) entry.reject(err);
     };
     result.then((output) => {
-      const endNs = process.hrtime.bigint();
+      const endNs = this.clock.now();
       let shares: ExecutionOutput[];
       try {
         shares = members.length === 1 ? [output] : splitOutput(output, members, this.options.describe);
@@ -309,7 +318,7 @@ export class DynamicBatcher implements Scheduler {
         requests: members.length,
         inputNs: startNs - mergeStart,
         inferNs: output.inferNs ?? endNs - startNs,
-        outputNs: process.hrtime.bigint() - endNs,
+        outputNs: this.clock.now() - endNs,
       });
       finish();
       for (const [i, entry] of members.entries()) {

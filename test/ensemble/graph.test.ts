@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ModelConfig } from '../../generated/model_config.js';
 import { parseConfigText } from '../../src/repository/index.js';
-import { checkStepIO, ensemblePlan, missingInputs, runnableSteps, stepModels } from '../../src/ensemble/index.js';
+import { checkStepIO, ensembleLoop, ensemblePlan, missingInputs, runnableSteps, stepModels } from '../../src/ensemble/index.js';
 
 /** An ensemble config: IN → (steps as given) → OUT. */
 function config(steps: string, io = 'input [ { name: "IN" data_type: TYPE_INT32 dims: [ 1 ] } ]\noutput [ { name: "OUT" data_type: TYPE_INT32 dims: [ 1 ] } ]'): ModelConfig {
@@ -113,6 +113,23 @@ describe('stepModels and checkStepIO', () => {
       const check = () => checkStepIO(plan, plan.steps[0]!, spec);
       if (message) assert.throws(check, { code: 'INVALID_ARGUMENT', message });
       else assert.doesNotThrow(check);
+    });
+  }
+});
+
+describe('ensembleLoop', () => {
+  // Ensemble 'e' runs model 'a'; the table gives the other models' step models.
+  const plan = ensemblePlan(config(step('a', { X: 'IN' }, { Y: 'OUT' })));
+  const table: [string, Record<string, string[]>, string | undefined][] = [
+    ['a step model that is no ensemble: no loop', {}, undefined],
+    ['a step ensemble that runs this one: the loop', { a: ['e'] }, 'e → a → e'],
+    ['a loop through two step ensembles', { a: ['b'], b: ['c', 'e'] }, 'e → a → b → e'],
+    ['a loop among step ensembles that leaves this one out: not its to report', { a: ['b'], b: ['a'] }, undefined],
+    ['step ensembles sharing a step model: no loop', { a: ['b', 'c'], b: ['d'], c: ['d'] }, undefined],
+  ];
+  for (const [what, steps, expected] of table) {
+    test(what, () => {
+      assert.equal(ensembleLoop(plan, (model) => steps[model] ?? []), expected);
     });
   }
 });

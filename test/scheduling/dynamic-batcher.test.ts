@@ -1,10 +1,12 @@
-// DynamicBatcher with a fake instance: batch formation (preferred sizes, max_batch_size,
-// max_queue_delay), merging and splitting rows, cancellation, errors, statistics hook.
+// DynamicBatcher with a fake instance and a manual clock: batch formation (preferred sizes,
+// max_batch_size, max_queue_delay), merging and splitting rows, cancellation, errors,
+// statistics hook.
 import assert from 'node:assert/strict';
 import { setMaxListeners } from 'node:events';
 import { describe, test } from 'node:test';
 import { ModelConfig } from '../../generated/model_config.js';
 import { InferenceError } from '../../src/errors.js';
+import { realClock } from '../../src/scheduling/clock.js';
 import {
   DynamicBatcher,
   batchKey,
@@ -13,9 +15,10 @@ import {
   type DynamicBatcherOptions,
   type Execution,
 } from '../../src/scheduling/dynamic-batcher.js';
-import type { ExecutionJob, ExecutionOutput } from '../../src/model/hooks.js';
+import type { ExecutionJob, ExecutionOutput } from '../../src/model/index.js';
 import type { Parameters, RequestedOutput } from '../../src/model/types.js';
 import type { Tensor } from '../../src/tensor/index.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -72,6 +75,7 @@ function fakeInstance(autoFinish = false) {
   return { calls, executions, run, onExecution: (e: Execution) => executions.push(e) };
 }
 
+/** A batcher on a manual clock (unless `options` gives another): its delays pass only when the test advances it. */
 function batcher(
   instance: ReturnType<typeof fakeInstance>,
   options: Partial<DynamicBatcherOptions> = {},
@@ -84,13 +88,13 @@ function batcher(
     executors: 1,
     run: instance.run,
     onExecution: instance.onExecution,
+    clock: new ManualClock(),
     ...options,
   });
 }
 
 const never = new AbortController().signal;
 setMaxListeners(0, never); // shared by every request of a test
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const rowsOf = (j: ExecutionJob) => (j.tensors[0] as Tensor).shape[0];
 const values = (t: Tensor | undefined) => [...((t?.data ?? []) as Int32Array)];
 const strings = (t: Tensor | undefined) => ((t?.data ?? []) as readonly Uint8Array[]).map((e) => dec.decode(e));
@@ -108,13 +112,28 @@ describe('DynamicBatcher - batch formation', () => {
 
   test('below a preferred size, the oldest request waits max_queue_delay, then what is there runs', async () => {
     const instance = fakeInstance(true);
-    const b = batcher(instance, { maxQueueDelayUs: 40_000 });
-    const started = Date.now();
-    const shares = await Promise.all([0, 10, 20].map((first) => b.submit(job(first), never)));
-    const waited = Date.now() - started;
-    assert.ok(waited >= 35 && waited < 1000, `waited ${waited} ms`);
-    assert.deepEqual(shares.map((s) => s.batchSize), [3, 3, 3]);
+    const clock = new ManualClock();
+    const b = batcher(instance, { maxQueueDelayUs: 40_000, clock });
+    const shares = [0, 10, 20].map((first) => b.submit(job(first), never));
+    clock.advance(39);
+    assert.equal(b.queued, 3, 'all wait until the delay is over');
+    clock.advance(1);
+    assert.equal(b.queued, 0);
+    assert.deepEqual((await Promise.all(shares)).map((s) => s.batchSize), [3, 3, 3]);
     assert.deepEqual(instance.executions.map((e) => e.batchSize), [3]);
+  });
+
+  test('the delay counts from the oldest request\'s arrival, not from the latest', () => {
+    const instance = fakeInstance();
+    const clock = new ManualClock();
+    const b = batcher(instance, { maxQueueDelayUs: 40_000, clock });
+    void b.submit(job(0), never);
+    clock.advance(30);
+    void b.submit(job(10), never);
+    clock.advance(10);
+    assert.equal(instance.calls.length, 1);
+    assert.equal(rowsOf(instance.calls[0]!.job), 2);
+    assert.equal(clock.pendingTimers, 0, 'no timer left behind');
   });
 
   test('a delay of 0 sends what is there as soon as an instance is free', async () => {
@@ -141,7 +160,7 @@ describe('DynamicBatcher - batch formation', () => {
     await blocker;
     assert.equal(rowsOf(instance.calls[1]!.job), 6, '3 + 3; another 3 would make 9 > 8');
     instance.calls[1]!.resolve();
-    await sleep(0);
+    await shares[0];
     assert.equal(rowsOf(instance.calls[2]!.job), 3);
     instance.calls[2]!.resolve();
     assert.deepEqual((await Promise.all(shares)).map((s) => s.batchSize), [6, 6, 3]);
@@ -149,18 +168,20 @@ describe('DynamicBatcher - batch formation', () => {
 
   test('the largest preferred size reachable is sent first; the rest waits its delay', async () => {
     const instance = fakeInstance();
-    const b = batcher(instance, { preferredBatchSizes: [2, 4], maxQueueDelayUs: 30_000 });
+    const clock = new ManualClock();
+    const b = batcher(instance, { preferredBatchSizes: [2, 4], maxQueueDelayUs: 30_000, clock });
     const blocker = b.submit(job(0), never);
-    await sleep(40); // the blocker ran alone after its delay
-    assert.equal(instance.calls.length, 1);
+    clock.advance(30);
+    assert.equal(instance.calls.length, 1, 'the blocker ran alone after its delay');
     const shares = [10, 20, 30].map((first) => b.submit(job(first), never));
     instance.calls[0]!.resolve();
     await blocker;
     assert.equal(rowsOf(instance.calls[1]!.job), 2, 'preferred size 2 of the 3 waiting');
     instance.calls[1]!.resolve();
-    await sleep(5);
+    await shares[0];
+    clock.advance(29);
     assert.equal(instance.calls.length, 2, 'the third waits for others until its delay');
-    await sleep(40);
+    clock.advance(1);
     assert.equal(rowsOf(instance.calls[2]!.job), 1);
     instance.calls[2]!.resolve();
     assert.deepEqual((await Promise.all(shares)).map((s) => s.batchSize), [2, 2, 1]);
@@ -173,7 +194,7 @@ describe('DynamicBatcher - batch formation', () => {
     assert.equal(instance.calls.length, 2);
     assert.deepEqual(instance.calls.map((c) => rowsOf(c.job)), [2, 2]);
     instance.calls[1]!.resolve();
-    await sleep(0);
+    await shares[2];
     assert.equal(instance.calls.length, 3, 'a free executor takes the next batch');
     for (const c of instance.calls) c.resolve();
     await Promise.all(shares);
@@ -223,7 +244,7 @@ describe('DynamicBatcher - compatibility', () => {
     assert.deepEqual(instance.calls[1]!.job.parameters, { scale: 2 }, 'the model does not see one request\'s timeout');
     assert.equal(rowsOf(instance.calls[1]!.job), 2, 'the two scale-2 requests');
     instance.calls[1]!.resolve();
-    await sleep(0);
+    await shares[0];
     assert.equal((instance.calls[2]!.job.tensors[0] as Tensor).shape[1], 3);
     instance.calls[2]!.resolve();
     assert.deepEqual((await Promise.all(shares)).map((s) => s.batchSize), [2, 1, 2]);
@@ -271,7 +292,8 @@ describe('DynamicBatcher - merge and split', () => {
 
   test('no cross-talk: 64 requests with distinct values each get their own rows, whatever the batches', async () => {
     const instance = fakeInstance(true);
-    const b = batcher(instance, { preferredBatchSizes: [4, 8], maxQueueDelayUs: 1000, executors: 2 });
+    // The real clock: its 1 ms delays pass on their own, as on a server.
+    const b = batcher(instance, { preferredBatchSizes: [4, 8], maxQueueDelayUs: 1000, executors: 2, clock: realClock });
     const shares = await Promise.all(Array.from({ length: 64 }, (_, n) => b.submit(job(n * 1000, 1 + (n % 3)), never)));
     for (const [n, share] of shares.entries()) {
       const rows = 1 + (n % 3);
@@ -316,7 +338,6 @@ describe('DynamicBatcher - merge and split', () => {
     const next = [b.submit(job(20), never), b.submit(job(30), never)];
     instance.calls[0]!.reject(new InferenceError('INTERNAL', 'boom'));
     for (const share of shares) await assert.rejects(share, { message: 'boom' });
-    await sleep(0);
     instance.calls[1]!.resolve();
     assert.equal((await Promise.all(next)).length, 2);
   });
@@ -379,7 +400,6 @@ describe('DynamicBatcher - cancellation', () => {
     instance.calls[0]!.resolve();
     await Promise.all(shares.slice(0, 2));
     assert.equal(b.executing, 0);
-    await sleep(0);
     // The third waits for a partner (its delay is 10 s).
     assert.equal(b.queued, 1);
     const late = b.submit(job(9), never);

@@ -1,0 +1,15 @@
+// Time as a scheduler sees it: the real clock by default; tests pass a clock they move on
+// themselves, so that a queue delay passes without waiting for it.
+export interface Clock {
+  /** Monotonic nanoseconds, as process.hrtime.bigint(). */
+  now(): bigint;
+  /** Calls `callback` once, `ms` milliseconds from now; returns what clearTimeout() takes. */
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(timer: unknown): void;
+}
+
+export const realClock: Clock = {
+  now: () => process.hrtime.bigint(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout),
+};
