@@ -4,12 +4,12 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { GRPCInferenceServiceService } from '../../generated/grpc_service.js';
+import { CallTracker, settlesWithin } from '../call-tracker.js';
 import type { EventSink, ModelEvent, RequestSink } from '../events.js';
 import type { LogSettings } from '../logging/index.js';
 import type { ModelRepository } from '../repository/index.js';
 import type { SharedMemoryRegistry } from '../shared-memory/index.js';
 import { serverChannelOptions, type ConnectionOptions } from './channel-options.js';
-import { CallTracker } from './call-tracker.js';
 import { inferenceService } from './inference-service.js';
 import { decodeModelInferRequest } from './infer-request-codec.js';
 import { encodeInferResult } from './infer-response-codec.js';
@@ -141,14 +141,4 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       if (!(await settlesWithin(closed, Math.max(deadline - Date.now(), 100)))) server.forceShutdown();
     },
   };
-}
-
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  const settled = await Promise.race([promise.then(() => true), timeout]);
-  clearTimeout(timer);
-  return settled;
 }

@@ -2,12 +2,12 @@
 // inference path unary and stream calls share.
 import type { Logger } from 'pino';
 import type { ModelInferRequest } from '../../generated/grpc_service.js';
+import type { CallTracker } from '../call-tracker.js';
 import type { RequestSink } from '../events.js';
 import type { LogSettings } from '../logging/index.js';
 import type { InferResult } from '../pipeline/index.js';
 import type { ModelRepository } from '../repository/index.js';
 import type { SharedMemoryRegistry } from '../shared-memory/index.js';
-import type { CallTracker } from './call-tracker.js';
 import { toInferCall } from './converters.js';
 
 export interface ServiceContext {

@@ -4,6 +4,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { deflate, gzip } from 'node:zlib';
+import { CallTracker, settlesWithin } from '../call-tracker.js';
 import { InferenceError } from '../errors.js';
 import type { RequestSink } from '../events.js';
 import { newRequestId } from '../request-id.js';
@@ -91,15 +92,13 @@ function idOf(note: RequestNote): string {
 
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const { log } = options;
-  let closing = false;
-  let active = 0;
-  let idle: (() => void) | undefined;
-  const context: RouteContext = { ...options, shuttingDown: () => closing };
+  const calls = new CallTracker();
+  const context: RouteContext = { ...options, shuttingDown: () => calls.shuttingDown };
   const restrictionOf = (category: string | undefined) =>
     category === undefined ? undefined : options.restrictions.find((r) => (r.categories as readonly string[]).includes(category));
 
   const { requests } = options;
-  const handle = async (message: IncomingMessage, response: ServerResponse, note: RequestNote): Promise<void> => {
+  const handle = async (message: IncomingMessage, response: ServerResponse, note: RequestNote, admitted: boolean): Promise<void> => {
     const arrivedNs = process.hrtime.bigint();
     const controller = new AbortController();
     response.once('close', () => {
@@ -110,7 +109,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     let status: number;
     let bytesOut: number;
     try {
-      if (closing) throw new HttpError(503, 'HTTP server is shutting down');
+      if (!admitted) throw new HttpError(503, 'HTTP server is shutting down');
       const path = (message.url ?? '/').split('?', 1)[0] as string;
       found = findRoute(message.method ?? 'GET', path);
       const { route, params } = found;
@@ -127,7 +126,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       status = failure.status;
       // A body left unread would be parsed as the next request on this connection; once
       // shutdown started, the connection is not kept for another.
-      if (!message.complete || closing) response.setHeader('Connection', 'close');
+      if (!message.complete || calls.shuttingDown) response.setHeader('Connection', 'close');
       bytesOut = await send(message, response, { status, json: JSON.stringify({ error: failure.message }) });
     }
     if (!requests) return;
@@ -147,16 +146,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   };
 
   const server = createServer({ keepAlive: true }, (message, response) => {
-    active++;
+    const admitted = calls.enter();
     const note: RequestNote = { requestId: '' };
-    handle(message, response, note)
+    handle(message, response, note, admitted)
       .catch((err: unknown) => {
         log.error({ err, requestId: idOf(note) }, 'HTTP response failed');
         response.destroy();
       })
       .finally(() => {
-        active--;
-        if (active === 0) idle?.();
+        if (admitted) calls.leave();
       });
   });
   server.on('clientError', (err, socket) => {
@@ -168,15 +166,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   return {
     port,
     async shutdown(timeoutMs) {
-      closing = true;
+      const drained = calls.drain();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      if (active > 0) {
-        const drained = new Promise<void>((resolve) => (idle = resolve));
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-        clearTimeout(timer);
-      }
+      await settlesWithin(drained, timeoutMs);
       server.closeAllConnections();
       await closed;
     },

@@ -1,4 +1,5 @@
-// The calls in flight on one server, so that shutdown can refuse new ones and wait for the rest.
+// The calls in flight on one server, whatever its transport, so that shutdown can refuse
+// new ones and wait for the rest.
 
 /** Counts calls in flight so that shutdown can wait for them. */
 export class CallTracker {
@@ -41,14 +42,25 @@ export class CallTracker {
     return () => this.closingListeners.delete(listener);
   }
 
-  /** A unary call registers how to answer it if shutdown cannot wait for it any longer. */
+  /** A call registers how to answer it if shutdown cannot wait for it any longer. */
   answerOnCut(answer: () => void): () => void {
     this.unanswered.add(answer);
     return () => this.unanswered.delete(answer);
   }
 
-  /** The exit timeout passed: calls still running are answered UNAVAILABLE now, not cut without a status. */
+  /** The exit timeout passed: calls still running are answered now (UNAVAILABLE), not cut without a status. */
   cut(): void {
     for (const answer of [...this.unanswered]) answer();
   }
+}
+
+/** Whether `promise` settles within `ms`: shutdown waits that long for calls, then goes on without them. */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const settled = await Promise.race([promise.then(() => true), timeout]);
+  clearTimeout(timer);
+  return settled;
 }
