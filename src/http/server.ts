@@ -11,7 +11,7 @@ import { newRequestId } from '../request-id.js';
 import type { ProtocolRestriction } from '../restrictions.js';
 import { readBody } from './body.js';
 import { findRoute, type Reply, type RequestNote, type Route, type RouteContext } from './routes.js';
-import { HttpError, toErrorReply } from './status.js';
+import { toErrorReply } from './status.js';
 import { listen } from '../listen.js';
 
 const COMPRESS = { gzip: promisify(gzip), deflate: promisify(deflate) } as const;
@@ -109,13 +109,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     let status: number;
     let bytesOut: number;
     try {
-      if (!admitted) throw new HttpError(503, 'HTTP server is shutting down');
+      if (!admitted) throw new InferenceError('UNAVAILABLE', 'HTTP server is shutting down');
       const path = (message.url ?? '/').split('?', 1)[0] as string;
       found = findRoute(message.method ?? 'GET', path);
       const { route, params } = found;
       const restriction = restrictionOf(route.category);
       // Triton's text: clients and operators match on it.
-      if (restriction && !carries(message, restriction)) throw new HttpError(403, `This API is restricted, expecting header '${restriction.header}'`);
+      if (restriction && !carries(message, restriction)) throw new InferenceError('PERMISSION_DENIED', `This API is restricted, expecting header '${restriction.header}'`);
       const body = await readBody(message, options.maxInputBytes);
       bytesIn = body.byteLength;
       const reply = await route.handle(context, { message, params, body, arrivedNs, signal: controller.signal, note });

@@ -196,7 +196,7 @@ describe('ModelRepository', () => {
     await repo.removeModel('m');
     assert.equal(version.state, 'UNAVAILABLE');
     assert.deepEqual(repo.index(false), []);
-    assert.throws(() => repo.resolve('m', ''), { code: 'NOT_FOUND' });
+    assert.throws(() => repo.resolve('m', ''), { code: 'MODEL_NOT_FOUND' });
   });
 
   test('loadModel - a version directory added later is served after a reload', async () => {
