@@ -44,7 +44,7 @@ function checkRepositoryName(name: string): void {
   if (name) throw new InferenceError('UNIMPLEMENTED', `'repository_name' is not supported (got '${name}'); leave it empty`);
 }
 
-/** The unary ModelInfer answers the core's InferResult: encodeInferResult serializes it (see server.ts). */
+/** The unary ModelInfer answers the core's InferResult: the server's InferResultEncoder serializes it (see server.ts). */
 export type InferenceServiceImplementation = Omit<GRPCInferenceServiceServer, 'modelInfer'> & {
   modelInfer: handleUnaryCall<ModelInferRequest, InferResult>;
 };

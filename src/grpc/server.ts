@@ -12,7 +12,7 @@ import type { SharedMemoryRegistry } from '../shared-memory/index.js';
 import { serverChannelOptions, type ConnectionOptions } from './channel-options.js';
 import { inferenceService } from './inference-service.js';
 import { decodeModelInferRequest } from './infer-request-codec.js';
-import { encodeInferResult } from './infer-response-codec.js';
+import { inferResultEncoder, type InferResultEncoder } from './infer-response-codec.js';
 import { addReflection } from './reflection.js';
 import type { ProtocolRestriction } from '../restrictions.js';
 import { restrictionInterceptor } from './restricted.js';
@@ -22,17 +22,19 @@ export const INFERENCE_SERVICE = 'inference.GRPCInferenceService';
 /**
  * The generated service, but ModelInfer and ModelStreamInfer read their requests with raw
  * tensors as views (infer-request-codec.ts), and ModelInfer's answer is written straight from
- * the InferResult (infer-response-codec.ts).
+ * the InferResult by the server's own encoder (infer-response-codec.ts).
  */
-const INFERENCE_SERVICE_DEFINITION = {
-  ...GRPCInferenceServiceService,
-  modelInfer: {
-    ...GRPCInferenceServiceService.modelInfer,
-    requestDeserialize: decodeModelInferRequest,
-    responseSerialize: encodeInferResult,
-  },
-  modelStreamInfer: { ...GRPCInferenceServiceService.modelStreamInfer, requestDeserialize: decodeModelInferRequest },
-};
+function inferenceServiceDefinition(encoder: InferResultEncoder) {
+  return {
+    ...GRPCInferenceServiceService,
+    modelInfer: {
+      ...GRPCInferenceServiceService.modelInfer,
+      requestDeserialize: decodeModelInferRequest,
+      responseSerialize: encoder,
+    },
+    modelStreamInfer: { ...GRPCInferenceServiceService.modelStreamInfer, requestDeserialize: decodeModelInferRequest },
+  };
+}
 const HEALTH_SERVICE = 'grpc.health.v1.Health';
 
 export interface GrpcServerOptions {
@@ -86,7 +88,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const server = new Server({ ...channelOptions, ...(restricted ? { interceptors: [restricted] } : {}) });
   const calls = new CallTracker();
   server.addService(
-    INFERENCE_SERVICE_DEFINITION,
+    inferenceServiceDefinition(inferResultEncoder()),
     inferenceService({
       repository,
       sharedMemory: options.sharedMemory,
