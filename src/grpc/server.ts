@@ -109,7 +109,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     const overall: ServingStatus = !calls.shuttingDown && repository.serverReady() ? 'SERVING' : 'NOT_SERVING';
     health.setStatus('', overall);
     health.setStatus(INFERENCE_SERVICE, overall);
-    for (const entry of repository.index(false)) modelServices.add(entry.name);
+    for (const name of repository.modelNames()) modelServices.add(name);
     for (const name of modelServices) {
       const ready = !calls.shuttingDown && repository.modelReady(name, '');
       health.setStatus(name, ready ? 'SERVING' : 'NOT_SERVING');

@@ -208,6 +208,15 @@ describe('ModelRepository', () => {
     assert.deepEqual(repo.index(false), [{ name: 'm', version: '2', state: 'READY', reason: '' }]);
   });
 
+  test('modelNames - the models held, loaded or not; a directory added since is not read from disk', async () => {
+    write('idle/config.pbtxt', CONFIG);
+    const repo = repository();
+    repo.start();
+    await repo.loadModel('m');
+    write('later/config.pbtxt', CONFIG);
+    assert.deepEqual([...repo.modelNames()].sort(), ['idle', 'm']);
+  });
+
   test('checkExplicitControl - none and poll refuse with UNAVAILABLE naming the mode', () => {
     for (const mode of ['none', 'poll'] as const) {
       assert.throws(() => repository(mode).checkExplicitControl(), { code: 'UNAVAILABLE', message: new RegExp(`'${mode}'`) });
