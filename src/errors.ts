@@ -1,17 +1,35 @@
 // The one error type of v2serve. Code names mirror gRPC status codes so that
-// src/tensor and src/model never import grpc-js; src/grpc maps them once.
-export type ErrorCode =
+// src/tensor and src/model never import grpc-js; each transport maps them once
+// (src/grpc/status.ts, src/http/status.ts).
+type StatusCode =
   | 'CANCELLED'
   | 'UNKNOWN'
   | 'INVALID_ARGUMENT'
   | 'DEADLINE_EXCEEDED'
   | 'NOT_FOUND'
   | 'ALREADY_EXISTS'
+  | 'PERMISSION_DENIED'
   | 'FAILED_PRECONDITION'
   | 'RESOURCE_EXHAUSTED'
   | 'UNIMPLEMENTED'
   | 'INTERNAL'
   | 'UNAVAILABLE';
+
+/**
+ * Failures a transport answers apart from the gRPC code they belong to (gRPC itself answers
+ * that code): HTTP has statuses of its own for them.
+ */
+type RefinedCode =
+  /** NOT_FOUND: a request names a model the repository does not know (Triton's HTTP answers 400, not 404). */
+  | 'MODEL_NOT_FOUND'
+  /** UNIMPLEMENTED: the path is served, but not with this method. */
+  | 'METHOD_NOT_ALLOWED'
+  /** RESOURCE_EXHAUSTED: the request is larger than the server takes. */
+  | 'PAYLOAD_TOO_LARGE'
+  /** INVALID_ARGUMENT: the body is encoded in a way the server cannot read. */
+  | 'UNSUPPORTED_MEDIA_TYPE';
+
+export type ErrorCode = StatusCode | RefinedCode;
 
 /**
  * Marks InferenceErrors across copies of this module: a model's 'v2serve' may be another copy
@@ -23,11 +41,6 @@ const BRAND = Symbol.for('v2serve.InferenceError');
 export class InferenceError extends Error {
   override readonly name = 'InferenceError';
   readonly [BRAND] = true;
-  /**
-   * For NOT_FOUND from a model lookup: whether the model or only its version is unknown.
-   * Triton's HTTP answers the first 400 and the second 404, so that transport needs to tell.
-   */
-  notFound: 'model' | 'version' | undefined;
 
   static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
@@ -48,9 +61,7 @@ export class InferenceError extends Error {
   static modelNotFound(name: string, version?: string): InferenceError {
     const v = version ? ` version ${version}` : '';
     // Triton's wording: clients and test suites match on it.
-    const error = new InferenceError('NOT_FOUND', `Request for unknown model: '${name}'${v} is not found`);
-    error.notFound = version ? 'version' : 'model';
-    return error;
+    return new InferenceError(version ? 'NOT_FOUND' : 'MODEL_NOT_FOUND', `Request for unknown model: '${name}'${v} is not found`);
   }
 
   static unimplemented(what: string): InferenceError {

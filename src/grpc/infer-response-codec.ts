@@ -5,9 +5,10 @@
 // contract's (proto/grpc_service.proto).
 //
 // grpc-js copies a serialized response into its frame before it returns from the serializer's
-// caller (server-interceptors.js, serializeMessage), so the message is written into one scratch
+// caller (server-interceptors.js, serializeMessage), so the message is written into a scratch
 // buffer reused from call to call: a 4 MiB answer allocates nothing here, and every ArrayBuffer
 // not allocated is garbage collection not paid (large ones push V8 into full collections).
+// Each server has an encoder, and so a scratch buffer, of its own.
 import type { ParamValue, Parameters } from '../model/index.js';
 import type { InferResult } from '../pipeline/index.js';
 
@@ -146,23 +147,36 @@ function shapeSize(shape: readonly bigint[]): number {
 
 /** Scratch buffers up to this size are kept for the next call; a larger message gets its own. */
 const KEPT_SCRATCH_BYTES = 64 * 2 ** 20;
-let scratch = Buffer.allocUnsafeSlow(64 * 1024);
+const FIRST_SCRATCH_BYTES = 64 * 1024;
 
-function scratchOf(size: number): Buffer {
-  if (size > scratch.byteLength) {
-    if (size > KEPT_SCRATCH_BYTES) return Buffer.allocUnsafeSlow(size);
-    scratch = Buffer.allocUnsafeSlow(Math.min(KEPT_SCRATCH_BYTES, 2 ** Math.ceil(Math.log2(size))));
+const WIRE_SIZE = Symbol('wireSize');
+
+/** A buffer reused from message to message, grown (up to KEPT_SCRATCH_BYTES) as messages need. */
+class ScratchBuffer {
+  private buffer = Buffer.allocUnsafeSlow(FIRST_SCRATCH_BYTES);
+
+  take(size: number): Buffer {
+    if (size > this.buffer.byteLength) {
+      if (size > KEPT_SCRATCH_BYTES) return Buffer.allocUnsafeSlow(size);
+      this.buffer = Buffer.allocUnsafeSlow(Math.min(KEPT_SCRATCH_BYTES, 2 ** Math.ceil(Math.log2(size))));
+    }
+    return this.buffer.subarray(0, size);
   }
-  return scratch.subarray(0, size);
 }
 
 /**
- * Serializes `result` as a ModelInferResponse. The bytes live in a scratch buffer that the
- * next call overwrites: copy them (as grpc-js does) before serializing another.
+ * Serializes an InferResult as a ModelInferResponse. The bytes live in the encoder's scratch
+ * buffer, which its next call overwrites: copy them (as grpc-js does) before serializing another.
  */
-const WIRE_SIZE = Symbol('wireSize');
+export type InferResultEncoder = (result: InferResult) => Buffer;
 
-export function encodeInferResult(result: InferResult): Buffer {
+/** An encoder with a scratch buffer of its own: one per server. */
+export function inferResultEncoder(): InferResultEncoder {
+  const scratch = new ScratchBuffer();
+  return (result) => encodeInferResult(result, scratch);
+}
+
+function encodeInferResult(result: InferResult, scratch: ScratchBuffer): Buffer {
   const parameterKeys = Object.keys(result.parameters);
   const entrySizes = parameterKeys.map((key) => entrySize(key, (result.parameters as Parameters)[key] as ParamValue));
   const outputSizes: number[] = new Array<number>(result.outputs.length);
@@ -183,7 +197,7 @@ export function encodeInferResult(result: InferResult): Buffer {
   }
   for (const raw of result.raw) size += 1 + varintSize(raw.byteLength) + raw.byteLength;
 
-  const writer = new Writer(scratchOf(size));
+  const writer = new Writer(scratch.take(size));
   writer.string(RESPONSE.modelName, result.model);
   writer.string(RESPONSE.modelVersion, result.version);
   writer.string(RESPONSE.id, result.id);

@@ -4,14 +4,15 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import type { Logger } from 'pino';
 import { GRPCInferenceServiceService } from '../../generated/grpc_service.js';
+import { CallTracker, settlesWithin } from '../call-tracker.js';
 import type { EventSink, ModelEvent, RequestSink } from '../events.js';
 import type { LogSettings } from '../logging/index.js';
 import type { ModelRepository } from '../repository/index.js';
 import type { SharedMemoryRegistry } from '../shared-memory/index.js';
 import { serverChannelOptions, type ConnectionOptions } from './channel-options.js';
-import { CallTracker, inferenceService } from './inference-service.js';
+import { inferenceService } from './inference-service.js';
 import { decodeModelInferRequest } from './infer-request-codec.js';
-import { encodeInferResult } from './infer-response-codec.js';
+import { inferResultEncoder, type InferResultEncoder } from './infer-response-codec.js';
 import { addReflection } from './reflection.js';
 import type { ProtocolRestriction } from '../restrictions.js';
 import { restrictionInterceptor } from './restricted.js';
@@ -21,17 +22,19 @@ export const INFERENCE_SERVICE = 'inference.GRPCInferenceService';
 /**
  * The generated service, but ModelInfer and ModelStreamInfer read their requests with raw
  * tensors as views (infer-request-codec.ts), and ModelInfer's answer is written straight from
- * the InferResult (infer-response-codec.ts).
+ * the InferResult by the server's own encoder (infer-response-codec.ts).
  */
-const INFERENCE_SERVICE_DEFINITION = {
-  ...GRPCInferenceServiceService,
-  modelInfer: {
-    ...GRPCInferenceServiceService.modelInfer,
-    requestDeserialize: decodeModelInferRequest,
-    responseSerialize: encodeInferResult,
-  },
-  modelStreamInfer: { ...GRPCInferenceServiceService.modelStreamInfer, requestDeserialize: decodeModelInferRequest },
-};
+function inferenceServiceDefinition(encoder: InferResultEncoder) {
+  return {
+    ...GRPCInferenceServiceService,
+    modelInfer: {
+      ...GRPCInferenceServiceService.modelInfer,
+      requestDeserialize: decodeModelInferRequest,
+      responseSerialize: encoder,
+    },
+    modelStreamInfer: { ...GRPCInferenceServiceService.modelStreamInfer, requestDeserialize: decodeModelInferRequest },
+  };
+}
 const HEALTH_SERVICE = 'grpc.health.v1.Health';
 
 export interface GrpcServerOptions {
@@ -85,7 +88,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const server = new Server({ ...channelOptions, ...(restricted ? { interceptors: [restricted] } : {}) });
   const calls = new CallTracker();
   server.addService(
-    INFERENCE_SERVICE_DEFINITION,
+    inferenceServiceDefinition(inferResultEncoder()),
     inferenceService({
       repository,
       sharedMemory: options.sharedMemory,
@@ -106,7 +109,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     const overall: ServingStatus = !calls.shuttingDown && repository.serverReady() ? 'SERVING' : 'NOT_SERVING';
     health.setStatus('', overall);
     health.setStatus(INFERENCE_SERVICE, overall);
-    for (const entry of repository.index(false)) modelServices.add(entry.name);
+    for (const name of repository.modelNames()) modelServices.add(name);
     for (const name of modelServices) {
       const ready = !calls.shuttingDown && repository.modelReady(name, '');
       health.setStatus(name, ready ? 'SERVING' : 'NOT_SERVING');
@@ -140,14 +143,4 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       if (!(await settlesWithin(closed, Math.max(deadline - Date.now(), 100)))) server.forceShutdown();
     },
   };
-}
-
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  const settled = await Promise.race([promise.then(() => true), timeout]);
-  clearTimeout(timer);
-  return settled;
 }

@@ -4,10 +4,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
-import { HttpError } from './status.js';
+import { InferenceError } from '../errors.js';
 
-function tooLarge(max: number, what: string): HttpError {
-  return new HttpError(413, `${what} exceeds the maximum input size of ${max} bytes (--http-max-input-size)`);
+function tooLarge(max: number, what: string): InferenceError {
+  return new InferenceError('PAYLOAD_TOO_LARGE', `${what} exceeds the maximum input size of ${max} bytes (--http-max-input-size)`);
 }
 
 /** The stream the body's bytes come from: the request, or a decompressor fed by it. */
@@ -16,7 +16,7 @@ function decoded(request: IncomingMessage): Readable {
   if (encoding === 'identity') return request;
   if (encoding === 'gzip' || encoding === 'x-gzip') return request.pipe(createGunzip());
   if (encoding === 'deflate') return request.pipe(createInflate());
-  throw new HttpError(415, `unsupported Content-Encoding '${encoding}' (gzip, deflate or identity)`);
+  throw new InferenceError('UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Encoding '${encoding}' (gzip, deflate or identity)`);
 }
 
 /** The whole body, at most `max` bytes; one buffer, so binary tensors can be views on it. */
@@ -43,14 +43,14 @@ export function readBody(request: IncomingMessage, max: number): Promise<Buffer>
     };
     source.on('data', (chunk: Buffer) => {
       if (received + chunk.byteLength > (whole ? whole.byteLength : max)) {
-        fail(whole ? new HttpError(400, 'the body is longer than its Content-Length') : tooLarge(max, compressed ? 'the decompressed body' : 'the body'));
+        fail(whole ? new InferenceError('INVALID_ARGUMENT', 'the body is longer than its Content-Length') : tooLarge(max, compressed ? 'the decompressed body' : 'the body'));
         return;
       }
       if (whole) chunk.copy(whole, received);
       else chunks.push(chunk);
       received += chunk.byteLength;
     });
-    source.once('error', (err) => fail(compressed ? new HttpError(400, `the body is not valid ${request.headers['content-encoding']}: ${err.message}`) : err));
+    source.once('error', (err) => fail(compressed ? new InferenceError('INVALID_ARGUMENT', `the body is not valid ${request.headers['content-encoding']}: ${err.message}`) : err));
     source.once('end', () => resolve(whole ? whole.subarray(0, received) : Buffer.concat(chunks, received)));
   });
 }

@@ -25,7 +25,6 @@ import {
   toStatisticsJson,
   type InferTarget,
 } from './converters.js';
-import { HttpError } from './status.js';
 
 /** What handlers need to know about the server around them. */
 export interface RouteContext {
@@ -355,7 +354,7 @@ export function findRoute(method: string, path: string): { route: Route; params:
     if (route.method !== method && !(method === 'HEAD' && route.method === 'GET')) continue;
     return { route, params: match.slice(1).map(decodeSegment) };
   }
-  throw pathMatched ? new HttpError(405, 'Method Not Allowed') : new HttpError(404, 'Not Found');
+  throw pathMatched ? new InferenceError('METHOD_NOT_ALLOWED', 'Method Not Allowed') : new InferenceError('NOT_FOUND', 'Not Found');
 }
 
 function decodeSegment(segment: string | undefined): string | undefined {
@@ -363,6 +362,6 @@ function decodeSegment(segment: string | undefined): string | undefined {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new HttpError(400, `'${segment}' is not a valid URL path segment`);
+    throw new InferenceError('INVALID_ARGUMENT', `'${segment}' is not a valid URL path segment`);
   }
 }

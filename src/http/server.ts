@@ -4,13 +4,14 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import { deflate, gzip } from 'node:zlib';
+import { CallTracker, settlesWithin } from '../call-tracker.js';
 import { InferenceError } from '../errors.js';
 import type { RequestSink } from '../events.js';
 import { newRequestId } from '../request-id.js';
 import type { ProtocolRestriction } from '../restrictions.js';
 import { readBody } from './body.js';
 import { findRoute, type Reply, type RequestNote, type Route, type RouteContext } from './routes.js';
-import { HttpError, toErrorReply } from './status.js';
+import { toErrorReply } from './status.js';
 import { listen } from '../listen.js';
 
 const COMPRESS = { gzip: promisify(gzip), deflate: promisify(deflate) } as const;
@@ -91,15 +92,13 @@ function idOf(note: RequestNote): string {
 
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const { log } = options;
-  let closing = false;
-  let active = 0;
-  let idle: (() => void) | undefined;
-  const context: RouteContext = { ...options, shuttingDown: () => closing };
+  const calls = new CallTracker();
+  const context: RouteContext = { ...options, shuttingDown: () => calls.shuttingDown };
   const restrictionOf = (category: string | undefined) =>
     category === undefined ? undefined : options.restrictions.find((r) => (r.categories as readonly string[]).includes(category));
 
   const { requests } = options;
-  const handle = async (message: IncomingMessage, response: ServerResponse, note: RequestNote): Promise<void> => {
+  const handle = async (message: IncomingMessage, response: ServerResponse, note: RequestNote, admitted: boolean): Promise<void> => {
     const arrivedNs = process.hrtime.bigint();
     const controller = new AbortController();
     response.once('close', () => {
@@ -110,13 +109,13 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     let status: number;
     let bytesOut: number;
     try {
-      if (closing) throw new HttpError(503, 'HTTP server is shutting down');
+      if (!admitted) throw new InferenceError('UNAVAILABLE', 'HTTP server is shutting down');
       const path = (message.url ?? '/').split('?', 1)[0] as string;
       found = findRoute(message.method ?? 'GET', path);
       const { route, params } = found;
       const restriction = restrictionOf(route.category);
       // Triton's text: clients and operators match on it.
-      if (restriction && !carries(message, restriction)) throw new HttpError(403, `This API is restricted, expecting header '${restriction.header}'`);
+      if (restriction && !carries(message, restriction)) throw new InferenceError('PERMISSION_DENIED', `This API is restricted, expecting header '${restriction.header}'`);
       const body = await readBody(message, options.maxInputBytes);
       bytesIn = body.byteLength;
       const reply = await route.handle(context, { message, params, body, arrivedNs, signal: controller.signal, note });
@@ -127,7 +126,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       status = failure.status;
       // A body left unread would be parsed as the next request on this connection; once
       // shutdown started, the connection is not kept for another.
-      if (!message.complete || closing) response.setHeader('Connection', 'close');
+      if (!message.complete || calls.shuttingDown) response.setHeader('Connection', 'close');
       bytesOut = await send(message, response, { status, json: JSON.stringify({ error: failure.message }) });
     }
     if (!requests) return;
@@ -147,16 +146,15 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   };
 
   const server = createServer({ keepAlive: true }, (message, response) => {
-    active++;
+    const admitted = calls.enter();
     const note: RequestNote = { requestId: '' };
-    handle(message, response, note)
+    handle(message, response, note, admitted)
       .catch((err: unknown) => {
         log.error({ err, requestId: idOf(note) }, 'HTTP response failed');
         response.destroy();
       })
       .finally(() => {
-        active--;
-        if (active === 0) idle?.();
+        if (admitted) calls.leave();
       });
   });
   server.on('clientError', (err, socket) => {
@@ -168,15 +166,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   return {
     port,
     async shutdown(timeoutMs) {
-      closing = true;
+      const drained = calls.drain();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      if (active > 0) {
-        const drained = new Promise<void>((resolve) => (idle = resolve));
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-        clearTimeout(timer);
-      }
+      await settlesWithin(drained, timeoutMs);
       server.closeAllConnections();
       await closed;
     },

@@ -1,6 +1,6 @@
 // The only place an ErrorCode becomes an HTTP status: Triton's HTTP mapping (INTERNAL 500,
 // NOT_FOUND 404, UNAVAILABLE 503, UNSUPPORTED 501, the rest 400), so tritonclient behaves as
-// with Triton.
+// with Triton, and the HTTP layer's own failures (403, 405, 413, 415).
 import type { Logger } from 'pino';
 import { InferenceError, type ErrorCode } from '../errors.js';
 
@@ -12,23 +12,19 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   DEADLINE_EXCEEDED: 503,
   RESOURCE_EXHAUSTED: 503,
   NOT_FOUND: 404,
+  // Triton: a name the repository does not know is a bad request; a known model without the
+  // version asked for is NOT_FOUND.
+  MODEL_NOT_FOUND: 400,
   ALREADY_EXISTS: 400,
+  PERMISSION_DENIED: 403,
   FAILED_PRECONDITION: 400,
   UNIMPLEMENTED: 501,
+  METHOD_NOT_ALLOWED: 405,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL: 500,
   UNAVAILABLE: 503,
 };
-
-/** A failure of the HTTP layer itself (no route, wrong verb, body too large): its status and text. */
-export class HttpError extends Error {
-  override readonly name = 'HttpError';
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface ErrorReply {
   readonly status: number;
@@ -37,14 +33,10 @@ export interface ErrorReply {
 
 /** Maps anything thrown to the status and `error` text the client sees; stacks go to the log only. */
 export function toErrorReply(err: unknown, log: Logger, requestId: string): ErrorReply {
-  if (err instanceof HttpError) return { status: err.status, message: err.message };
   if (err instanceof InferenceError) {
     if (err.code === 'INTERNAL' || err.code === 'UNKNOWN') log.error({ err, requestId }, err.message);
     else if (log.isLevelEnabled('debug')) log.debug({ requestId, code: err.code, details: err.message }, 'request failed');
-    // Triton: a name the repository does not know is a bad request; a known model without the
-    // version asked for is NOT_FOUND.
-    const status = err.code === 'NOT_FOUND' && err.notFound === 'model' ? 400 : STATUS[err.code];
-    return { status, message: err.message };
+    return { status: STATUS[err.code], message: err.message };
   }
   log.error({ err, requestId }, 'unexpected error');
   return { status: 500, message: 'internal error' };

@@ -8,8 +8,22 @@ import { requestIdOf } from '../request-id.js';
 import { callInputs, type ChainedCallOptions, type ModelCaller, type ModelCallInputs, type ModelCallResult } from '../model/index.js';
 import type { ModelVersion } from './model-version.js';
 
-/** Finds the version a call goes to, as for a client's request (NOT_FOUND naming an unknown model). */
+/** Finds the version a call goes to, as for a client's request (MODEL_NOT_FOUND naming an unknown model). */
 export type ResolveVersion = (name: string, version: string) => ModelVersion;
+
+/**
+ * The callee's version. An unknown callee is NOT_FOUND, as model authors are promised:
+ * MODEL_NOT_FOUND is a client's own request naming an unknown model, and the client of
+ * a caller did not name the callee.
+ */
+function calleeVersion(resolve: ResolveVersion, model: string, version: string): ModelVersion {
+  try {
+    return resolve(model, version);
+  } catch (err) {
+    if (err instanceof InferenceError && err.code === 'MODEL_NOT_FOUND') throw new InferenceError('NOT_FOUND', err.message, { cause: err });
+    throw err;
+  }
+}
 
 /** The chain of calls and the callee: a cycle when the callee is already in it. */
 export function callCycle(callers: readonly string[], model: string): string | undefined {
@@ -41,7 +55,7 @@ export class RepositoryCalls implements ModelCaller {
     if (cycle) {
       throw new InferenceError('FAILED_PRECONDITION', `call cycle refused: ${cycle} (model '${model}' is already answering this request)`);
     }
-    const version = this.resolve(model, options.version ?? '');
+    const version = calleeVersion(this.resolve, model, options.version ?? '');
     const linked = follow(options.signal);
     const id = options.id ?? '';
     try {

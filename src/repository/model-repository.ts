@@ -434,6 +434,11 @@ export class ModelRepository {
     return this.root;
   }
 
+  /** The models the repository holds, loaded or not: what it knows, without reading the disk. */
+  modelNames(): IterableIterator<string> {
+    return this.models.keys();
+  }
+
   /** The model directories in the repository now, sorted. */
   modelDirectories(): string[] {
     return scanModels(this.root);

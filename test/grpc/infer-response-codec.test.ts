@@ -1,10 +1,10 @@
-// encodeInferResult writes the bytes the generated encoder would, for every kind of field.
+// An InferResultEncoder writes the bytes the generated encoder would, for every kind of field.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ModelInferResponse } from '../../generated/grpc_service.js';
 import { dictionary } from '../../src/dictionary.js';
 import { toInferResponse } from '../../src/grpc/converters.js';
-import { encodeInferResult } from '../../src/grpc/infer-response-codec.js';
+import { inferResultEncoder } from '../../src/grpc/infer-response-codec.js';
 import type { InferResult } from '../../src/pipeline/index.js';
 
 const result = (over: Partial<InferResult> = {}): InferResult => ({
@@ -20,7 +20,8 @@ const result = (over: Partial<InferResult> = {}): InferResult => ({
 /** The generated encoder's bytes for the same answer: the reference. */
 const reference = (r: InferResult): Buffer => Buffer.from(ModelInferResponse.encode(toInferResponse(r)).finish());
 
-describe('encodeInferResult', () => {
+describe('inferResultEncoder', () => {
+  const encodeInferResult = inferResultEncoder();
   const cases: [string, InferResult][] = [
     ['a plain answer', result()],
     ['empty id, version and model', result({ id: '', version: '', model: '' })],
@@ -69,6 +70,13 @@ describe('encodeInferResult', () => {
     encodeInferResult(result({ id: 'other' }));
     assert.equal(ModelInferResponse.decode(copy).id, 'first');
     assert.equal(ModelInferResponse.decode(first).id, 'other', 'the view was overwritten: copying it is the caller\'s job');
+  });
+
+  test('each encoder has a scratch buffer of its own: one server\'s answer is not overwritten by another\'s', () => {
+    const other = inferResultEncoder();
+    const first = encodeInferResult(result({ id: 'first' }));
+    other(result({ id: 'other' }));
+    assert.equal(ModelInferResponse.decode(first).id, 'first');
   });
 
   test('the raw bytes are copied into the message, not referenced', () => {

@@ -134,6 +134,32 @@ describe('shutdown', () => {
     }
   });
 
+  test('shutdown - SIGTERM with 4 HTTP requests in flight: each is answered with its own result, exit 0', async () => {
+    const repo = tempRepository({ slow: { config: CONFIG, versions: { '1': slowSource(1500) } } });
+    const cli = await startCli([`--model-repository=${repo.root}`, '--exit-timeout-secs=15']);
+    try {
+      await cli.waitForLog((l) => l['model'] === 'slow' && l['msg'] === 'model loaded');
+      const infer = async (value: number): Promise<{ status: number; value: unknown }> => {
+        const response = await fetch(`${cli.http}/v2/models/slow/infer`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1], data: [value] }] }),
+        });
+        const body = (await response.json()) as { outputs?: { data: unknown[] }[] };
+        return { status: response.status, value: body.outputs?.[0]?.data[0] };
+      };
+      const inFlight = [1, 2, 3, 4].map(infer);
+      await startedCount(cli, 4);
+      cli.process.kill('SIGTERM');
+      await cli.waitForLog((l) => l['msg'] === 'shutting down');
+      assert.deepEqual(await Promise.all(inFlight), [1, 2, 3, 4].map((value) => ({ status: 200, value })));
+      assert.equal(await cli.exited, 0);
+    } finally {
+      await cli.stop();
+      repo.remove();
+    }
+  });
+
   test('shutdown - a second signal exits at once', async () => {
     const repo = tempRepository({ slow: { config: CONFIG, versions: { '1': slowSource(10_000) } } });
     const cli = await startCli([`--model-repository=${repo.root}`, '--exit-timeout-secs=30']);

@@ -67,7 +67,7 @@ describe('RepositoryCalls', () => {
     await assert.rejects(pending, { code: 'DEADLINE_EXCEEDED', message: 'caller deadline' });
   });
 
-  test('an unknown callee is the resolver\'s NOT_FOUND', async () => {
+  test('an unknown callee is NOT_FOUND, not the MODEL_NOT_FOUND a client\'s request gets', async () => {
     const calls = new RepositoryCalls((name) => {
       throw InferenceError.modelNotFound(name);
     });

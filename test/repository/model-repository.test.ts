@@ -196,7 +196,7 @@ describe('ModelRepository', () => {
     await repo.removeModel('m');
     assert.equal(version.state, 'UNAVAILABLE');
     assert.deepEqual(repo.index(false), []);
-    assert.throws(() => repo.resolve('m', ''), { code: 'NOT_FOUND' });
+    assert.throws(() => repo.resolve('m', ''), { code: 'MODEL_NOT_FOUND' });
   });
 
   test('loadModel - a version directory added later is served after a reload', async () => {
@@ -206,6 +206,15 @@ describe('ModelRepository', () => {
     await repo.loadModel('m');
     assert.equal(repo.resolve('m', '').version, '2');
     assert.deepEqual(repo.index(false), [{ name: 'm', version: '2', state: 'READY', reason: '' }]);
+  });
+
+  test('modelNames - the models held, loaded or not; a directory added since is not read from disk', async () => {
+    write('idle/config.pbtxt', CONFIG);
+    const repo = repository();
+    repo.start();
+    await repo.loadModel('m');
+    write('later/config.pbtxt', CONFIG);
+    assert.deepEqual([...repo.modelNames()].sort(), ['idle', 'm']);
   });
 
   test('checkExplicitControl - none and poll refuse with UNAVAILABLE naming the mode', () => {

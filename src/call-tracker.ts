@@ -1,0 +1,66 @@
+// The calls in flight on one server, whatever its transport, so that shutdown can refuse
+// new ones and wait for the rest.
+
+/** Counts calls in flight so that shutdown can wait for them. */
+export class CallTracker {
+  private active = 0;
+  private closing = false;
+  private idle: (() => void) | undefined;
+  private readonly closingListeners = new Set<() => void>();
+  private readonly unanswered = new Set<() => void>();
+
+  get shuttingDown(): boolean {
+    return this.closing;
+  }
+
+  /** Returns false when the server no longer takes calls. */
+  enter(): boolean {
+    if (this.closing) return false;
+    this.active++;
+    return true;
+  }
+
+  leave(): void {
+    this.active--;
+    if (this.active === 0) this.idle?.();
+  }
+
+  /** Refuses new calls and resolves when the ones in flight have finished. */
+  drain(): Promise<void> {
+    this.closing = true;
+    for (const listener of [...this.closingListeners]) listener();
+    if (this.active === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.idle = resolve));
+  }
+
+  /**
+   * Open streams are told when shutdown starts, so that they end once their requests are
+   * answered: they count as calls only while a request is in flight. Returns the unsubscribe.
+   */
+  onClosing(listener: () => void): () => void {
+    this.closingListeners.add(listener);
+    return () => this.closingListeners.delete(listener);
+  }
+
+  /** A call registers how to answer it if shutdown cannot wait for it any longer. */
+  answerOnCut(answer: () => void): () => void {
+    this.unanswered.add(answer);
+    return () => this.unanswered.delete(answer);
+  }
+
+  /** The exit timeout passed: calls still running are answered now (UNAVAILABLE), not cut without a status. */
+  cut(): void {
+    for (const answer of [...this.unanswered]) answer();
+  }
+}
+
+/** Whether `promise` settles within `ms`: shutdown waits that long for calls, then goes on without them. */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  const settled = await Promise.race([promise.then(() => true), timeout]);
+  clearTimeout(timer);
+  return settled;
+}
