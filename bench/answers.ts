@@ -22,7 +22,7 @@ export interface Answer {
   }[];
 }
 
-export const BYTES_PER_ELEMENT: Readonly<Partial<Record<string, number>>> = { INT32: 4, FP32: 4 };
+const BYTES_PER_ELEMENT: Readonly<Partial<Record<string, number>>> = { INT32: 4, FP32: 4 };
 
 export function grpcAnswer(response: ModelInferResponse): Answer {
   return {

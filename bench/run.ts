@@ -2,16 +2,17 @@
 // grpc-js floors, onnxruntime behind grpc-js, a node:http floor for REST), then a memory soak
 // and the bench/*.bench.ts micro-benchmarks.
 //
-//   npm run bench                       full figures (≈ 30 min: 4 rounds × 5 s per server and concurrency)
-//   npm run bench -- --quick            CI smoke (≈ 30 s): tiny runs, 1 round, 16 in flight
+//   npm run bench                       full figures (≈ 45 min: 4 rounds × 5 s per server and concurrency)
+//   npm run bench -- --quick            CI smoke (≈ 1.5–3 min): tiny runs, 1 round, 16 in flight
 //   npm run bench -- --only=simple-raw --concurrency=64 --cpu-prof
 //                                       one scenario, with a CPU profile of each server
 //
 // Unary load comes from h2load (bench/h2load.ts), a C client that a server on one core
-// cannot outrun: HTTP/2 for gRPC, HTTP/1.1 (--h1) for REST. With two CPUs or more, h2load (and this process, and nats-server) run on
-// the first and every server on the next, so that neither side takes the other's CPU.
-// Every server is its own process: v2serve (bin/v2serve.js), the bare and generated
-// floors (bench/baseline-server.ts), nats-server when a variant needs it. Variants of a
+// cannot outrun: HTTP/2 for gRPC, HTTP/1.1 (--h1) for REST. With two CPUs or more, h2load
+// (and this process, and nats-server) run on the first and every server on the next, so that
+// neither side takes the other's CPU. Every server is its own process: v2serve
+// (bin/v2serve.js), the gRPC floors (bench/baseline-server.ts), the REST floor
+// (bench/rest-floor-server.ts), nats-server when a variant needs it. Variants of a
 // scenario are measured in turn, round after round (A/B/A/B), so drift on a shared
 // machine shows up as differing rounds instead of a skewed ratio; the medians are reported.
 // Writes bench/results/latest.json (and latest-<mode>.json, which a --quick run does
