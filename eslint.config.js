@@ -65,8 +65,14 @@ export default tseslint.config(
             zone('./src/logging', './generated', 'src/logging never sees protobuf types.'),
             zone('./src/onnx', './generated', 'src/onnx may use only the ModelConfig schema.', ['./model_config.ts']),
             ...layer(
+              'data-plane',
+              ['data-plane', 'repository', 'shared-memory', 'pipeline', 'model', ...LEAVES],
+              'src/data-plane is the transport-neutral way into inference: it knows no transport, side path or CLI.',
+            ),
+            zone('./src/data-plane', './generated', 'src/data-plane never sees protobuf types.'),
+            ...layer(
               'http',
-              ['http', 'model', 'pipeline', 'repository', 'shared-memory', 'logging', ...LEAVES],
+              ['http', 'data-plane', 'model', 'pipeline', 'repository', 'shared-memory', 'logging', ...LEAVES],
               'src/http translates HTTP/JSON to the core: it knows no scheduling, workers, monitoring, CLI or gRPC.',
             ),
             zone('./src/http', './generated', 'src/http never sees protobuf types: JSON is its wire format.'),

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeInputs, encodeOutputs, type Tensor, type WireInputTensor } from '../src/tensor/index.js';
+import { decodeInputs, encodeOutputs, type ReceivedInput, type Tensor } from '../src/tensor/index.js';
 
 const QUICK = process.argv.includes('--quick');
 const SCALE = QUICK ? 0.1 : 1;
@@ -64,13 +64,13 @@ const alignedRaw = new Uint8Array(f32.buffer); // offset 0
 const misalignedBacking = new Uint8Array(FP32_BYTES + 1);
 misalignedBacking.set(alignedRaw, 1);
 const misalignedRaw = misalignedBacking.subarray(1); // what protobuf hands us at an odd offset
-const fp32Input: WireInputTensor = { name: 'X', datatype: 'FP32', shape: [BigInt(f32.length)] };
+const fp32Input: ReceivedInput = { name: 'X', datatype: 'FP32', shape: [f32.length] };
 
 const STRINGS = 10_000;
 const elements = Array.from({ length: STRINGS }, (_, i) => Buffer.from(`element-${i}`));
 const bytesTensor: Tensor = { name: 'S', datatype: 'BYTES', shape: [STRINGS], data: elements };
 const bytesRaw = encodeOutputs([bytesTensor]).raw[0]!;
-const bytesInput: WireInputTensor = { name: 'S', datatype: 'BYTES', shape: [BigInt(STRINGS)] };
+const bytesInput: ReceivedInput = { name: 'S', datatype: 'BYTES', shape: [STRINGS] };
 const fp32Tensor: Tensor = { name: 'Y', datatype: 'FP32', shape: [f32.length], data: f32 };
 
 // ---- baselines: what a straightforward decoder/encoder does ----------------------------
@@ -110,19 +110,19 @@ function concatEncodeBytes(els: readonly Uint8Array[]): Uint8Array {
 
 // ---- cases --------------------------------------------------------------------------
 compare('decode FP32 4MiB aligned', FP32_BYTES, 400, ['copying decoder', () => { sink += copyingDecodeF32(alignedRaw).length; }], () => {
-  sink += decodeInputs([fp32Input], [alignedRaw], undefined)[0]!.data.length;
+  sink += decodeInputs([{ ...fp32Input, raw: alignedRaw }], undefined)[0]!.data.length;
 });
 compare('decode FP32 4MiB aligned', FP32_BYTES, 100, ['DataView decoder', () => { sink += dataViewDecodeF32(alignedRaw).length; }], () => {
-  sink += decodeInputs([fp32Input], [alignedRaw], undefined)[0]!.data.length;
+  sink += decodeInputs([{ ...fp32Input, raw: alignedRaw }], undefined)[0]!.data.length;
 });
 compare('decode FP32 4MiB misaligned', FP32_BYTES, 400, ['copying decoder', () => { sink += copyingDecodeF32(misalignedRaw).length; }], () => {
-  sink += decodeInputs([fp32Input], [misalignedRaw], undefined)[0]!.data.length;
+  sink += decodeInputs([{ ...fp32Input, raw: misalignedRaw }], undefined)[0]!.data.length;
 });
 compare('decode FP32 4MiB misaligned', FP32_BYTES, 100, ['DataView decoder', () => { sink += dataViewDecodeF32(misalignedRaw).length; }], () => {
-  sink += decodeInputs([fp32Input], [misalignedRaw], undefined)[0]!.data.length;
+  sink += decodeInputs([{ ...fp32Input, raw: misalignedRaw }], undefined)[0]!.data.length;
 });
 compare('decode BYTES 10k small', bytesRaw.byteLength, 1000, ['copying decoder', () => { sink += copyingDecodeBytes(bytesRaw, STRINGS).length; }], () => {
-  sink += decodeInputs([bytesInput], [bytesRaw], undefined)[0]!.data.length;
+  sink += decodeInputs([{ ...bytesInput, raw: bytesRaw }], undefined)[0]!.data.length;
 });
 compare('encode FP32 4MiB', FP32_BYTES, 400, ['copying encoder', () => { sink += Buffer.from(alignedRaw).byteLength; }], () => {
   sink += encodeOutputs([fp32Tensor]).raw[0]!.byteLength;

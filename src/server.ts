@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import type { ModelConfig } from '../generated/model_config.js';
 import { modelBackends } from './backends.js';
 import type { Config } from './cli/config.js';
+import { DataPlane } from './data-plane/index.js';
 import { dictionary } from './dictionary.js';
 import type { EventSink, ModelEvent, RequestRecord, RequestSink } from './events.js';
 import { CertificateFiles, EXTENSIONS, notAppliedOptions, startGrpcServer } from './grpc/index.js';
@@ -153,6 +154,7 @@ export async function startServer(config: Config, logger?: RootLogger): Promise<
   });
   if (monitoring) sinks.push(perModelMonitoring(monitoring), monitoring);
   const sharedMemory = new SharedMemoryRegistry();
+  const dataPlane = new DataPlane(repository, sharedMemory);
   const closeMetrics = async (): Promise<void> => {
     await metricsServer?.close();
     metrics?.stop();
@@ -190,8 +192,7 @@ export async function startServer(config: Config, logger?: RootLogger): Promise<
     ...(tls ? { credentials: tls.credentials() } : {}),
     restrictions: config.grpcRestrictedProtocol,
     connection: config.grpcConnection,
-    repository,
-    sharedMemory,
+    dataPlane,
     logSettings: root.settings,
     log,
     ...(requests ? { requests } : {}),
@@ -215,8 +216,7 @@ export async function startServer(config: Config, logger?: RootLogger): Promise<
         serverVersion: PACKAGE_VERSION,
         // The binary extension is HTTP's own; the rest are the same as on gRPC.
         extensions: [...EXTENSIONS, 'binary_tensor_data'],
-        repository,
-        sharedMemory,
+        dataPlane,
         logSettings: root.settings,
         log,
         ...(requests ? { requests } : {}),

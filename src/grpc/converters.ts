@@ -1,10 +1,11 @@
 // protobuf ⇄ domain, one converter per message. The only module that sees both.
 import type {
   InferParameter,
+  ModelInferRequest_InferInputTensor,
   LogSettingsRequest_SettingValue,
   LogSettingsResponse_SettingValue,
   ModelInferRequest,
-  ModelInferResponse,
+
   ModelMetadataResponse,
   ModelStatistics,
   RepositoryIndexResponse_ModelIndex,
@@ -14,7 +15,8 @@ import { dictionary } from '../dictionary.js';
 import { InferenceError } from '../errors.js';
 import { LOG_SETTINGS, unknownLogSetting, type LogSettingKind, type LogSettingValue } from '../logging/index.js';
 import type { ParamValue, Parameters } from '../model/index.js';
-import type { Duration, InferCall, InferResult } from '../pipeline/index.js';
+import type { CallInput, Duration, InferCall } from '../pipeline/index.js';
+import { hasPlacement } from '../shared-memory/index.js';
 import type { IndexEntry, ModelMetadata, VersionStatisticsEntry } from '../repository/index.js';
 
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
@@ -67,99 +69,77 @@ export function toInferParameters(parameters: Parameters): Map<string, InferPara
   return result;
 }
 
-/** Which oneof each request parameter Triton defines may use (PROTOCOL §6.1). */
-const TRITON_PARAMETERS: ReadonlyMap<string, readonly (keyof InferParameter)[]> = new Map(Object.entries({
-  sequence_id: ['int64Param', 'stringParam'],
-  sequence_start: ['boolParam'],
-  sequence_end: ['boolParam'],
-  priority: ['int64Param', 'uint64Param'],
-  timeout: ['int64Param'],
-  triton_enable_empty_final_response: ['boolParam'],
-}));
+/** An input's problem, worded as the codec words its own: `inputs[i] 'NAME': …`. */
+function inputError(i: number, name: string, problem: string): InferenceError {
+  return new InferenceError('INVALID_ARGUMENT', `inputs[${i}] '${name}': ${problem}`);
+}
 
-const ONEOF_NAME: Readonly<Record<keyof InferParameter, string>> = {
-  boolParam: 'bool_param',
-  int64Param: 'int64_param',
-  stringParam: 'string_param',
-  doubleParam: 'double_param',
-  uint64Param: 'uint64_param',
-};
+/** Dims as numbers: beyond 2^53 no tensor can have one; -1 and other negatives are the codec's to refuse by name. */
+function shapeOf(input: ModelInferRequest_InferInputTensor, i: number): number[] {
+  const { shape } = input;
+  const dims = new Array<number>(shape.length);
+  for (let k = 0; k < shape.length; k++) {
+    const dim = shape[k]!;
+    if (dim > MAX_EXACT || dim < MIN_EXACT) throw inputError(i, input.name, `dimension ${dim} in shape [${shape.join(',')}] is too large`);
+    dims[k] = Number(dim);
+  }
+  return dims;
+}
+
+function hasTypedContents(input: ModelInferRequest_InferInputTensor): boolean {
+  const c = input.contents;
+  if (c === undefined) return false;
+  return (
+    c.boolContents.length + c.intContents.length + c.int64Contents.length + c.uintContents.length +
+      c.uint64Contents.length + c.fp32Contents.length + c.fp64Contents.length + c.bytesContents.length >
+    0
+  );
+}
 
 /**
- * Triton's request parameters keep their wire type, so that models can rely on it:
- * sequence_id is a number/bigint ≥ 0 or a string, sequence_start/end booleans, priority
- * and timeout (µs) numbers/bigints ≥ 0. Other `triton_` keys are reserved, as in Triton.
+ * ModelInferRequest → the neutral call. raw_input_contents holds one entry per input that is
+ * not in shared memory, in order (PROTOCOL §5.1); with raw entries no input may be typed.
  */
-function checkRequestParameters(parameters: ReadonlyMap<string, InferParameter>): void {
-  for (const [key, parameter] of parameters) {
-    const allowed = TRITON_PARAMETERS.get(key);
-    if (!allowed) {
-      if (key.startsWith('triton_')) {
-        throw InferenceError.invalidArgument(`parameters.${key}`, "is not a known parameter: keys starting with 'triton_' are reserved");
-      }
-      continue;
-    }
-    const set = allowed.find((oneof) => parameter[oneof] !== undefined);
-    if (set === undefined) {
-      const expected = allowed.map((oneof) => ONEOF_NAME[oneof]).join(' or ');
-      throw InferenceError.invalidArgument(`parameters.${key}`, `must be ${expected}`);
-    }
-    if (set === 'int64Param' && (parameter.int64Param as bigint) < 0n) {
-      throw InferenceError.invalidArgument(`parameters.${key}`, `must be >= 0, got ${parameter.int64Param}`);
-    }
-  }
-}
-
-/** `classification` (Triton's classification extension) is an int64 > 0. */
-function checkOutputParameters(parameters: ReadonlyMap<string, InferParameter>, i: number): void {
-  const classification = parameters.get('classification');
-  if (classification === undefined) return;
-  const k = classification.int64Param;
-  if (k === undefined || k <= 0n) {
-    throw InferenceError.invalidArgument(`outputs[${i}].parameters.classification`, 'must be an int64_param > 0');
-  }
-}
-
 export function toInferCall(request: ModelInferRequest, arrivedNs: bigint, requestId: string): InferCall {
   if (!request.modelName) throw InferenceError.invalidArgument('model_name', 'must not be empty');
-  checkRequestParameters(request.parameters);
+  const raw = request.rawInputContents;
+  const useRaw = raw.length > 0;
+  if (raw.length > request.inputs.length) {
+    throw new InferenceError(
+      'INVALID_ARGUMENT',
+      `raw_input_contents[${request.inputs.length}]: request has ${raw.length} raw_input_contents but only ${request.inputs.length} inputs`,
+    );
+  }
+  let next = 0;
+  const inputs = request.inputs.map((input, i): CallInput => {
+    const { name } = input;
+    const parameters = input.parameters.size > 0 ? fromInferParameters(input.parameters) : undefined;
+    let bytes: Uint8Array | undefined;
+    if (useRaw && !hasPlacement(parameters)) {
+      bytes = raw[next++];
+      if (bytes === undefined) {
+        if (hasTypedContents(input)) throw inputError(i, name, 'contents field must not be specified when using raw_input_contents (other inputs are raw)');
+        throw inputError(
+          i,
+          name,
+          `unable to find data for input tensor '${name}' for model '${request.modelName}': request has ${raw.length} raw_input_contents for ${request.inputs.length} inputs`,
+        );
+      }
+    }
+    return { name, datatype: input.datatype, shape: shapeOf(input, i), raw: bytes, contents: input.contents, parameters };
+  });
+  if (next < raw.length) {
+    throw InferenceError.invalidArgument('raw_input_contents', `has ${raw.length} entries but only ${next} inputs are not in shared memory`);
+  }
   return {
     model: request.modelName,
     version: request.modelVersion,
     id: request.id,
     requestId,
     parameters: fromInferParameters(request.parameters),
-    inputs: request.inputs,
-    ...(request.inputs.some((input) => input.parameters.size > 0)
-      ? { inputParameters: request.inputs.map((input) => fromInferParameters(input.parameters)) }
-      : {}),
-    raw: request.rawInputContents,
-    outputs: request.outputs.map((output, i) => {
-      checkOutputParameters(output.parameters, i);
-      return { name: output.name, parameters: fromInferParameters(output.parameters) };
-    }),
+    inputs,
+    outputs: request.outputs.map((output) => ({ name: output.name, parameters: fromInferParameters(output.parameters) })),
     arrivedNs,
-  };
-}
-
-/** Shared by every output tensor: protobuf encoding only reads it. */
-const NO_PARAMETERS: ReadonlyMap<string, InferParameter> = new Map();
-
-/** Raw outputs become Buffer views on the encoded bytes: no copy before serialization. */
-export function toInferResponse(result: InferResult): ModelInferResponse {
-  return {
-    modelName: result.model,
-    modelVersion: result.version,
-    id: result.id,
-    parameters: toInferParameters(result.parameters),
-    outputs: result.outputs.map((output) => ({
-      name: output.name,
-      datatype: output.datatype,
-      shape: output.shape,
-      parameters: NO_PARAMETERS as Map<string, InferParameter>,
-      contents: undefined,
-    })),
-    rawOutputContents: result.raw.map((bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
   };
 }
 

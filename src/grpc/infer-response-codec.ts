@@ -64,7 +64,8 @@ function parameterSize(value: ParamValue): number {
     case 'bigint':
       return 1 + int64Size(value);
     default:
-      return Number.isSafeInteger(value) ? 1 + int64Size(BigInt(value)) : 9;
+      if (!Number.isSafeInteger(value)) return 9;
+      return 1 + (value >= 0 ? varintSize(value) : int64Size(BigInt(value)));
   }
 }
 
@@ -103,6 +104,16 @@ class Writer {
     this.offset += bytes.byteLength;
   }
 
+  /** One map<string, InferParameter> entry of the response's parameters. */
+  entry(size: number, key: string, value: ParamValue): void {
+    this.varint(tag(RESPONSE.parameters, WIRE_BYTES));
+    this.varint(size);
+    this.string(ENTRY.key, key);
+    this.varint(tag(ENTRY.value, WIRE_BYTES));
+    this.varint(parameterSize(value));
+    this.parameter(value);
+  }
+
   parameter(value: ParamValue): void {
     switch (typeof value) {
       case 'boolean':
@@ -125,7 +136,8 @@ class Writer {
       default:
         if (Number.isSafeInteger(value)) {
           this.varint(tag(PARAMETER.int64, WIRE_VARINT));
-          this.int64(BigInt(value));
+          if (value >= 0) this.varint(value);
+          else this.int64(BigInt(value));
         } else {
           this.varint(tag(PARAMETER.double, WIRE_FIXED64));
           this.offset = this.buffer.writeDoubleLE(value, this.offset);
@@ -139,9 +151,10 @@ function entrySize(key: string, value: ParamValue): number {
   return stringSize(ENTRY.key, key) + varintSize(tag(ENTRY.value, WIRE_BYTES)) + varintSize(valueSize) + valueSize;
 }
 
-function shapeSize(shape: readonly bigint[]): number {
+/** Output dims are whole numbers ≥ 0: plain varints, no int64 arithmetic. */
+function shapeSize(shape: readonly number[]): number {
   let size = 0;
-  for (const dim of shape) size += int64Size(dim);
+  for (let k = 0; k < shape.length; k++) size += varintSize(shape[k]!);
   return size;
 }
 
@@ -149,7 +162,6 @@ function shapeSize(shape: readonly bigint[]): number {
 const KEPT_SCRATCH_BYTES = 64 * 2 ** 20;
 const FIRST_SCRATCH_BYTES = 64 * 1024;
 
-const WIRE_SIZE = Symbol('wireSize');
 
 /** A buffer reused from message to message, grown (up to KEPT_SCRATCH_BYTES) as messages need. */
 class ScratchBuffer {
@@ -164,72 +176,91 @@ class ScratchBuffer {
   }
 }
 
+/** A ModelStreamInfer answer: a result (empty for a failed request, which carries its error text). */
+export interface StreamAnswer {
+  readonly result: InferResult;
+  readonly errorMessage: string;
+}
+
+/** ModelStreamInferResponse. */
+const STREAM = { errorMessage: 1, inferResponse: 2 } as const;
+/** Triton flags every stream response; v2serve models are not decoupled, so each is the last for its request. */
+const FINAL_RESPONSE_KEY = 'triton_final_response';
+const FINAL_RESPONSE_SIZE = entrySize(FINAL_RESPONSE_KEY, true);
+
 /**
- * Serializes an InferResult as a ModelInferResponse. The bytes live in the encoder's scratch
- * buffer, which its next call overwrites: copy them (as grpc-js does) before serializing another.
+ * Serializes InferResults as ModelInferResponses (unary) or ModelStreamInferResponses
+ * (stream), each tensor copied once, into its place. The bytes live in the encoder's scratch
+ * buffer, which its next call overwrites: grpc-js copies them into its frame before that.
  */
-export type InferResultEncoder = (result: InferResult) => Buffer;
+export class InferResultEncoder {
+  private readonly scratch = new ScratchBuffer();
+  /** The size of the last message written: the request log's bytes out. */
+  lastSize = 0;
 
-/** An encoder with a scratch buffer of its own: one per server. */
-export function inferResultEncoder(): InferResultEncoder {
-  const scratch = new ScratchBuffer();
-  return (result) => encodeInferResult(result, scratch);
-}
+  readonly unary = (result: InferResult): Buffer => this.encode(result, undefined);
 
-function encodeInferResult(result: InferResult, scratch: ScratchBuffer): Buffer {
-  const parameterKeys = Object.keys(result.parameters);
-  const entrySizes = parameterKeys.map((key) => entrySize(key, (result.parameters as Parameters)[key] as ParamValue));
-  const outputSizes: number[] = new Array<number>(result.outputs.length);
-  const shapeSizes: number[] = new Array<number>(result.outputs.length);
-  let size =
-    stringSize(RESPONSE.modelName, result.model) + stringSize(RESPONSE.modelVersion, result.version) + stringSize(RESPONSE.id, result.id);
-  for (const entry of entrySizes) size += 1 + varintSize(entry) + entry;
-  for (let i = 0; i < result.outputs.length; i++) {
-    const output = result.outputs[i]!;
-    const shape = shapeSize(output.shape);
-    shapeSizes[i] = shape;
-    const outputSize =
-      stringSize(OUTPUT.name, output.name) +
-      stringSize(OUTPUT.datatype, output.datatype) +
-      (output.shape.length > 0 ? 1 + varintSize(shape) + shape : 0);
-    outputSizes[i] = outputSize;
-    size += 1 + varintSize(outputSize) + outputSize;
-  }
-  for (const raw of result.raw) size += 1 + varintSize(raw.byteLength) + raw.byteLength;
+  readonly stream = (answer: StreamAnswer): Buffer => this.encode(answer.result, answer.errorMessage);
 
-  const writer = new Writer(scratch.take(size));
-  writer.string(RESPONSE.modelName, result.model);
-  writer.string(RESPONSE.modelVersion, result.version);
-  writer.string(RESPONSE.id, result.id);
-  for (let i = 0; i < parameterKeys.length; i++) {
-    const key = parameterKeys[i]!;
-    const value = (result.parameters as Parameters)[key] as ParamValue;
-    writer.varint(tag(RESPONSE.parameters, WIRE_BYTES));
-    writer.varint(entrySizes[i]!);
-    writer.string(ENTRY.key, key);
-    writer.varint(tag(ENTRY.value, WIRE_BYTES));
-    writer.varint(parameterSize(value));
-    writer.parameter(value);
-  }
-  for (let i = 0; i < result.outputs.length; i++) {
-    const output = result.outputs[i]!;
-    writer.varint(tag(RESPONSE.outputs, WIRE_BYTES));
-    writer.varint(outputSizes[i]!);
-    writer.string(OUTPUT.name, output.name);
-    writer.string(OUTPUT.datatype, output.datatype);
-    if (output.shape.length > 0) {
-      writer.varint(tag(OUTPUT.shape, WIRE_BYTES));
-      writer.varint(shapeSizes[i]!);
-      for (const dim of output.shape) writer.int64(dim);
+  /** `errorMessage` undefined: a ModelInferResponse; else the ModelStreamInferResponse around it, flagged final. */
+  private encode(result: InferResult, errorMessage: string | undefined): Buffer {
+    const stream = errorMessage !== undefined;
+    const parameters = result.parameters as Parameters;
+    const parameterKeys = Object.keys(parameters);
+    const entrySizes = new Array<number>(parameterKeys.length);
+    const outputSizes = new Array<number>(result.outputs.length);
+    const shapeSizes = new Array<number>(result.outputs.length);
+    let size =
+      stringSize(RESPONSE.modelName, result.model) + stringSize(RESPONSE.modelVersion, result.version) + stringSize(RESPONSE.id, result.id);
+    for (let i = 0; i < parameterKeys.length; i++) {
+      const key = parameterKeys[i]!;
+      const entry = entrySize(key, parameters[key] as ParamValue);
+      entrySizes[i] = entry;
+      size += 1 + varintSize(entry) + entry;
     }
-  }
-  for (const raw of result.raw) writer.bytes(RESPONSE.rawOutputContents, raw);
-  // Not enumerable: the result stays equal to what the core answered.
-  Object.defineProperty(result, WIRE_SIZE, { value: size, configurable: true });
-  return writer.buffer;
-}
+    if (stream) size += 1 + varintSize(FINAL_RESPONSE_SIZE) + FINAL_RESPONSE_SIZE;
+    for (let i = 0; i < result.outputs.length; i++) {
+      const output = result.outputs[i]!;
+      const shape = shapeSize(output.shape);
+      shapeSizes[i] = shape;
+      const outputSize =
+        stringSize(OUTPUT.name, output.name) +
+        stringSize(OUTPUT.datatype, output.datatype) +
+        (output.shape.length > 0 ? 1 + varintSize(shape) + shape : 0);
+      outputSizes[i] = outputSize;
+      size += 1 + varintSize(outputSize) + outputSize;
+    }
+    for (let i = 0; i < result.raw.length; i++) size += 1 + varintSize(result.raw[i]!.byteLength) + result.raw[i]!.byteLength;
+    const total = stream ? stringSize(STREAM.errorMessage, errorMessage) + 1 + varintSize(size) + size : size;
 
-/** The size of the message `result` was serialized to (grpc-js serializes while the handler answers), for the request log. */
-export function responseWireSize(result: InferResult): number | undefined {
-  return (result as { readonly [WIRE_SIZE]?: number })[WIRE_SIZE];
+    const writer = new Writer(this.scratch.take(total));
+    if (stream) {
+      writer.string(STREAM.errorMessage, errorMessage);
+      writer.varint(tag(STREAM.inferResponse, WIRE_BYTES));
+      writer.varint(size);
+    }
+    writer.string(RESPONSE.modelName, result.model);
+    writer.string(RESPONSE.modelVersion, result.version);
+    writer.string(RESPONSE.id, result.id);
+    for (let i = 0; i < parameterKeys.length; i++) {
+      const key = parameterKeys[i]!;
+      writer.entry(entrySizes[i]!, key, parameters[key] as ParamValue);
+    }
+    if (stream) writer.entry(FINAL_RESPONSE_SIZE, FINAL_RESPONSE_KEY, true);
+    for (let i = 0; i < result.outputs.length; i++) {
+      const output = result.outputs[i]!;
+      writer.varint(tag(RESPONSE.outputs, WIRE_BYTES));
+      writer.varint(outputSizes[i]!);
+      writer.string(OUTPUT.name, output.name);
+      writer.string(OUTPUT.datatype, output.datatype);
+      if (output.shape.length > 0) {
+        writer.varint(tag(OUTPUT.shape, WIRE_BYTES));
+        writer.varint(shapeSizes[i]!);
+        for (let k = 0; k < output.shape.length; k++) writer.varint(output.shape[k]!);
+      }
+    }
+    for (let i = 0; i < result.raw.length; i++) writer.bytes(RESPONSE.rawOutputContents, result.raw[i]!);
+    this.lastSize = total;
+    return writer.buffer;
+  }
 }

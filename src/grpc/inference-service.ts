@@ -1,7 +1,8 @@
 // GRPCInferenceService handlers: each converts the request, calls the repository and
 // converts the result. Errors leave through toServiceError (unary-call.ts), once.
-import type { handleUnaryCall } from '@grpc/grpc-js';
+import type { handleBidiStreamingCall, handleUnaryCall } from '@grpc/grpc-js';
 import type { GRPCInferenceServiceServer, ModelInferRequest, RepositoryModelLoadRequest } from '../../generated/grpc_service.js';
+import { checkRepositoryName } from '../data-plane/index.js';
 import { dictionary } from '../dictionary.js';
 import { InferenceError } from '../errors.js';
 import type { InferResult } from '../pipeline/index.js';
@@ -10,6 +11,7 @@ import type { RegionStatus } from '../shared-memory/index.js';
 import { fromLogSettings, toLogSettings, toModelIndex, toModelMetadataResponse, toModelStatistics } from './converters.js';
 import { modelStreamInfer } from './model-stream.js';
 import { inferTarget, modelTarget, noTarget } from './request-record.js';
+import type { StreamAnswer } from './infer-response-codec.js';
 import { inferOne, type ServiceContext } from './service-context.js';
 import { unary, unimplemented } from './unary-call.js';
 
@@ -40,18 +42,14 @@ function loadParameters(request: RepositoryModelLoadRequest): { config?: string;
   return config === undefined ? { files } : { config, files };
 }
 
-function checkRepositoryName(name: string): void {
-  if (name) throw new InferenceError('UNIMPLEMENTED', `'repository_name' is not supported (got '${name}'); leave it empty`);
-}
-
-/** The unary ModelInfer answers the core's InferResult: the server's InferResultEncoder serializes it (see server.ts). */
-export type InferenceServiceImplementation = Omit<GRPCInferenceServiceServer, 'modelInfer'> & {
+/** ModelInfer and ModelStreamInfer answer the core's results: the server's InferResultEncoder serializes them (see server.ts). */
+export type InferenceServiceImplementation = Omit<GRPCInferenceServiceServer, 'modelInfer' | 'modelStreamInfer'> & {
   modelInfer: handleUnaryCall<ModelInferRequest, InferResult>;
+  modelStreamInfer: handleBidiStreamingCall<ModelInferRequest, StreamAnswer>;
 };
 
 export function inferenceService(context: ServiceContext): InferenceServiceImplementation {
-  const { repository } = context;
-  const shm = context.sharedMemory;
+  const { repository, sharedMemory: shm } = context.dataPlane;
   const cudaShm = 'CUDA shared memory needs a GPU, and v2serve runs models on the CPU';
   return {
     serverLive: unary(context, 'ServerLive', noTarget, () => ({ live: true })),
@@ -72,18 +70,18 @@ export function inferenceService(context: ServiceContext): InferenceServiceImple
       modelStats: repository.statistics(request.name, request.version).map(toModelStatistics),
     })),
     repositoryIndex: unary(context, 'RepositoryIndex', noTarget, (request) => {
-      checkRepositoryName(request.repositoryName);
+      checkRepositoryName(request.repositoryName, "'repository_name'");
       return { models: repository.index(request.ready).map(toModelIndex) };
     }),
     repositoryModelLoad: unary(context, 'RepositoryModelLoad', (r) => ({ model: r.modelName }), async (request) => {
-      checkRepositoryName(request.repositoryName);
+      checkRepositoryName(request.repositoryName, "'repository_name'");
       repository.checkExplicitControl();
       const { config, files } = loadParameters(request);
       await repository.loadModel(request.modelName, config === undefined ? undefined : parseConfigJson(config), files);
       return {};
     }),
     repositoryModelUnload: unary(context, 'RepositoryModelUnload', (r) => ({ model: r.modelName }), async (request) => {
-      checkRepositoryName(request.repositoryName);
+      checkRepositoryName(request.repositoryName, "'repository_name'");
       repository.checkExplicitControl();
       await repository.unloadModel(request.modelName, request.parameters.get('unload_dependents')?.boolParam === true);
       return {};

@@ -1,41 +1,30 @@
 // ModelStreamInfer: requests in, answers out in order of completion, over one bidi stream
 // that stays open through failed requests and ends in step with shutdown.
 import { status as Status, type handleBidiStreamingCall, type ServerDuplexStream } from '@grpc/grpc-js';
-import type { InferParameter, ModelInferRequest, ModelStreamInferResponse } from '../../generated/grpc_service.js';
+import type { ModelInferRequest } from '../../generated/grpc_service.js';
+import { dictionary } from '../dictionary.js';
 import { errorMessage } from '../errors.js';
 import { requestIdOf } from '../request-id.js';
 import { callSignal } from './call-signal.js';
-import { toInferResponse } from './converters.js';
 import { requestWireSize } from './infer-request-codec.js';
+import type { StreamAnswer } from './infer-response-codec.js';
 import { inferTarget, record } from './request-record.js';
 import { inferOne, type ServiceContext } from './service-context.js';
 import { SHUTTING_DOWN, toServiceError } from './status.js';
 
 /** Ends a stream with UNAVAILABLE: grpc-js sends the status of an emitted error carrying a code. */
-function endShuttingDown(call: ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>): void {
+function endShuttingDown(call: ServerDuplexStream<ModelInferRequest, StreamAnswer>): void {
   call.emit('error', Object.assign(new Error(SHUTTING_DOWN.details), SHUTTING_DOWN));
 }
 
-/** Triton flags every stream response; v2serve models are not decoupled, so each is the last for its request. */
-const FINAL_RESPONSE_KEY = 'triton_final_response';
-const FINAL_RESPONSE: InferParameter = Object.freeze({ boolParam: true });
-
-function withFinalResponse(parameters: ReadonlyMap<string, InferParameter>): Map<string, InferParameter> {
-  return new Map(parameters).set(FINAL_RESPONSE_KEY, FINAL_RESPONSE);
-}
+/** Shared by every failed request's answer: the encoder only reads it. */
+const NO_PARAMETERS = Object.freeze(dictionary<never>());
 
 /** The answer of a failed stream request: its id, model and version, and the error text. */
-function streamError(request: ModelInferRequest, message: string): ModelStreamInferResponse {
+function streamError(request: ModelInferRequest, message: string): StreamAnswer {
   return {
     errorMessage: message,
-    inferResponse: {
-      modelName: request.modelName,
-      modelVersion: request.modelVersion,
-      id: request.id,
-      parameters: withFinalResponse(new Map()),
-      outputs: [],
-      rawOutputContents: [],
-    },
+    result: { model: request.modelName, version: request.modelVersion, id: request.id, parameters: NO_PARAMETERS, outputs: [], raw: [] },
   };
 }
 
@@ -44,8 +33,8 @@ function streamError(request: ModelInferRequest, message: string): ModelStreamIn
  * the stream stays open. Each request in flight counts as a call for shutdown; an idle open
  * stream does not, and is ended (UNAVAILABLE) once shutdown starts and its requests are answered.
  */
-export function modelStreamInfer(context: ServiceContext): handleBidiStreamingCall<ModelInferRequest, ModelStreamInferResponse> {
-  return (call: ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>) => {
+export function modelStreamInfer(context: ServiceContext): handleBidiStreamingCall<ModelInferRequest, StreamAnswer> {
+  return (call: ServerDuplexStream<ModelInferRequest, StreamAnswer>) => {
     if (context.calls.shuttingDown) {
       endShuttingDown(call);
       return;
@@ -80,10 +69,9 @@ export function modelStreamInfer(context: ServiceContext): handleBidiStreamingCa
       let target = inferTarget(request);
       inferOne(context, request, arrivedNs, requestId, signal)
         .then(
-          (result): ModelStreamInferResponse => {
+          (result): StreamAnswer => {
             target = { model: request.modelName, version: result.version };
-            const response = toInferResponse(result);
-            return { errorMessage: '', inferResponse: { ...response, parameters: withFinalResponse(response.parameters) } };
+            return { errorMessage: '', result };
           },
           (err: unknown) => {
             const failure = toServiceError(err, context.log, requestId);

@@ -7,12 +7,11 @@ import { GRPCInferenceServiceService } from '../../generated/grpc_service.js';
 import { CallTracker, settlesWithin } from '../call-tracker.js';
 import type { EventSink, ModelEvent, RequestSink } from '../events.js';
 import type { LogSettings } from '../logging/index.js';
-import type { ModelRepository } from '../repository/index.js';
-import type { SharedMemoryRegistry } from '../shared-memory/index.js';
+import type { DataPlane } from '../data-plane/index.js';
 import { serverChannelOptions, type ConnectionOptions } from './channel-options.js';
 import { inferenceService } from './inference-service.js';
 import { decodeModelInferRequest } from './infer-request-codec.js';
-import { inferResultEncoder, type InferResultEncoder } from './infer-response-codec.js';
+import { InferResultEncoder } from './infer-response-codec.js';
 import { addReflection } from './reflection.js';
 import type { ProtocolRestriction } from '../restrictions.js';
 import { restrictionInterceptor } from './restricted.js';
@@ -21,8 +20,8 @@ export const INFERENCE_SERVICE = 'inference.GRPCInferenceService';
 
 /**
  * The generated service, but ModelInfer and ModelStreamInfer read their requests with raw
- * tensors as views (infer-request-codec.ts), and ModelInfer's answer is written straight from
- * the InferResult by the server's own encoder (infer-response-codec.ts).
+ * tensors as views (infer-request-codec.ts), and their answers are written straight from the
+ * InferResult by the server's own encoder (infer-response-codec.ts).
  */
 function inferenceServiceDefinition(encoder: InferResultEncoder) {
   return {
@@ -30,9 +29,13 @@ function inferenceServiceDefinition(encoder: InferResultEncoder) {
     modelInfer: {
       ...GRPCInferenceServiceService.modelInfer,
       requestDeserialize: decodeModelInferRequest,
-      responseSerialize: encoder,
+      responseSerialize: encoder.unary,
     },
-    modelStreamInfer: { ...GRPCInferenceServiceService.modelStreamInfer, requestDeserialize: decodeModelInferRequest },
+    modelStreamInfer: {
+      ...GRPCInferenceServiceService.modelStreamInfer,
+      requestDeserialize: decodeModelInferRequest,
+      responseSerialize: encoder.stream,
+    },
   };
 }
 const HEALTH_SERVICE = 'grpc.health.v1.Health';
@@ -50,8 +53,8 @@ export interface GrpcServerOptions {
   readonly credentials?: ServerCredentials;
   /** --grpc-restricted-protocol: categories answering only calls with a header. */
   readonly restrictions?: readonly ProtocolRestriction[];
-  readonly repository: ModelRepository;
-  readonly sharedMemory: SharedMemoryRegistry;
+  /** Inference, and the repository and shared memory behind it. */
+  readonly dataPlane: DataPlane;
   readonly logSettings: LogSettings;
   readonly log: Logger;
   /** Told of every finished call and stream request (request log, counters). */
@@ -82,16 +85,18 @@ export interface RunningServer {
 }
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<RunningServer> {
-  const { repository, log } = options;
+  const { dataPlane, log } = options;
+  const { repository } = dataPlane;
   const channelOptions = serverChannelOptions(options.maxMessageBytes, options.connection);
   const restricted = restrictionInterceptor(options.restrictions ?? []);
   const server = new Server({ ...channelOptions, ...(restricted ? { interceptors: [restricted] } : {}) });
   const calls = new CallTracker();
+  const encoder = new InferResultEncoder();
   server.addService(
-    inferenceServiceDefinition(inferResultEncoder()),
+    inferenceServiceDefinition(encoder),
     inferenceService({
-      repository,
-      sharedMemory: options.sharedMemory,
+      dataPlane,
+      encoder,
       logSettings: options.logSettings,
       log,
       serverName: options.serverName,

@@ -7,7 +7,6 @@ import type { InferResult } from '../pipeline/index.js';
 import { requestIdOf } from '../request-id.js';
 import { callSignal } from './call-signal.js';
 import { requestWireSize } from './infer-request-codec.js';
-import { responseWireSize } from './infer-response-codec.js';
 import { noTarget, record, type Target } from './request-record.js';
 import type { ServiceContext } from './service-context.js';
 import { CUT, SHUTTING_DOWN, toServiceError } from './status.js';
@@ -41,7 +40,7 @@ export function unary<Req, Res>(
       const result = infer && response !== undefined ? (response as InferResult) : undefined;
       // An answered inference names the version that served it.
       const target = result ? { model: about.model, version: result.version } : about;
-      requests.finished(record(rpc, target, requestId, arrivedNs, code, bytesIn, result ? responseWireSize(result) : undefined));
+      requests.finished(record(rpc, target, requestId, arrivedNs, code, bytesIn, result ? context.encoder.lastSize : undefined));
     };
     if (!context.calls.enter()) {
       callback(SHUTTING_DOWN);

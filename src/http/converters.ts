@@ -5,11 +5,11 @@ import { dictionary, ownEntry } from '../dictionary.js';
 import { InferenceError } from '../errors.js';
 import { LOG_SETTINGS, unknownLogSetting, type LogSettingValue } from '../logging/index.js';
 import type { ParamValue, Parameters } from '../model/index.js';
-import type { InferCall, InferResult } from '../pipeline/index.js';
+import type { CallInput, InferCall, InferResult } from '../pipeline/index.js';
 import type { IndexEntry, ModelMetadata, VersionStatisticsEntry } from '../repository/index.js';
 import type { RegionStatus } from '../shared-memory/index.js';
 import { newRequestId, requestIdOf } from '../request-id.js';
-import { ELEMENT_SIZE, elementCount, isDatatype, type WireInputTensor } from '../tensor/index.js';
+import { ELEMENT_SIZE, elementCount, isDatatype } from '../tensor/index.js';
 import { encodeJsonData, jsonDataText } from './json-tensors.js';
 
 type JsonObject = Readonly<Record<string, unknown>>;
@@ -83,43 +83,6 @@ function parameters(raw: JsonObject | undefined, field: string, omit: string): R
   return result;
 }
 
-type JsonKind = 'integer' | 'boolean' | 'string';
-/** The JSON types each request parameter Triton defines may take, as on gRPC (PROTOCOL §6.1). */
-const TRITON_PARAMETERS: ReadonlyMap<string, readonly JsonKind[]> = new Map([
-  ['sequence_id', ['integer', 'string']],
-  ['sequence_start', ['boolean']],
-  ['sequence_end', ['boolean']],
-  ['priority', ['integer']],
-  ['timeout', ['integer']],
-  ['triton_enable_empty_final_response', ['boolean']],
-] as const);
-
-function isKind(value: ParamValue, kind: JsonKind): boolean {
-  if (kind === 'integer') return typeof value === 'number' && Number.isSafeInteger(value);
-  return typeof value === kind;
-}
-
-/**
- * Triton's request parameters keep their type, as on gRPC: sequence_id an integer ≥ 0 or a
- * string, sequence_start/end booleans, priority and timeout (µs) integers ≥ 0. Other
- * `triton_` keys are reserved.
- */
-function checkRequestParameters(parameters: Parameters): void {
-  for (const [key, value] of Object.entries(parameters)) {
-    const allowed = TRITON_PARAMETERS.get(key);
-    if (!allowed) {
-      if (key.startsWith('triton_')) {
-        throw InferenceError.invalidArgument(`parameters.${key}`, "is not a known parameter: keys starting with 'triton_' are reserved");
-      }
-      continue;
-    }
-    if (!allowed.some((kind) => isKind(value, kind))) {
-      throw InferenceError.invalidArgument(`parameters.${key}`, `must be ${allowed.join(' or ')}, got ${JSON.stringify(value)}`);
-    }
-    if (typeof value === 'number' && value < 0) throw InferenceError.invalidArgument(`parameters.${key}`, `must be >= 0, got ${value}`);
-  }
-}
-
 function shape(value: unknown, field: string): number[] {
   if (!Array.isArray(value)) throw InferenceError.invalidArgument(field, 'must be an array of integers');
   return value.map((d, i) => nonNegativeInteger(d, `${field}[${i}]`));
@@ -150,15 +113,12 @@ export function toInferCall(target: InferTarget, header: JsonObject, binary: Uin
   const id = ownEntry(header, 'id') ?? '';
   if (typeof id !== 'string') throw InferenceError.invalidArgument('id', 'must be a string');
   const requestParameters = parameters(optionalObject(header, 'parameters', 'parameters'), 'parameters', BINARY_DATA_OUTPUT);
-  checkRequestParameters(requestParameters);
   const binaryDefault = optionalBoolean(optionalObject(header, 'parameters', 'parameters') ?? dictionary(), BINARY_DATA_OUTPUT, `parameters.${BINARY_DATA_OUTPUT}`) ?? false;
   if (target.operation !== undefined) requestParameters['operation'] = target.operation;
 
   const rawInputs = ownEntry(header, 'inputs');
   if (!Array.isArray(rawInputs)) throw InferenceError.invalidArgument('inputs', 'must be an array');
-  const inputs: WireInputTensor[] = [];
-  const raw: Uint8Array[] = [];
-  const inputParameters: Parameters[] = [];
+  const inputs: CallInput[] = [];
   let offset = 0;
   rawInputs.forEach((input: unknown, i) => {
     const field = `inputs[${i}]`;
@@ -167,13 +127,13 @@ export function toInferCall(target: InferTarget, header: JsonObject, binary: Uin
     const datatype = requiredString(input, 'datatype', `${field}.datatype`);
     const dims = shape(ownEntry(input, 'shape'), `${field}.shape`);
     const given = optionalObject(input, 'parameters', `${field}.parameters`);
-    const own = parameters(given, `${field}.parameters`, BINARY_DATA_SIZE);
-    inputs.push({ name, datatype, shape: dims.map(BigInt), contents: undefined });
-    inputParameters.push(own);
+    const own = given === undefined ? undefined : parameters(given, `${field}.parameters`, BINARY_DATA_SIZE);
+    const withParameters = own !== undefined && Object.keys(own).length > 0 ? { parameters: own } : {};
     const size = given === undefined ? undefined : ownEntry(given, BINARY_DATA_SIZE);
     const data = ownEntry(input, 'data');
-    if (own[SHARED_MEMORY_REGION] !== undefined) {
+    if (own?.[SHARED_MEMORY_REGION] !== undefined) {
       if (data !== undefined || size !== undefined) throw InferenceError.invalidArgument(field, 'is in shared memory: it must have no data and no binary_data_size');
+      inputs.push({ name, datatype, shape: dims, ...withParameters });
       return;
     }
     if (size !== undefined) {
@@ -182,14 +142,14 @@ export function toInferCall(target: InferTarget, header: JsonObject, binary: Uin
       if (offset + bytes > binary.byteLength) {
         throw InferenceError.invalidArgument(field, `unexpected size for input '${name}', expecting ${bytes} additional bytes, got ${binary.byteLength - offset}`);
       }
-      raw.push(binary.subarray(offset, offset + bytes));
+      inputs.push({ name, datatype, shape: dims, raw: binary.subarray(offset, offset + bytes), ...withParameters });
       offset += bytes;
       return;
     }
     if (data === undefined) throw InferenceError.invalidArgument(`${field}.data`, 'is missing (or give parameters.binary_data_size)');
     const count = elementCount(dims);
     if (!Number.isFinite(count)) throw InferenceError.invalidArgument(`${field}.shape`, `implies too many elements: [${dims.join(',')}]`);
-    raw.push(encodeJsonData(data, datatype, count, `${field}.data`));
+    inputs.push({ name, datatype, shape: dims, raw: encodeJsonData(data, datatype, count, `${field}.data`), ...withParameters });
   });
   if (offset !== binary.byteLength) {
     throw InferenceError.invalidArgument('request body', `has ${binary.byteLength - offset} bytes of binary data that no input's binary_data_size claims`);
@@ -205,10 +165,6 @@ export function toInferCall(target: InferTarget, header: JsonObject, binary: Uin
     const name = requiredString(output, 'name', `${field}.name`);
     const given = optionalObject(output, 'parameters', `${field}.parameters`);
     const own = parameters(given, `${field}.parameters`, BINARY_DATA);
-    const classification = own['classification'];
-    if (classification !== undefined && !(typeof classification === 'number' && Number.isSafeInteger(classification) && classification > 0)) {
-      throw InferenceError.invalidArgument(`${field}.parameters.classification`, 'must be an integer > 0');
-    }
     const asBinary = given === undefined ? undefined : optionalBoolean(given, BINARY_DATA, `${field}.parameters.${BINARY_DATA}`);
     if (asBinary !== undefined) binaryByName.set(name, asBinary);
     if (own[SHARED_MEMORY_REGION] !== undefined) placed.add(name);
@@ -223,8 +179,6 @@ export function toInferCall(target: InferTarget, header: JsonObject, binary: Uin
       requestId: requestIdOf(id),
       parameters: requestParameters,
       inputs,
-      ...(inputParameters.some((p) => Object.keys(p).length > 0) ? { inputParameters } : {}),
-      raw,
       outputs,
       arrivedNs,
     },
@@ -279,8 +233,7 @@ function rawCall(target: InferTarget, name: string, datatype: string, dims: read
       id: '',
       requestId: newRequestId(),
       parameters,
-      inputs: [{ name, datatype, shape: dims.map(BigInt), contents: undefined }],
-      raw: [bytes],
+      inputs: [{ name, datatype, shape: dims, raw: bytes }],
       outputs: [],
       arrivedNs,
     },

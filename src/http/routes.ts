@@ -3,6 +3,7 @@
 // KServe's model list and the seed's `…/<operation>` for custom operations.
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
+import { checkRepositoryName, type DataPlane } from '../data-plane/index.js';
 import { dictionary } from '../dictionary.js';
 import { InferenceError } from '../errors.js';
 import type { LogSettings } from '../logging/index.js';
@@ -28,6 +29,8 @@ import {
 
 /** What handlers need to know about the server around them. */
 export interface RouteContext {
+  /** Inference; its repository and shared memory are the two below. */
+  readonly dataPlane: DataPlane;
   readonly repository: ModelRepository;
   readonly sharedMemory: SharedMemoryRegistry;
   readonly logSettings: LogSettings;
@@ -126,15 +129,12 @@ async function infer(context: RouteContext, request: RouteRequest, operation: st
   }
   const current = httpCall;
   request.note.requestId = current.call.requestId;
-  const result = await context.sharedMemory.infer(current.call, (call) => context.repository.infer(call, request.signal));
+  const result = await context.dataPlane.infer(current.call, request.signal);
   request.note.version = result.version;
   const reply = toInferReply(result, current);
   return { status: 200, json: reply.json, binary: reply.binary, compressible: true };
 }
 
-function checkRepositoryName(name: string | undefined): void {
-  if (name) throw new InferenceError('UNIMPLEMENTED', `repository '${name}' is not supported: v2serve serves one repository; leave the name out of the path`);
-}
 
 /** In order: the first route whose path and verb match answers. */
 export const ROUTES: readonly Route[] = [
@@ -225,7 +225,7 @@ export const ROUTES: readonly Route[] = [
     path: /^\/v2\/repository(?:\/([^/]+))?\/index$/,
     category: 'model-repository',
     handle: (c, r) => {
-      checkRepositoryName(r.params[0]);
+      checkRepositoryName(r.params[0], 'the path');
       return json(toIndexJson(c.repository.index(fromIndexJson(jsonObject(r.body)))));
     },
   },
@@ -236,7 +236,7 @@ export const ROUTES: readonly Route[] = [
     path: /^\/v2\/repository(?:\/([^/]+))?\/models\/([^/]+)\/load$/,
     category: 'model-repository',
     handle: async (c, r) => {
-      checkRepositoryName(r.params[0]);
+      checkRepositoryName(r.params[0], 'the path');
       c.repository.checkExplicitControl();
       const { config, files } = fromLoadJson(jsonObject(r.body));
       await c.repository.loadModel(r.params[1] as string, config === undefined ? undefined : parseConfigJson(config), files);
@@ -250,7 +250,7 @@ export const ROUTES: readonly Route[] = [
     path: /^\/v2\/repository(?:\/([^/]+))?\/models\/([^/]+)\/unload$/,
     category: 'model-repository',
     handle: async (c, r) => {
-      checkRepositoryName(r.params[0]);
+      checkRepositoryName(r.params[0], 'the path');
       c.repository.checkExplicitControl();
       await c.repository.unloadModel(r.params[1] as string, unloadDependents(jsonObject(r.body)));
       return ok();

@@ -16,7 +16,7 @@ import { listen } from '../listen.js';
 
 const COMPRESS = { gzip: promisify(gzip), deflate: promisify(deflate) } as const;
 
-export interface HttpServerOptions extends Omit<RouteContext, 'shuttingDown'> {
+export interface HttpServerOptions extends Omit<RouteContext, 'shuttingDown' | 'repository' | 'sharedMemory'> {
   readonly address: string;
   readonly port: number;
   /** Largest request body, bytes, before and after decompression. */
@@ -93,7 +93,8 @@ function idOf(note: RequestNote): string {
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const { log } = options;
   const calls = new CallTracker();
-  const context: RouteContext = { ...options, shuttingDown: () => calls.shuttingDown };
+  const { dataPlane } = options;
+  const context: RouteContext = { ...options, repository: dataPlane.repository, sharedMemory: dataPlane.sharedMemory, shuttingDown: () => calls.shuttingDown };
   const restrictionOf = (category: string | undefined) =>
     category === undefined ? undefined : options.restrictions.find((r) => (r.categories as readonly string[]).includes(category));
 

@@ -1,7 +1,7 @@
 // The core's request and answer, as a transport hands one in and gets one back.
 import type { Parameters, RequestedOutput } from '../model/index.js';
 import type { ParamValue } from '../model/index.js';
-import type { Tensor, WireInputTensor, WireOutputTensor } from '../tensor/index.js';
+import type { EncodedOutput, ReceivedInput, Tensor } from '../tensor/index.js';
 
 /** What every call to a version has, however its inputs came. */
 export interface CallBase {
@@ -18,12 +18,15 @@ export interface CallBase {
   readonly arrivedNs: bigint;
 }
 
-/** One inference call as a transport hands it to the repository. */
+/** One input of a call: as received, with the parameters it came with (shared-memory placement among them). */
+export interface CallInput extends ReceivedInput {
+  /** Absent when the input came with none (the usual case). */
+  readonly parameters?: Parameters | undefined;
+}
+
+/** One inference call as either transport hands it in: nothing of either wire's form. */
 export interface InferCall extends CallBase {
-  readonly inputs: readonly WireInputTensor[];
-  /** Each input's parameters, by index; absent when no input has any (the usual case). */
-  readonly inputParameters?: readonly (Parameters | undefined)[];
-  readonly raw: readonly Uint8Array[];
+  readonly inputs: readonly CallInput[];
 }
 
 /** A call from another model of the repository: typed tensors, nothing to decode. */
@@ -48,7 +51,7 @@ export interface InferResult {
   readonly version: string;
   readonly id: string;
   readonly parameters: Parameters;
-  readonly outputs: WireOutputTensor[];
+  readonly outputs: EncodedOutput[];
   readonly raw: Uint8Array[];
 }
 

@@ -54,7 +54,7 @@ export class VersionPipeline {
   run(call: InferCall, signal: AbortSignal): Promise<Answered<InferResult>> {
     return this.execute(
       call,
-      () => decodeInputs(call.inputs, call.raw, this.spec.io),
+      () => decodeInputs(call.inputs, this.spec.io),
       undefined,
       (output, outputs) => {
         const encoded = encodeOutputs(outputs);

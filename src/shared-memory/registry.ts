@@ -8,8 +8,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InferenceError } from '../errors.js';
 import type { Parameters, ParamValue } from '../model/index.js';
-import type { InferCall, InferResult } from '../pipeline/index.js';
-import type { WireInputTensor } from '../tensor/index.js';
+import type { CallInput, InferCall, InferResult } from '../pipeline/index.js';
 
 export const SHM_DIR = '/dev/shm';
 
@@ -88,12 +87,13 @@ function fileName(key: string): string {
 
 /** Does any input or requested output name a region? Requests that don't pay nothing more. */
 export function usesSharedMemory(call: InferCall): boolean {
-  if (call.inputParameters?.some(hasPlacement)) return true;
+  for (const input of call.inputs) if (hasPlacement(input.parameters)) return true;
   for (const output of call.outputs) if (hasPlacement(output.parameters)) return true;
   return false;
 }
 
-function hasPlacement(parameters: Parameters | undefined): boolean {
+/** Whether a tensor's parameters place it in a region (its data is read from or written to there). */
+export function hasPlacement(parameters: Parameters | undefined): boolean {
   return parameters !== undefined && (parameters[REGION] !== undefined || parameters[BYTE_SIZE] !== undefined || parameters[OFFSET] !== undefined);
 }
 
@@ -120,12 +120,6 @@ function placementOf(parameters: Parameters | undefined, field: string): Placeme
     byteSize: toSafeNumber(byteSize, `${field}.parameters.${BYTE_SIZE}`),
     offset: toSafeNumber(offset ?? 0, `${field}.parameters.${OFFSET}`),
   };
-}
-
-function hasTypedContents(input: WireInputTensor): boolean {
-  const c = input.contents;
-  if (!c) return false;
-  return Object.values(c).some((values: unknown[]) => values.length > 0);
 }
 
 /** The registered system shared memory regions of one server. */
@@ -219,46 +213,19 @@ export class SharedMemoryRegistry {
     return placements;
   }
 
-  /**
-   * raw_input_contents with each shared-memory input's bytes read in at its place: one entry
-   * per input, as the codec wants. Clients send raw entries only for the other inputs
-   * (PROTOCOL §5.1), so the raw index advances only on those.
-   */
-  async inputRaw(call: InferCall): Promise<Uint8Array[]> {
-    const reads: { index: number; region: Region; placement: Placement }[] = [];
-    const raw: Uint8Array[] = [];
-    let next = 0;
-    const given = call.raw;
-    for (const [i, input] of call.inputs.entries()) {
-      const field = `inputs[${i}]`;
-      const placement = placementOf(call.inputParameters?.[i], field);
-      if (placement) {
-        reads.push({ index: i, region: this.region(placement, field), placement });
-        raw.push(new Uint8Array(0));
-      } else if (next < given.length) {
-        raw.push(given[next++] as Uint8Array);
-      } else if (given.length > 0 || hasTypedContents(input)) {
-        // Typed contents can't be mixed with raw entries in the codec: ask for raw.
-        throw InferenceError.invalidArgument(
-          field,
-          `'${input.name}': unable to find data for input tensor (with shared-memory inputs, send the others as raw_input_contents)`,
-        );
-      } else {
-        throw InferenceError.invalidArgument(field, `'${input.name}': unable to find data for input tensor`);
-      }
-    }
-    if (next < given.length) {
-      throw InferenceError.invalidArgument(
-        'raw_input_contents',
-        `has ${given.length} entries but only ${next} inputs are not in shared memory`,
-      );
-    }
-    await Promise.all(
-      reads.map(async ({ index, region, placement }) => {
-        raw[index] = await region.use((file) => readFully(file, region.offset + placement.offset, placement.byteSize, region.name));
+  /** The call's inputs, each one placed in a region with its bytes read from there as its raw data. */
+  async readInputs(call: InferCall): Promise<CallInput[]> {
+    return Promise.all(
+      call.inputs.map(async (input, i) => {
+        const field = `inputs[${i}]`;
+        const placement = placementOf(input.parameters, field);
+        if (!placement) return input;
+        if (input.raw !== undefined) throw InferenceError.invalidArgument(field, `'${input.name}' is in shared memory: it must carry no data of its own`);
+        const region = this.region(placement, field);
+        const raw = await region.use((file) => readFully(file, region.offset + placement.offset, placement.byteSize, region.name));
+        return { ...input, raw };
       }),
     );
-    return raw;
   }
 
   /** Writes each placed output into its region; the result keeps an empty raw entry, datatype and shape. */
@@ -279,22 +246,6 @@ export class SharedMemoryRegistry {
         result.raw[index] = new Uint8Array(0);
       }),
     );
-  }
-
-  /**
-   * Runs `infer` with the call's shared-memory inputs read in and its placed outputs written
-   * out: the requested output regions are checked before anything runs.
-   */
-  infer(call: InferCall, infer: (call: InferCall) => Promise<InferResult>): Promise<InferResult> {
-    return usesSharedMemory(call) ? this.inferPlaced(call, infer) : infer(call);
-  }
-
-  private async inferPlaced(call: InferCall, infer: (call: InferCall) => Promise<InferResult>): Promise<InferResult> {
-    const placements = this.outputPlacements(call);
-    const raw = await this.inputRaw(call);
-    const result = await infer({ ...call, raw });
-    await this.writeOutputs(placements, result);
-    return result;
   }
 
   /** Unregisters everything (server shutdown). */

@@ -15,12 +15,12 @@ import type {
   Tensor,
   TensorData,
   TensorSpec,
-  WireContents,
-  WireInputTensor,
+  TypedContents,
+  ReceivedInput,
 } from './types.js';
 
 /** The InferTensorContents field each datatype uses (PROTOCOL §4); FP16/BF16 have none. */
-const TYPED_FIELD: Readonly<Record<Datatype, keyof WireContents | undefined>> = {
+const TYPED_FIELD: Readonly<Record<Datatype, keyof TypedContents | undefined>> = {
   BOOL: 'boolContents',
   UINT8: 'uintContents',
   UINT16: 'uintContents',
@@ -37,7 +37,7 @@ const TYPED_FIELD: Readonly<Record<Datatype, keyof WireContents | undefined>> = 
   BYTES: 'bytesContents',
 };
 
-const CONTENT_FIELDS: readonly (keyof WireContents)[] = [
+const CONTENT_FIELDS: readonly (keyof TypedContents)[] = [
   'boolContents',
   'intContents',
   'int64Contents',
@@ -56,7 +56,7 @@ const INT_RANGE: Partial<Record<Datatype, readonly [number, number]>> = {
   UINT16: [0, 65535],
 };
 
-function hasTyped(c: WireContents | undefined): boolean {
+function hasTyped(c: TypedContents | undefined): boolean {
   if (c === undefined) return false;
   for (const f of CONTENT_FIELDS) if (c[f].length !== 0) return true;
   return false;
@@ -67,61 +67,29 @@ function fail(i: number, name: string, problem: string): InferenceError {
 }
 
 /**
- * Decodes a request's inputs, in request order.
- *
- * `raw` is `raw_input_contents`: when non-empty it must hold exactly one buffer per input
- * (the gRPC layer resolves shared-memory inputs before calling this) and no input may carry
- * typed `contents` (a `contents` message whose fields are all empty counts as absent).
- * With `spec === undefined` only the self-consistency rules apply.
+ * Decodes a request's inputs, in request order, checked against `spec` (with
+ * `spec === undefined` only the self-consistency rules apply).
  *
  * Raw numeric tensors are views on the received bytes (a copy only when misaligned), BYTES
  * elements are subarray views. Every size is checked before anything is allocated, so a shape
  * implying 10^12 elements is rejected at O(rank) cost. Errors are INVALID_ARGUMENT, worded
  * as Triton words them where it has a message (PROTOCOL §5.4), prefixed with the input.
  */
-export function decodeInputs(
-  inputs: readonly WireInputTensor[],
-  raw: readonly Uint8Array[],
-  spec: IOSpec | undefined,
-): Tensor[] {
-  const forModel = spec?.modelName !== undefined ? ` for model '${spec.modelName}'` : '';
-  const useRaw = raw.length > 0;
-  if (useRaw && raw.length > inputs.length) {
-    throw new InferenceError(
-      'INVALID_ARGUMENT',
-      `raw_input_contents[${inputs.length}]: request has ${raw.length} raw_input_contents but ` +
-        `only ${inputs.length} inputs`,
-    );
-  }
+export function decodeInputs(inputs: readonly ReceivedInput[], spec: IOSpec | undefined): Tensor[] {
   const out: Tensor[] = new Array<Tensor>(inputs.length);
   const header = new HeaderCheck(spec, inputs.length);
-
+  const { forModel } = header;
   for (let i = 0; i < inputs.length; i++) {
     const input = inputs[i]!;
     const name = input.name;
-    const { datatype, shape } = header.check(i, name, input.datatype, (forModelText) => toShape(input.shape, i, name, forModelText));
+    const { shape } = input;
+    const datatype = header.check(i, name, input.datatype, shape);
     const count = elementCount(shape);
-
-    const typed = hasTyped(input.contents);
+    const bytes = input.raw;
     let data: TensorData;
-    if (useRaw) {
-      if (typed) {
-        throw fail(
-          i,
-          name,
-          i < raw.length
-            ? `contents field must not be specified when using raw_input_contents (input has both)`
-            : `contents field must not be specified when using raw_input_contents (other inputs are raw)`,
-        );
-      }
-      const bytes = raw[i];
-      if (bytes === undefined) {
-        throw fail(
-          i,
-          name,
-          `unable to find data for input tensor '${name}'${forModel}: request has ${raw.length} ` +
-            `raw_input_contents for ${inputs.length} inputs`,
-        );
+    if (bytes !== undefined) {
+      if (hasTyped(input.contents)) {
+        throw fail(i, name, `contents field must not be specified when using raw_input_contents (input has both)`);
       }
       data = datatype === 'BYTES'
         ? decodeRawBytes(bytes, count, i, name, forModel)
@@ -134,7 +102,6 @@ export function decodeInputs(
     }
     out[i] = { name, datatype, shape, data };
   }
-
   if (spec !== undefined) checkMissing(inputs, spec, forModel);
   return out;
 }
@@ -156,13 +123,8 @@ class HeaderCheck {
     this.forModel = spec?.modelName !== undefined ? ` for model '${spec.modelName}'` : '';
   }
 
-  /** The input's datatype and shape, checked; `readShape` turns the caller's form of the shape into numbers. */
-  check(
-    i: number,
-    name: string,
-    datatype: string,
-    readShape: (forModel: string) => number[],
-  ): { readonly datatype: Datatype; readonly shape: number[] } {
+  /** The input's datatype and shape, checked. */
+  check(i: number, name: string, datatype: string, shape: readonly number[]): Datatype {
     const { spec, forModel } = this;
     if (this.count > 1) {
       this.seen ??= new Set();
@@ -187,7 +149,7 @@ class HeaderCheck {
           `${spec!.modelName !== undefined ? `model '${spec!.modelName}'` : 'the model'} expects '${declared.datatype}'`,
       );
     }
-    const shape = readShape(forModel);
+    checkDims(shape, i, name, forModel);
     if (elementCount(shape) === Infinity) {
       throw fail(i, name, `shape ${formatShape(shape)} implies more than 2^53-1 elements`);
     }
@@ -221,7 +183,7 @@ class HeaderCheck {
         );
       }
     }
-    return { datatype, shape };
+    return datatype;
   }
 }
 
@@ -235,8 +197,8 @@ export function checkTensors(tensors: readonly Tensor[], spec: IOSpec): readonly
   for (let i = 0; i < tensors.length; i++) {
     const tensor = tensors[i]!;
     const { name } = tensor;
-    const { datatype, shape } = header.check(i, name, tensor.datatype, (forModel) => checkedShape(tensor.shape, i, name, forModel));
-    const count = elementCount(shape);
+    const datatype = header.check(i, name, tensor.datatype, tensor.shape);
+    const count = elementCount(tensor.shape);
     if (datatype === 'BYTES') {
       if (!Array.isArray(tensor.data)) throw fail(i, name, 'BYTES data must be an array of Uint8Array elements');
       if (tensor.data.length !== count) {
@@ -257,14 +219,13 @@ export function checkTensors(tensors: readonly Tensor[], spec: IOSpec): readonly
   return tensors;
 }
 
-function checkedShape(shape: readonly number[], i: number, name: string, forModel: string): number[] {
+function checkDims(shape: readonly number[], i: number, name: string, forModel: string): void {
   for (const d of shape) {
     if (d === -1) {
       throw fail(i, name, `All input dimensions should be specified for input '${name}'${forModel}, got ${formatShape(shape)}`);
     }
     if (!Number.isSafeInteger(d) || d < 0) throw fail(i, name, `invalid dimension ${d} in shape ${formatShape(shape)}`);
   }
-  return [...shape];
 }
 
 function findSpec(specs: readonly TensorSpec[], name: string): TensorSpec | undefined {
@@ -281,22 +242,6 @@ function dimsMatch(dims: readonly number[], declared: readonly number[]): boolea
     if (d !== -1 && d !== dims[k]) return false;
   }
   return true;
-}
-
-function toShape(wire: readonly bigint[], i: number, name: string, forModel: string): number[] {
-  const shape = new Array<number>(wire.length);
-  for (let k = 0; k < wire.length; k++) {
-    const d = wire[k]!;
-    if (d === -1n) {
-      throw fail(i, name, `All input dimensions should be specified for input '${name}'${forModel}, got ${formatShape(wire)}`);
-    }
-    if (d < 0n) throw fail(i, name, `invalid dimension ${d} in shape ${formatShape(wire)}`);
-    if (d > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw fail(i, name, `dimension ${d} in shape ${formatShape(wire)} is too large`);
-    }
-    shape[k] = Number(d);
-  }
-  return shape;
 }
 
 function byteSizeMismatch(
@@ -401,7 +346,7 @@ function decodeRawBytes(
 }
 
 function decodeTyped(
-  contents: WireContents,
+  contents: TypedContents,
   datatype: Datatype,
   count: number,
   i: number,

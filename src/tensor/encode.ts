@@ -1,7 +1,7 @@
 // Tensors → response outputs: always raw_output_contents, one entry per output (PROTOCOL §5.3).
 import { InferenceError } from '../errors.js';
 import { TYPED_ARRAY, elementCount, formatShape } from './datatypes.js';
-import type { EncodedOutputs, Tensor, WireOutputTensor } from './types.js';
+import type { EncodedOutput, EncodedOutputs, Tensor } from './types.js';
 
 function internal(name: string, problem: string): InferenceError {
   return new InferenceError('INTERNAL', `output '${name}': ${problem}`);
@@ -14,13 +14,11 @@ function internal(name: string, problem: string): InferenceError {
  * (toOutputTensors checks both) and fails INTERNAL rather than sending a malformed response.
  */
 export function encodeOutputs(tensors: readonly Tensor[]): EncodedOutputs {
-  const outputs = new Array<WireOutputTensor>(tensors.length);
+  const outputs = new Array<EncodedOutput>(tensors.length);
   const raw = new Array<Uint8Array>(tensors.length);
   for (let i = 0; i < tensors.length; i++) {
     const t = tensors[i]!;
-    const shape = new Array<bigint>(t.shape.length);
-    for (let k = 0; k < shape.length; k++) shape[k] = BigInt(t.shape[k]!);
-    outputs[i] = { name: t.name, datatype: t.datatype, shape };
+    outputs[i] = { name: t.name, datatype: t.datatype, shape: t.shape };
 
     const count = elementCount(t.shape);
     const data = t.data;

@@ -71,36 +71,41 @@ export interface IOSpec {
   readonly outputs: readonly TensorSpec[];
 }
 
-/** InferTensorContents, as the generated protobuf type has it. */
-export interface WireContents {
-  boolContents: boolean[];
-  intContents: number[];
-  int64Contents: bigint[];
-  uintContents: number[];
-  uint64Contents: bigint[];
-  fp32Contents: number[];
-  fp64Contents: number[];
-  bytesContents: Uint8Array[];
+/** Values sent typed rather than as raw bytes (gRPC's InferTensorContents): one field per kind of value. */
+export interface TypedContents {
+  readonly boolContents: readonly boolean[];
+  readonly intContents: readonly number[];
+  readonly int64Contents: readonly bigint[];
+  readonly uintContents: readonly number[];
+  readonly uint64Contents: readonly bigint[];
+  readonly fp32Contents: readonly number[];
+  readonly fp64Contents: readonly number[];
+  readonly bytesContents: readonly Uint8Array[];
 }
 
-/** ModelInferRequest.InferInputTensor, as the generated protobuf type has it. */
-export interface WireInputTensor {
-  name: string;
-  datatype: string;
-  shape: bigint[];
-  contents?: WireContents | undefined;
+/**
+ * One input as a transport received it, whichever the transport: dims as numbers, and its
+ * data either as raw little-endian bytes (a binary body, raw_input_contents, shared memory,
+ * JSON values written once) or as typed contents. Absent data is a request error.
+ */
+export interface ReceivedInput {
+  readonly name: string;
+  readonly datatype: string;
+  readonly shape: readonly number[];
+  readonly raw?: Uint8Array | undefined;
+  readonly contents?: TypedContents | undefined;
 }
 
-/** ModelInferResponse.InferOutputTensor without contents (v2serve always answers raw). */
-export interface WireOutputTensor {
-  name: string;
-  datatype: string;
-  shape: bigint[];
+/** An output ready for the wire: its raw bytes are the matching entry of EncodedOutputs.raw. */
+export interface EncodedOutput {
+  readonly name: string;
+  readonly datatype: string;
+  readonly shape: readonly number[];
 }
 
 /** Outputs ready for the wire: one raw buffer per output, same order. */
 export interface EncodedOutputs {
-  outputs: WireOutputTensor[];
+  outputs: EncodedOutput[];
   raw: Uint8Array[];
 }
 

@@ -1,10 +1,10 @@
 // An InferResultEncoder writes the bytes the generated encoder would, for every kind of field.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ModelInferResponse } from '../../generated/grpc_service.js';
+import { ModelInferResponse, ModelStreamInferResponse, type InferParameter } from '../../generated/grpc_service.js';
 import { dictionary } from '../../src/dictionary.js';
-import { toInferResponse } from '../../src/grpc/converters.js';
-import { inferResultEncoder } from '../../src/grpc/infer-response-codec.js';
+import { toInferParameters } from '../../src/grpc/converters.js';
+import { InferResultEncoder } from '../../src/grpc/infer-response-codec.js';
 import type { InferResult } from '../../src/pipeline/index.js';
 
 const result = (over: Partial<InferResult> = {}): InferResult => ({
@@ -12,20 +12,40 @@ const result = (over: Partial<InferResult> = {}): InferResult => ({
   version: '1',
   id: 'req-1',
   parameters: dictionary(),
-  outputs: [{ name: 'OUTPUT0', datatype: 'INT32', shape: [1n, 16n] }],
+  outputs: [{ name: 'OUTPUT0', datatype: 'INT32', shape: [1, 16] }],
   raw: [new Uint8Array(new Int32Array(16).fill(7).buffer)],
   ...over,
 });
 
-/** The generated encoder's bytes for the same answer: the reference. */
-const reference = (r: InferResult): Buffer => Buffer.from(ModelInferResponse.encode(toInferResponse(r)).finish());
+/** The generated message for the same answer. */
+const message = (r: InferResult, parameters: Map<string, InferParameter> = toInferParameters(r.parameters)): ModelInferResponse => ({
+  modelName: r.model,
+  modelVersion: r.version,
+  id: r.id,
+  parameters,
+  outputs: r.outputs.map((output) => ({ name: output.name, datatype: output.datatype, shape: output.shape.map(BigInt), parameters: new Map(), contents: undefined })),
+  rawOutputContents: r.raw.map((bytes) => Buffer.from(bytes)),
+});
 
-describe('inferResultEncoder', () => {
-  const encodeInferResult = inferResultEncoder();
+/** The generated encoder's bytes for the same answer: the reference. */
+const reference = (r: InferResult): Buffer => Buffer.from(ModelInferResponse.encode(message(r)).finish());
+
+/** The generated encoder's bytes for the same answer on a stream, flagged final as Triton flags it. */
+const streamReference = (r: InferResult, errorMessage: string): Buffer =>
+  Buffer.from(
+    ModelStreamInferResponse.encode({
+      errorMessage,
+      inferResponse: message(r, toInferParameters(r.parameters).set('triton_final_response', { boolParam: true })),
+    }).finish(),
+  );
+
+describe('InferResultEncoder', () => {
+  const encoder = new InferResultEncoder();
+  const encodeInferResult = encoder.unary;
   const cases: [string, InferResult][] = [
     ['a plain answer', result()],
     ['empty id, version and model', result({ id: '', version: '', model: '' })],
-    ['names and ids beyond ASCII', result({ id: 'ид-✓', outputs: [{ name: 'выход', datatype: 'BYTES', shape: [2n] }] })],
+    ['names and ids beyond ASCII', result({ id: 'ид-✓', outputs: [{ name: 'выход', datatype: 'BYTES', shape: [2] }] })],
     [
       'parameters of every kind, empty and extreme values included',
       result({
@@ -44,23 +64,30 @@ describe('inferResultEncoder', () => {
       }),
     ],
     ['a scalar output (no shape) and an empty raw entry (an output written to shared memory)', result({ outputs: [{ name: 'S', datatype: 'FP32', shape: [] }], raw: [new Uint8Array(0)] })],
-    ['a negative and a large dim', result({ outputs: [{ name: 'X', datatype: 'FP32', shape: [-1n, 1048576n] }], raw: [new Uint8Array(4)] })],
+    ['a zero and a large dim', result({ outputs: [{ name: 'X', datatype: 'FP32', shape: [0, 1048576] }], raw: [new Uint8Array(0)] })],
     [
       'several outputs',
       result({
         outputs: [
-          { name: 'A', datatype: 'UINT8', shape: [3n] },
-          { name: 'B', datatype: 'INT64', shape: [1n, 2n] },
+          { name: 'A', datatype: 'UINT8', shape: [3] },
+          { name: 'B', datatype: 'INT64', shape: [1, 2] },
         ],
         raw: [new Uint8Array([1, 2, 3]), new Uint8Array(new BigInt64Array([-1n, 1n]).buffer)],
       }),
     ],
-    ['a 4 MiB tensor', result({ outputs: [{ name: 'OUTPUT0', datatype: 'FP32', shape: [1n, 1048576n] }], raw: [new Uint8Array(4 * 2 ** 20).fill(0x3f)] })],
+    ['a 4 MiB tensor', result({ outputs: [{ name: 'OUTPUT0', datatype: 'FP32', shape: [1, 1048576] }], raw: [new Uint8Array(4 * 2 ** 20).fill(0x3f)] })],
   ];
   for (const [name, r] of cases) {
     test(`${name}: the same bytes as the generated encoder`, () => {
       const ours = Buffer.from(encodeInferResult(r));
       assert.ok(ours.equals(reference(r)), `${name}: ${ours.length} bytes vs ${reference(r).length}`);
+      assert.equal(encoder.lastSize, ours.length, 'the encoder knows the size it wrote');
+    });
+    test(`${name}, on a stream: the same bytes as the generated encoder, flagged final`, () => {
+      for (const errorMessage of ['', 'model failed']) {
+        const ours = Buffer.from(encoder.stream({ result: r, errorMessage }));
+        assert.ok(ours.equals(streamReference(r, errorMessage)), `${name}: ${ours.length} bytes vs ${streamReference(r, errorMessage).length}`);
+      }
     });
   }
 
@@ -73,15 +100,15 @@ describe('inferResultEncoder', () => {
   });
 
   test('each encoder has a scratch buffer of its own: one server\'s answer is not overwritten by another\'s', () => {
-    const other = inferResultEncoder();
+    const other = new InferResultEncoder();
     const first = encodeInferResult(result({ id: 'first' }));
-    other(result({ id: 'other' }));
+    other.unary(result({ id: 'other' }));
     assert.equal(ModelInferResponse.decode(first).id, 'first');
   });
 
   test('the raw bytes are copied into the message, not referenced', () => {
     const raw = new Uint8Array([9, 9, 9, 9]);
-    const encoded = encodeInferResult(result({ outputs: [{ name: 'X', datatype: 'UINT8', shape: [4n] }], raw: [raw] }));
+    const encoded = encodeInferResult(result({ outputs: [{ name: 'X', datatype: 'UINT8', shape: [4] }], raw: [raw] }));
     raw.fill(0);
     assert.deepEqual([...ModelInferResponse.decode(encoded).rawOutputContents[0]!], [9, 9, 9, 9]);
   });

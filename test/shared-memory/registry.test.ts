@@ -13,17 +13,16 @@ const placed = (region: string, byteSize: number, offset = 0): Parameters => ({
   ...(offset ? { shared_memory_offset: offset } : {}),
 });
 
-function request(inputs: Parameters[], raw: Buffer[], outputs: Parameters[] = []): InferCall {
+/** Inputs with these parameters (raw data for those given some), outputs with these. */
+function request(inputs: Parameters[], raw: (Buffer | undefined)[], outputs: Parameters[] = []): InferCall {
   return {
     model: 'm',
     version: '',
     id: '',
     requestId: 'r',
     parameters: {},
-    inputs: inputs.map((_, i) => ({ name: `IN${i}`, datatype: 'UINT8', shape: [4n], contents: undefined })),
-    inputParameters: inputs,
+    inputs: inputs.map((parameters, i) => ({ name: `IN${i}`, datatype: 'UINT8', shape: [4], raw: raw[i], parameters })),
     outputs: outputs.map((parameters, i) => ({ name: `OUT${i}`, parameters })),
-    raw,
     arrivedNs: 0n,
   };
 }
@@ -71,21 +70,20 @@ describe('SharedMemoryRegistry', () => {
     await registry.unregister('twice');
   });
 
-  test('inputRaw reads shm inputs in place; the raw index advances only on the others', async () => {
-    const raw = await registry.inputRaw(request([{}, placed('a', 4, 2), {}], [Buffer.from('wxyz'), Buffer.from('WXYZ')]));
+  test('readInputs reads shm inputs in as their raw data and leaves the others as they came', async () => {
+    const inputs = await registry.readInputs(request([{}, placed('a', 4, 2), {}], [Buffer.from('wxyz'), undefined, Buffer.from('WXYZ')]));
     assert.deepEqual(
-      raw.map((bytes) => [...bytes]),
+      inputs.map((input) => [...(input.raw ?? [])]),
       [[...Buffer.from('wxyz')], [6, 7, 8, 9], [...Buffer.from('WXYZ')]],
     );
   });
 
-  test('inputRaw rejects a surplus raw entry and a missing one', async () => {
-    await assert.rejects(registry.inputRaw(request([placed('a', 4)], [Buffer.alloc(4)])), { code: 'INVALID_ARGUMENT', message: /raw_input_contents/ });
-    await assert.rejects(registry.inputRaw(request([placed('a', 4), {}], [])), { code: 'INVALID_ARGUMENT', message: /unable to find data/ });
+  test('readInputs rejects an input in shared memory that carries data of its own', async () => {
+    await assert.rejects(registry.readInputs(request([placed('a', 4)], [Buffer.alloc(4)])), { code: 'INVALID_ARGUMENT', message: /in shared memory: it must carry no data/ });
   });
 
   test('offset + byte_size beyond the region names region and offset', async () => {
-    await assert.rejects(registry.inputRaw(request([placed('a', 4, 6)], [])), {
+    await assert.rejects(registry.readInputs(request([placed('a', 4, 6)], [])), {
       code: 'INVALID_ARGUMENT',
       message: /'inputs\[0\]\.parameters\.shared_memory_offset' region 'a': offset 6 \+ byte_size 4 exceeds the region's 8 bytes/,
     });
@@ -100,8 +98,8 @@ describe('SharedMemoryRegistry', () => {
       id: '',
       parameters: {},
       outputs: [
-        { name: 'OUT0', datatype: 'UINT8', shape: [2n] },
-        { name: 'OUT1', datatype: 'UINT8', shape: [4n] },
+        { name: 'OUT0', datatype: 'UINT8', shape: [2] },
+        { name: 'OUT1', datatype: 'UINT8', shape: [4] },
       ],
       raw: [Buffer.from([1, 2]), Buffer.from([0xaa, 0xbb, 0xcc, 0xdd])],
     };

@@ -2,7 +2,8 @@
 // same way, gets the same message.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkTensors, decodeInputs, type IOSpec, type Tensor, type WireInputTensor } from '../../src/tensor/index.js';
+import { checkTensors, type IOSpec, type Tensor, type ReceivedInput } from '../../src/tensor/index.js';
+import { decodeWithRaw } from './wire.js';
 
 const SPEC: IOSpec = {
   modelName: 'm',
@@ -17,9 +18,9 @@ const SPEC: IOSpec = {
 const tensor = (name: string, datatype: Tensor['datatype'], shape: number[], data: Tensor['data']): Tensor => ({ name, datatype, shape, data });
 
 /** The same tensors as a wire request with raw contents. */
-function wire(tensors: readonly Tensor[]): { inputs: WireInputTensor[]; raw: Uint8Array[] } {
+function wire(tensors: readonly Tensor[]): { inputs: ReceivedInput[]; raw: Uint8Array[] } {
   return {
-    inputs: tensors.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape.map(BigInt) })),
+    inputs: tensors.map((t) => ({ name: t.name, datatype: t.datatype, shape: [...t.shape] })),
     raw: tensors.map((t) => {
       const data = t.data as Int32Array;
       return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -52,7 +53,7 @@ describe('checkTensors', () => {
     test(`${what}: the wire path's message`, () => {
       const { inputs, raw } = wire(tensors);
       let expected = '';
-      assert.throws(() => decodeInputs(inputs, raw, SPEC), (err: Error) => ((expected = err.message), true));
+      assert.throws(() => decodeWithRaw(inputs, raw, SPEC), (err: Error) => ((expected = err.message), true));
       assert.throws(() => checkTensors(tensors, SPEC), { name: 'InferenceError', code: 'INVALID_ARGUMENT', message: expected });
     });
   }

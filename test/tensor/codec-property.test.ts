@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   DATATYPES,
-  decodeInputs,
   elementCount,
   encodeOutputs,
   toList,
@@ -14,11 +13,11 @@ import {
   type IOSpec,
   type Tensor,
   type TensorData,
-  type WireContents,
-  type WireInputTensor,
+  type TypedContents,
+  type ReceivedInput,
 } from '../../src/tensor/index.js';
 import { InferenceError } from '../../src/errors.js';
-import { contents } from './wire.js';
+import { contents, decodeWithRaw } from './wire.js';
 
 const SEED = Number(process.env['FC_SEED'] ?? 0x5eed2024);
 const RUNS = Number(process.env['FC_RUNS'] ?? 1000);
@@ -70,7 +69,7 @@ const tensorArb = (name: string): fc.Arbitrary<Tensor> =>
         .map((values): Tensor => ({ name, datatype, shape, data: build(datatype, values) })),
     );
 
-function typedContents(t: Tensor): WireContents {
+function typedContents(t: Tensor): TypedContents {
   const d = t.data as ArrayLike<unknown>;
   const a = Array.from(d);
   switch (t.datatype) {
@@ -93,7 +92,10 @@ function placed(bytes: Uint8Array, offset: number): Uint8Array {
   return buf.subarray(offset);
 }
 
-const wireOf = (t: Tensor): WireInputTensor => ({ name: t.name, datatype: t.datatype, shape: t.shape.map(BigInt) });
+/** A received input the mutations below may change in place. */
+type MutableInput = { -readonly [K in keyof ReceivedInput]: ReceivedInput[K] } & { shape: number[] };
+
+const wireOf = (t: Tensor): MutableInput => ({ name: t.name, datatype: t.datatype, shape: [...t.shape] });
 
 /** What every successful decode must satisfy, whatever the input was. */
 function checkInvariants(ts: readonly Tensor[]): void {
@@ -112,8 +114,8 @@ describe('codec properties', () => {
         const { raw: encoded } = encodeOutputs([x]);
         const typed = !raw && x.datatype !== 'FP16' && x.datatype !== 'BF16';
         const [y] = typed
-          ? decodeInputs([{ ...wireOf(x), contents: typedContents(x) }], [], undefined)
-          : decodeInputs([wireOf(x)], [placed(encoded[0]!, offset)], undefined);
+          ? decodeWithRaw([{ ...wireOf(x), contents: typedContents(x) }], [], undefined)
+          : decodeWithRaw([wireOf(x)], [placed(encoded[0]!, offset)], undefined);
         assert.equal(y!.datatype, x.datatype);
         assert.deepEqual(y!.shape, x.shape);
         assert.deepEqual(toList(y!), toList(x));
@@ -130,7 +132,7 @@ describe('codec properties', () => {
     fc.record({
       kind: fc.constant('dim' as const),
       at: fc.nat(),
-      value: fc.oneof(fc.bigInt({ min: -3n, max: 9n }), fc.constant(2n ** 40n), fc.constant(2n ** 62n)),
+      value: fc.oneof(fc.integer({ min: -3, max: 9 }), fc.constant(2 ** 40), fc.constant(2 ** 62)),
     }),
     fc.record({ kind: fc.constant('rank' as const), add: fc.boolean() }),
     fc.record({ kind: fc.constant('datatype' as const), value: fc.constantFrom(...DATATYPES, 'FLOAT', '') }),
@@ -141,7 +143,7 @@ describe('codec properties', () => {
   );
   type Mutation = typeof mutationArb extends fc.Arbitrary<infer M> ? M : never;
 
-  function mutate(inputs: WireInputTensor[], raw: Uint8Array[], which: number, m: Mutation): void {
+  function mutate(inputs: MutableInput[], raw: Uint8Array[], which: number, m: Mutation): void {
     const k = which % inputs.length;
     const input = inputs[k]!;
     const bytes = raw[k] ?? new Uint8Array(0); // an earlier dropRaw may have removed it
@@ -159,7 +161,7 @@ describe('codec properties', () => {
         if (input.shape.length > 0) input.shape[m.at % input.shape.length] = m.value;
         break;
       case 'rank':
-        if (m.add) input.shape.push(1n);
+        if (m.add) input.shape.push(1);
         else input.shape.pop();
         break;
       case 'datatype':
@@ -198,7 +200,7 @@ describe('codec properties', () => {
         for (const [which, m] of mutations) mutate(inputs, raw, which, m);
         let decoded: Tensor[];
         try {
-          decoded = decodeInputs(inputs, raw, spec);
+          decoded = decodeWithRaw(inputs, raw, spec);
         } catch (e) {
           assert.ok(e instanceof InferenceError, `not an InferenceError: ${String(e)}`);
           assert.equal(e.code, 'INVALID_ARGUMENT');

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { batchSize, decodeInputs, type IOSpec } from '../../src/tensor/index.js';
-import { at, input, invalid, rawOf } from './wire.js';
+import { batchSize, type IOSpec } from '../../src/tensor/index.js';
+import { at, decodeWithRaw as decodeInputs, input, invalid, rawOf } from './wire.js';
 
 const SPEC: IOSpec = {
   modelName: 'simple',
@@ -144,10 +144,6 @@ describe('decodeInputs - validation (INVALID_ARGUMENT naming the tensor)', () =>
     assert.throws(() => decodeInputs([input('X', 'FP32', [2, -3])], [f32(6)], undefined), invalid(/inputs\[0\] 'X': invalid dimension -3/));
   });
 
-  test('rejects a dim beyond 2^53-1', () => {
-    assert.throws(() => decodeInputs([input('X', 'FP32', [2n ** 60n])], [f32(1)], undefined), invalid(/inputs\[0\] 'X': dimension .* too large/));
-  });
-
   test('rejects a shape implying 10^12 elements before allocating anything', () => {
     const t0 = performance.now();
     assert.throws(
@@ -178,7 +174,7 @@ describe('decodeInputs - validation (INVALID_ARGUMENT naming the tensor)', () =>
 
   test('rejects a shape not matching the declared dims', () => {
     const inputs = ok();
-    inputs[0]!.shape = [1n, 15n];
+    inputs[0]!.shape = [1, 15];
     assert.throws(
       () => decodeInputs(inputs, [i32(15), f32(6)], SPEC),
       invalid(/^inputs\[0\] 'INPUT0': unexpected shape for input 'INPUT0' for model 'simple'. Expected \[-1,16\], got \[1,15\]/),
@@ -187,13 +183,13 @@ describe('decodeInputs - validation (INVALID_ARGUMENT naming the tensor)', () =>
 
   test('rejects a shape of the wrong rank', () => {
     const inputs = ok();
-    inputs[1]!.shape = [1n, 6n];
+    inputs[1]!.shape = [1, 6];
     assert.throws(() => decodeInputs(inputs, okRaw(), SPEC), invalid(/inputs\[1\] 'INPUT1': unexpected shape .* Expected \[-1,-1,2\], got \[1,6\]/));
   });
 
   test('-1 in the spec matches any size', () => {
     const inputs = ok();
-    inputs[1]!.shape = [1n, 7n, 2n];
+    inputs[1]!.shape = [1, 7, 2];
     assert.equal(decodeInputs(inputs, [i32(16), f32(14)], SPEC).length, 2);
   });
 
@@ -205,8 +201,8 @@ describe('decodeInputs - validation (INVALID_ARGUMENT naming the tensor)', () =>
 
   test('rejects a batch size above maxBatchSize', () => {
     const inputs = ok();
-    inputs[0]!.shape = [9n, 16n];
-    inputs[1]!.shape = [9n, 1n, 2n];
+    inputs[0]!.shape = [9, 16];
+    inputs[1]!.shape = [9, 1, 2];
     assert.throws(
       () => decodeInputs(inputs, [i32(144), f32(18)], SPEC),
       invalid(/inputs\[0\] 'INPUT0': inference request batch-size must be <= 8/),
@@ -222,7 +218,7 @@ describe('decodeInputs - validation (INVALID_ARGUMENT naming the tensor)', () =>
 
   test('rejects inputs whose batch sizes differ', () => {
     const inputs = ok();
-    inputs[1]!.shape = [2n, 3n, 2n];
+    inputs[1]!.shape = [2, 3, 2];
     assert.throws(
       () => decodeInputs(inputs, [i32(16), f32(12)], SPEC),
       invalid(/inputs\[1\] 'INPUT1': input 'INPUT1' batch size does not match other inputs/),
@@ -237,8 +233,8 @@ describe('decodeInputs - validation (INVALID_ARGUMENT naming the tensor)', () =>
 
   test('batchSize is the shared leading dim of a batching model', () => {
     const inputs = ok();
-    inputs[0]!.shape = [4n, 16n];
-    inputs[1]!.shape = [4n, 1n, 2n];
+    inputs[0]!.shape = [4, 16];
+    inputs[1]!.shape = [4, 1, 2];
     const ts = decodeInputs(inputs, [i32(64), f32(8)], SPEC);
     assert.equal(batchSize(ts, SPEC), 4);
     assert.equal(batchSize(ts, { ...SPEC, maxBatchSize: 0 }), 1);
@@ -302,24 +298,6 @@ describe('decodeInputs - validation (INVALID_ARGUMENT naming the tensor)', () =>
       () => decodeInputs([input('X', 'INT32', [1], { intContents: [1] })], [i32(1)], undefined),
       invalid(/inputs\[0\] 'X': contents field must not be specified when using raw_input_contents \(input has both\)/),
     );
-  });
-
-  test('rejects raw data for some inputs and typed contents for others', () => {
-    assert.throws(
-      () => decodeInputs([input('A', 'INT32', [1]), input('B', 'INT32', [1], { intContents: [1] })], [i32(1)], undefined),
-      invalid(/inputs\[1\] 'B': contents field must not be specified when using raw_input_contents \(other inputs are raw\)/),
-    );
-  });
-
-  test('rejects fewer raw buffers than inputs', () => {
-    assert.throws(
-      () => decodeInputs([input('A', 'INT32', [1]), input('B', 'INT32', [1])], [i32(1)], undefined),
-      invalid(/inputs\[1\] 'B': unable to find data for input tensor 'B'.*1 raw_input_contents for 2 inputs/),
-    );
-  });
-
-  test('rejects more raw buffers than inputs', () => {
-    assert.throws(() => decodeInputs([input('A', 'INT32', [1])], [i32(1), i32(1)], undefined), invalid(/raw_input_contents\[1\]: request has 2 raw_input_contents but only 1 inputs/));
   });
 
   test('rejects an input with no data at all', () => {

@@ -12,7 +12,7 @@ describe('encodeOutputs', () => {
     assert.equal(raw[0]!.buffer, backing.buffer);
     assert.equal(raw[0]!.byteOffset, 8);
     assert.equal(raw[0]!.byteLength, 16);
-    assert.deepEqual(outputs, [{ name: 'Y', datatype: 'FP32', shape: [2n, 2n] }]);
+    assert.deepEqual(outputs, [{ name: 'Y', datatype: 'FP32', shape: [2, 2] }]);
     assert.deepEqual(raw[0], rawOf('FP32', [1, -0, NaN, Infinity]));
   });
 

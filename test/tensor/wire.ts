@@ -1,7 +1,7 @@
-// Test helpers: build wire-shaped requests and raw bytes independently of the codec.
-import type { Datatype, WireContents, WireInputTensor } from '../../src/tensor/index.js';
+// Test helpers: build received inputs and raw bytes independently of the codec.
+import { decodeInputs, type Datatype, type IOSpec, type ReceivedInput, type Tensor, type TypedContents } from '../../src/tensor/index.js';
 
-export function contents(fields: Partial<WireContents> = {}): WireContents {
+export function contents(fields: Partial<TypedContents> = {}): TypedContents {
   return {
     boolContents: [],
     intContents: [],
@@ -18,15 +18,20 @@ export function contents(fields: Partial<WireContents> = {}): WireContents {
 export function input(
   name: string,
   datatype: string,
-  shape: readonly (number | bigint)[],
-  typed?: Partial<WireContents>,
-): WireInputTensor {
-  return {
-    name,
-    datatype,
-    shape: shape.map((d) => BigInt(d)),
-    contents: typed === undefined ? undefined : contents(typed),
-  };
+  shape: readonly number[],
+  typed?: Partial<TypedContents>,
+): { -readonly [K in keyof ReceivedInput]: ReceivedInput[K] } {
+  return { name, datatype, shape, contents: typed === undefined ? undefined : contents(typed) };
+}
+
+/** `inputs` with `raw[i]` as the raw data of input i, as a transport hands them to the codec. */
+export function withRaw(inputs: readonly ReceivedInput[], raw: readonly Uint8Array[]): ReceivedInput[] {
+  return inputs.map((received, i) => (raw[i] === undefined ? received : { ...received, raw: raw[i] }));
+}
+
+/** Decodes `inputs` given raw data for the first `raw.length` of them. */
+export function decodeWithRaw(inputs: readonly ReceivedInput[], raw: readonly Uint8Array[], spec: IOSpec | undefined): Tensor[] {
+  return decodeInputs(withRaw(inputs, raw), spec);
 }
 
 /** Raw little-endian bytes of `values`, written with DataView (not with the codec). */

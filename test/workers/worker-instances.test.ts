@@ -104,8 +104,7 @@ function call(id: string, values: number[], busyMs = 0): InferCall {
     requestId: id,
     parameters: busyMs ? { busy_ms: busyMs } : {},
     // A view inside a larger buffer, as gRPC hands raw inputs over.
-    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [BigInt(values.length)] }],
-    raw: [new Uint8Array(new Float32Array([0, ...values]).buffer, 4)],
+    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [values.length], raw: new Uint8Array(new Float32Array([0, ...values]).buffer, 4) }],
     outputs: [],
     arrivedNs: process.hrtime.bigint(),
   };
