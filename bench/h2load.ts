@@ -3,9 +3,10 @@
 // grpc-js server answers, so every server measured with it looked alike.
 //
 // h2load knows nothing of gRPC: it POSTs the same body on every stream and counts HTTP
-// statuses. The body is therefore the gRPC frame of a pre-encoded ModelInferRequest, and
-// a gRPC error, which comes back as HTTP 200 with grpc-status in the trailers, is caught
-// by the byte count instead (checkRun).
+// statuses. For gRPC the body is therefore the gRPC frame of a pre-encoded
+// ModelInferRequest, and a gRPC error, which comes back as HTTP 200 with grpc-status in the
+// trailers, is caught by the byte count instead (checkRun). For REST it is an inference
+// body sent over HTTP/1.1 (--h1), one request at a time on each of N connections.
 //
 // Measured runs are bounded by a count of requests, not by a duration: they end with
 // nothing in flight, so every response is counted whole and the server's CPU time
@@ -34,12 +35,35 @@ export function grpcFrame(message: Uint8Array): Buffer {
   return Buffer.concat([prefix, message]);
 }
 
+/** What h2load sends, and how. */
+export interface H2loadTarget {
+  /**
+   * h2: the requests in flight are concurrent streams on one connection (gRPC);
+   * h1: they are that many HTTP/1.1 connections, one request at a time on each (REST).
+   */
+  readonly protocol: 'h2' | 'h1';
+  readonly path: string;
+  /** `name: value` lines (-H). */
+  readonly headers: readonly string[];
+  /** The request body (-d): grpcFrame(ModelInferRequest) for gRPC. */
+  readonly bodyFile: string;
+}
+
+/** ModelInfer over gRPC, with the framed request in `bodyFile`. */
+export function grpcTarget(bodyFile: string): H2loadTarget {
+  return { protocol: 'h2', path: MODEL_INFER_PATH, headers: ['content-type: application/grpc', 'te: trailers'], bodyFile };
+}
+
+/** Connections and streams on each that make `inFlight` requests in flight. */
+export function connectionsOf(target: H2loadTarget, inFlight: number): { readonly connections: number; readonly streams: number } {
+  return target.protocol === 'h2' ? { connections: 1, streams: inFlight } : { connections: inFlight, streams: 1 };
+}
+
 export interface H2loadJob {
   readonly port: number;
-  /** The request body: grpcFrame(ModelInferRequest). */
-  readonly bodyFile: string;
-  /** Requests in flight: all on one connection, as that many concurrent streams. */
-  readonly streams: number;
+  readonly target: H2loadTarget;
+  /** Requests in flight (see H2loadTarget.protocol). */
+  readonly inFlight: number;
   /**
    * Exactly one of: a number of requests (-n), which ends with none in flight, or a
    * duration (-D), which cuts the streams open at its end (a warm-up).
@@ -70,7 +94,7 @@ export interface H2loadResult {
     readonly timeout: number;
   };
   readonly status: { readonly '2xx': number; readonly '3xx': number; readonly '4xx': number; readonly '5xx': number };
-  /** DATA frame payload received: the gRPC frames of the responses. */
+  /** Response bodies received (HTTP/2: DATA frame payload, the gRPC frames of the responses). */
   readonly dataBytes: number;
   readonly latencyMs?: { readonly p50: number; readonly p90: number; readonly p99: number; readonly mean: number; readonly max: number };
   /** Rows of the latency log whose status is not 200 (-1: the stream failed). */
@@ -141,15 +165,17 @@ function readLatencyLog(file: string): { latencyMs: NonNullable<H2loadResult['la
 }
 
 export function runH2load(job: H2loadJob): Promise<H2loadResult> {
+  const { target } = job;
+  const { connections, streams } = connectionsOf(target, job.inFlight);
   const args = [
     ...(job.requests !== undefined ? ['-n', String(job.requests)] : ['-D', `${Math.max(1, Math.round((job.seconds ?? 0) * 1000))}ms`]),
-    '-c', '1',
-    '-m', String(job.streams),
-    '-d', job.bodyFile,
-    '-H', 'content-type: application/grpc',
-    '-H', 'te: trailers',
+    ...(target.protocol === 'h1' ? ['--h1'] : []),
+    '-c', String(connections),
+    '-m', String(streams),
+    '-d', target.bodyFile,
+    ...target.headers.flatMap((header) => ['-H', header]),
     ...(job.latencyLog ? [`--log-file=${job.latencyLog}`] : []),
-    `http://127.0.0.1:${job.port}${MODEL_INFER_PATH}`,
+    `http://127.0.0.1:${job.port}${target.path}`,
   ];
   const serverCpuBefore = job.serverPid === undefined ? undefined : procCpuSeconds(job.serverPid);
   const started = performance.now();
@@ -203,13 +229,14 @@ export function runH2load(job: H2loadJob): Promise<H2loadResult> {
 }
 
 /**
- * What h2load cannot tell: whether the answers were gRPC successes. Every successful
- * response here is the same frame of `responseFrameBytes`, while a gRPC error has no DATA
- * at all, so the data received must cover every completed request. A stream cut at the
- * end of a timed run may add part of a frame, never more than the streams left open.
- * A count-bounded run (`requests`) ends with none open, so there the count is exact.
+ * What h2load cannot tell: whether the answers were the expected ones. Every successful
+ * response here is the same body of `responseBodyBytes` (for gRPC, the response's frame),
+ * while a gRPC error has no DATA at all and a REST error another body, so the data received
+ * must cover every completed request. A stream cut at the end of a timed run may add part
+ * of a body, never more than the streams left open. A count-bounded run (`requests`) ends
+ * with none open, so there the count is exact.
  */
-export function checkRun(result: H2loadResult, responseFrameBytes: number, requests?: number): string[] {
+export function checkRun(result: H2loadResult, responseBodyBytes: number, requests?: number): string[] {
   const problems: string[] = [];
   const r = result.requests;
   if (r.failed + r.errored + r.timeout > 0) problems.push(`h2load: ${r.failed} failed, ${r.errored} errored, ${r.timeout} timed out`);
@@ -219,12 +246,12 @@ export function checkRun(result: H2loadResult, responseFrameBytes: number, reque
     problems.push(`HTTP statuses of ${r.done} completed requests: ${JSON.stringify(status)}`);
   }
   if (result.latencyLogNon200) problems.push(`${result.latencyLogNon200} rows of the latency log are not HTTP 200`);
-  const least = r.done * responseFrameBytes;
-  const most = (requests === undefined ? r.started : r.done) * responseFrameBytes;
+  const least = r.done * responseBodyBytes;
+  const most = (requests === undefined ? r.started : r.done) * responseBodyBytes;
   if (result.dataBytes < least || result.dataBytes > most) {
     problems.push(
-      `received ${result.dataBytes} B of response data for ${r.done} completed requests of ${responseFrameBytes} B each ` +
-        `(${(result.dataBytes / responseFrameBytes).toFixed(2)} responses' worth): some were not the expected gRPC response`,
+      `received ${result.dataBytes} B of response data for ${r.done} completed requests of ${responseBodyBytes} B each ` +
+        `(${(result.dataBytes / responseBodyBytes).toFixed(2)} responses' worth): some were not the expected response`,
     );
   }
   if (requests !== undefined && r.done !== requests) problems.push(`${r.done} of ${requests} requests completed`);

@@ -8,17 +8,16 @@ import { fileURLToPath } from 'node:url';
 export const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const CLI = join(PROJECT_ROOT, 'bin', 'v2serve.js');
 
+const LOOPBACK_PORTS = ['--grpc-address=127.0.0.1', '--grpc-port=0', '--metrics-address=127.0.0.1', '--metrics-port=0'] as const;
+
 /**
- * v2serve's ports for a benchmark: gRPC and metrics on loopback, any free port (two runs at
- * once must not collide on 8002), no HTTP port (the benchmarks measure the gRPC path).
+ * v2serve's ports for a benchmark of the gRPC path: gRPC and metrics on loopback, any free
+ * port (two runs at once must not collide on 8002), no HTTP port.
  */
-export const V2SERVE_PORTS = [
-  '--grpc-address=127.0.0.1',
-  '--grpc-port=0',
-  '--allow-http=false',
-  '--metrics-address=127.0.0.1',
-  '--metrics-port=0',
-] as const;
+export const V2SERVE_PORTS = [...LOOPBACK_PORTS, '--allow-http=false'] as const;
+
+/** For a benchmark of the REST path: the HTTP port on loopback too, any free one. */
+export const V2SERVE_HTTP_PORTS = [...LOOPBACK_PORTS, '--http-address=127.0.0.1', '--http-port=0'] as const;
 
 export interface ServerProcess {
   readonly pid: number;
@@ -43,11 +42,17 @@ export interface SpawnOptions {
   readonly cpus?: string;
   /** Written to the server's stdin once it resolves; a rejection closes stdin empty. */
   readonly stdin?: Promise<Buffer>;
+  /**
+   * The port to measure is the one of v2serve's `{"msg":"listening","transport":"http"}` line,
+   * not of the first line without a transport (its gRPC port; the only line of a baseline).
+   */
+  readonly transport?: 'http';
 }
 
 /**
  * Spawns `node <nodeArgs> <script> <args>` and resolves once it logs a JSON line
- * `{"msg":"listening","port":N}` on stdout (v2serve's pino line; the baselines copy it).
+ * `{"msg":"listening","port":N}` on stdout (v2serve's pino line; the baselines copy it),
+ * or the same line with `options.transport`.
  */
 export function spawnServer(nodeArgs: readonly string[], script: string, args: readonly string[], options: SpawnOptions = {}): Promise<ServerProcess> {
   const timeoutMs = 30_000;
@@ -103,7 +108,7 @@ export function spawnServer(nodeArgs: readonly string[], script: string, args: r
         }
         if (parsed?.msg === 'listening' && parsed.transport === 'metrics' && typeof parsed.port === 'number') {
           metricsPort = parsed.port;
-        } else if (!listening && parsed?.msg === 'listening' && typeof parsed.port === 'number') {
+        } else if (!listening && parsed?.msg === 'listening' && parsed.transport === options.transport && typeof parsed.port === 'number') {
           listening = true;
           clearTimeout(timer);
           const port = parsed.port;

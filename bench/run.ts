@@ -1,16 +1,18 @@
-// `npm run bench`: v2serve against two grpc-js floors measured in the same run on the
-// same machine, then a memory soak and the bench/*.bench.ts micro-benchmarks.
+// `npm run bench`: v2serve against floors measured in the same run on the same machine (two
+// grpc-js floors, onnxruntime behind grpc-js, a node:http floor for REST), then a memory soak
+// and the bench/*.bench.ts micro-benchmarks.
 //
-//   npm run bench                       full figures (≈ 30 min: 4 rounds × 5 s per server and concurrency)
-//   npm run bench -- --quick            CI smoke (≈ 30 s): tiny runs, 1 round, 16 in flight
+//   npm run bench                       full figures (≈ 45 min: 4 rounds × 5 s per server and concurrency)
+//   npm run bench -- --quick            CI smoke (≈ 1.5–3 min): tiny runs, 1 round, 16 in flight
 //   npm run bench -- --only=simple-raw --concurrency=64 --cpu-prof
 //                                       one scenario, with a CPU profile of each server
 //
 // Unary load comes from h2load (bench/h2load.ts), a C client that a server on one core
-// cannot outrun. With two CPUs or more, h2load (and this process, and nats-server) run on
-// the first and every server on the next, so that neither side takes the other's CPU.
-// Every server is its own process: v2serve (bin/v2serve.js), the bare and generated
-// floors (bench/baseline-server.ts), nats-server when a variant needs it. Variants of a
+// cannot outrun: HTTP/2 for gRPC, HTTP/1.1 (--h1) for REST. With two CPUs or more, h2load
+// (and this process, and nats-server) run on the first and every server on the next, so that
+// neither side takes the other's CPU. Every server is its own process: v2serve
+// (bin/v2serve.js), the gRPC floors (bench/baseline-server.ts), the REST floor
+// (bench/rest-floor-server.ts), nats-server when a variant needs it. Variants of a
 // scenario are measured in turn, round after round (A/B/A/B), so drift on a shared
 // machine shows up as differing rounds instead of a skewed ratio; the medians are reported.
 // Writes bench/results/latest.json (and latest-<mode>.json, which a --quick run does
@@ -25,8 +27,9 @@ import { GRPCInferenceServiceClient, ModelInferRequest, ModelInferResponse } fro
 import { parseConfig } from '../src/cli/config.js';
 import { serverChannelOptions } from '../src/grpc/channel-options.js';
 import { findNatsServer, startNatsServer, type NatsServer } from '../test/helpers/nats-server.js';
+import { answerProblems, grpcAnswer, settleExpected, type Answer } from './answers.js';
 import { rawClient, rawModelInfer } from './grpc-raw.js';
-import { checkRun, grpcFrame, h2loadVersion, runH2load } from './h2load.js';
+import { checkRun, connectionsOf, grpcFrame, grpcTarget, h2loadVersion, runH2load, type H2loadTarget } from './h2load.js';
 import {
   allowedCpus,
   CLI,
@@ -35,6 +38,7 @@ import {
   PROJECT_ROOT,
   spawnServer,
   v2serveHelp,
+  V2SERVE_HTTP_PORTS,
   V2SERVE_PORTS,
   waitIdle,
   type ProcMemory,
@@ -42,7 +46,8 @@ import {
 } from './processes.js';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './profile-summary.js';
 import { mb, printFinal, printScenario, ratios, summarize, type CellSummary, type RatioSummary, type RunRecord } from './report.js';
-import { responseProblems, SCENARIOS, SOAK, type Scenario, type ServerVariant } from './scenarios.js';
+import { getStatus, httpAnswer, postOnce } from './rest-wire.js';
+import { ECHOING_KINDS, SCENARIOS, SOAK, type GrpcScenario, type Scenario, type ServerVariant } from './scenarios.js';
 import { fmtFixed, fmtInt, median, round } from './stats.js';
 
 const BENCH_DIR = join(PROJECT_ROOT, 'bench');
@@ -98,7 +103,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--only=NAME,...] [--concurrenc
   --quick          CI smoke: tiny runs, 1 round, 16 in flight
   --only           scenarios to run (${SCENARIOS.map((s) => s.name).join(', ')}),
                    'soak', and sub-benchmark subjects (e.g. 'codec'); default all
-  --concurrency    requests in flight (h2load: 1 connection × N streams); default each scenario's own
+  --concurrency    requests in flight (gRPC: 1 connection × N streams; REST: N HTTP/1.1 connections);
+                   default each scenario's own
   --rounds, --seconds, --warmup
                    alternating rounds, and the measured and warm-up seconds of each run (default 4, 5, 1)
   --v2serve-flag   a v2serve flag for every v2serve variant, repeatable (--v2serve-flag=--grpc-max-concurrent-streams=0);
@@ -159,16 +165,27 @@ interface RunningVariant {
   readonly profileDir: string | undefined;
 }
 
-async function waitReady(address: string, timeoutMs = 30_000): Promise<void> {
-  const client = new GRPCInferenceServiceClient(address, credentials.createInsecure());
+/** Resolves once `isReady` does, asked every 50 ms; throws past `timeoutMs`. */
+async function waitUntil(isReady: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  while (!(await isReady())) {
+    if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** v2serve's readiness on the port it is measured on: ServerReady over gRPC, /v2/health/ready over REST. */
+async function waitReady(server: ServerProcess, transport: Scenario['transport']): Promise<void> {
+  if (transport === 'http') {
+    await waitUntil(async () => (await getStatus(server.port, '/v2/health/ready')) === 200, `v2serve's HTTP port ${server.port}`);
+    return;
+  }
+  const client = new GRPCInferenceServiceClient(server.address, credentials.createInsecure());
   try {
-    for (;;) {
-      const ready = await new Promise<boolean>((resolve) => client.serverReady({}, (err, res) => resolve(!err && res.ready)));
-      if (ready) return;
-      if (Date.now() > deadline) throw new Error(`v2serve at ${address} not ready after ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitUntil(
+      () => new Promise<boolean>((resolve) => client.serverReady({}, (err, res) => resolve(!err && res.ready))),
+      `v2serve at ${server.address}`,
+    );
   } finally {
     client.close();
   }
@@ -193,12 +210,13 @@ async function startPinned(start: () => Promise<RunningVariant>, cpus: string | 
 
 async function startV2serve(
   variant: ServerVariant,
+  transport: Scenario['transport'],
   ctx: Context,
   nats: NatsServer | undefined,
   profileDir: string | undefined,
 ): Promise<RunningVariant> {
   const args = [
-    ...V2SERVE_PORTS,
+    ...(transport === 'http' ? V2SERVE_HTTP_PORTS : V2SERVE_PORTS),
     ...[...(variant.args ?? []), ...ctx.settings.v2serveFlags].map((a) => a.replaceAll('{nats}', nats?.url ?? '')),
   ];
   if (variant.repository) {
@@ -207,9 +225,9 @@ async function startV2serve(
   }
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const server = await spawnServer(nodeArgs, CLI, args, { cpus: ctx.cpus.all });
+  const server = await spawnServer(nodeArgs, CLI, args, { cpus: ctx.cpus.all, ...(transport === 'http' ? { transport } : {}) });
   try {
-    await waitReady(server.address);
+    await waitReady(server, transport);
   } catch (err) {
     await server.stop(1000);
     throw new Error(`${(err as Error).message}\n${server.output()}`);
@@ -223,11 +241,26 @@ function v2serveChannelOptions(variant: ServerVariant, ctx: Context): ChannelOpt
   return serverChannelOptions(config.grpcMaxMessageBytes, config.grpcConnection);
 }
 
-async function startBaseline(variant: ServerVariant, ctx: Context, response: Promise<Buffer>, profileDir: string | undefined): Promise<RunningVariant> {
+/**
+ * A floor: bench/rest-floor-server.ts for REST, bench/baseline-server.ts for gRPC. An echoing
+ * one (bare, generated) gets `response`, v2serve's answer, on stdin; an onnx one serves the
+ * models of the repository its variant writes.
+ */
+async function startFloor(variant: ServerVariant, ctx: Context, response: Promise<Buffer>, profileDir: string | undefined): Promise<RunningVariant> {
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const nodeArgs = ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
+  if (variant.kind === 'rest') {
+    if (!variant.model) throw new Error(`${variant.id}: a rest floor needs a model`);
+    const server = await spawnServer(nodeArgs, join(BENCH_DIR, 'rest-floor-server.ts'), [`--model=${variant.model}`], { cpus: ctx.cpus.all });
+    return { variant, server, profileDir };
+  }
   const args = [`--kind=${variant.kind}`, `--channel-options=${JSON.stringify(v2serveChannelOptions(variant, ctx))}`];
-  const server = await spawnServer(nodeArgs, join(BENCH_DIR, 'baseline-server.ts'), args, { cpus: ctx.cpus.all, stdin: response });
+  if (variant.kind === 'onnx') {
+    if (!variant.repository) throw new Error(`${variant.id}: an onnx floor needs a repository`);
+    args.push(`--model-repository=${variant.repository(mkdtempSync(join(ctx.tmp, `${variant.id}-repo-`)))}`);
+  }
+  const stdin = ECHOING_KINDS.has(variant.kind) ? { stdin: response } : {};
+  const server = await spawnServer(nodeArgs, join(BENCH_DIR, 'baseline-server.ts'), args, { cpus: ctx.cpus.all, ...stdin });
   return { variant, server, profileDir };
 }
 
@@ -253,6 +286,47 @@ async function probe(address: string, request: Buffer): Promise<Buffer> {
   } finally {
     client.close();
   }
+}
+
+/** A server's answer to the scenario's request, asked once before measuring. */
+interface Reply {
+  readonly answer: Answer;
+  /** The response message (gRPC) or body (REST). */
+  readonly message: Buffer;
+  /** What h2load counts as data for one response: the message's gRPC frame, or the body. */
+  readonly countedBytes: number;
+}
+
+/** The scenario's request as h2load sends it, and the one call that reads a server's answer to it. */
+interface Exchange {
+  readonly target: H2loadTarget;
+  readonly requestBytes: number;
+  ask(server: ServerProcess): Promise<Reply>;
+}
+
+function exchangeOf(scenario: Scenario, bodyFile: string): Exchange {
+  if (scenario.transport === 'http') {
+    const request = scenario.request();
+    writeFileSync(bodyFile, request.body);
+    return {
+      target: { protocol: 'h1', path: request.path, headers: request.headers, bodyFile },
+      requestBytes: request.body.length,
+      async ask(server) {
+        const reply = await postOnce(server.port, request);
+        return { answer: httpAnswer(reply), message: reply.body, countedBytes: reply.body.length };
+      },
+    };
+  }
+  const request = Buffer.from(ModelInferRequest.encode(scenario.request()).finish());
+  writeFileSync(bodyFile, grpcFrame(request));
+  return {
+    target: grpcTarget(bodyFile),
+    requestBytes: request.length,
+    async ask(server) {
+      const message = await probe(server.address, request);
+      return { answer: grpcAnswer(ModelInferResponse.decode(message)), message, countedBytes: message.length + 5 };
+    },
+  };
 }
 
 /**
@@ -359,21 +433,16 @@ function whySkipped(variant: ServerVariant, ctx: Context): string | undefined {
   return undefined;
 }
 
-/** What h2load sends (the framed request, in a file) and must get back. */
+/** What h2load sends, and how many bytes of data each server's every response must bring. */
 interface Wire {
-  readonly bodyFile: string;
-  readonly response: Buffer;
+  readonly target: H2loadTarget;
+  /** By variant id: a Reply's countedBytes. */
+  readonly countedBytes: ReadonlyMap<string, number>;
 }
 
 /** A measured run that has not ended after this many times its expected duration (plus the grace) fails. */
 const H2LOAD_TIME_BOUND = 5;
 
-/**
- * One warm-up and one measured h2load run against one server. The warm-up is timed; its
- * rate sizes the measured run, a count of requests expected to last `measureSeconds`, so
- * that both variants of a ratio are measured for about as long. Every stream completes at
- * least one request, whatever the warm-up managed.
- */
 /** GETs the server's /metrics every second until stopped, reading each answer whole, as Prometheus does. */
 function scrapeEverySecond(server: RunningVariant['server']): () => Promise<void> {
   const port = server.metricsPort();
@@ -397,10 +466,16 @@ async function measure(ctx: Context, wire: Wire, r: RunningVariant, concurrency:
   }
 }
 
+/**
+ * One warm-up and one measured h2load run against one server. The warm-up is timed; its
+ * rate sizes the measured run, a count of requests expected to last `measureSeconds`, so
+ * that both variants of a ratio are measured for about as long. Every stream (or
+ * connection) completes at least one request, whatever the warm-up managed.
+ */
 async function measureRun(ctx: Context, wire: Wire, r: RunningVariant, concurrency: number, round_: number): Promise<RunRecord> {
   const { settings } = ctx;
-  const frameBytes = wire.response.length + 5;
-  const base = { port: r.server.port, bodyFile: wire.bodyFile, streams: concurrency, cpus: ctx.cpus.client };
+  const frameBytes = wire.countedBytes.get(r.variant.id) as number;
+  const base = { port: r.server.port, target: wire.target, inFlight: concurrency, cpus: ctx.cpus.client };
   // Connects, and lets both sides' JIT and the server's allocations settle at this concurrency.
   const warmup = await runH2load({ ...base, seconds: settings.warmupSeconds, timeoutMs: settings.warmupSeconds * 1000 + H2LOAD_GRACE_MS });
   const requests = Math.max(concurrency, Math.round((warmup.requests.done / settings.warmupSeconds) * settings.measureSeconds));
@@ -423,8 +498,7 @@ async function measureRun(ctx: Context, wire: Wire, r: RunningVariant, concurren
   return {
     round: round_,
     concurrency,
-    connections: 1,
-    streams: concurrency,
+    ...connectionsOf(wire.target, concurrency),
     variant: r.variant.id,
     requests: done,
     seconds: result.seconds,
@@ -472,9 +546,7 @@ async function runScenario(scenario: Scenario, ctx: Context): Promise<ScenarioRe
 
   const started = Date.now();
   const loadStart = round(loadavg()[0] as number, 2);
-  const request = Buffer.from(ModelInferRequest.encode(scenario.request()).finish());
-  const bodyFile = join(ctx.tmp, `${scenario.name}.body`);
-  writeFileSync(bodyFile, grpcFrame(request));
+  const exchange = exchangeOf(scenario, join(ctx.tmp, `${scenario.name}.body`));
   const pinned = ctx.cpus.server(scenario.serverCpus ?? 1);
   if (pinned.shared && ctx.cpus.client) {
     ctx.notes.push(`${scenario.name}: its servers need ${scenario.serverCpus} CPUs, so they share h2load's (CPUs ${pinned.cpus})`);
@@ -483,14 +555,14 @@ async function runScenario(scenario: Scenario, ctx: Context): Promise<ScenarioRe
   const nats = active.some((v) => v.needsNats) ? await startNatsServer() : undefined;
   const running: RunningVariant[] = [];
   const runs: RunRecord[] = [];
-  let response: Buffer | undefined;
+  let referenceReply: Reply | undefined;
   let failed: string | undefined;
   try {
     const profileRoot = join(RESULTS_DIR, 'profiles', scenario.name);
     if (ctx.cpuProf) rmSync(profileRoot, { recursive: true, force: true });
     const profileDir = (v: ServerVariant): string | undefined => (ctx.cpuProf ? join(profileRoot, v.id) : undefined);
-    // The baselines answer with v2serve's response to the request: they start alongside
-    // v2serve and get it on stdin once v2serve has answered.
+    // The echoing floors answer with v2serve's response to the request: they start alongside
+    // v2serve and get it on stdin once v2serve has answered. The others compute their answers.
     let deliver: (response: Buffer) => void = () => undefined;
     let withhold: (err: unknown) => void = () => undefined;
     const answered = new Promise<Buffer>((resolve, reject) => {
@@ -498,36 +570,51 @@ async function runScenario(scenario: Scenario, ctx: Context): Promise<ScenarioRe
       withhold = reject;
     });
     const servers = active.filter((x) => x.kind === 'v2serve');
-    const baselines = active.filter((x) => x.kind !== 'v2serve');
-    const serversUp = startAll(running, servers, (v) => startPinned(() => startV2serve(v, ctx, nats, profileDir(v)), pinned.cpus));
-    const baselinesUp = startAll(running, baselines, (v) => startPinned(() => startBaseline(v, ctx, answered, profileDir(v)), pinned.cpus));
+    const floors = active.filter((x) => x.kind !== 'v2serve');
+    const serversUp = startAll(running, servers, (v) => startPinned(() => startV2serve(v, scenario.transport, ctx, nats, profileDir(v)), pinned.cpus));
+    const floorsUp = startAll(running, floors, (v) => startPinned(() => startFloor(v, ctx, answered, profileDir(v)), pinned.cpus));
+    const replies = new Map<string, Reply>();
     try {
       await serversUp;
       const expected = scenario.expected();
       for (const v of servers) {
-        const answer = await probe(runningOf(running, v).server.address, request);
-        const wrong = responseProblems(ModelInferResponse.decode(answer), expected);
+        const reply = await exchange.ask(runningOf(running, v).server);
+        const wrong = answerProblems(reply.answer, expected);
         if (wrong.length > 0) throw new Error(`${v.id} answered the request wrongly: ${wrong.join('; ')}`);
-        response ??= answer;
-        if (answer.length !== response.length) throw new Error(`${v.id} answered ${answer.length} B, ${reference.id} ${response.length} B`);
+        referenceReply ??= reply;
+        if (reply.message.length !== referenceReply.message.length) throw new Error(`${v.id} answered ${reply.message.length} B, ${reference.id} ${referenceReply.message.length} B`);
+        replies.set(v.id, reply);
       }
-      deliver(response as Buffer);
+      deliver((referenceReply as Reply).message);
     } catch (err) {
       withhold(err);
-      await baselinesUp.catch(() => undefined);
+      await floorsUp.catch(() => undefined);
       throw err;
     }
-    await baselinesUp;
-    const reply = response as Buffer;
-    for (const v of baselines) {
-      if (!(await probe(runningOf(running, v).server.address, request)).equals(reply)) throw new Error(`${v.id} does not answer ${reference.id}'s response bytes`);
+    await floorsUp;
+    const settled = settleExpected(scenario.expected(), (referenceReply as Reply).answer);
+    for (const v of floors) {
+      const reply = await exchange.ask(runningOf(running, v).server);
+      if (ECHOING_KINDS.has(v.kind)) {
+        if (!reply.message.equals((referenceReply as Reply).message)) throw new Error(`${v.id} does not answer ${reference.id}'s response bytes`);
+      } else {
+        const wrong = answerProblems(reply.answer, settled);
+        if (wrong.length > 0) throw new Error(`${v.id} answered the request wrongly: ${wrong.join('; ')}`);
+      }
+      replies.set(v.id, reply);
     }
     for (const r of running) {
-      extra.set(r.variant.id, { pid: r.server.pid, ...(pinned.cpus ? { cpus: pinned.cpus } : {}), responseBytes: reply.length, memoryBefore: procMemory(r.server.pid) });
+      extra.set(r.variant.id, {
+        pid: r.server.pid,
+        ...(pinned.cpus ? { cpus: pinned.cpus } : {}),
+        responseBytes: replies.get(r.variant.id)?.message.length as number,
+        memoryBefore: procMemory(r.server.pid),
+      });
     }
 
-    console.log(`\n== ${scenario.name}: ${scenario.description}; request ${request.length} B, response ${reply.length} B`);
-    const wire: Wire = { bodyFile, response: reply };
+    const sizes = [...new Set([...replies.values()].map((r) => r.message.length))].join('/');
+    console.log(`\n== ${scenario.name}: ${scenario.description}; request ${exchange.requestBytes} B, response ${sizes} B`);
+    const wire: Wire = { target: exchange.target, countedBytes: new Map([...replies].map(([id, r]) => [id, r.countedBytes])) };
     // Measured in the table's order, round after round: A/B/A/B.
     for (let round_ = 1; round_ <= settings.rounds; round_++) {
       for (const c of concurrency) {
@@ -572,8 +659,8 @@ async function runScenario(scenario: Scenario, ctx: Context): Promise<ScenarioRe
     ...(failed ? { failed } : {}),
     seconds: round((Date.now() - started) / 1000, 1),
     loadavg: [loadStart, round(loadavg()[0] as number, 2)],
-    requestBytes: request.length,
-    ...(response ? { responseBytes: response.length } : {}),
+    requestBytes: exchange.requestBytes,
+    ...(referenceReply ? { responseBytes: referenceReply.message.length } : {}),
     concurrency,
     variants: variantRecords(),
     runs,
@@ -601,7 +688,7 @@ function rssTrendPct(samples: readonly { fraction: number; rssKb: number }[], ch
  * each starts a new connection, so connection set-up and teardown are soaked as well.
  */
 async function runSoak(ctx: Context): Promise<SoakRecord> {
-  const scenario = SCENARIOS.find((s) => s.name === SOAK.scenario) as Scenario;
+  const scenario = SCENARIOS.find((s) => s.name === SOAK.scenario) as GrpcScenario;
   const request = Buffer.from(ModelInferRequest.encode(scenario.request()).finish());
   const bodyFile = join(ctx.tmp, 'soak.body');
   writeFileSync(bodyFile, grpcFrame(request));
@@ -610,10 +697,10 @@ async function runSoak(ctx: Context): Promise<SoakRecord> {
   const chunk = Math.ceil(total / chunks);
   console.log(`\n== soak: ${fmtInt(total)} × ${scenario.name} at concurrency ${SOAK.concurrency} against a fresh v2serve, in ${chunks} h2load runs`);
   const variant: ServerVariant = { id: 'v2serve', kind: 'v2serve', description: 'soak' };
-  const v2 = await startPinned(() => startV2serve(variant, ctx, undefined, undefined), ctx.cpus.server(1).cpus);
+  const v2 = await startPinned(() => startV2serve(variant, 'grpc', ctx, undefined, undefined), ctx.cpus.server(1).cpus);
   try {
     const reply = await probe(v2.server.address, request);
-    const wrong = responseProblems(ModelInferResponse.decode(reply), scenario.expected());
+    const wrong = answerProblems(grpcAnswer(ModelInferResponse.decode(reply)), scenario.expected());
     if (wrong.length > 0) throw new Error(`soak: v2serve answered the request wrongly: ${wrong.join('; ')}`);
     const start = procMemory(v2.server.pid);
     const samples: { fraction: number; rssKb: number }[] = [];
@@ -630,7 +717,7 @@ async function runSoak(ctx: Context): Promise<SoakRecord> {
       }
       const n = Math.min(chunk, total - completed);
       try {
-        const result = await runH2load({ port: v2.server.port, bodyFile, streams: SOAK.concurrency, requests: n, cpus: ctx.cpus.client, timeoutMs: left });
+        const result = await runH2load({ port: v2.server.port, target: grpcTarget(bodyFile), inFlight: SOAK.concurrency, requests: n, cpus: ctx.cpus.client, timeoutMs: left });
         problems.push(...checkRun(result, reply.length + 5, n));
         completed += result.requests.done;
       } catch (err) {
@@ -788,7 +875,8 @@ async function main(): Promise<number> {
     `v2serve bench, ${mode} mode: ${environment.cpus.count} × ${environment.cpus.model}, Node ${environment.node}, ${h2load}, ` +
       `load average ${environment.loadavgAtStart.join(' ')}\n` +
       `${cpuPlan.description}\n` +
-      `rounds ${settings.rounds}, concurrency ${settings.concurrency?.join('/') ?? "each scenario's"} (1 connection × N streams), ` +
+      `rounds ${settings.rounds}, concurrency ${settings.concurrency?.join('/') ?? "each scenario's"} ` +
+      '(gRPC: 1 connection × N streams; REST: N HTTP/1.1 connections), ' +
       `${settings.warmupSeconds} s warm-up + ${settings.measureSeconds} s measured per run` +
       `${settings.v2serveFlags.length > 0 ? `, v2serve flags ${settings.v2serveFlags.join(' ')}` : ''}` +
       `${values['cpu-prof'] ? ', servers under --cpu-prof (slower)' : ''}`,
@@ -805,9 +893,10 @@ async function main(): Promise<number> {
     cpus: cpuPlan,
     problems: [],
     notes: [
-      'unary load: h2load, 1 connection × N concurrent streams, the same pre-encoded ModelInferRequest on every stream',
+      'unary load: h2load; gRPC: 1 connection × N concurrent streams, the same pre-encoded ModelInferRequest on every stream; ' +
+        'REST (rest-* scenarios): h2load --h1, N HTTP/1.1 connections with one request at a time, the same body on every request',
       'a measured run is a count of requests sized from its warm-up to last about the measured seconds; it ends with none in flight',
-      "each answer was checked once through grpc-js before measuring; in every run h2load's count of response bytes must equal requests × the response's frame",
+      "each answer was checked once (grpc-js, node:http) before measuring; in every run h2load's count of response bytes must equal requests × that server's response (gRPC: its frame)",
       "server CPU is utime+stime of the server process (all threads) from h2load's start to its exit, from /proc/<pid>/stat, per request",
       'memory is VmRSS/VmHWM from /proc/<pid>/status; every server is a child process',
     ],

@@ -1,19 +1,31 @@
 // The scenario table. A scenario is one request, sent pre-encoded to several server
 // variants that are measured alternately (A/B/A/B) in the same run at each of its
 // concurrencies; the outputs every v2serve variant must answer; ratios that compare
-// variants, with the issues' targets. New features add rows here:
+// variants, with the issues' targets. Most go over gRPC; `transport: 'http'` ones go over
+// REST (HTTP/1.1) to v2serve's HTTP port and to a hand-written node:http floor. New
+// features add rows here:
 // - monitoring on/off: v2serve variants with extra flags and `needsNats` (below);
 // - dynamic batching on/off, worker instances: v2serve variants whose `repository`
 //   hook writes a temporary model repository (config.pbtxt with dynamic_batching /
 //   instance_group) or that pass the flag once the CLI has one;
 // - anything the CLI does not know yet: list its flags in `requiresFlags`, and the
 //   variant is skipped with a note until `v2serve --help` shows them.
-import { appendFileSync, cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ModelInferRequest, type DeepPartial, type ModelInferResponse } from '../generated/grpc_service.js';
+import { ModelInferRequest, type DeepPartial } from '../generated/grpc_service.js';
+import { mlpModel } from '../test/onnx/onnx-fixtures.js';
+import type { ExpectedOutput } from './answers.js';
 import { PROJECT_ROOT } from './processes.js';
+import { binaryInferRequest, jsonInferRequest, type HttpRequest, type InputTensor } from './rest-wire.js';
 
-export type ServerKind = 'v2serve' | 'bare' | 'generated';
+/**
+ * v2serve; the gRPC floors that answer v2serve's own response bytes (bare, generated); the
+ * floors that compute their answers: onnxruntime behind grpc-js (onnx), node:http (rest).
+ */
+export type ServerKind = 'v2serve' | 'bare' | 'generated' | 'onnx' | 'rest';
+
+/** Floors whose answer is v2serve's, handed to them on stdin once v2serve has answered. */
+export const ECHOING_KINDS: ReadonlySet<ServerKind> = new Set(['bare', 'generated']);
 
 export interface ServerVariant {
   /** Column label and key in the JSON. */
@@ -33,9 +45,12 @@ export interface ServerVariant {
   readonly requiresFlags?: readonly string[];
   /**
    * Writes a model repository into `dir` (an empty temp dir) and returns the path to
-   * pass as --model-repository. Without it the bundled models/ are served.
+   * pass as --model-repository. Without it the bundled models/ are served. An onnx floor
+   * serves the ONNX models of the repository it writes.
    */
   readonly repository?: (dir: string) => string;
+  /** A rest floor's model (bench/rest-floor-server.ts --model). */
+  readonly model?: 'simple' | 'identity_fp32';
 }
 
 /** Figures kept per run, and compared between variants. */
@@ -58,21 +73,19 @@ export interface Ratio {
   readonly targets?: readonly Target[];
 }
 
-/** An output the response must hold; `raw` absent checks only its size (datatype × shape). */
-export interface ExpectedOutput {
-  readonly name: string;
-  readonly datatype: string;
-  readonly shape: readonly number[];
-  readonly raw?: Uint8Array;
-}
-
-export interface Scenario {
+interface ScenarioBase {
   readonly name: string;
   readonly description: string;
-  readonly request: () => ModelInferRequest;
-  /** What every v2serve variant must answer, checked with one call before measuring. */
+  /**
+   * What every v2serve variant must answer, checked with one call before measuring; floors
+   * that compute their answers must answer the same (outputs given only by size: the
+   * reference v2serve's values).
+   */
   readonly expected: () => readonly ExpectedOutput[];
-  /** Requests in flight, each measured in turn (`--concurrency` overrides). */
+  /**
+   * Requests in flight, each measured in turn (`--concurrency` overrides): streams on one
+   * connection over gRPC, connections over REST.
+   */
   readonly concurrency: readonly number[];
   /**
    * Measured in this order, every round. The first v2serve variant is the reference:
@@ -83,6 +96,18 @@ export interface Scenario {
   /** CPUs the server gets (default 1): a variant with worker threads needs room to run them. */
   readonly serverCpus?: number;
 }
+
+export interface GrpcScenario extends ScenarioBase {
+  readonly transport?: 'grpc';
+  readonly request: () => ModelInferRequest;
+}
+
+export interface HttpScenario extends ScenarioBase {
+  readonly transport: 'http';
+  readonly request: () => HttpRequest;
+}
+
+export type Scenario = GrpcScenario | HttpScenario;
 
 export const BARE: ServerVariant = {
   id: 'bare',
@@ -153,12 +178,17 @@ const simpleExpected = (): ExpectedOutput[] => [
 ];
 
 export const FP32_ELEMENTS = 1 << 20; // 4 MiB of FP32
+/** REST's identity tensor: 1 MiB of FP32, about 2 MiB as JSON. */
+const REST_FP32_ELEMENTS = 1 << 18;
 
-function fp32Input(): Buffer {
-  const values = new Float32Array(FP32_ELEMENTS);
+/** Halves: exact in FP32 and short in JSON, so every server writes them alike. */
+function fp32Values(count: number): Float32Array {
+  const values = new Float32Array(count);
   for (let i = 0; i < values.length; i++) values[i] = i * 0.5;
-  return Buffer.from(values.buffer);
+  return values;
 }
+
+const fp32Input = (): Buffer => Buffer.from(fp32Values(FP32_ELEMENTS).buffer);
 
 const BATCHING = 'dynamic_batching { max_queue_delay_microseconds: 500 }';
 const ONE_WORKER = 'instance_group [ { count: 1 kind: KIND_CPU } ]';
@@ -178,6 +208,54 @@ function modelCopy(config: string, name = 'simple', from = 'models'): (dir: stri
     appendFileSync(join(root, name, 'config.pbtxt'), config);
     return root;
   };
+}
+
+/** A repository of one zero-code ONNX model: config.pbtxt and 1/model.onnx. */
+function onnxRepository(name: string, model: () => Uint8Array, config: string): (dir: string) => string {
+  return (dir) => {
+    const root = join(dir, 'repository');
+    mkdirSync(join(root, name, '1'), { recursive: true });
+    writeFileSync(join(root, name, 'config.pbtxt'), `name: "${name}"\n${config}`);
+    writeFileSync(join(root, name, '1', 'model.onnx'), model());
+    return root;
+  };
+}
+
+/** A copy of models/iris whose config.pbtxt has `line` in place of `bundled`. */
+function bundledIrisWith(bundled: string, line: string): (dir: string) => string {
+  return (dir) => {
+    const root = modelCopy('', 'iris')(dir);
+    const file = join(root, 'iris', 'config.pbtxt');
+    const config = readFileSync(file, 'utf8');
+    if (!config.includes(bundled)) throw new Error(`models/iris/config.pbtxt no longer has '${bundled}'`);
+    writeFileSync(file, config.replace(bundled, line));
+    return root;
+  };
+}
+
+/**
+ * The "~1 ms MLP": 768 → 1536 → 1536 → 1536 → 16 float32 (5.9 M weights, 24 MB), one intra-op
+ * thread. A single row reads every weight for about a millisecond of work; a batch reads them
+ * once for all its rows, which is what dynamic batching can win. Built once per run (fixed seed).
+ */
+const MLP_WIDTHS = [768, 1536, 1536, 1536, 16] as const;
+let mlpBytes: Uint8Array | undefined;
+const mlp = (): Uint8Array => (mlpBytes ??= mlpModel(MLP_WIDTHS));
+const MLP_CONFIG = `platform: "onnxruntime_onnx"
+max_batch_size: 64
+input [ { name: "x" data_type: TYPE_FP32 dims: [ ${MLP_WIDTHS[0]} ] } ]
+output [ { name: "y" data_type: TYPE_FP32 dims: [ ${MLP_WIDTHS[4]} ] } ]
+parameters { key: "intra_op_thread_count" value: { string_value: "1" } }
+`;
+
+/** One row of FP32 features in raw_input_contents. */
+function onnxRow(model: string, input: string, values: Float32Array): ModelInferRequest {
+  return ModelInferRequest.fromPartial({
+    modelName: model,
+    id: 'bench',
+    inputs: [{ name: input, datatype: 'FP32', shape: [1n, BigInt(values.length)] }],
+    rawInputContents: [Buffer.from(values.buffer)],
+  });
 }
 
 const WORKER_FIXTURES = join('test', 'fixtures', 'worker-models');
@@ -278,6 +356,33 @@ export const pairRepository = pipelineRepository(new Map([...PAIR_MODELS.ensembl
 
 /** Requests in flight for small tensors: one at a time, a busy client, a saturating one. */
 const IN_FLIGHT = [1, 16, 64];
+
+const simpleInputs = (): InputTensor[] => [
+  { name: 'INPUT0', datatype: 'INT32', shape: [1, 16], data: Int32Array.from(SIXTEEN) },
+  { name: 'INPUT1', datatype: 'INT32', shape: [1, 16], data: Int32Array.from(ONES) },
+];
+
+const identityInputs = (): InputTensor[] => [{ name: 'INPUT0', datatype: 'FP32', shape: [REST_FP32_ELEMENTS], data: fp32Values(REST_FP32_ELEMENTS) }];
+
+const identityExpected = (): ExpectedOutput[] => [
+  { name: 'OUTPUT0', datatype: 'FP32', shape: [REST_FP32_ELEMENTS], raw: Buffer.from(fp32Values(REST_FP32_ELEMENTS).buffer) },
+];
+
+/** v2serve's HTTP port against the hand-written node:http floor computing the same model. */
+function againstRestFloor(model: NonNullable<ServerVariant['model']>): Pick<HttpScenario, 'variants' | 'ratios'> {
+  return {
+    variants: [
+      {
+        id: 'floor',
+        kind: 'rest',
+        model,
+        description: `bench/rest-floor-server.ts --model=${model}: node:http, JSON.parse, the model inline, JSON or binary out; no routing, validation or statistics`,
+      },
+      { id: 'v2serve', kind: 'v2serve', description: 'bin/v2serve.js, bundled models/, its HTTP port' },
+    ],
+    ratios: [{ label: 'v2serve/floor', numerator: 'v2serve', denominator: 'floor' }],
+  };
+}
 
 export const SCENARIOS: readonly Scenario[] = [
   {
@@ -546,33 +651,98 @@ export const SCENARIOS: readonly Scenario[] = [
       { label: 'cpu on/off', numerator: 'metrics-on', denominator: 'metrics-off', targets: [{ metric: 'cpuUsPerRequest', max: 1.03, concurrency: [16] }] },
     ],
   },
+  {
+    // Issue 26: the REST path over HTTP/1.1 (one request at a time on each of N connections),
+    // against a node:http floor that parses the JSON and computes simple inline.
+    name: 'rest-simple-json',
+    transport: 'http',
+    description: 'REST, simple, 2×[1,16] INT32 as JSON data, JSON answer; v2serve vs a node:http floor',
+    request: () => jsonInferRequest('simple', 'bench', simpleInputs()),
+    expected: simpleExpected,
+    concurrency: IN_FLIGHT,
+    ...againstRestFloor('simple'),
+  },
+  {
+    name: 'rest-simple-binary',
+    transport: 'http',
+    description: 'REST, simple, 2×[1,16] INT32 in the binary tensor extension, binary answer; v2serve vs a node:http floor',
+    request: () => binaryInferRequest('simple', 'bench', simpleInputs()),
+    expected: simpleExpected,
+    concurrency: IN_FLIGHT,
+    ...againstRestFloor('simple'),
+  },
+  {
+    name: 'rest-identity-fp32-1mib-binary',
+    transport: 'http',
+    description: `REST, identity_fp32, FP32 [${REST_FP32_ELEMENTS}] (1 MiB) in the binary tensor extension, binary answer; v2serve vs a node:http floor`,
+    request: () => binaryInferRequest('identity_fp32', 'bench', identityInputs()),
+    expected: identityExpected,
+    // As over gRPC: at 64 in flight a run would hold only a few waves of big requests.
+    concurrency: [1, 16],
+    ...againstRestFloor('identity_fp32'),
+  },
+  {
+    // A quarter of a million numbers each way: where JSON parsing and writing dominate.
+    name: 'rest-identity-fp32-1mib-json',
+    transport: 'http',
+    description: `REST, identity_fp32, FP32 [${REST_FP32_ELEMENTS}] (1 MiB, about 2 MiB of text) as JSON data, JSON answer; v2serve vs a node:http floor`,
+    request: () => jsonInferRequest('identity_fp32', 'bench', identityInputs()),
+    expected: identityExpected,
+    concurrency: [1, 16],
+    ...againstRestFloor('identity_fp32'),
+  },
+  {
+    // Issue 19: the bundled Iris graph (a Gemm and a Softmax, microseconds of work) as shipped
+    // vs session.run called in the handler of the same generated gRPC service (baseline-server.ts
+    // --kind=onnx), both with the session options of models/iris/config.pbtxt; and in one
+    // worker, the ONNX default, which the bundled config leaves.
+    name: 'onnx-iris',
+    description: 'iris, one flower FP32 [1,4]; v2serve as bundled vs session.run in a grpc-js handler; in a worker',
+    request: () => onnxRow('iris', 'input', Float32Array.from([6.3, 3.3, 6.0, 2.5])),
+    // The probabilities are onnxruntime's to compute: the floor must answer v2serve's.
+    expected: () => [{ name: 'probabilities', datatype: 'FP32', shape: [1, 3] }],
+    concurrency: IN_FLIGHT,
+    variants: [
+      { id: 'direct', kind: 'onnx', description: 'grpc-js + generated service, session.run in ModelInfer', repository: modelCopy('', 'iris') },
+      { id: 'v2serve', kind: 'v2serve', description: 'models/iris as bundled: main thread, dynamic_batching { }', repository: modelCopy('', 'iris') },
+      {
+        id: 'worker',
+        kind: 'v2serve',
+        description: 'models/iris in 1 worker instance (the ONNX default without instance_group)',
+        repository: bundledIrisWith('instance_group [ { kind: KIND_MODEL } ]', 'instance_group [ { count: 1 kind: KIND_CPU } ]'),
+      },
+    ],
+    ratios: [
+      { label: 'v2serve/direct', numerator: 'v2serve', denominator: 'direct', targets: [{ metric: 'throughput', min: 0.85, concurrency: [16] }] },
+      { label: 'worker/direct', numerator: 'worker', denominator: 'direct' },
+    ],
+  },
+  {
+    // Issue 19: a ~1 ms MLP served zero-code vs session.run called in a grpc-js handler, with
+    // dynamic batching off and on. With batching v2serve runs fewer, bigger batches than the
+    // floor's one run per request; batching-off/direct is the same work.
+    name: 'onnx-mlp',
+    description: `MLP ${MLP_WIDTHS.join('→')} FP32, one row; v2serve vs session.run in a grpc-js handler; dynamic batching off vs on`,
+    request: () => onnxRow('mlp', 'x', Float32Array.from({ length: MLP_WIDTHS[0] }, (_, i) => ((i % 13) - 6) / 6)),
+    expected: () => [{ name: 'y', datatype: 'FP32', shape: [1, MLP_WIDTHS[4]] }],
+    concurrency: IN_FLIGHT,
+    variants: [
+      { id: 'direct', kind: 'onnx', description: 'grpc-js + generated service, session.run in ModelInfer', repository: onnxRepository('mlp', mlp, MLP_CONFIG) },
+      { id: 'batching-off', kind: 'v2serve', description: 'mlp zero-code, no dynamic batching', repository: onnxRepository('mlp', mlp, MLP_CONFIG) },
+      {
+        id: 'batching-on',
+        kind: 'v2serve',
+        description: 'mlp zero-code with dynamic_batching { } (batches up to 64)',
+        repository: onnxRepository('mlp', mlp, `${MLP_CONFIG}dynamic_batching { }\n`),
+      },
+    ],
+    ratios: [
+      { label: 'batching-on/direct', numerator: 'batching-on', denominator: 'direct', targets: [{ metric: 'throughput', min: 0.85, concurrency: [16] }] },
+      { label: 'batching-off/direct', numerator: 'batching-off', denominator: 'direct' },
+      { label: 'batching-on/off', numerator: 'batching-on', denominator: 'batching-off', targets: [{ metric: 'throughput', min: 2, concurrency: [64] }] },
+    ],
+  },
 ];
-
-const BYTES_PER_ELEMENT: Readonly<Partial<Record<string, number>>> = { INT32: 4, FP32: 4 };
-
-/** How `response` differs from `expected`, as one message per difference; empty when it does not. */
-export function responseProblems(response: ModelInferResponse, expected: readonly ExpectedOutput[]): string[] {
-  const problems: string[] = [];
-  if (response.outputs.length !== expected.length) problems.push(`${response.outputs.length} outputs, expected ${expected.length}`);
-  for (const want of expected) {
-    const index = response.outputs.findIndex((o) => o.name === want.name);
-    const got = response.outputs[index];
-    if (!got) {
-      problems.push(`no output ${want.name}`);
-      continue;
-    }
-    const shape = got.shape.map(Number);
-    if (got.datatype !== want.datatype || shape.join() !== want.shape.join()) {
-      problems.push(`${want.name} is ${got.datatype} [${shape.join(',')}], expected ${want.datatype} [${want.shape.join(',')}]`);
-    }
-    const raw = response.rawOutputContents[index];
-    if (!raw) problems.push(`${want.name} has no raw_output_contents`);
-    else if (want.raw ? !Buffer.from(raw).equals(want.raw) : raw.length !== want.shape.reduce((a, b) => a * b, BYTES_PER_ELEMENT[want.datatype] ?? NaN)) {
-      problems.push(`${want.name}: the ${raw.length} bytes of raw_output_contents are not the expected values`);
-    }
-  }
-  return problems;
-}
 
 /**
  * The memory soak: many `simple` raw requests at one concurrency against a fresh v2serve,

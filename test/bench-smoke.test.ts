@@ -51,15 +51,27 @@ interface ScenarioJson {
   ratios: { label: string; concurrency: number; median: Figures; rounds: Record<keyof Figures, number[]> }[];
 }
 
+/** Scenarios whose every variant must have run at 16 in flight, and the ratios they must report. */
+const MEASURED: readonly { readonly names: readonly string[]; readonly variants: readonly string[]; readonly ratios: readonly string[] }[] = [
+  { names: ['simple-raw', 'simple-typed', 'identity-fp32-4mib', 'simple-string'], variants: ['bare', 'generated', 'v2serve'], ratios: ['v2serve/bare', 'v2serve/generated'] },
+  {
+    names: ['rest-simple-json', 'rest-simple-binary', 'rest-identity-fp32-1mib-binary', 'rest-identity-fp32-1mib-json'],
+    variants: ['floor', 'v2serve'],
+    ratios: ['v2serve/floor'],
+  },
+  { names: ['onnx-iris'], variants: ['direct', 'v2serve', 'worker'], ratios: ['v2serve/direct', 'worker/direct'] },
+];
+
 describe('bench', () => {
   // Every scenario starts its servers even in a quick run. The bound only tells a hung bench
-  // from a slow one: about 75 s on an idle machine, 145 s beside another suite.
-  test('bench - --quick exits 0 and writes bench/results/latest.json with every section', { timeout: 420_000 }, async () => {
+  // from a slow one: about 75 s on an idle machine before the REST and ONNX scenarios, 160 s
+  // with them at a load average of 12 to 17 on 2 cores.
+  test('bench - --quick exits 0 and writes bench/results/latest.json with every section', { timeout: 500_000 }, async () => {
     // The bench's unary load generator; the bench cannot run without it.
     const h2load = spawnSync('h2load', ['--version'], { encoding: 'utf8' });
     assert.ok(!h2load.error && h2load.status === 0, 'h2load not found on PATH: install it with `apt-get install nghttp2-client`');
 
-    const { code, output } = await runQuickBench(400_000);
+    const { code, output } = await runQuickBench(480_000);
     assert.equal(code, 0, `bench --quick failed:\n${output.slice(-4000)}`);
 
     const result = JSON.parse(readFileSync(join(ROOT, 'bench', 'results', 'latest.json'), 'utf8')) as Record<string, unknown>;
@@ -77,10 +89,10 @@ describe('bench', () => {
       SCENARIOS.map((s) => s.name),
     );
     for (const scenario of scenarios) assert.equal(scenario.failed, undefined, `${scenario.name}: ${scenario.failed}`);
-    for (const name of ['simple-raw', 'simple-typed', 'identity-fp32-4mib', 'simple-string']) {
+    for (const { name, variants, ratios } of MEASURED.flatMap((m) => m.names.map((name) => ({ ...m, name })))) {
       const scenario = scenarios.find((s) => s.name === name) as ScenarioJson;
       assert.equal(scenario.skipped, undefined);
-      for (const variant of ['bare', 'generated', 'v2serve']) {
+      for (const variant of variants) {
         const run = scenario.runs.find((r) => r.variant === variant && r.concurrency === 16);
         assert.ok(run, `${name}: no run of ${variant} at 16 in flight`);
         assert.ok(run.requests >= 16, `${name}/${variant}: ${run.requests} requests`);
@@ -90,7 +102,7 @@ describe('bench', () => {
         assert.deepEqual(run.problems, []);
         assert.ok(scenario.summary.some((c) => c.variant === variant && c.concurrency === 16));
       }
-      for (const label of ['v2serve/bare', 'v2serve/generated']) {
+      for (const label of ratios) {
         const ratio = scenario.ratios.find((r) => r.label === label && r.concurrency === 16);
         assert.ok(ratio, `${name}: ratio ${label} at 16 missing`);
         for (const metric of ['throughput', 'p50', 'p99', 'cpuUsPerRequest', 'rssKb'] as const) {
