@@ -36,11 +36,14 @@ export default tseslint.config(
             ...layer('tensor', ['tensor', 'errors.ts', 'dictionary.ts'], 'src/tensor is pure: it imports only src/errors.ts and src/dictionary.ts.'),
             ...layer('model', ['model', ...LEAVES], 'src/model is the model-author contract: it knows no repository, scheduling, workers or transport.'),
             ...layer('scheduling', ['scheduling', 'model', ...LEAVES], 'src/scheduling runs jobs on instances: it knows no repository, pipeline or transport.'),
-            ...layer('workers', ['workers', 'model', 'logging', ...LEAVES], 'src/workers implements a model instance in threads: it knows no repository, scheduling or transport.'),
+            ...layer('workers', ['workers', 'model', 'logging', 'model-imports', ...LEAVES], 'src/workers implements a model instance in threads: it knows no repository, scheduling or transport.'),
             ...layer('pipeline', ['pipeline', 'scheduling', 'model', ...LEAVES], 'src/pipeline is a version\'s request path: it knows no repository, workers or transport.'),
             ...layer('ensemble', ['ensemble', 'model', ...LEAVES], 'src/ensemble is the step graph and its runner: it calls models through the model contract and knows no repository, scheduling or transport.'),
             ...layer('repository', ['repository', 'ensemble', 'pipeline', 'scheduling', 'workers', 'model', ...LEAVES], 'src/repository knows no transport or side path.'),
             ...layer('onnx', ['onnx', 'model', ...LEAVES], 'src/onnx is a model backend: it builds on the model-author contract and knows no repository, scheduling or transport.'),
+            // Loaded before the server in each thread (bin/v2serve.js, src/workers/worker-entry.js), and
+            // resolve-hook.ts inside Node's module-hooks thread: it knows nothing of the server.
+            ...layer('model-imports', ['model-imports', 'package-root.ts'], 'src/model-imports redirects model imports of v2serve: it imports only src/package-root.ts.'),
             ...layer('logging', ['logging', 'errors.ts', 'events.ts', 'dictionary.ts'], 'src/logging is pino, the live log settings and the request log; it knows no transport.'),
             // Metrics are a side path fed through events.ts's contracts: the wiring (src/server.ts) hands them in.
             ...layer('metrics', ['metrics', 'events.ts', 'errors.ts', 'dictionary.ts', 'listen.ts'], 'src/metrics is fed through the contracts of src/events.ts: it knows no repository, pipeline, transport or monitoring.'),

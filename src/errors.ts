@@ -33,8 +33,9 @@ export type ErrorCode = StatusCode | RefinedCode;
 
 /**
  * Marks InferenceErrors across copies of this module: a model's 'v2serve' may be another copy
- * than the server's (a CommonJS model, a model beside the build while the server runs from
- * source), and its errors must keep their code all the same.
+ * than the server's (v2serve embedded with startServer, whose process has not registered the
+ * CLI's model-import hooks; a model beside the build while the server runs from source), and
+ * its errors must keep their code all the same.
  */
 const BRAND = Symbol.for('v2serve.InferenceError');
 

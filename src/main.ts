@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { parseConfig, TLS_FLAGS, UsageError, USAGE, type Config } from './cli/config.js';
 import { TlsFileError } from './grpc/index.js';
 import { createRootLogger } from './logging/index.js';
+import { findPlantedV2serve } from './model-imports/index.js';
 import { PACKAGE_VERSION } from './package-root.js';
 import { startServer, StartupError, type RunningV2serve } from './server.js';
 
@@ -57,6 +58,16 @@ function handleProcessErrors(config: Config, log: Logger): void {
     log.fatal({ err }, 'uncaught exception; exiting');
     process.exit(1);
   });
+}
+
+/** Tells once that the repository's own v2serve of another version is not what its models get. */
+function warnOfPlantedV2serve(repository: string, log: Logger): void {
+  const planted = findPlantedV2serve(repository);
+  if (!planted) return;
+  log.warn(
+    { repository, plantedPath: planted.path, plantedVersion: planted.version, serverVersion: PACKAGE_VERSION },
+    `the model repository has its own v2serve ${planted.version} (${planted.path}); its models import this server's v2serve ${PACKAGE_VERSION} instead`,
+  );
 }
 
 /** SIGTERM/SIGINT stop the server in order; a second signal, or a stop past the exit timeout, exits at once. */
@@ -117,6 +128,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 
   const logger = createRootLogger({ verboseLevel: config.logVerbose, format: config.logFormat });
   handleProcessErrors(config, logger.log);
+  warnOfPlantedV2serve(config.modelRepository, logger.log);
   let server: RunningV2serve;
   try {
     server = await startServer(config, logger);

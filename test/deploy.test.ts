@@ -415,6 +415,11 @@ describe('deploy - Dockerfile', () => {
     assert.equal(flagValue(imageArgs(), 'model-repository'), '/mnt/models');
   });
 
+  test("Dockerfile - no node_modules is planted for the mounted repository: models get the server's v2serve from the server", () => {
+    const runs = RUNTIME_STAGE.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+    assert.deepEqual(runs.filter((r) => /node_modules\/v2serve|\bln\b/.test(r)), []);
+  });
+
   test('Dockerfile - every file it copies from the build context exists, and .dockerignore leaves none of it out', () => {
     const rules = parseDockerignore(readFileSync(join(ROOT, '.dockerignore'), 'utf8'));
     const copies = DOCKERFILE.filter((i) => i.keyword === 'COPY' || i.keyword === 'ADD').map(parseCopy);

@@ -68,8 +68,10 @@ function describeExport(value: unknown): string {
 }
 
 /**
- * A CommonJS model module (a .ts file outside a "type": "module" package) gets its own
- * copy of v2serve, so the check is on the shape of ModelServer, not on class identity.
+ * The CLI hands every model the server's own v2serve (src/model-imports), but a server
+ * started with startServer in a process of its own, or run from source while the model
+ * imports the build, leaves the model another copy: the check is on the shape of
+ * ModelServer, not on class identity.
  */
 function extendsModelServer(candidate: { prototype?: unknown }): boolean {
   if (candidate.prototype instanceof ModelServer) return true;
