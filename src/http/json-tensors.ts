@@ -50,33 +50,58 @@ function badValue(field: string, index: number, expected: string, value: unknown
 export function encodeJsonData(data: unknown, datatype: string, count: number, field: string): Uint8Array {
   if (!isDatatype(datatype)) throw InferenceError.invalidArgument(field.replace(/\.data$/, '.datatype'), `'${datatype}' is not a datatype`);
   if (BINARY_ONLY.has(datatype)) throw binaryOnlyError(field, datatype);
-  const values = flatten(data, field);
+  // Flat data (the usual form) is read as it is; nested data is flattened first.
+  const values = Array.isArray(data) && !Array.isArray(data[0]) ? (data as readonly unknown[]) : flatten(data, field);
   if (values.length !== count) {
     throw InferenceError.invalidArgument(field, `has ${values.length} elements, the shape implies ${count}`);
   }
   if (datatype === 'BYTES') return encodeBytes(values, field);
   const array = new TYPED_ARRAY[datatype](count);
-  const range = INT_RANGE.get(datatype);
-  for (let i = 0; i < count; i++) {
-    const value = values[i];
-    if (datatype === 'BOOL') {
-      if (typeof value !== 'boolean') throw badValue(field, i, 'true or false', value);
-      array[i] = value ? 1 : 0;
-    } else if (datatype === 'FP32' || datatype === 'FP64') {
-      if (typeof value !== 'number') throw badValue(field, i, 'a number', value);
-      array[i] = value;
-    } else if (datatype === 'INT64' || datatype === 'UINT64') {
-      // JSON.parse gives doubles: beyond 2^53 the value the client meant is already lost.
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || (datatype === 'UINT64' && value < 0)) {
-        throw badValue(field, i, `an integer ${datatype === 'UINT64' ? 'in 0' : `in -${Number.MAX_SAFE_INTEGER}`}..${Number.MAX_SAFE_INTEGER} (larger ${datatype} values need the binary data format)`, value);
+  // One loop per kind of value, the datatype decided once rather than per element.
+  switch (datatype) {
+    case 'BOOL': {
+      const bools = array as Uint8Array;
+      for (let i = 0; i < count; i++) {
+        const value = values[i];
+        if (typeof value !== 'boolean') throw badValue(field, i, 'true or false', value);
+        bools[i] = value ? 1 : 0;
       }
-      array[i] = BigInt(value);
-    } else {
-      const [min, max] = range as readonly [number, number];
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-        throw badValue(field, i, `a ${datatype} integer in ${min}..${max}`, value);
+      break;
+    }
+    case 'FP32':
+    case 'FP64': {
+      const floats = array as Float32Array | Float64Array;
+      for (let i = 0; i < count; i++) {
+        const value = values[i];
+        if (typeof value !== 'number') throw badValue(field, i, 'a number', value);
+        floats[i] = value;
       }
-      array[i] = value;
+      break;
+    }
+    case 'INT64':
+    case 'UINT64': {
+      const longs = array as BigInt64Array | BigUint64Array;
+      const min = datatype === 'UINT64' ? 0 : -Number.MAX_SAFE_INTEGER;
+      for (let i = 0; i < count; i++) {
+        const value = values[i];
+        // JSON.parse gives doubles: beyond 2^53 the value the client meant is already lost.
+        if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+          throw badValue(field, i, `an integer in ${min}..${Number.MAX_SAFE_INTEGER} (larger ${datatype} values need the binary data format)`, value);
+        }
+        longs[i] = BigInt(value);
+      }
+      break;
+    }
+    default: {
+      const ints = array as Exclude<NumericData, BigInt64Array | BigUint64Array>;
+      const [min, max] = INT_RANGE.get(datatype) as readonly [number, number];
+      for (let i = 0; i < count; i++) {
+        const value = values[i];
+        if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+          throw badValue(field, i, `a ${datatype} integer in ${min}..${max}`, value);
+        }
+        ints[i] = value;
+      }
     }
   }
   return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
@@ -110,10 +135,14 @@ export function jsonDataText(bytes: Uint8Array, datatype: Datatype, field: strin
   const values: NumericData = new TYPED_ARRAY[datatype](aligned.buffer, aligned.byteOffset, aligned.byteLength / size);
   if (datatype === 'BOOL') return `[${Array.from(values as Uint8Array, (v) => (v ? 'true' : 'false')).join(',')}]`;
   if (datatype === 'FP32' || datatype === 'FP64') {
+    const floats = values as Float32Array | Float64Array;
     // JSON has no NaN or Infinity: null, as JSON.stringify writes them, keeps the body parseable.
-    return `[${Array.from(values as Float32Array | Float64Array, (v) => (Number.isFinite(v) ? String(v) : 'null')).join(',')}]`;
+    for (let i = 0; i < floats.length; i++) {
+      if (!Number.isFinite(floats[i]!)) return `[${Array.from(floats, (v) => (Number.isFinite(v) ? String(v) : 'null')).join(',')}]`;
+    }
   }
-  return `[${Array.from(values as ArrayLike<number | bigint>, String).join(',')}]`;
+  // The typed array's own join writes the digits without a string per element in between.
+  return `[${values.join(',')}]`;
 }
 
 /** The elements of a BYTES tensor, as UTF-8 strings. */

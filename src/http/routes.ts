@@ -136,8 +136,16 @@ async function infer(context: RouteContext, request: RouteRequest, operation: st
 }
 
 
-/** In order: the first route whose path and verb match answers. */
+/** In order: the first route whose path and verb match answers. Inference first: it is most of the traffic. */
 export const ROUTES: readonly Route[] = [
+  {
+    method: 'POST',
+    operation: 'ModelInfer',
+    about: modelOf,
+    path: model('/infer'),
+    category: 'inference',
+    handle: (c, r) => infer(c, r, undefined),
+  },
   {
     method: 'GET',
     operation: 'ServerMetadata',
@@ -202,14 +210,6 @@ export const ROUTES: readonly Route[] = [
     path: model('/stats'),
     category: 'statistics',
     handle: (c, r) => json(toStatisticsJson(c.repository.statistics(r.params[0] as string, r.params[1] ?? ''))),
-  },
-  {
-    method: 'POST',
-    operation: 'ModelInfer',
-    about: modelOf,
-    path: model('/infer'),
-    category: 'inference',
-    handle: (c, r) => infer(c, r, undefined),
   },
   {
     method: 'POST',

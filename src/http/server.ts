@@ -53,35 +53,46 @@ function responseEncoding(message: IncomingMessage): 'gzip' | 'deflate' | undefi
   return undefined;
 }
 
-/** Sends `reply`; resolves with the body bytes sent. */
+/** Sends `reply` in one write, headers and body together; resolves with the body bytes sent. */
 async function send(message: IncomingMessage, response: ServerResponse, reply: Reply): Promise<number> {
   if (response.destroyed) return 0;
   if (reply.json === undefined) {
     response.writeHead(reply.status, { 'Content-Length': 0 }).end();
     return 0;
   }
-  const header = Buffer.from(reply.json, 'utf8');
-  const binary = reply.binary ?? [];
-  const headers: Record<string, string | number> = Object.create(null) as Record<string, string | number>;
-  let parts: readonly Uint8Array[] = [header, ...binary];
-  if (binary.length > 0) {
-    headers['Content-Type'] = 'application/octet-stream';
-    headers['Inference-Header-Content-Length'] = header.byteLength;
-  } else {
-    headers['Content-Type'] = 'application/json';
-  }
+  const binary = reply.binary ?? NO_BLOBS;
   const encoding = reply.compressible ? responseEncoding(message) : undefined;
   if (encoding) {
-    parts = [await COMPRESS[encoding](Buffer.concat(parts))];
-    headers['Content-Encoding'] = encoding;
+    const body = await COMPRESS[encoding](Buffer.concat([Buffer.from(reply.json, 'utf8'), ...binary]));
+    response.writeHead(reply.status, { 'Content-Type': binary.length > 0 ? 'application/octet-stream' : 'application/json', ...inferenceHeader(reply.json, binary), 'Content-Encoding': encoding, 'Content-Length': body.byteLength });
+    response.end(body);
+    return body.byteLength;
   }
-  const length = parts.reduce((n, part) => n + part.byteLength, 0);
-  headers['Content-Length'] = length;
-  response.writeHead(reply.status, headers);
-  // Binary outputs go out as they are: views on the encoded outputs, no copy into one body.
-  for (const part of parts) response.write(part);
+  const headerLength = Buffer.byteLength(reply.json);
+  if (binary.length === 0) {
+    // A string body goes out with the headers in one write (node:http joins them).
+    response.writeHead(reply.status, { 'Content-Type': 'application/json', 'Content-Length': headerLength });
+    response.end(reply.json);
+    return headerLength;
+  }
+  let length = headerLength;
+  for (let i = 0; i < binary.length; i++) length += binary[i]!.byteLength;
+  response.writeHead(reply.status, { 'Content-Type': 'application/octet-stream', 'Inference-Header-Content-Length': headerLength, 'Content-Length': length });
+  // Binary outputs go out as they are (views on the encoded outputs, no copy into one body),
+  // gathered by the cork into one writev with the headers and the JSON part.
+  response.cork();
+  response.write(reply.json);
+  for (let i = 0; i < binary.length; i++) response.write(binary[i]);
   response.end();
+  response.uncork();
   return length;
+}
+
+const NO_BLOBS: readonly Uint8Array[] = [];
+
+/** The binary extension's header, when an answer has binary parts. */
+function inferenceHeader(json: string, binary: readonly Uint8Array[]): { 'Inference-Header-Content-Length'?: number } {
+  return binary.length > 0 ? { 'Inference-Header-Content-Length': Buffer.byteLength(json) } : {};
 }
 
 /** The request's id: the one its route read (an inference's `id`), else one made now, once. */
