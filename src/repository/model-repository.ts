@@ -483,15 +483,19 @@ export class ModelRepository {
       if (!found) throw InferenceError.modelNotFound(name, version);
       return found;
     }
-    const candidates = [...entry.versions.values()].sort((a, b) => Number(b.version) - Number(a.version));
-    const ready = candidates.find((v) => v.ready) ?? candidates.find((v) => v.state === 'LOADING');
-    if (!ready) {
+    // Version maps are kept highest first (selectVersions, interimVersions): the walk needs no sort.
+    let loading: ModelVersion | undefined;
+    for (const candidate of entry.versions.values()) {
+      if (candidate.ready) return candidate;
+      if (loading === undefined && candidate.state === 'LOADING') loading = candidate;
+    }
+    if (loading === undefined) {
       const why = entry.reason ? `: ${entry.reason}` : '';
       // Unloaded on purpose: gone, as Triton answers. Failed to load: there but unavailable.
       const code = entry.wanted ? 'UNAVAILABLE' : 'NOT_FOUND';
       throw new InferenceError(code, `Request for unknown model: '${name}' has no available versions${why}`);
     }
-    return ready;
+    return loading;
   }
 
   /** Never throws: an unknown model or version is a rejection, like every other failure. */
