@@ -108,7 +108,7 @@ describe('classification', () => {
     test(`classification - ${name} is INVALID_ARGUMENT naming the parameter`, async () => {
       await assert.rejects(
         call(cli.client, cli.client.modelInfer, request('scores', [0.5], [1n], [['PROBS', { classification: parameter }]])),
-        { code: status.INVALID_ARGUMENT, details: /'outputs\[0\]\.parameters\.classification' must be an int64_param > 0/ },
+        { code: status.INVALID_ARGUMENT, details: /'outputs\[0\]\.parameters\.classification' must be an integer > 0/ },
       );
     });
   }
