@@ -11,7 +11,7 @@ import { usesSharedMemory, type SharedMemoryRegistry } from '../shared-memory/in
 type ValueKind = 'an integer' | 'a boolean' | 'a string';
 
 /** The kinds each request parameter Triton defines may take, whichever wire it came on (PROTOCOL §6.1). */
-const TRITON_PARAMETERS: ReadonlyMap<string, readonly ValueKind[]> = new Map([
+export const TRITON_PARAMETERS: ReadonlyMap<string, readonly ValueKind[]> = new Map([
   ['sequence_id', ['an integer', 'a string']],
   ['sequence_start', ['a boolean']],
   ['sequence_end', ['a boolean']],

@@ -1,2 +1,2 @@
 // The transport-neutral way into inference: what the gRPC and HTTP transports both call.
-export { checkRepositoryName, checkRequestParameters, DataPlane } from './data-plane.js';
+export { checkRepositoryName, checkRequestParameters, DataPlane, TRITON_PARAMETERS } from './data-plane.js';

@@ -16,7 +16,8 @@ import { InferenceError } from '../errors.js';
 import { LOG_SETTINGS, unknownLogSetting, type LogSettingKind, type LogSettingValue } from '../logging/index.js';
 import type { ParamValue, Parameters } from '../model/index.js';
 import type { CallInput, Duration, InferCall } from '../pipeline/index.js';
-import { hasPlacement } from '../shared-memory/index.js';
+import { TRITON_PARAMETERS } from '../data-plane/index.js';
+import { placementOf } from '../shared-memory/index.js';
 import type { IndexEntry, ModelMetadata, VersionStatisticsEntry } from '../repository/index.js';
 
 const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
@@ -115,7 +116,8 @@ export function toInferCall(request: ModelInferRequest, arrivedNs: bigint, reque
     const { name } = input;
     const parameters = input.parameters.size > 0 ? fromInferParameters(input.parameters) : undefined;
     let bytes: Uint8Array | undefined;
-    if (useRaw && !hasPlacement(parameters)) {
+    // An input in shared memory takes no raw entry: its placement is read (and checked) first.
+    if (useRaw && placementOf(parameters, `inputs[${i}]`) === undefined) {
       bytes = raw[next++];
       if (bytes === undefined) {
         if (hasTypedContents(input)) throw inputError(i, name, 'contents field must not be specified when using raw_input_contents (other inputs are raw)');
@@ -130,6 +132,11 @@ export function toInferCall(request: ModelInferRequest, arrivedNs: bigint, reque
   });
   if (next < raw.length) {
     throw InferenceError.invalidArgument('raw_input_contents', `has ${raw.length} entries but only ${next} inputs are not in shared memory`);
+  }
+  for (const [key, parameter] of request.parameters) {
+    // A double_param is a number like an int64_param's once converted: refused here, by its oneof.
+    const kinds = parameter.doubleParam === undefined ? undefined : TRITON_PARAMETERS.get(key);
+    if (kinds) throw InferenceError.invalidArgument(`parameters.${key}`, `must be ${kinds.join(' or ')}, got double_param ${parameter.doubleParam}`);
   }
   return {
     model: request.modelName,

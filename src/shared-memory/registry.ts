@@ -97,8 +97,8 @@ export function hasPlacement(parameters: Parameters | undefined): boolean {
   return parameters !== undefined && (parameters[REGION] !== undefined || parameters[BYTE_SIZE] !== undefined || parameters[OFFSET] !== undefined);
 }
 
-/** Reads the region parameters of one tensor, with Triton's rules (ParseSharedMemoryParams). */
-function placementOf(parameters: Parameters | undefined, field: string): Placement | undefined {
+/** Reads the region parameters of one tensor, with Triton's rules (ParseSharedMemoryParams); undefined when it names none. */
+export function placementOf(parameters: Parameters | undefined, field: string): Placement | undefined {
   if (!parameters || !hasPlacement(parameters)) return undefined;
   const region = parameters[REGION];
   const byteSize = parameters[BYTE_SIZE];

@@ -72,6 +72,16 @@ describe('gRPC toInferCall', () => {
     assert.throws(() => toInferCall(request([input('X', [2n ** 60n])], [four()]), 0n, 'id'), INVALID(/inputs\[0\] 'X': dimension 1152921504606846976 .* too large/));
   });
 
+  test("a Triton parameter sent as double_param is refused by its oneof, though its value is whole", () => {
+    const withTimeout = { ...request([], []), parameters: new Map<string, InferParameter>([['timeout', { doubleParam: 1000 }]]) };
+    assert.throws(() => toInferCall(withTimeout, 0n, 'id'), INVALID(/'parameters\.timeout' must be an integer, got double_param 1000/));
+  });
+
+  test('an input whose placement lacks its region is refused before raw entries are counted', () => {
+    const badPlacement = new Map<string, InferParameter>([['shared_memory_byte_size', { int64Param: 4n }]]);
+    assert.throws(() => toInferCall(request([input('A', [1n], undefined, badPlacement)], [four()]), 0n, 'id'), INVALID(/need 'shared_memory_region'/));
+  });
+
   test('rejects an empty model name', () => {
     assert.throws(() => toInferCall({ ...request([], []), modelName: '' }, 0n, 'id'), INVALID(/'model_name' must not be empty/));
   });
