@@ -43,7 +43,9 @@ function carries(message: IncomingMessage, restriction: ProtocolRestriction): bo
 
 /** The encoding of a compressible answer: gzip or deflate when the client accepts it, else none. */
 function responseEncoding(message: IncomingMessage): 'gzip' | 'deflate' | undefined {
-  const accepted = String(message.headers['accept-encoding'] ?? '')
+  const header = message.headers['accept-encoding'];
+  if (header === undefined) return undefined;
+  const accepted = header
     .split(',')
     .map((part) => part.trim().split(';'))
     .filter(([, q]) => q === undefined || !/^\s*q\s*=\s*0(?:\.0*)?\s*$/.test(q))

@@ -69,8 +69,6 @@ interface Batch {
 
 interface Entry {
   readonly job: ExecutionJob;
-  /** Requests merge only with the same key (batchKey), computed when first compared. */
-  key: string | undefined;
   /** The common batch dim of the inputs; undefined: never merged. */
   readonly rows: number | undefined;
   readonly signal: AbortSignal;
@@ -167,7 +165,6 @@ export class DynamicBatcher implements Scheduler {
     return new Promise<BatchShare>((resolve, reject) => {
       const entry: Entry = {
         job,
-        key: undefined,
         rows: batchRows(job),
         signal,
         enqueuedNs: this.clock.now(),
@@ -238,7 +235,7 @@ export class DynamicBatcher implements Scheduler {
     let full = false;
     for (const entry of this.queue) {
       const n = entry.rows;
-      if (n === undefined || (entry !== head && keyOf(entry) !== keyOf(head))) continue;
+      if (n === undefined || (entry !== head && !batchable(entry.job, head.job))) continue;
       if (candidate.length > 0 && rows + n > maxBatchSize) {
         full = true;
         break;
@@ -334,10 +331,6 @@ function totalRows(members: readonly Entry[]): number {
   return rows;
 }
 
-function keyOf(entry: Entry): string {
-  return (entry.key ??= batchKey(entry.job));
-}
-
 function unlisten(entry: Entry): void {
   if (entry.onAbort) entry.signal.removeEventListener('abort', entry.onAbort);
 }
@@ -395,26 +388,39 @@ export function batchRows(job: ExecutionJob): number | undefined {
 }
 
 /**
- * What must be equal for two requests to share an execution: the operation, the model's
- * parameters, the requested outputs, and each input's name, datatype and row shape, in
- * order. Not the rows.
+ * Whether two requests may share an execution: the same operation, model parameters, requested
+ * outputs, and each input's name, datatype and row shape, in order. Not the rows. Compared in
+ * place, with no key built per request.
  */
-export function batchKey(job: ExecutionJob): string {
-  const inputs: string[] = [];
-  for (const tensor of job.tensors) inputs.push(tensor.name, tensor.datatype, tensor.shape.slice(1).join(','));
-  const outputs = job.outputs.map((output) => [output.name, parametersKey(output.parameters, PER_REQUEST_OUTPUT_PARAMETERS)]);
-  return JSON.stringify([job.operation, inputs, parametersKey(job.parameters, SCHEDULING_PARAMETERS), outputs]);
+export function batchable(a: ExecutionJob, b: ExecutionJob): boolean {
+  if (a.operation !== b.operation || a.tensors.length !== b.tensors.length || a.outputs.length !== b.outputs.length) return false;
+  for (let i = 0; i < a.tensors.length; i++) {
+    const x = a.tensors[i]!;
+    const y = b.tensors[i]!;
+    if (x.name !== y.name || x.datatype !== y.datatype || x.shape.length !== y.shape.length) return false;
+    for (let k = 1; k < x.shape.length; k++) if (x.shape[k] !== y.shape[k]) return false;
+  }
+  for (let i = 0; i < a.outputs.length; i++) {
+    const x = a.outputs[i]!;
+    const y = b.outputs[i]!;
+    if (x.name !== y.name || !sameParameters(x.parameters, y.parameters, PER_REQUEST_OUTPUT_PARAMETERS)) return false;
+  }
+  return sameParameters(a.parameters, b.parameters, SCHEDULING_PARAMETERS);
 }
 
-/** Sorted, typed entries: 1, 1n and '1' differ, key order does not. */
-function parametersKey(parameters: Parameters, ignored: ReadonlySet<string>): string[] {
-  const out: string[] = [];
-  for (const name of Object.keys(parameters).sort()) {
+/** The same values under the same names, `ignored` aside: 1, 1n and '1' differ, key order does not. */
+function sameParameters(p: Parameters, q: Parameters, ignored: ReadonlySet<string>): boolean {
+  let count = 0;
+  for (const name in p) {
     if (ignored.has(name)) continue;
-    const value = parameters[name] as ParamValue;
-    out.push(name, typeof value, String(value));
+    count++;
+    const v = p[name];
+    const w = q[name];
+    // NaN, the one value unequal to itself, equals itself here.
+    if (typeof v !== typeof w || (v !== w && !(v !== v && w !== w))) return false;
   }
-  return out;
+  for (const name in q) if (!ignored.has(name)) count--;
+  return count === 0;
 }
 
 function withoutKeys(parameters: Parameters, keys: ReadonlySet<string>): Parameters {

@@ -9,7 +9,7 @@ import { InferenceError } from '../../src/errors.js';
 import { realClock } from '../../src/scheduling/clock.js';
 import {
   DynamicBatcher,
-  batchKey,
+  batchable,
   batchRows,
   batchingSettings,
   type DynamicBatcherOptions,
@@ -203,25 +203,30 @@ describe('DynamicBatcher - batch formation', () => {
 });
 
 describe('DynamicBatcher - compatibility', () => {
-  test('requests differing only in timeout or priority share a key; other parameters do not', () => {
-    const key = (parameters: Parameters) => batchKey(job(0, 1, { parameters }));
-    assert.equal(key({ timeout: 5, priority: 1, scale: 2 }), key({ scale: 2 }));
-    assert.notEqual(key({ scale: 2 }), key({ scale: 3 }));
-    assert.notEqual(key({ scale: 2 }), key({ scale: '2' }));
-    assert.notEqual(key({ sequence_id: 1 }), key({ sequence_id: 2 }));
+  test('requests differing only in timeout or priority may share an execution; other parameters may not', () => {
+    const withParameters = (parameters: Parameters) => job(0, 1, { parameters });
+    const together = (a: Parameters, b: Parameters) => batchable(withParameters(a), withParameters(b));
+    assert.equal(together({ timeout: 5, priority: 1, scale: 2 }, { scale: 2 }), true);
+    assert.equal(together({ scale: 2, offset: 1 }, { offset: 1, scale: 2 }), true, 'key order does not matter');
+    assert.equal(together({ scale: 2 }, { scale: 3 }), false);
+    assert.equal(together({ scale: 2 }, { scale: '2' }), false);
+    assert.equal(together({ scale: 2 }, { scale: 2n }), false);
+    assert.equal(together({ scale: 2 }, { scale: 2, extra: true }), false);
+    assert.equal(together({ scale: NaN }, { scale: NaN }), true);
+    assert.equal(together({ sequence_id: 1 }, { sequence_id: 2 }), false);
   });
 
-  test('the operation, the requested outputs and the row shape are part of the key; the rows are not', () => {
-    const base = batchKey(job(0, 1));
-    assert.equal(batchKey(job(5, 3)), base);
+  test('the operation, the requested outputs and the row shape must match; the rows need not', () => {
+    const base = job(0, 1);
+    assert.equal(batchable(job(5, 3), base), true);
     assert.equal(batchRows(job(5, 3)), 3);
-    assert.notEqual(batchKey(job(0, 1, { operation: 'explain' })), base);
-    assert.notEqual(batchKey(job(0, 1, { cols: 3 })), base);
-    assert.notEqual(batchKey(job(0, 1, { outputs: [{ name: 'Y', parameters: {} }] })), base);
+    assert.equal(batchable(job(0, 1, { operation: 'explain' }), base), false);
+    assert.equal(batchable(job(0, 1, { cols: 3 }), base), false);
+    assert.equal(batchable(job(0, 1, { outputs: [{ name: 'Y', parameters: {} }] }), base), false);
     // Applied per request after the model ran: no reason to split a batch.
     assert.equal(
-      batchKey(job(0, 1, { outputs: [{ name: 'Y', parameters: { classification: 2 } }] })),
-      batchKey(job(0, 1, { outputs: [{ name: 'Y', parameters: {} }] })),
+      batchable(job(0, 1, { outputs: [{ name: 'Y', parameters: { classification: 2 } }] }), job(0, 1, { outputs: [{ name: 'Y', parameters: {} }] })),
+      true,
     );
   });
 
