@@ -1,8 +1,10 @@
 // N instances of one model version, each in its own worker thread (config.pbtxt
 // `instance_group [{ count: N, kind: KIND_CPU }]`), so that a model doing CPU work in
 // JavaScript uses the machine's cores and never stalls the main thread's event loop.
-// One queue per model version; a job goes to an idle instance. A crashed instance
-// fails only the request it was running and is restarted with back-off.
+// One queue per model version; a job goes to an idle instance, or, when the model's jobs
+// are short, ahead to a busy one (it waits in that thread, see jobsPerInstance). A crashed
+// instance fails only the request it was running (the others it held go back to the
+// queue) and is restarted with back-off.
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { loggerShape } from '../logging/index.js';
@@ -11,7 +13,7 @@ import { dictionary } from '../dictionary.js';
 import type { AvailabilityListener, ExecutionJob, ExecutionOutput, ModelContext, ModelInstance } from '../model/index.js';
 import {
   deserializeError,
-  packTensor,
+  packInputs,
   packTensorCopy,
   serializeError,
   unpackTensor,
@@ -36,16 +38,32 @@ export interface WorkerPoolOptions {
   readonly maxRestartDelayMs?: number;
   /** How long unload waits for the model's unload() in a worker before terminating it. Default 10 000. */
   readonly unloadTimeoutMs?: number;
+  /**
+   * Jobs an instance whose last job was short (shortJobMs) holds at once: one runs, the
+   * others wait in its thread. Each hand-over wakes two threads; with jobs waiting there, one
+   * wake-up brings several jobs (or answers) instead of one, and for short jobs the hand-over
+   * is most of the cost (16 short jobs ahead are at most 16 ms of work). Long jobs are never
+   * sent ahead: they wait in the pool's queue for whichever instance frees first, and a
+   * request cancelled there fails at once. Default 16.
+   */
+  readonly jobsPerInstance?: number;
+  /** A job whose hooks took less than this is short: for it, the hand-over costs as much as the work. Default 1. */
+  readonly shortJobMs?: number;
 }
 
-/** starting: loading the model; idle/busy: alive; restarting: waiting out its back-off. */
-type SlotState = 'starting' | 'idle' | 'busy' | 'restarting' | 'stopped';
+/** starting: loading the model; ready: alive; restarting: waiting out its back-off. */
+type SlotState = 'starting' | 'ready' | 'restarting' | 'stopped';
 
 interface Slot {
   readonly index: number;
+  /** The index as outputs name it, made once. */
+  readonly label: string;
   state: SlotState;
   worker: Worker | undefined;
-  job: Pending | undefined;
+  /** Jobs sent and not answered, by seq, oldest first: the first is the one running. */
+  readonly jobs: Map<number, Pending>;
+  /** Its last job was short: it may be sent jobs ahead (until then, or after a long one, one at a time). */
+  shortJobs: boolean;
   /** Crashes since the instance last finished a request: sets the back-off. */
   crashes: number;
   /** Why the worker is going down (from its 'error' event), for its 'exit'. */
@@ -59,23 +77,35 @@ interface Slot {
   readonly calls: Map<number, AbortController>;
 }
 
-interface Pending {
-  readonly seq: number;
-  readonly job: ExecutionJob;
-  readonly signal: AbortSignal;
-  slot: Slot | undefined;
-  resolve(output: ExecutionOutput): void;
-  reject(err: Error): void;
+/** A request from run() until it is answered; it listens to its own signal, so that a request costs no closure for that. */
+class Pending {
+  slot: Slot | undefined = undefined;
+  /** Some of its inputs moved to the instance's thread: it cannot be sent again. */
+  moved = false;
+
+  constructor(
+    readonly seq: number,
+    readonly job: ExecutionJob,
+    readonly signal: AbortSignal,
+    readonly resolve: (output: ExecutionOutput) => void,
+    readonly reject: (err: Error) => void,
+    private readonly onAbort: (pending: Pending) => void,
+  ) {}
+
+  handleEvent(): void {
+    this.onAbort(this);
+  }
 }
 
 export class WorkerPool implements ModelInstance {
   readonly label = 'workers';
   modelClass = '';
   private readonly slots: Slot[];
-  private readonly idle: Slot[] = [];
   private readonly queue: Pending[] = [];
-  /** Requests queued or running; unload waits for them. */
-  private readonly inFlight = new Set<Pending>();
+  private readonly jobsPerInstance: number;
+  private readonly shortJobNs: bigint;
+  /** Requests queued or sent; unload waits for them. */
+  private inFlight = 0;
   private drained: (() => void) | undefined;
   private seq = 0;
   /** Set once unload() starts: no more requests, no restarts. */
@@ -89,6 +119,8 @@ export class WorkerPool implements ModelInstance {
   private constructor(private readonly options: WorkerPoolOptions) {
     const { context } = options;
     this.log = context.logger;
+    this.jobsPerInstance = options.jobsPerInstance ?? 16;
+    this.shortJobNs = BigInt(Math.round((options.shortJobMs ?? 1) * 1e6));
     const { logger, models: _models, ...shared } = context;
     this.init = {
       modulePath: options.modulePath,
@@ -98,9 +130,11 @@ export class WorkerPool implements ModelInstance {
     };
     this.slots = Array.from({ length: options.count }, (_, index) => ({
       index,
+      label: String(index),
       state: 'starting' as SlotState,
       worker: undefined,
-      job: undefined,
+      jobs: new Map<number, Pending>(),
+      shortJobs: false,
       crashes: 0,
       crash: undefined,
       timer: undefined,
@@ -114,6 +148,10 @@ export class WorkerPool implements ModelInstance {
   static async start(options: WorkerPoolOptions): Promise<WorkerPool> {
     if (!Number.isSafeInteger(options.count) || options.count < 1) {
       throw new InferenceError('INVALID_ARGUMENT', `a worker pool needs at least one instance, got ${options.count}`);
+    }
+    const depth = options.jobsPerInstance;
+    if (depth !== undefined && (!Number.isSafeInteger(depth) || depth < 1)) {
+      throw new InferenceError('INVALID_ARGUMENT', `a worker instance holds at least one job at once, got ${depth}`);
     }
     const pool = new WorkerPool(options);
     const loads = pool.slots.map(
@@ -132,12 +170,12 @@ export class WorkerPool implements ModelInstance {
     return pool;
   }
 
-  /** Instances alive (loaded, idle or busy). */
+  /** Instances alive (loaded). */
   get aliveCount(): number {
-    return this.slots.filter((slot) => slot.state === 'idle' || slot.state === 'busy').length;
+    return this.slots.filter((slot) => slot.state === 'ready').length;
   }
 
-  /** Requests waiting for an idle instance. */
+  /** Requests waiting for an instance to take them. */
   get queued(): number {
     return this.queue.length;
   }
@@ -150,34 +188,33 @@ export class WorkerPool implements ModelInstance {
     if (signal.aborted) return Promise.reject(abortError(signal));
     if (this.stopping) return Promise.reject(new InferenceError('UNAVAILABLE', `${this.describe()} is unloading`));
     return new Promise<ExecutionOutput>((resolve, reject) => {
-      const onAbort = (): void => this.abort(pending);
-      const settled = (): void => {
-        signal.removeEventListener('abort', onAbort);
-        this.inFlight.delete(pending);
-        if (this.inFlight.size === 0) this.drained?.();
-      };
-      const pending: Pending = {
-        seq: ++this.seq,
-        job,
-        signal,
-        slot: undefined,
-        resolve: (output) => {
-          settled();
-          resolve(output);
-        },
-        reject: (err) => {
-          settled();
-          reject(err);
-        },
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.inFlight.add(pending);
+      const pending = new Pending(++this.seq, job, signal, resolve, reject, this.onAbort);
+      signal.addEventListener('abort', pending);
+      this.inFlight++;
       this.queue.push(pending);
       this.dispatch();
     });
   }
 
-  /** A queued request leaves the queue unsent; a running one is aborted in its worker. */
+  /** One function for every request's abort: Pending calls it. */
+  private readonly onAbort = (pending: Pending): void => this.abort(pending);
+
+  private succeed(pending: Pending, output: ExecutionOutput): void {
+    this.finished(pending);
+    pending.resolve(output);
+  }
+
+  private fail(pending: Pending, err: Error): void {
+    this.finished(pending);
+    pending.reject(err);
+  }
+
+  private finished(pending: Pending): void {
+    pending.signal.removeEventListener('abort', pending);
+    if (--this.inFlight === 0) this.drained?.();
+  }
+
+  /** A queued request leaves the queue unsent; a sent one is aborted in its worker (waiting there, it never runs). */
   private abort(pending: Pending): void {
     const error = abortError(pending.signal);
     if (pending.slot) {
@@ -187,43 +224,59 @@ export class WorkerPool implements ModelInstance {
     const at = this.queue.indexOf(pending);
     if (at >= 0) {
       this.queue.splice(at, 1);
-      pending.reject(error);
+      this.fail(pending, error);
     }
   }
 
   private dispatch(): void {
-    while (this.queue.length > 0 && this.idle.length > 0) {
-      this.send(this.idle.shift() as Slot, this.queue.shift() as Pending);
+    while (this.queue.length > 0) {
+      const slot = this.leastBusy();
+      if (!slot) return;
+      this.send(slot, this.queue.shift() as Pending);
     }
+  }
+
+  /** The alive instance holding the fewest jobs, when it has room for one more. */
+  private leastBusy(): Slot | undefined {
+    let best: Slot | undefined;
+    for (const slot of this.slots) {
+      if (slot.state !== 'ready' || slot.jobs.size >= (slot.shortJobs ? this.jobsPerInstance : 1)) continue;
+      if (!best || slot.jobs.size < best.jobs.size) best = slot;
+    }
+    return best;
   }
 
   private send(slot: Slot, pending: Pending): void {
     const worker = slot.worker as Worker;
     const { job } = pending;
     const transfer = new Set<ArrayBuffer>();
+    let moved = false;
     try {
+      const inputs = packInputs(job.tensors, transfer);
+      moved = inputs.moved;
       const message: ToWorker = {
         type: 'run',
         seq: pending.seq,
         id: job.id,
-        tensors: job.tensors.map((tensor) => packTensor(tensor, transfer)),
+        tensors: inputs.tensors,
         parameters: job.parameters,
         outputs: job.outputs,
         operation: job.operation,
-        ...(job.callers ? { callers: job.callers } : {}),
+        callers: job.callers,
+        returnInputs: inputs.moved,
       };
       worker.postMessage(message, [...transfer]);
     } catch (err) {
       // Nothing moved: postMessage serializes before it detaches.
-      this.idle.unshift(slot);
-      pending.reject(
+      this.fail(
+        pending,
         new InferenceError('INTERNAL', `${this.describe()}: the request cannot be sent to instance ${slot.index}: ${errorMessage(err)}`),
       );
       return;
     }
-    slot.state = 'busy';
-    slot.job = pending;
+    slot.jobs.set(pending.seq, pending);
     pending.slot = slot;
+    pending.moved = moved;
   }
 
   private spawn(slot: Slot): void {
@@ -239,11 +292,12 @@ export class WorkerPool implements ModelInstance {
       if (slot.worker === worker) this.onMessage(slot, worker, message);
     });
     worker.on('messageerror', (err) => {
-      // A reply that cannot be deserialized would leave its request waiting forever.
-      const pending = slot.worker === worker ? slot.job : undefined;
+      // A reply that cannot be deserialized would leave its request waiting forever: the
+      // instance answers in order, so it is the oldest one's.
+      const pending = slot.worker === worker ? oldest(slot.jobs) : undefined;
       if (!pending) return;
-      this.release(slot);
-      pending.reject(new InferenceError('INTERNAL', `${this.describe()} instance ${slot.index}: unreadable reply: ${errorMessage(err)}`));
+      this.answered(slot, pending);
+      this.fail(pending, new InferenceError('INTERNAL', `${this.describe()} instance ${slot.index}: unreadable reply: ${errorMessage(err)}`));
       this.dispatch();
     });
     worker.on('error', (err) => {
@@ -266,14 +320,13 @@ export class WorkerPool implements ModelInstance {
     switch (message.type) {
       case 'loaded':
         this.modelClass ||= message.modelClass;
-        slot.state = 'idle';
+        slot.state = 'ready';
         if (slot.started) {
           slot.started.resolve();
           slot.started = undefined;
         } else {
           this.log.info({ instance: slot.index }, 'model instance restarted');
         }
-        this.idle.push(slot);
         this.updateAvailability();
         this.dispatch();
         return;
@@ -289,22 +342,24 @@ export class WorkerPool implements ModelInstance {
       }
       case 'done':
       case 'failed': {
-        const pending = slot.job;
-        if (!pending || pending.seq !== message.seq) return;
-        this.release(slot);
+        const pending = slot.jobs.get(message.seq);
+        if (!pending) return;
+        this.answered(slot, pending);
+        slot.shortJobs = message.type === 'done' && message.inferNs < this.shortJobNs;
         if (message.type === 'failed') {
-          pending.reject(deserializeError(message.error));
+          this.fail(pending, deserializeError(message.error));
         } else {
-          pending.resolve({
+          this.succeed(pending, {
             outputs: message.outputs.map(unpackTensor),
-            inputs: message.inputs.map(unpackTensor),
+            // Absent when no input moved: the job's own tensors are still whole.
+            inputs: message.inputs?.map(unpackTensor),
             // Structured cloning gave them Object.prototype back.
             parameters: dictionary(message.parameters),
             metrics: dictionary(message.metrics),
             labels: dictionary(message.labels),
-            ...(message.logged ? { logged: message.logged } : {}),
+            logged: message.logged,
             inferNs: message.inferNs,
-            instance: String(slot.index),
+            instance: slot.label,
           });
         }
         this.dispatch();
@@ -356,28 +411,38 @@ export class WorkerPool implements ModelInstance {
       .finally(() => slot.calls.delete(message.call));
   }
 
-  /** The instance finished its request: it is idle again, and proved it works (back-off resets). */
-  private release(slot: Slot): void {
-    slot.job = undefined;
+  /** The instance answered a request: it has room for another, and proved it works (back-off resets). */
+  private answered(slot: Slot, pending: Pending): void {
+    slot.jobs.delete(pending.seq);
     slot.crashes = 0;
-    slot.state = 'idle';
-    this.idle.push(slot);
   }
 
   private onExit(slot: Slot, code: number): void {
     const reason = slot.crash ?? `exited with code ${code}`;
     const wasLoading = slot.state === 'starting';
-    const job = slot.job;
+    // The instance runs its jobs in order: the oldest was running, the others never started.
+    const [job, ...unstarted] = slot.jobs.values();
+    slot.jobs.clear();
+    slot.shortJobs = false;
     slot.worker = undefined;
-    slot.job = undefined;
     slot.crash = undefined;
     for (const controller of slot.calls.values()) controller.abort(new InferenceError('CANCELLED', `the calling worker thread ${reason}`));
     slot.calls.clear();
-    const idleAt = this.idle.indexOf(slot);
-    if (idleAt >= 0) this.idle.splice(idleAt, 1);
     slot.unloaded?.();
     const instance = `${this.describe()} instance ${slot.index}`;
-    job?.reject(new InferenceError('UNAVAILABLE', `${instance} failed: its worker thread ${reason}`));
+    if (job) this.fail(job, new InferenceError('UNAVAILABLE', `${instance} failed: its worker thread ${reason}`));
+    const requeued: Pending[] = [];
+    for (const pending of unstarted) {
+      pending.slot = undefined;
+      if (this.stopping) {
+        this.fail(pending, new InferenceError('UNAVAILABLE', `${this.describe()} is unloading`));
+      } else if (pending.moved) {
+        this.fail(pending, new InferenceError('UNAVAILABLE', `${instance} failed before running a request whose inputs it held: its worker thread ${reason}`));
+      } else {
+        requeued.push(pending);
+      }
+    }
+    this.queue.unshift(...requeued);
     if (slot.started) {
       slot.started.reject(new InferenceError('UNAVAILABLE', `${instance} failed to load: its worker thread ${reason}`));
       slot.started = undefined;
@@ -403,10 +468,11 @@ export class WorkerPool implements ModelInstance {
       // A restart failed and nothing else can take the queue: fail it rather than hold
       // requests for an instance that may never load.
       for (const pending of this.queue.splice(0)) {
-        pending.reject(new InferenceError('UNAVAILABLE', `${this.describe()} has no instance alive: instance ${slot.index} ${reason}`));
+        this.fail(pending, new InferenceError('UNAVAILABLE', `${this.describe()} has no instance alive: instance ${slot.index} ${reason}`));
       }
     }
     this.updateAvailability(`no instance is alive (instance ${slot.index}: worker thread ${reason}); restarting`);
+    this.dispatch();
   }
 
   private updateAvailability(reason = ''): void {
@@ -428,9 +494,9 @@ export class WorkerPool implements ModelInstance {
     this.stopping = true;
     this.closed = (async () => {
       for (const pending of this.queue.splice(0)) {
-        pending.reject(new InferenceError('UNAVAILABLE', `${this.describe()} is unloading`));
+        this.fail(pending, new InferenceError('UNAVAILABLE', `${this.describe()} is unloading`));
       }
-      if (this.inFlight.size > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+      if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
       await Promise.all(this.slots.map((slot) => this.stop(slot)));
     })();
     return this.closed;
@@ -440,7 +506,7 @@ export class WorkerPool implements ModelInstance {
     clearTimeout(slot.timer);
     slot.timer = undefined;
     const worker = slot.worker;
-    if (worker && slot.state === 'idle') {
+    if (worker && slot.state === 'ready') {
       // The model's unload() runs (closing files, flushing) before the thread ends.
       const timeoutMs = this.options.unloadTimeoutMs ?? 10_000;
       const finished = await new Promise<boolean>((resolve) => {
@@ -457,4 +523,9 @@ export class WorkerPool implements ModelInstance {
     slot.state = 'stopped';
     await worker?.terminate();
   }
+}
+
+function oldest<K, V>(map: ReadonlyMap<K, V>): V | undefined {
+  for (const value of map.values()) return value;
+  return undefined;
 }

@@ -7,7 +7,7 @@ import type { MetricValue } from '../events.js';
 import { TYPED_ARRAY, type BytesData, type Datatype, type NumericData, type Tensor } from '../tensor/index.js';
 import type { LoggedResults, ModelContext, ParamValue, Parameters, RequestedOutput } from '../model/index.js';
 
-/** A numeric tensor whose `data` is alone on its ArrayBuffer (or on a SharedArrayBuffer). */
+/** A numeric tensor whose `data` can move: alone on its ArrayBuffer, on a job's one buffer of copied inputs, or shared memory. */
 export interface PackedNumeric {
   readonly name: string;
   readonly datatype: Exclude<Datatype, 'BYTES'>;
@@ -28,7 +28,7 @@ export type PackedTensor = PackedNumeric | PackedBytes;
 
 
 /**
- * Packs a tensor for postMessage and adds the buffers to move to `transfer`.
+ * Packs a model's output for postMessage and adds the buffers to move to `transfer`.
  *
  * A typed array that spans its whole ArrayBuffer is moved as is: its buffer goes in the
  * transfer list, zero bytes copied, and the sender's view is detached afterwards. So a
@@ -38,6 +38,71 @@ export type PackedTensor = PackedNumeric | PackedBytes;
 export function packTensor(tensor: Tensor, transfer: Set<ArrayBuffer>): PackedTensor {
   if (tensor.datatype === 'BYTES') return packBytes(tensor, transfer);
   const { datatype } = tensor;
+  const data = attachedData(tensor);
+  return { name: tensor.name, datatype, shape: tensor.shape, data: movable(data, datatype, transfer) };
+}
+
+/** A job's inputs as they cross to the worker. */
+export interface PackedInputs {
+  readonly tensors: PackedTensor[];
+  /** Some of the sender's own buffers moved (its views are empty now): the worker sends them back. */
+  readonly moved: boolean;
+}
+
+/** Typed arrays need their byteOffset to be a multiple of their element size; 8 fits them all. */
+const ALIGN = 8;
+
+function aligned(byteLength: number): number {
+  return Math.ceil(byteLength / ALIGN) * ALIGN;
+}
+
+/**
+ * Packs a job's inputs for postMessage and adds the buffers to move to `transfer`. An input
+ * alone on its buffer moves as is (packTensor). Inputs that view a larger buffer are copied,
+ * all of them into one new buffer that then moves: decoded request `bytes` are views on the
+ * whole received message, which the other fields share (moving it would detach them, cloning
+ * it would copy all of it), and one buffer per job is one allocation and one transfer however
+ * many inputs there are.
+ */
+export function packInputs(tensors: readonly Tensor[], transfer: Set<ArrayBuffer>): PackedInputs {
+  let copyBytes = 0;
+  for (const tensor of tensors) {
+    if (tensor.datatype === 'BYTES') continue;
+    const data = attachedData(tensor);
+    if (!ownsBuffer(data)) copyBytes += aligned(data.byteLength);
+  }
+  const copies = new ArrayBuffer(copyBytes);
+  if (copyBytes > 0) transfer.add(copies);
+  let at = 0;
+  let moved = false;
+  const packed = new Array<PackedTensor>(tensors.length);
+  for (let i = 0; i < tensors.length; i++) {
+    const tensor = tensors[i] as Tensor;
+    if (tensor.datatype === 'BYTES') {
+      packed[i] = packBytes(tensor, transfer);
+      continue;
+    }
+    const { datatype } = tensor;
+    const data = tensor.data as NumericData;
+    if (ownsBuffer(data)) {
+      packed[i] = { name: tensor.name, datatype, shape: tensor.shape, data: movable(data, datatype, transfer) };
+      moved ||= data.buffer instanceof ArrayBuffer && data.byteLength > 0;
+      continue;
+    }
+    new Uint8Array(copies, at, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    packed[i] = { name: tensor.name, datatype, shape: tensor.shape, data: new TYPED_ARRAY[datatype](copies, at, data.length) };
+    at += aligned(data.byteLength);
+  }
+  return { tensors: packed, moved };
+}
+
+/** Shared memory and whole buffers are sent as they are; a view on part of a buffer is not. */
+function ownsBuffer(view: NumericData): boolean {
+  const buffer = view.buffer;
+  return !(buffer instanceof ArrayBuffer) || buffer.byteLength === 0 || (view.byteOffset === 0 && view.byteLength === buffer.byteLength);
+}
+
+function attachedData(tensor: Tensor): NumericData {
   const data = tensor.data as NumericData;
   if (isDetached(data.buffer)) {
     throw new InferenceError(
@@ -46,7 +111,7 @@ export function packTensor(tensor: Tensor, transfer: Set<ArrayBuffer>): PackedTe
         'not return an array it keeps, since every array it returns moves to the main thread (return a copy, e.g. array.slice())',
     );
   }
-  return { name: tensor.name, datatype, shape: tensor.shape, data: movable(data, datatype, transfer) };
+  return data;
 }
 
 /** Node 20 has no ArrayBuffer.prototype.detached; only a detached buffer fails to clone. */
@@ -69,10 +134,8 @@ function movable(view: NumericData, datatype: Exclude<Datatype, 'BYTES'>, transf
     transfer.add(buffer);
     return view;
   }
-  // The view is part of a larger buffer: decoded protobuf `bytes` are views on the whole
-  // received message, shared with the other inputs and fields. Transferring that buffer
-  // would detach the rest, and structured clone would copy all of it, so the tensor's
-  // own bytes are copied once (one memcpy) into a buffer of their own, which then moves.
+  // The view is part of a larger buffer the model may still use: its own bytes are copied
+  // once (one memcpy) into a buffer of their own, which then moves.
   const own = new ArrayBuffer(view.byteLength);
   new Uint8Array(own).set(new Uint8Array(buffer, view.byteOffset, view.byteLength));
   transfer.add(own);
@@ -181,6 +244,8 @@ export type ToWorker =
       readonly operation: string;
       /** Set when another model called this one: its call chain. */
       readonly callers?: readonly string[];
+      /** Some inputs moved from the sender's own buffers: the answer brings them back. */
+      readonly returnInputs: boolean;
     }
   | { readonly type: 'abort'; readonly seq: number; readonly reason: SerializedError }
   | {
@@ -201,8 +266,8 @@ export type FromWorker =
       readonly type: 'done';
       readonly seq: number;
       readonly outputs: PackedTensor[];
-      /** The job's inputs, moved back for monitoring events. */
-      readonly inputs: PackedTensor[];
+      /** The job's inputs, moved back for monitoring events when the run moved some (returnInputs). */
+      readonly inputs?: PackedTensor[];
       readonly parameters: Record<string, ParamValue>;
       readonly metrics: Record<string, MetricValue>;
       readonly labels: Record<string, string>;

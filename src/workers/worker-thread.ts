@@ -49,7 +49,17 @@ function lowerThreadPriority(): void {
 }
 lowerThreadPriority();
 
-const running = new Map<number, AbortController>();
+type RunMessage = Extract<ToWorker, { type: 'run' }>;
+
+/**
+ * The pool sends jobs ahead, so that a wake-up of this thread brings several: they wait
+ * here and run one at a time, in order, as on an instance of their own.
+ */
+const waiting: RunMessage[] = [];
+/** The job running, and the controller of the signal its hooks see. */
+let runningSeq = -1;
+let runningController: AbortController | undefined;
+let startScheduled = false;
 let server: ModelServer | undefined;
 
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
@@ -58,9 +68,44 @@ function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
 
 const calls = new WorkerCalls(post);
 
-async function run(message: Extract<ToWorker, { type: 'run' }>, model: ModelServer): Promise<void> {
+function accept(message: RunMessage, model: ModelServer): void {
+  waiting.push(message);
+  if (!runningController) scheduleNext(model);
+}
+
+/**
+ * The next job starts once the messages already received are handled (setImmediate runs
+ * after them): an abort that came with it, or while the last job ran, is seen first.
+ */
+function scheduleNext(model: ModelServer): void {
+  if (startScheduled || waiting.length === 0) return;
+  startScheduled = true;
+  setImmediate(startNext, model);
+}
+
+function startNext(model: ModelServer): void {
+  startScheduled = false;
+  if (runningController) return;
+  const next = waiting.shift();
+  if (next) void run(next, model);
+}
+
+/** A job aborted while it waits here never reaches the model; the one running sees its signal fire. */
+function abort(message: Extract<ToWorker, { type: 'abort' }>): void {
+  if (message.seq === runningSeq) {
+    runningController?.abort(deserializeError(message.reason));
+    return;
+  }
+  const at = waiting.findIndex((job) => job.seq === message.seq);
+  if (at < 0) return;
+  waiting.splice(at, 1);
+  post({ type: 'failed', seq: message.seq, error: message.reason });
+}
+
+async function run(message: RunMessage, model: ModelServer): Promise<void> {
   const controller = new AbortController();
-  running.set(message.seq, controller);
+  runningSeq = message.seq;
+  runningController = controller;
   const started = process.hrtime.bigint();
   try {
     const output = await runHooks(
@@ -72,7 +117,7 @@ async function run(message: Extract<ToWorker, { type: 'run' }>, model: ModelServ
         parameters: dictionary(message.parameters),
         outputs: message.outputs.map((output) => ({ name: output.name, parameters: dictionary(output.parameters) })),
         operation: message.operation,
-        ...(message.callers ? { callers: message.callers } : {}),
+        callers: message.callers,
       },
       controller.signal,
     );
@@ -80,16 +125,16 @@ async function run(message: Extract<ToWorker, { type: 'run' }>, model: ModelServ
     try {
       const transfer = new Set<ArrayBuffer>();
       const outputs = output.outputs.map((tensor) => packTensor(tensor, transfer));
-      for (const input of message.tensors) transferPacked(input, transfer);
+      if (message.returnInputs) for (const input of message.tensors) transferPacked(input, transfer);
       const done: FromWorker = {
         type: 'done',
         seq: message.seq,
         outputs,
-        inputs: message.tensors,
+        inputs: message.returnInputs ? message.tensors : undefined,
         parameters: output.parameters,
         metrics: output.metrics,
         labels: output.labels,
-        ...(output.logged ? { logged: output.logged } : {}),
+        logged: output.logged,
         inferNs,
       };
       post(done, [...transfer]);
@@ -106,7 +151,9 @@ async function run(message: Extract<ToWorker, { type: 'run' }>, model: ModelServ
   } catch (err) {
     post({ type: 'failed', seq: message.seq, error: serializeError(err) });
   } finally {
-    running.delete(message.seq);
+    runningSeq = -1;
+    runningController = undefined;
+    scheduleNext(model);
   }
 }
 
@@ -125,10 +172,10 @@ async function unload(model: ModelServer | undefined): Promise<void> {
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'run':
-      if (server) void run(message, server);
+      if (server) accept(message, server);
       break;
     case 'abort':
-      running.get(message.seq)?.abort(deserializeError(message.reason));
+      abort(message);
       break;
     case 'unload':
       void unload(server);

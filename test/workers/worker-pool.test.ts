@@ -85,6 +85,48 @@ describe('worker pool', () => {
     assert.deepEqual([...probe], [4096, 0, 1, 0, 2048]);
   });
 
+  test('inputs that view a larger buffer are copied, not moved: the answer sends none back and the job keeps its own', async (t) => {
+    const pool = await startPool(t, 'worker_probe');
+    const view = new Float32Array(new ArrayBuffer(64), 16, 4).fill(3);
+    const output = await pool.run(job(view), never);
+    assert.equal(output.inputs, undefined, 'monitoring reads the job\'s own inputs, still whole');
+    assert.deepEqual([...view], [3, 3, 3, 3]);
+  });
+
+  // Short: under 100 ms, a margin no busy machine eats; long: 300 ms.
+  const SHORT = { shortJobMs: 100 };
+
+  test('short jobs are sent ahead to a busy instance; long ones wait in the pool for a free one', async (t) => {
+    const pool = await startPool(t, 'worker_busy', SHORT);
+    await pool.run(job([0], { busy_ms: 0 }), never);
+    const short = [1, 2, 3].map(() => pool.run(job([0], { busy_ms: 0 }), never));
+    assert.equal(pool.queued, 0, 'the last job was short: all three went to the instance');
+    assert.deepEqual(
+      (await Promise.all(short)).map((r) => r.metrics['calls']),
+      [2, 3, 4],
+      'run one at a time, in order, each answer to its own request',
+    );
+    const long = pool.run(job([0], { busy_ms: 300 }), never);
+    await long;
+    const behind = [1, 2].map(() => pool.run(job([0], { busy_ms: 0 }), never));
+    assert.equal(pool.queued, 1, 'the last job was long: one at a time');
+    await Promise.all(behind);
+  });
+
+  test('a job aborted while it waits in its instance\'s thread fails and never reaches the model', async (t) => {
+    const pool = await startPool(t, 'worker_busy', SHORT);
+    await pool.run(job([0], { busy_ms: 0 }), never);
+    const running = pool.run(job([0], { busy_ms: 300 }), never);
+    const controller = new AbortController();
+    const waiting = pool.run(job([0], { busy_ms: 0 }), controller.signal);
+    assert.equal(pool.queued, 0, 'sent ahead');
+    controller.abort(new InferenceError('CANCELLED', 'the client cancelled the call'));
+    await assert.rejects(waiting, { name: 'InferenceError', code: 'CANCELLED', message: 'the client cancelled the call' });
+    assert.equal((await running).metrics['calls'], 2);
+    const next = await pool.run(job([0], { busy_ms: 0 }), never);
+    assert.equal(next.metrics['calls'], 3, 'the aborted job never ran');
+  });
+
   test('requests queue for an idle instance and run one at a time on it', async (t) => {
     const pool = await startPool(t, 'worker_busy');
     const started = Date.now();
@@ -218,6 +260,30 @@ export default class Cache extends ModelServer {
       assert.deepEqual(changes[1], [true, '']);
     });
   }
+
+  test('crash - the jobs sent ahead behind the running one go back to the queue and run after the restart', async (t) => {
+    const pool = await startPool(t, 'worker_crash', { restartDelayMs: 20, ...SHORT });
+    await pool.run(job([0]), never);
+    const crashing = pool.run(job([0], {}, 'exit'), never);
+    // Views on a larger buffer, as decoded requests are: copied, so they can be sent again.
+    const behind = [5, 6].map((value) => pool.run(job(new Float32Array(new ArrayBuffer(64), 16, 1).fill(value)), never));
+    assert.equal(pool.queued, 0, 'sent ahead');
+    await assert.rejects(crashing, { code: 'UNAVAILABLE', message: /exited with code 3/ });
+    const outputs = await Promise.all(behind);
+    assert.deepEqual(
+      outputs.map((output) => [...(output.outputs[0]?.data as Float32Array)]),
+      [[5], [6]],
+    );
+  });
+
+  test('crash - a job sent ahead whose inputs moved to the dead thread fails UNAVAILABLE, as it cannot be sent again', async (t) => {
+    const pool = await startPool(t, 'worker_crash', { restartDelayMs: 20, ...SHORT });
+    await pool.run(job([0]), never);
+    const crashing = pool.run(job([0], {}, 'exit'), never);
+    const behind = pool.run(job([5]), never);
+    await assert.rejects(crashing, { code: 'UNAVAILABLE', message: /exited with code 3/ });
+    await assert.rejects(behind, { code: 'UNAVAILABLE', message: /instance 0 failed before running a request whose inputs it held/ });
+  });
 
   test('crash - with two instances the pool stays available and serves on the other one', async (t) => {
     const pool = await startPool(t, 'worker_crash_pair', { count: 2, restartDelayMs: 5_000 });

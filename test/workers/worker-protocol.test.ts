@@ -7,6 +7,7 @@ import { InferenceError } from '../../src/errors.js';
 import type { Tensor } from '../../src/tensor/index.js';
 import {
   deserializeError,
+  packInputs,
   packTensor,
   serializeError,
   transferPacked,
@@ -52,6 +53,42 @@ describe('worker protocol - tensors', () => {
     assert.equal(data.byteOffset, 0);
     assert.deepEqual([...data], [1, 2, 3, 4]);
     assert.deepEqual([...transfer], [data.buffer]);
+  });
+
+  test("a job's inputs viewing larger buffers are copied into one buffer, aligned; one alone on its buffer moves", async () => {
+    const message = new Uint8Array(64);
+    const a = new Int32Array(message.buffer, 4, 3);
+    a.set([1, 2, 3]);
+    const b = new Float64Array(message.buffer, 24, 2);
+    b.set([0.5, 1.5]);
+    const whole = new Float32Array([7]);
+    const transfer = new Set<ArrayBuffer>();
+    const packed = packInputs(
+      [
+        { name: 'a', datatype: 'INT32', shape: [3], data: a },
+        { name: 'b', datatype: 'FP64', shape: [2], data: b },
+        { name: 'c', datatype: 'FP32', shape: [1], data: whole },
+      ],
+      transfer,
+    );
+    assert.equal(packed.moved, true);
+    const [pa, pb, pc] = packed.tensors.map((tensor) => (tensor as { data: Int32Array | Float64Array | Float32Array }).data);
+    assert.equal(pa?.buffer, pb?.buffer, 'one buffer for both copies');
+    assert.notEqual(pa?.buffer, message.buffer);
+    assert.equal((pb?.byteOffset ?? 1) % 8, 0);
+    assert.equal(pc, whole);
+    assert.deepEqual([...transfer], [pa?.buffer, whole.buffer]);
+    const received = (await roundTrip(packed.tensors, transfer)).map(unpackTensor);
+    assert.deepEqual([...(received[0]?.data as Int32Array)], [1, 2, 3]);
+    assert.deepEqual([...(received[1]?.data as Float64Array)], [0.5, 1.5]);
+    assert.deepEqual([...(received[2]?.data as Float32Array)], [7]);
+    assert.equal(message.byteLength, 64, 'the received message stays with the sender');
+  });
+
+  test('inputs that are all views move none of the sender\'s buffers', () => {
+    const message = new Uint8Array(32);
+    const packed = packInputs([{ name: 'a', datatype: 'UINT8', shape: [4], data: message.subarray(8, 12) }], new Set());
+    assert.equal(packed.moved, false);
   });
 
   test('the copy keeps the datatype: INT64 stays a BigInt64Array', () => {
