@@ -79,7 +79,7 @@ export interface ExecutionOutput {
   readonly logged?: LoggedResults;
   /** Worker instances: the hooks' own time, so that waiting for a free instance counts as queue time. */
   readonly inferNs?: bigint;
-  /** Worker instances: the job's tensors moved back (the job's own were transferred away), for monitoring. */
+  /** Worker instances: the job's tensors moved back, present only when some had moved into the thread (for monitoring). */
   readonly inputs?: readonly Tensor[];
   /** Worker instances: which one ran the job ('0', '1', …), for monitoring events. */
   readonly instance?: string;
