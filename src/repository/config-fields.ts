@@ -80,8 +80,8 @@ export const CONFIG_FIELDS: ReadonlyMap<string, ConfigFieldTreatment> = new Map<
 
   ['output', honored("the declared outputs: what a request may ask for; the model's answers are checked against them")],
   ['output.name', honored('the tensor a request may ask for')],
-  ['output.data_type', honored("the model output's datatype must match")],
-  ['output.dims', honored("the model output's shape must match (-1: any size)")],
+  ['output.data_type', honored("the answer's datatype: a model module's values are converted to it exactly (src/tensor/outputs.ts)")],
+  ['output.dims', honored("the answer's shape when the model gives none; the onnxruntime backend checks them against the graph at load")],
   ['output.label_filename', honored('classification labels: the lines of the file beside config.pbtxt (src/pipeline/classification.ts)')],
   ...subtree(
     'output.reshape',
