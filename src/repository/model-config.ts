@@ -3,30 +3,33 @@
 // builds from proto/, then handed to the generated ModelConfig through the binary
 // encoding, so there is one schema and no hand-written parser.
 import { createFileRegistry, fromBinary, fromJsonString, toBinary, toJsonString, type DescMessage } from '@bufbuild/protobuf';
+import { isReflectMessage, reflect, type ReflectMessage } from '@bufbuild/protobuf/reflect';
 import { fromText } from '@bufbuild/protobuf/txtpb';
 import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import { DESCRIPTOR_SET_BASE64 } from '../../generated/descriptor_set.js';
 import { ModelConfig, ModelInstanceGroup, ModelInstanceGroup_Kind } from '../../generated/model_config.js';
-import { isEnsemble } from '../ensemble/index.js';
+import { ENSEMBLE_PLATFORM, isEnsemble } from '../ensemble/index.js';
 import { InferenceError, errorMessage } from '../errors.js';
 import { dictionary } from '../dictionary.js';
 import { CONFIG_TO_DATATYPE, type Datatype, type IOSpec, type TensorSpec } from '../tensor/index.js';
+import { CONFIG_FIELDS, type ConfigRuntime } from './config-fields.js';
 
-let modelConfigSchema: DescMessage | undefined;
+let cachedSchema: DescMessage | undefined;
 
-function schema(): DescMessage {
-  if (modelConfigSchema) return modelConfigSchema;
+/** The descriptor of inference.ModelConfig, from the descriptor set buf builds from proto/. */
+export function modelConfigSchema(): DescMessage {
+  if (cachedSchema) return cachedSchema;
   const set = fromBinary(FileDescriptorSetSchema, Buffer.from(DESCRIPTOR_SET_BASE64, 'base64'));
   const found = createFileRegistry(set).getMessage('inference.ModelConfig');
   if (!found) throw new Error('inference.ModelConfig is missing from generated/descriptor_set.ts');
-  modelConfigSchema = found;
+  cachedSchema = found;
   return found;
 }
 
 /** Parses config.pbtxt text; errors name `file`, line and column. */
 export function parseConfigText(text: string, file: string): ModelConfig {
   try {
-    return ModelConfig.decode(toBinary(schema(), fromText(schema(), text)));
+    return ModelConfig.decode(toBinary(modelConfigSchema(), fromText(modelConfigSchema(), text)));
   } catch (err) {
     const message = errorMessage(err);
     const { line, column } = locateTextError(text, message);
@@ -45,7 +48,7 @@ function locateTextError(text: string, message: string): { line: number; column:
   let end = text.length;
   for (let length = 1; length < text.length; length++) {
     try {
-      fromText(schema(), text.slice(0, length));
+      fromText(modelConfigSchema(), text.slice(0, length));
     } catch (err) {
       if (errorMessage(err) === message) {
         end = length;
@@ -66,13 +69,13 @@ function locateTextError(text: string, message: string): { line: number; column:
  * would give camelCase.
  */
 export function configToJson(config: ModelConfig): string {
-  return toJsonString(schema(), fromBinary(schema(), ModelConfig.encode(config).finish()), { useProtoFieldName: true });
+  return toJsonString(modelConfigSchema(), fromBinary(modelConfigSchema(), ModelConfig.encode(config).finish()), { useProtoFieldName: true });
 }
 
 /** Parses a ModelConfig in the proto3 JSON mapping (RepositoryModelLoad's `config` parameter). */
 export function parseConfigJson(json: string): ModelConfig {
   try {
-    return ModelConfig.decode(toBinary(schema(), fromJsonString(schema(), json)));
+    return ModelConfig.decode(toBinary(modelConfigSchema(), fromJsonString(modelConfigSchema(), json)));
   } catch (err) {
     throw new InferenceError('INVALID_ARGUMENT', `failed to load config from parameter 'config': ${errorMessage(err)}`, {
       cause: err,
@@ -82,6 +85,58 @@ export function parseConfigJson(json: string): ModelConfig {
 
 /** The backend name v2serve reports for models that name neither platform nor backend. */
 export const DEFAULT_BACKEND = 'nodejs';
+
+/** The runtime CONFIG_FIELDS tells apart: an ensemble, the backend a model runs on, or DEFAULT_BACKEND for a model module. */
+export function configRuntime(config: ModelConfig, backend: string | undefined): ConfigRuntime {
+  return isEnsemble(config) ? ENSEMBLE_PLATFORM : (backend ?? DEFAULT_BACKEND);
+}
+
+/**
+ * The fields `config` sets (proto3: a value other than its default; a message field when
+ * present) that `runtime` accepts and ignores, each with why, by path. A field refused by
+ * CONFIG_FIELDS fails INVALID_ARGUMENT naming it. Below an ignored or refused field nothing
+ * is looked at: the field already says it all.
+ */
+export function ignoredConfigFields(config: ModelConfig, runtime: ConfigRuntime): Map<string, string> {
+  const ignored = new Map<string, string>();
+  const refused = new Map<string, string>();
+  const visit = (message: ReflectMessage, prefix: string): void => {
+    for (const field of message.sortedFields) {
+      if (!message.isSet(field)) continue;
+      const path = `${prefix}${field.name}`;
+      const entry = CONFIG_FIELDS.get(path);
+      if (entry === undefined) throw new Error(`config field '${path}' is missing from CONFIG_FIELDS`);
+      if (entry.treatment === 'refused') {
+        refused.set(path, entry.why);
+        continue;
+      }
+      if (entry.treatment === 'ignored') {
+        ignored.set(path, entry.why);
+        continue;
+      }
+      if (entry.only && !entry.only.runtimes.includes(runtime)) {
+        ignored.set(path, entry.only.otherwise);
+        continue;
+      }
+      const values =
+        field.fieldKind === 'message'
+          ? [message.get(field)]
+          : field.fieldKind === 'list'
+            ? [...message.get(field)]
+            : field.fieldKind === 'map'
+              ? [...message.get(field).values()]
+              : [];
+      for (const value of values) if (isReflectMessage(value)) visit(value, `${path}.`);
+    }
+  };
+  const schema = modelConfigSchema();
+  visit(reflect(schema, fromBinary(schema, ModelConfig.encode(config).finish())), '');
+  if (refused.size > 0) {
+    const fields = [...refused].map(([path, why]) => `config field '${path}' is not supported (${why})`);
+    throw new InferenceError('INVALID_ARGUMENT', fields.join('; '));
+  }
+  return ignored;
+}
 
 /**
  * Fills the defaults Triton fills for the fields clients read, and checks what

@@ -27,7 +27,7 @@ import { createInstance } from './instance-factory.js';
 import { KeyedLock } from './keyed-lock.js';
 import { RepositoryCalls } from './model-calls.js';
 import { checkInside, checkModelName, parseVersion, readModelConfig, scanModels, selectVersions, stepModelsOnDisk } from './layout.js';
-import { configParameters, ioSpec, normalizeConfig } from './model-config.js';
+import { configParameters, configRuntime, ignoredConfigFields, ioSpec, normalizeConfig } from './model-config.js';
 import { writeModelOverride, type ModelOverride } from './model-override.js';
 import { ModelVersion } from './model-version.js';
 import { interimVersions, servingAfterReload } from './reload.js';
@@ -217,6 +217,12 @@ export class ModelRepository {
       const newest = versions[0]!;
       const autoComplete = this.options.autoCompleteConfig ?? true;
       backend = selectBackend(declared, join(dir, newest), { backends: this.options.backends ?? [], autoComplete });
+      // The fields as the user wrote them, before auto-complete and defaults fill in others.
+      const ignored = ignoredConfigFields(declared, configRuntime(declared, backend?.name));
+      if (ignored.size > 0) {
+        const fields = [...ignored.keys()].join(', ');
+        log.warn({ ignoredConfigFields: dictionary(ignored) }, `config fields accepted and ignored: ${fields}`);
+      }
       const completed = backend ? await completeBackendConfig(declared, backend, dir, newest, autoComplete) : declared;
       config = normalizeConfig(completed, name);
       scheduling = schedulingSettings(config, this.options.schedulingDefaults);

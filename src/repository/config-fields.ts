@@ -1,0 +1,269 @@
+// What v2serve does with every field of a Triton ModelConfig, nested ones included, keyed by
+// the field's path in proto names (`optimization.cuda.graphs`; repeated and map fields have
+// no index or key). The loader walks a model's config against it, so no field a user sets is
+// ignored silently; docs/model-config.md renders the same table, and a test keeps both equal
+// to proto/model_config.proto.
+
+/** A model's runtime, as the table tells them apart: a backend's name, `nodejs` for a model module, or `ensemble`. */
+export type ConfigRuntime = string;
+
+export type ConfigFieldTreatment =
+  | {
+      readonly treatment: 'honored';
+      readonly how: string;
+      /** Honored for these runtimes only; for the others the field is accepted and ignored for `otherwise`. */
+      readonly only?: { readonly runtimes: readonly ConfigRuntime[]; readonly otherwise: string };
+    }
+  | { readonly treatment: 'ignored'; readonly why: string }
+  | { readonly treatment: 'refused'; readonly why: string };
+
+const MODEL_RUNTIMES = ['nodejs', 'onnxruntime'] as const;
+const ONNX_RUNTIME = ['onnxruntime'] as const;
+const GPU_ONLY = 'GPU-only; v2serve runs models on CPUs';
+
+function honored(how: string): ConfigFieldTreatment {
+  return { treatment: 'honored', how };
+}
+
+function honoredOnly(runtimes: readonly ConfigRuntime[], how: string, otherwise: string): ConfigFieldTreatment {
+  return { treatment: 'honored', how, only: { runtimes, otherwise } };
+}
+
+function ignored(why: string): ConfigFieldTreatment {
+  return { treatment: 'ignored', why };
+}
+
+function refused(why: string): ConfigFieldTreatment {
+  return { treatment: 'refused', why };
+}
+
+/**
+ * A message field and the fields beneath it, all treated alike: the loader stops at the
+ * first one it ignores or refuses, so the ones beneath only say where they belong.
+ */
+function subtree(path: string, treatment: ConfigFieldTreatment, beneath: readonly string[]): [string, ConfigFieldTreatment][] {
+  return [[path, treatment], ...beneath.map((field): [string, ConfigFieldTreatment] => [`${path}.${field}`, treatment])];
+}
+
+const GROUP = 'nothing by itself; see its fields';
+const NO_SEQUENCE_BATCHER =
+  'v2serve has no sequence batcher: the requests of a sequence run one at a time in arrival order, never batched, whatever the strategy';
+const QUEUE_TIMEOUTS = 'queue timeouts are not implemented: a request waits until it runs or its own deadline passes';
+const PRIORITIES = 'request priorities are not implemented: requests are queued in arrival order';
+
+export const CONFIG_FIELDS: ReadonlyMap<string, ConfigFieldTreatment> = new Map<string, ConfigFieldTreatment>([
+  ['name', honored("must be the model directory's name, the load fails otherwise; filled in when left out")],
+  ['platform', honored('selects the backend (`ensemble`, `onnxruntime_onnx`); reported in the model metadata')],
+  ['backend', honored('selects the backend (`onnxruntime`; `nodejs` or none: a model module); reported in the model metadata')],
+  ['version_policy', honored('which version directories load (src/repository/layout.ts); the latest one when left out')],
+  ['version_policy.latest', honored('the `num_versions` highest versions')],
+  ['version_policy.latest.num_versions', honored('how many of the highest versions load')],
+  ['version_policy.all', honored('every version directory loads')],
+  ['version_policy.specific', honored('the listed versions load')],
+  ['version_policy.specific.versions', honored('the versions to load')],
+  ['max_batch_size', honored("requests' first dimension is their rows, at most this many; the dynamic batcher's limit; 0: no batch dimension")],
+
+  ['input', honored('requests are checked against the declared inputs before the model runs (src/tensor)')],
+  ['input.name', honored('the tensor a request must send')],
+  ['input.data_type', honored("the request tensor's datatype must match")],
+  ['input.dims', honored("the request tensor's shape must match (-1: any size)")],
+  ['input.format', ignored('informational: reported in the model configuration for clients; tensors are not converted')],
+  ...subtree(
+    'input.reshape',
+    honoredOnly(ONNX_RUNTIME, 'the onnxruntime backend feeds the graph the tensor in this shape (src/onnx/onnx-model.ts)', 'a model module gets tensors as the client sent them'),
+    ['shape'],
+  ),
+  ['input.is_shape_tensor', refused('shape tensors are not implemented')],
+  ['input.allow_ragged_batch', refused('ragged batching is not implemented: the dynamic batcher only merges requests whose rows have one shape')],
+  ['input.optional', honored('a request may leave the input out (src/tensor/decode.ts); an ensemble step need not map it')],
+  ['input.is_non_linear_format_io', ignored(`non-linear I/O formats are TensorRT's; ${GPU_ONLY}`)],
+
+  ['output', honored("the declared outputs: what a request may ask for; the model's answers are checked against them")],
+  ['output.name', honored('the tensor a request may ask for')],
+  ['output.data_type', honored("the answer's datatype: a model module's values are converted to it exactly (src/tensor/outputs.ts)")],
+  ['output.dims', honored("the answer's shape when the model gives none; the onnxruntime backend checks them against the graph at load")],
+  ['output.label_filename', honored('classification labels: the lines of the file beside config.pbtxt (src/pipeline/classification.ts)')],
+  ...subtree(
+    'output.reshape',
+    honoredOnly(ONNX_RUNTIME, "the onnxruntime backend gives the client the graph's output in the declared dims", 'a model module answers tensors as it makes them'),
+    ['shape'],
+  ),
+  ['output.is_shape_tensor', refused('shape tensors are not implemented')],
+  ['output.is_non_linear_format_io', ignored(`non-linear I/O formats are TensorRT's; ${GPU_ONLY}`)],
+
+  [
+    'instance_group',
+    honoredOnly(
+      MODEL_RUNTIMES,
+      'how many instances run and where (src/repository/model-config.ts); one on the main thread when left out, one worker thread for onnxruntime',
+      "an ensemble runs on its steps' instances",
+    ),
+  ],
+  ['instance_group.name', honored('reported in the model configuration; `<model>_<index>` when left out')],
+  ['instance_group.count', honored('instances in the group (1 when left out); KIND_MODEL takes exactly 1')],
+  ['instance_group.gpus', ignored(GPU_ONLY)],
+  [
+    'instance_group.kind',
+    honored('KIND_MODEL: one instance on the main thread; KIND_CPU and KIND_AUTO: `count` worker threads; KIND_GPU is refused at load naming `instance_group[i].kind`'),
+  ],
+  ['instance_group.profile', ignored(`TensorRT optimization profiles; ${GPU_ONLY}`)],
+  ...subtree(
+    'instance_group.rate_limiter',
+    ignored('v2serve has no rate limiter (Triton applies one only when started with --rate-limit): an instance runs whenever it is free'),
+    ['resources', 'resources.name', 'resources.global', 'resources.count', 'priority'],
+  ),
+  ['instance_group.passive', refused('passive instances are not implemented: every instance would be sent requests')],
+  ...subtree('instance_group.secondary_devices', ignored(`NVDLA devices; ${GPU_ONLY}`), ['kind', 'device_id']),
+  ['instance_group.host_policy', ignored('host policies (NUMA placement) are not applied: worker threads run where the OS puts them')],
+
+  [
+    'default_model_filename',
+    honoredOnly(
+      MODEL_RUNTIMES,
+      "the version's model file: the graph the onnxruntime backend opens, the file a model module's getModel() finds",
+      'an ensemble has no model file',
+    ),
+  ],
+  ['cc_model_filenames', ignored(`model files by GPU compute capability; ${GPU_ONLY}`)],
+  ['metric_tags', honored("extra labels on the model's metric series and monitoring events")],
+
+  ['dynamic_batching', honored('requests are merged into batches when max_batch_size > 0 (src/scheduling/dynamic-batcher.ts)')],
+  ['dynamic_batching.preferred_batch_size', honored('a batch goes once it has this many rows (each 1..max_batch_size); max_batch_size when left out')],
+  ['dynamic_batching.max_queue_delay_microseconds', honored('a batch goes once its oldest request has waited this long')],
+  ['dynamic_batching.preserve_ordering', refused('responses go out as their batches finish, not in arrival order')],
+  ['dynamic_batching.priority_levels', refused(PRIORITIES)],
+  ['dynamic_batching.default_priority_level', refused(PRIORITIES)],
+  ['dynamic_batching.default_queue_policy', honored(GROUP)],
+  ['dynamic_batching.default_queue_policy.timeout_action', refused(QUEUE_TIMEOUTS)],
+  ['dynamic_batching.default_queue_policy.default_timeout_microseconds', refused(QUEUE_TIMEOUTS)],
+  ['dynamic_batching.default_queue_policy.allow_timeout_override', refused(QUEUE_TIMEOUTS)],
+  [
+    'dynamic_batching.default_queue_policy.max_queue_size',
+    honored('requests a version holds beyond those executing, past it RESOURCE_EXHAUSTED; 0: --model-max-queue-size (src/scheduling/settings.ts)'),
+  ],
+  ...subtree(
+    'dynamic_batching.priority_queue_policy',
+    refused(`per-priority queue policies are not implemented: ${PRIORITIES}`),
+    ['timeout_action', 'default_timeout_microseconds', 'allow_timeout_override', 'max_queue_size'],
+  ),
+
+  ['sequence_batching', honored('requests must name a sequence_id; the requests of a sequence run one at a time in arrival order (src/scheduling/sequence-order.ts)')],
+  ['sequence_batching.max_sequence_idle_microseconds', honored('SequenceStates forgets a sequence idle this long; 1 s when left out')],
+  ...subtree(
+    'sequence_batching.control_input',
+    ignored('control tensors are not fed: a model reads sequence_id, sequence_start and sequence_end from the request parameters'),
+    ['name', 'control', 'control.kind', 'control.int32_false_true', 'control.fp32_false_true', 'control.data_type', 'control.bool_false_true'],
+  ),
+  ...subtree('sequence_batching.direct', ignored(NO_SEQUENCE_BATCHER), ['max_queue_delay_microseconds', 'minimum_slot_utilization']),
+  ...subtree('sequence_batching.oldest', ignored(NO_SEQUENCE_BATCHER), [
+    'max_candidate_sequences',
+    'preferred_batch_size',
+    'max_queue_delay_microseconds',
+    'preserve_ordering',
+  ]),
+  ...subtree(
+    'sequence_batching.state',
+    refused('implicit state is not implemented: a model keeps its own state per sequence_id (SequenceStates)'),
+    [
+      'input_name',
+      'output_name',
+      'data_type',
+      'dims',
+      'initial_state',
+      'initial_state.data_type',
+      'initial_state.dims',
+      'initial_state.zero_data',
+      'initial_state.data_file',
+      'initial_state.name',
+      'use_same_buffer_for_input_output',
+      'use_growable_memory',
+    ],
+  ),
+  ['sequence_batching.iterative_sequence', refused('iterative sequences are not implemented')],
+
+  ['ensemble_scheduling', honored('the steps run as their inputs become available (src/ensemble)')],
+  ['ensemble_scheduling.step', honored('the steps, checked at load: each input produced, no cycle')],
+  ['ensemble_scheduling.step.model_name', honored('the model the step runs, loaded with the ensemble in explicit mode')],
+  ['ensemble_scheduling.step.model_version', honored("the step model's version; -1 or unset: its highest ready one")],
+  ['ensemble_scheduling.step.input_map', honored('step input name → ensemble tensor')],
+  ['ensemble_scheduling.step.output_map', honored('step output name → ensemble tensor')],
+  ['ensemble_scheduling.step.model_namespace', refused('model namespaces are not implemented: a model name is the same everywhere')],
+  [
+    'ensemble_scheduling.max_inflight_requests',
+    ignored("no limit per ensemble on requests in flight; the step models' own queue bounds apply"),
+  ],
+
+  ['optimization', honored(GROUP)],
+  ['optimization.graph', honoredOnly(ONNX_RUNTIME, GROUP, "graph optimization levels are onnxruntime's")],
+  [
+    'optimization.graph.level',
+    honored("onnxruntime's graph optimization level: -1 basic, 1 extended, 2 disabled, otherwise all (src/onnx/session-options.ts)"),
+  ],
+  ['optimization.priority', ignored(`GPU stream priority; ${GPU_ONLY}`)],
+  ...subtree('optimization.cuda', ignored(`CUDA settings; ${GPU_ONLY}`), [
+    'graphs',
+    'busy_wait_events',
+    'graph_spec',
+    'graph_spec.batch_size',
+    'graph_spec.input',
+    'graph_spec.input.dim',
+    'graph_spec.graph_lower_bound',
+    'graph_spec.graph_lower_bound.batch_size',
+    'graph_spec.graph_lower_bound.input',
+    'graph_spec.graph_lower_bound.input.dim',
+    'output_copy_stream',
+  ]),
+  ['optimization.execution_accelerators', honoredOnly(ONNX_RUNTIME, GROUP, "execution providers are onnxruntime's")],
+  [
+    'optimization.execution_accelerators.gpu_execution_accelerator',
+    honored('`cuda` or `tensorrt` puts that onnxruntime provider before the CPU one (needs its libraries); another name is refused at load'),
+  ],
+  ['optimization.execution_accelerators.gpu_execution_accelerator.name', honored('the provider: `cuda` or `tensorrt`')],
+  [
+    'optimization.execution_accelerators.gpu_execution_accelerator.parameters',
+    ignored(`onnxruntime-node is given the provider by name only, without settings; ${GPU_ONLY}`),
+  ],
+  ...subtree(
+    'optimization.execution_accelerators.cpu_execution_accelerator',
+    refused('onnxruntime-node has no CPU accelerator besides its default one'),
+    ['name', 'parameters'],
+  ),
+  ...subtree('optimization.input_pinned_memory', ignored(`pinned host memory for copies to a GPU; ${GPU_ONLY}`), ['enable']),
+  ...subtree('optimization.output_pinned_memory', ignored(`pinned host memory for copies from a GPU; ${GPU_ONLY}`), ['enable']),
+  ['optimization.gather_kernel_buffer_threshold', ignored(`a threshold for gathering inputs with a GPU kernel; ${GPU_ONLY}`)],
+  ['optimization.eager_batching', ignored('a throughput hint for preparing the next batch early: the dynamic batcher forms a batch when an instance is free')],
+
+  [
+    'parameters',
+    honored("strings the model reads (its context's parameters); the server reads execution_timeout_ms and load_wait_ms, the onnxruntime backend its session settings"),
+  ],
+  ['parameters.string_value', honored("the parameter's value")],
+
+  ...subtree('model_warmup', refused('warmup is not implemented: the first requests run on a cold model'), [
+    'name',
+    'batch_size',
+    'inputs',
+    'inputs.data_type',
+    'inputs.dims',
+    'inputs.zero_data',
+    'inputs.random_data',
+    'inputs.input_data_file',
+    'count',
+  ]),
+  ...subtree('model_operations', refused('custom operation libraries are not loaded'), ['op_library_filename']),
+  ['model_transaction_policy', honored(GROUP)],
+  ['model_transaction_policy.decoupled', refused('decoupled models are not implemented: a model answers each request once')],
+  ...subtree('batch_input', refused('batch inputs are not implemented'), ['kind', 'target_name', 'data_type', 'source_input']),
+  ...subtree('batch_output', refused('batch outputs are not implemented'), ['target_name', 'kind', 'source_input']),
+  ...subtree('model_repository_agents', refused('repository agents are not run'), ['agents', 'agents.name', 'agents.parameters']),
+  ['response_cache', honored(GROUP)],
+  ['response_cache.enable', refused('the response cache is not implemented')],
+  ['runtime', ignored("names the library a Triton backend loads; v2serve finds a model's module or backend itself")],
+  ...subtree('model_metrics', ignored("per-model metric settings are not applied: every model's histograms have the server's buckets"), [
+    'metric_control',
+    'metric_control.metric_identifier',
+    'metric_control.metric_identifier.family',
+    'metric_control.histogram_options',
+    'metric_control.histogram_options.buckets',
+  ]),
+]);
