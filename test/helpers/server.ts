@@ -44,10 +44,11 @@ export const LOOPBACK_ANY_PORT = [
  */
 const START_ORDER = /^--(serve-while-loading|exit-on-error)(=|$)/;
 
-export async function startCli(args: readonly string[] = [], timeoutMs = 20_000): Promise<RunningCli> {
+/** `nodeArgs` go to node itself, before the script (V8 flags such as --trace-gc, whose lines land in `logs` as `msg`). */
+export async function startCli(args: readonly string[] = [], timeoutMs = 20_000, nodeArgs: readonly string[] = []): Promise<RunningCli> {
   const order = args.some((arg) => START_ORDER.test(arg)) ? [] : ['--serve-while-loading=true'];
   // HTTP and metrics are on by default: on fixed ports, test servers running at once would collide.
-  const child = spawn(process.execPath, [CLI, ...LOOPBACK_ANY_PORT, ...order, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...LOOPBACK_ANY_PORT, ...order, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Record<string, unknown>[] = [];
