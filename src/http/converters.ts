@@ -4,7 +4,7 @@
 import { dictionary, ownEntry } from '../dictionary.js';
 import { InferenceError } from '../errors.js';
 import { LOG_SETTINGS, unknownLogSetting, type LogSettingValue } from '../logging/index.js';
-import type { ParamValue, Parameters } from '../model/index.js';
+import type { ParamValue, Parameters, RequestedOutput } from '../model/index.js';
 import type { CallInput, InferCall, InferResult } from '../pipeline/index.js';
 import type { IndexEntry, ModelMetadata, VersionStatisticsEntry } from '../repository/index.js';
 import type { RegionStatus } from '../shared-memory/index.js';
@@ -61,31 +61,39 @@ function nonNegativeInteger(value: unknown, field: string): number {
   return value;
 }
 
-/** A JSON parameter value: a boolean, a number or a string; anything else names the parameter. */
-function paramValue(value: unknown, field: string): ParamValue {
-  if (typeof value === 'boolean' || typeof value === 'string') return value;
-  if (typeof value === 'number') return value;
-  throw InferenceError.invalidArgument(field, `must be a boolean, a number or a string, got ${JSON.stringify(value)}`);
-}
-
 /** Transport parameters of the binary extension: they steer the encoding and never reach the model. */
 const BINARY_DATA_OUTPUT = 'binary_data_output';
 const BINARY_DATA = 'binary_data';
 const BINARY_DATA_SIZE = 'binary_data_size';
 const SHARED_MEMORY_REGION = 'shared_memory_region';
 
-function parameters(raw: JsonObject | undefined, field: string, omit: string): Record<string, ParamValue> {
+/**
+ * The parameters of `raw` but `omit`, as a dictionary. A value must be a boolean, a number or
+ * a string; a bad one is named `<prefix>.<key>`, the prefix built only then (a request's happy
+ * path builds no field names).
+ */
+function parameters(raw: JsonObject | undefined, prefix: () => string, omit: string): Record<string, ParamValue> {
   const result = dictionary<ParamValue>();
   if (raw === undefined) return result;
-  for (const [key, value] of Object.entries(raw)) {
-    if (key !== omit) result[key] = paramValue(value, `${field}.${key}`);
+  for (const key of Object.keys(raw)) {
+    if (key === omit) continue;
+    const value = raw[key];
+    if (typeof value !== 'boolean' && typeof value !== 'string' && typeof value !== 'number') {
+      throw InferenceError.invalidArgument(`${prefix()}.${key}`, `must be a boolean, a number or a string, got ${JSON.stringify(value)}`);
+    }
+    result[key] = value;
   }
   return result;
 }
 
-function shape(value: unknown, field: string): number[] {
-  if (!Array.isArray(value)) throw InferenceError.invalidArgument(field, 'must be an array of integers');
-  return value.map((d, i) => nonNegativeInteger(d, `${field}[${i}]`));
+function shape(value: unknown, field: () => string): number[] {
+  if (!Array.isArray(value)) throw InferenceError.invalidArgument(field(), 'must be an array of integers');
+  const dims = new Array<number>(value.length);
+  for (let i = 0; i < value.length; i++) {
+    const d: unknown = value[i];
+    dims[i] = typeof d === 'number' && Number.isSafeInteger(d) && d >= 0 ? d : nonNegativeInteger(d, `${field()}[${i}]`);
+  }
+  return dims;
 }
 
 /** What the route says about the call, besides its body. */
@@ -99,11 +107,15 @@ export interface InferTarget {
 /** The core's call, and how the answer's outputs are to be encoded. */
 export interface HttpInferCall {
   readonly call: InferCall;
-  /** Whether an output goes binary: its own `binary_data`, else the request's `binary_data_output`. */
-  binaryOutput(name: string): boolean;
-  /** Outputs the client placed in shared memory: the answer names them, with no data. */
-  readonly placed: ReadonlySet<string>;
+  /** The request's `binary_data_output`: outputs go binary unless their own `binary_data` says. */
+  readonly binaryByDefault: boolean;
+  /** The outputs' own `binary_data`, when any said. */
+  readonly binaryByName: ReadonlyMap<string, boolean> | undefined;
+  /** Outputs the client placed in shared memory, when any: the answer names them, with no data. */
+  readonly placed: ReadonlySet<string> | undefined;
 }
+
+const requestParametersField = (): string => 'parameters';
 
 /**
  * The JSON header and the binary blobs after it → the core's call. Every input becomes a
@@ -112,64 +124,81 @@ export interface HttpInferCall {
 export function toInferCall(target: InferTarget, header: JsonObject, binary: Uint8Array, arrivedNs: bigint): HttpInferCall {
   const id = ownEntry(header, 'id') ?? '';
   if (typeof id !== 'string') throw InferenceError.invalidArgument('id', 'must be a string');
-  const requestParameters = parameters(optionalObject(header, 'parameters', 'parameters'), 'parameters', BINARY_DATA_OUTPUT);
-  const binaryDefault = optionalBoolean(optionalObject(header, 'parameters', 'parameters') ?? dictionary(), BINARY_DATA_OUTPUT, `parameters.${BINARY_DATA_OUTPUT}`) ?? false;
+  const givenParameters = optionalObject(header, 'parameters', 'parameters');
+  const requestParameters = parameters(givenParameters, requestParametersField, BINARY_DATA_OUTPUT);
+  const binaryByDefault = (givenParameters && optionalBoolean(givenParameters, BINARY_DATA_OUTPUT, `parameters.${BINARY_DATA_OUTPUT}`)) ?? false;
   if (target.operation !== undefined) requestParameters['operation'] = target.operation;
 
   const rawInputs = ownEntry(header, 'inputs');
   if (!Array.isArray(rawInputs)) throw InferenceError.invalidArgument('inputs', 'must be an array');
-  const inputs: CallInput[] = [];
+  const inputs = new Array<CallInput>(rawInputs.length);
   let offset = 0;
-  rawInputs.forEach((input: unknown, i) => {
-    const field = `inputs[${i}]`;
-    if (!isObject(input)) throw InferenceError.invalidArgument(field, 'must be a JSON object');
-    const name = requiredString(input, 'name', `${field}.name`);
-    const datatype = requiredString(input, 'datatype', `${field}.datatype`);
-    const dims = shape(ownEntry(input, 'shape'), `${field}.shape`);
-    const given = optionalObject(input, 'parameters', `${field}.parameters`);
-    const own = given === undefined ? undefined : parameters(given, `${field}.parameters`, BINARY_DATA_SIZE);
-    const withParameters = own !== undefined && Object.keys(own).length > 0 ? { parameters: own } : {};
-    const size = given === undefined ? undefined : ownEntry(given, BINARY_DATA_SIZE);
+  for (let i = 0; i < rawInputs.length; i++) {
+    const field = (): string => `inputs[${i}]`;
+    const input: unknown = rawInputs[i];
+    if (!isObject(input)) throw InferenceError.invalidArgument(field(), 'must be a JSON object');
+    const name = ownEntry(input, 'name');
+    if (typeof name !== 'string') throw InferenceError.invalidArgument(`${field()}.name`, 'must be a string');
+    const datatype = ownEntry(input, 'datatype');
+    if (typeof datatype !== 'string') throw InferenceError.invalidArgument(`${field()}.datatype`, 'must be a string');
+    const dims = shape(ownEntry(input, 'shape'), () => `${field()}.shape`);
+    const given = ownEntry(input, 'parameters');
+    let own: Record<string, ParamValue> | undefined;
+    let size: unknown;
+    if (given !== undefined) {
+      if (!isObject(given)) throw InferenceError.invalidArgument(`${field()}.parameters`, 'must be a JSON object');
+      own = parameters(given, () => `${field()}.parameters`, BINARY_DATA_SIZE);
+      size = ownEntry(given, BINARY_DATA_SIZE);
+      // An input gets parameters only when it has some besides binary_data_size.
+      if (Object.keys(own).length === 0) own = undefined;
+    }
     const data = ownEntry(input, 'data');
     if (own?.[SHARED_MEMORY_REGION] !== undefined) {
-      if (data !== undefined || size !== undefined) throw InferenceError.invalidArgument(field, 'is in shared memory: it must have no data and no binary_data_size');
-      inputs.push({ name, datatype, shape: dims, ...withParameters });
-      return;
+      if (data !== undefined || size !== undefined) throw InferenceError.invalidArgument(field(), 'is in shared memory: it must have no data and no binary_data_size');
+      inputs[i] = { name, datatype, shape: dims, parameters: own };
+      continue;
     }
+    let raw: Uint8Array;
     if (size !== undefined) {
-      const bytes = nonNegativeInteger(size, `${field}.parameters.${BINARY_DATA_SIZE}`);
-      if (data !== undefined) throw InferenceError.invalidArgument(field, 'has both data and binary_data_size');
+      const bytes = nonNegativeInteger(size, `${field()}.parameters.${BINARY_DATA_SIZE}`);
+      if (data !== undefined) throw InferenceError.invalidArgument(field(), 'has both data and binary_data_size');
       if (offset + bytes > binary.byteLength) {
-        throw InferenceError.invalidArgument(field, `unexpected size for input '${name}', expecting ${bytes} additional bytes, got ${binary.byteLength - offset}`);
+        throw InferenceError.invalidArgument(field(), `unexpected size for input '${name}', expecting ${bytes} additional bytes, got ${binary.byteLength - offset}`);
       }
-      inputs.push({ name, datatype, shape: dims, raw: binary.subarray(offset, offset + bytes), ...withParameters });
+      raw = binary.subarray(offset, offset + bytes);
       offset += bytes;
-      return;
+    } else {
+      if (data === undefined) throw InferenceError.invalidArgument(`${field()}.data`, 'is missing (or give parameters.binary_data_size)');
+      const count = elementCount(dims);
+      if (!Number.isFinite(count)) throw InferenceError.invalidArgument(`${field()}.shape`, `implies too many elements: [${dims.join(',')}]`);
+      raw = encodeJsonData(data, datatype, count, () => `${field()}.data`);
     }
-    if (data === undefined) throw InferenceError.invalidArgument(`${field}.data`, 'is missing (or give parameters.binary_data_size)');
-    const count = elementCount(dims);
-    if (!Number.isFinite(count)) throw InferenceError.invalidArgument(`${field}.shape`, `implies too many elements: [${dims.join(',')}]`);
-    inputs.push({ name, datatype, shape: dims, raw: encodeJsonData(data, datatype, count, `${field}.data`), ...withParameters });
-  });
+    inputs[i] = own === undefined ? { name, datatype, shape: dims, raw } : { name, datatype, shape: dims, raw, parameters: own };
+  }
   if (offset !== binary.byteLength) {
     throw InferenceError.invalidArgument('request body', `has ${binary.byteLength - offset} bytes of binary data that no input's binary_data_size claims`);
   }
 
-  const binaryByName = new Map<string, boolean>();
-  const placed = new Set<string>();
-  const rawOutputs = ownEntry(header, 'outputs') ?? [];
+  let binaryByName: Map<string, boolean> | undefined;
+  let placed: Set<string> | undefined;
+  const rawOutputs = ownEntry(header, 'outputs') ?? NO_OUTPUTS;
   if (!Array.isArray(rawOutputs)) throw InferenceError.invalidArgument('outputs', 'must be an array');
-  const outputs = rawOutputs.map((output: unknown, i) => {
-    const field = `outputs[${i}]`;
-    if (!isObject(output)) throw InferenceError.invalidArgument(field, 'must be a JSON object');
-    const name = requiredString(output, 'name', `${field}.name`);
-    const given = optionalObject(output, 'parameters', `${field}.parameters`);
-    const own = parameters(given, `${field}.parameters`, BINARY_DATA);
-    const asBinary = given === undefined ? undefined : optionalBoolean(given, BINARY_DATA, `${field}.parameters.${BINARY_DATA}`);
-    if (asBinary !== undefined) binaryByName.set(name, asBinary);
-    if (own[SHARED_MEMORY_REGION] !== undefined) placed.add(name);
-    return { name, parameters: own };
-  });
+  const outputs = new Array<RequestedOutput>(rawOutputs.length);
+  for (let i = 0; i < rawOutputs.length; i++) {
+    const field = (): string => `outputs[${i}]`;
+    const output: unknown = rawOutputs[i];
+    if (!isObject(output)) throw InferenceError.invalidArgument(field(), 'must be a JSON object');
+    const name = ownEntry(output, 'name');
+    if (typeof name !== 'string') throw InferenceError.invalidArgument(`${field()}.name`, 'must be a string');
+    const given = optionalObject(output, 'parameters', `${field()}.parameters`);
+    const own = parameters(given, () => `${field()}.parameters`, BINARY_DATA);
+    if (given !== undefined) {
+      const asBinary = optionalBoolean(given, BINARY_DATA, `${field()}.parameters.${BINARY_DATA}`);
+      if (asBinary !== undefined) (binaryByName ??= new Map()).set(name, asBinary);
+      if (own[SHARED_MEMORY_REGION] !== undefined) (placed ??= new Set()).add(name);
+    }
+    outputs[i] = { name, parameters: own };
+  }
 
   return {
     call: {
@@ -182,10 +211,13 @@ export function toInferCall(target: InferTarget, header: JsonObject, binary: Uin
       outputs,
       arrivedNs,
     },
-    binaryOutput: (name) => binaryByName.get(name) ?? binaryDefault,
+    binaryByDefault,
+    binaryByName,
     placed,
   };
 }
+
+const NO_OUTPUTS: readonly unknown[] = [];
 
 /**
  * Triton's raw binary request (Inference-Header-Content-Length: 0): the body is the one
@@ -237,8 +269,9 @@ function rawCall(target: InferTarget, name: string, datatype: string, dims: read
       outputs: [],
       arrivedNs,
     },
-    binaryOutput: () => true,
-    placed: new Set(),
+    binaryByDefault: true,
+    binaryByName: undefined,
+    placed: undefined,
   };
 }
 
@@ -256,23 +289,38 @@ export interface InferReply {
 
 export function toInferReply(result: InferResult, request: HttpInferCall): InferReply {
   const binary: Uint8Array[] = [];
-  const outputs = result.outputs.map((output, i) => {
-    const bytes = result.raw[i] ?? new Uint8Array(0);
-    const head = `{"name":${JSON.stringify(output.name)},"datatype":${JSON.stringify(output.datatype)},"shape":[${output.shape.join(',')}]`;
+  const { binaryByDefault, binaryByName, placed } = request;
+  let outputs = '';
+  for (let i = 0; i < result.outputs.length; i++) {
+    const output = result.outputs[i]!;
+    const bytes = result.raw[i] ?? NO_BYTES;
+    if (i > 0) outputs += ',';
+    outputs += `{"name":${JSON.stringify(output.name)},"datatype":${JSON.stringify(output.datatype)},"shape":[${output.shape.join(',')}]`;
     // Triton writes an output placed in shared memory as its name, datatype and shape alone:
     // its C++ client reads any output that has parameters as binary data.
-    if (request.placed.has(output.name)) return `${head}}`;
-    if (request.binaryOutput(output.name)) {
+    if (placed?.has(output.name)) {
+      outputs += '}';
+    } else if (binaryByName?.get(output.name) ?? binaryByDefault) {
       binary.push(bytes);
-      return `${head},"parameters":{"${BINARY_DATA_SIZE}":${bytes.byteLength}}}`;
+      outputs += `,"parameters":{"${BINARY_DATA_SIZE}":${bytes.byteLength}}}`;
+    } else {
+      if (!isDatatype(output.datatype)) throw new InferenceError('INTERNAL', `output '${output.name}' has datatype '${output.datatype}'`);
+      outputs += `,"data":${jsonDataText(bytes, output.datatype, () => `outputs[${i}] '${output.name}'`)}}`;
     }
-    if (!isDatatype(output.datatype)) throw new InferenceError('INTERNAL', `output '${output.name}' has datatype '${output.datatype}'`);
-    return `${head},"data":${jsonDataText(bytes, output.datatype, `outputs[${i}] '${output.name}'`)}}`;
-  });
+  }
   const id = result.id ? `,"id":${JSON.stringify(result.id)}` : '';
-  const parameters = Object.keys(result.parameters).length > 0 ? `,"parameters":${parametersText(result.parameters)}` : '';
-  const json = `{"model_name":${JSON.stringify(result.model)},"model_version":${JSON.stringify(result.version)}${id}${parameters},"outputs":[${outputs.join(',')}]}`;
+  const parameters = hasEntries(result.parameters) ? `,"parameters":${parametersText(result.parameters)}` : '';
+  const json = `{"model_name":${JSON.stringify(result.model)},"model_version":${JSON.stringify(result.version)}${id}${parameters},"outputs":[${outputs}]}`;
   return { json, binary };
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+function hasEntries(record: Parameters): boolean {
+  for (const key in record) {
+    if (Object.hasOwn(record, key)) return true;
+  }
+  return false;
 }
 
 export function toIndexJson(entries: readonly IndexEntry[]): unknown {

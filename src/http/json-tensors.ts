@@ -25,11 +25,11 @@ export function binaryOnlyError(field: string, datatype: Datatype): InferenceErr
 const MAX_DEPTH = 64;
 
 /** Row-major values of `data`, nested or flat. */
-function flatten(data: unknown, field: string): unknown[] {
+function flatten(data: unknown, field: () => string): unknown[] {
   if (!Array.isArray(data)) return [data];
   const out: unknown[] = [];
   const walk = (value: readonly unknown[], depth: number): void => {
-    if (depth > MAX_DEPTH) throw InferenceError.invalidArgument(field, `is nested deeper than ${MAX_DEPTH} levels`);
+    if (depth > MAX_DEPTH) throw InferenceError.invalidArgument(field(), `is nested deeper than ${MAX_DEPTH} levels`);
     for (const element of value) {
       if (Array.isArray(element)) walk(element, depth + 1);
       else out.push(element);
@@ -39,21 +39,21 @@ function flatten(data: unknown, field: string): unknown[] {
   return out;
 }
 
-function badValue(field: string, index: number, expected: string, value: unknown): InferenceError {
-  return InferenceError.invalidArgument(`${field}[${index}]`, `must be ${expected}, got ${JSON.stringify(value) ?? typeof value}`);
+function badValue(field: () => string, index: number, expected: string, value: unknown): InferenceError {
+  return InferenceError.invalidArgument(`${field()}[${index}]`, `must be ${expected}, got ${JSON.stringify(value) ?? typeof value}`);
 }
 
 /**
  * Encodes a JSON input's `data` as the wire bytes of `datatype` with `count` elements.
- * `field` names the data in messages (`inputs[0].data`).
+ * `field` names the data in messages (`inputs[0].data`); it is built only for one.
  */
-export function encodeJsonData(data: unknown, datatype: string, count: number, field: string): Uint8Array {
-  if (!isDatatype(datatype)) throw InferenceError.invalidArgument(field.replace(/\.data$/, '.datatype'), `'${datatype}' is not a datatype`);
-  if (BINARY_ONLY.has(datatype)) throw binaryOnlyError(field, datatype);
+export function encodeJsonData(data: unknown, datatype: string, count: number, field: () => string): Uint8Array {
+  if (!isDatatype(datatype)) throw InferenceError.invalidArgument(field().replace(/\.data$/, '.datatype'), `'${datatype}' is not a datatype`);
+  if (BINARY_ONLY.has(datatype)) throw binaryOnlyError(field(), datatype);
   // Flat data (the usual form) is read as it is; nested data is flattened first.
   const values = Array.isArray(data) && !Array.isArray(data[0]) ? (data as readonly unknown[]) : flatten(data, field);
   if (values.length !== count) {
-    throw InferenceError.invalidArgument(field, `has ${values.length} elements, the shape implies ${count}`);
+    throw InferenceError.invalidArgument(field(), `has ${values.length} elements, the shape implies ${count}`);
   }
   if (datatype === 'BYTES') return encodeBytes(values, field);
   const array = new TYPED_ARRAY[datatype](count);
@@ -107,7 +107,7 @@ export function encodeJsonData(data: unknown, datatype: string, count: number, f
   return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
 }
 
-function encodeBytes(values: readonly unknown[], field: string): Uint8Array {
+function encodeBytes(values: readonly unknown[], field: () => string): Uint8Array {
   const encoded = values.map((value, i) => {
     if (typeof value !== 'string') throw badValue(field, i, 'a string', value);
     return Buffer.from(value, 'utf8');
@@ -126,8 +126,8 @@ function encodeBytes(values: readonly unknown[], field: string): Uint8Array {
  * The JSON text of an output's data (a flat array), written by hand so that INT64/UINT64
  * values beyond 2^53 keep every digit, which JSON.stringify of a number would not.
  */
-export function jsonDataText(bytes: Uint8Array, datatype: Datatype, field: string): string {
-  if (BINARY_ONLY.has(datatype)) throw binaryOnlyError(field, datatype);
+export function jsonDataText(bytes: Uint8Array, datatype: Datatype, field: () => string): string {
+  if (BINARY_ONLY.has(datatype)) throw binaryOnlyError(field(), datatype);
   if (datatype === 'BYTES') return JSON.stringify(bytesElements(bytes, field));
   const size = ELEMENT_SIZE[datatype];
   // Outputs are encoded at any offset; typed arrays need it aligned to the element size.
@@ -146,12 +146,12 @@ export function jsonDataText(bytes: Uint8Array, datatype: Datatype, field: strin
 }
 
 /** The elements of a BYTES tensor, as UTF-8 strings. */
-function bytesElements(bytes: Uint8Array, field: string): string[] {
+function bytesElements(bytes: Uint8Array, field: () => string): string[] {
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: string[] = [];
   let offset = 0;
   while (offset < view.byteLength) {
-    if (offset + 4 > view.byteLength) throw new InferenceError('INTERNAL', `${field}: truncated BYTES element`);
+    if (offset + 4 > view.byteLength) throw new InferenceError('INTERNAL', `${field()}: truncated BYTES element`);
     const length = view.readUInt32LE(offset);
     out.push(view.toString('utf8', offset + 4, offset + 4 + length));
     offset += 4 + length;

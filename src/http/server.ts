@@ -2,6 +2,7 @@
 // are buffered, restricted categories, compressed answers on request, and an orderly drain.
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { deflate, gzip } from 'node:zlib';
 import { CallTracker, settlesWithin } from '../call-tracker.js';
@@ -10,6 +11,7 @@ import type { RequestSink } from '../events.js';
 import { newRequestId } from '../request-id.js';
 import type { ProtocolRestriction } from '../restrictions.js';
 import { readBody } from './body.js';
+import { ConnectionSignal } from './connection-signal.js';
 import { findRoute, type Reply, type RequestNote, type Route, type RouteContext } from './routes.js';
 import { toErrorReply } from './status.js';
 import { listen } from '../listen.js';
@@ -55,8 +57,11 @@ function responseEncoding(message: IncomingMessage): 'gzip' | 'deflate' | undefi
   return undefined;
 }
 
-/** Sends `reply` in one write, headers and body together; resolves with the body bytes sent. */
-async function send(message: IncomingMessage, response: ServerResponse, reply: Reply): Promise<number> {
+/**
+ * Sends `reply` in one write, headers and body together; gives the body bytes sent, at once
+ * unless the answer is compressed first.
+ */
+function send(message: IncomingMessage, response: ServerResponse, reply: Reply): number | Promise<number> {
   if (response.destroyed) return 0;
   if (reply.json === undefined) {
     response.writeHead(reply.status, { 'Content-Length': 0 }).end();
@@ -64,12 +69,7 @@ async function send(message: IncomingMessage, response: ServerResponse, reply: R
   }
   const binary = reply.binary ?? NO_BLOBS;
   const encoding = reply.compressible ? responseEncoding(message) : undefined;
-  if (encoding) {
-    const body = await COMPRESS[encoding](Buffer.concat([Buffer.from(reply.json, 'utf8'), ...binary]));
-    response.writeHead(reply.status, { 'Content-Type': binary.length > 0 ? 'application/octet-stream' : 'application/json', ...inferenceHeader(reply.json, binary), 'Content-Encoding': encoding, 'Content-Length': body.byteLength });
-    response.end(body);
-    return body.byteLength;
-  }
+  if (encoding) return sendCompressed(response, reply.status, reply.json, binary, encoding);
   const headerLength = Buffer.byteLength(reply.json);
   if (binary.length === 0) {
     // A string body goes out with the headers in one write (node:http joins them).
@@ -92,9 +92,23 @@ async function send(message: IncomingMessage, response: ServerResponse, reply: R
 
 const NO_BLOBS: readonly Uint8Array[] = [];
 
+async function sendCompressed(response: ServerResponse, status: number, json: string, binary: readonly Uint8Array[], encoding: 'gzip' | 'deflate'): Promise<number> {
+  const body = await COMPRESS[encoding](Buffer.concat([Buffer.from(json, 'utf8'), ...binary]));
+  response.writeHead(status, { 'Content-Type': binary.length > 0 ? 'application/octet-stream' : 'application/json', ...inferenceHeader(json, binary), 'Content-Encoding': encoding, 'Content-Length': body.byteLength });
+  response.end(body);
+  return body.byteLength;
+}
+
 /** The binary extension's header, when an answer has binary parts. */
 function inferenceHeader(json: string, binary: readonly Uint8Array[]): { 'Inference-Header-Content-Length'?: number } {
   return binary.length > 0 ? { 'Inference-Header-Content-Length': Buffer.byteLength(json) } : {};
+}
+
+/** The request's path, without its query. */
+function pathOf(message: IncomingMessage): string {
+  const url = message.url ?? '/';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
 }
 
 /** The request's id: the one its route read (an inference's `id`), else one made now, once. */
@@ -108,69 +122,77 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const calls = new CallTracker();
   const { dataPlane } = options;
   const context: RouteContext = { ...options, repository: dataPlane.repository, sharedMemory: dataPlane.sharedMemory, shuttingDown: () => calls.shuttingDown };
-  const restrictionOf = (category: string | undefined) =>
-    category === undefined ? undefined : options.restrictions.find((r) => (r.categories as readonly string[]).includes(category));
+  const restrictions = new Map<string, ProtocolRestriction>();
+  for (const restriction of [...options.restrictions].reverse()) {
+    for (const category of restriction.categories) restrictions.set(category, restriction);
+  }
+  const connections = new WeakMap<Socket, ConnectionSignal>();
+  const connectionOf = (socket: Socket): ConnectionSignal => {
+    let connection = connections.get(socket);
+    if (connection === undefined) {
+      connection = new ConnectionSignal(socket, () => new InferenceError('CANCELLED', 'the client closed the connection'));
+      connections.set(socket, connection);
+    }
+    return connection;
+  };
 
   const { requests } = options;
-  const handle = async (message: IncomingMessage, response: ServerResponse, note: RequestNote, admitted: boolean): Promise<void> => {
+  // Never rejects: a failure to answer is logged and ends the connection.
+  const handle = async (message: IncomingMessage, response: ServerResponse, admitted: boolean): Promise<void> => {
     const arrivedNs = process.hrtime.bigint();
-    const controller = new AbortController();
-    response.once('close', () => {
-      if (!response.writableFinished) controller.abort(new InferenceError('CANCELLED', 'the client closed the connection'));
-    });
+    const note: RequestNote = { requestId: '' };
+    const connection = connectionOf(message.socket);
+    const signal = connection.enter();
     let found: { route: Route; params: (string | undefined)[] } | undefined;
     let bytesIn = 0;
     let status: number;
-    let bytesOut: number;
+    let bytesOut: number | Promise<number>;
     try {
-      if (!admitted) throw new InferenceError('UNAVAILABLE', 'HTTP server is shutting down');
-      const path = (message.url ?? '/').split('?', 1)[0] as string;
-      found = findRoute(message.method ?? 'GET', path);
-      const { route, params } = found;
-      const restriction = restrictionOf(route.category);
-      // Triton's text: clients and operators match on it.
-      if (restriction && !carries(message, restriction)) throw new InferenceError('PERMISSION_DENIED', `This API is restricted, expecting header '${restriction.header}'`);
-      const body = await readBody(message, options.maxInputBytes);
-      bytesIn = body.byteLength;
-      const reply = await route.handle(context, { message, params, body, arrivedNs, signal: controller.signal, note });
-      status = reply.status;
-      bytesOut = await send(message, response, reply);
+      try {
+        if (!admitted) throw new InferenceError('UNAVAILABLE', 'HTTP server is shutting down');
+        found = findRoute(message.method ?? 'GET', pathOf(message));
+        const { route, params } = found;
+        const restriction = route.category === undefined ? undefined : restrictions.get(route.category);
+        // Triton's text: clients and operators match on it.
+        if (restriction && !carries(message, restriction)) throw new InferenceError('PERMISSION_DENIED', `This API is restricted, expecting header '${restriction.header}'`);
+        const body = await readBody(message, options.maxInputBytes);
+        bytesIn = body.byteLength;
+        const reply = await route.handle(context, { message, params, body, arrivedNs, signal, note });
+        status = reply.status;
+        bytesOut = send(message, response, reply);
+        if (typeof bytesOut !== 'number') bytesOut = await bytesOut;
+      } catch (err) {
+        const failure = toErrorReply(err, log, idOf(note));
+        status = failure.status;
+        // A body left unread would be parsed as the next request on this connection; once
+        // shutdown started, the connection is not kept for another.
+        if (!message.complete || calls.shuttingDown) response.setHeader('Connection', 'close');
+        bytesOut = await send(message, response, { status, json: JSON.stringify({ error: failure.message }) });
+      }
+      if (!requests) return;
+      const about = found?.route.about?.(found.params);
+      requests.finished({
+        requestId: idOf(note),
+        transport: 'http',
+        operation: found?.route.operation ?? `${message.method ?? 'GET'} ${pathOf(message)}`,
+        model: about?.model ?? '',
+        version: note.version ?? about?.version ?? '',
+        // A client gone before the answer got none: 499, nginx's code for it.
+        status: String(signal.aborted ? 499 : status),
+        durationNs: process.hrtime.bigint() - arrivedNs,
+        bytesIn,
+        bytesOut,
+      });
     } catch (err) {
-      const failure = toErrorReply(err, log, idOf(note));
-      status = failure.status;
-      // A body left unread would be parsed as the next request on this connection; once
-      // shutdown started, the connection is not kept for another.
-      if (!message.complete || calls.shuttingDown) response.setHeader('Connection', 'close');
-      bytesOut = await send(message, response, { status, json: JSON.stringify({ error: failure.message }) });
+      log.error({ err, requestId: idOf(note) }, 'HTTP response failed');
+      response.destroy();
+    } finally {
+      connection.leave();
+      if (admitted) calls.leave();
     }
-    if (!requests) return;
-    const about = found?.route.about?.(found.params);
-    requests.finished({
-      requestId: idOf(note),
-      transport: 'http',
-      operation: found?.route.operation ?? `${message.method ?? 'GET'} ${(message.url ?? '/').split('?', 1)[0] as string}`,
-      model: about?.model ?? '',
-      version: note.version ?? about?.version ?? '',
-      // A client gone before the answer got none: 499, nginx's code for it.
-      status: String(controller.signal.aborted ? 499 : status),
-      durationNs: process.hrtime.bigint() - arrivedNs,
-      bytesIn,
-      bytesOut,
-    });
   };
 
-  const server = createServer({ keepAlive: true }, (message, response) => {
-    const admitted = calls.enter();
-    const note: RequestNote = { requestId: '' };
-    handle(message, response, note, admitted)
-      .catch((err: unknown) => {
-        log.error({ err, requestId: idOf(note) }, 'HTTP response failed');
-        response.destroy();
-      })
-      .finally(() => {
-        if (admitted) calls.leave();
-      });
-  });
+  const server = createServer({ keepAlive: true }, (message, response) => void handle(message, response, calls.enter()));
   server.on('clientError', (err, socket) => {
     if (log.isLevelEnabled('debug')) log.debug({ err: err.message }, 'HTTP client error');
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');

@@ -129,6 +129,21 @@ describe('model calls', () => {
     assert.equal(woke['aborted'], true);
   });
 
+  test('calls - a client closing its HTTP connection aborts the callee\'s signal', async () => {
+    const seen = cli.logs.length;
+    const client = new AbortController();
+    void cli.waitForLog((l) => cli.logs.indexOf(l) >= seen && l['msg'] === 'sleeper started').then(() => client.abort());
+    const request = fetch(`${cli.http}/v2/models/caller/infer`, {
+      method: 'POST',
+      body: JSON.stringify({ parameters: { target: 'sleeper' }, inputs: [{ name: 'IN', datatype: 'INT32', shape: [1, 1], data: [3] }] }),
+      signal: client.signal,
+    });
+    await assert.rejects(request, { name: 'AbortError' });
+    const woke = await cli.waitForLog((l) => cli.logs.indexOf(l) >= seen && l['msg'] === 'sleeper woke', 5_000);
+    assert.equal(woke['aborted'], true);
+    assert.equal(woke['reason'], 'the client closed the connection');
+  });
+
   test('calls - a model in a worker instance calls another through its pool', async () => {
     const request = { ...callerRequest('adder', 9), modelName: 'worker_caller' };
     assert.equal(outValue(await infer(cli, request)), 109);
