@@ -38,10 +38,12 @@ export function grpcFrame(message: Uint8Array): Buffer {
 /** What h2load sends, and how. */
 export interface H2loadTarget {
   /**
-   * h2: the requests in flight are concurrent streams on one connection (gRPC);
+   * h2: the requests in flight are concurrent streams, shared evenly by `connections` (gRPC);
    * h1: they are that many HTTP/1.1 connections, one request at a time on each (REST).
    */
   readonly protocol: 'h2' | 'h1';
+  /** h2 only: the connections the streams are spread over (default 1). */
+  readonly connections?: number;
   readonly path: string;
   /** `name: value` lines (-H). */
   readonly headers: readonly string[];
@@ -49,14 +51,18 @@ export interface H2loadTarget {
   readonly bodyFile: string;
 }
 
-/** ModelInfer over gRPC, with the framed request in `bodyFile`. */
-export function grpcTarget(bodyFile: string): H2loadTarget {
-  return { protocol: 'h2', path: MODEL_INFER_PATH, headers: ['content-type: application/grpc', 'te: trailers'], bodyFile };
+/** ModelInfer over gRPC, with the framed request in `bodyFile`, on `connections` connections. */
+export function grpcTarget(bodyFile: string, connections = 1): H2loadTarget {
+  return { protocol: 'h2', connections, path: MODEL_INFER_PATH, headers: ['content-type: application/grpc', 'te: trailers'], bodyFile };
 }
 
 /** Connections and streams on each that make `inFlight` requests in flight. */
 export function connectionsOf(target: H2loadTarget, inFlight: number): { readonly connections: number; readonly streams: number } {
-  return target.protocol === 'h2' ? { connections: 1, streams: inFlight } : { connections: inFlight, streams: 1 };
+  if (target.protocol === 'h1') return { connections: inFlight, streams: 1 };
+  // Fewer requests in flight than connections: one stream on each of as many as there are.
+  const connections = Math.min(target.connections ?? 1, inFlight);
+  if (inFlight % connections !== 0) throw new Error(`${inFlight} requests in flight cannot be shared evenly by ${connections} connections`);
+  return { connections, streams: inFlight / connections };
 }
 
 export interface H2loadJob {

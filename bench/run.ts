@@ -103,7 +103,8 @@ const USAGE = `usage: npm run bench -- [--quick] [--only=NAME,...] [--concurrenc
   --quick          CI smoke: tiny runs, 1 round, 16 in flight
   --only           scenarios to run (${SCENARIOS.map((s) => s.name).join(', ')}),
                    'soak', and sub-benchmark subjects (e.g. 'codec'); default all
-  --concurrency    requests in flight (gRPC: 1 connection × N streams; REST: N HTTP/1.1 connections);
+  --concurrency    requests in flight (gRPC: N streams on one connection, or shared by the scenario's
+                   connections; REST: N HTTP/1.1 connections);
                    default each scenario's own
   --rounds, --seconds, --warmup
                    alternating rounds, and the measured and warm-up seconds of each run (default 4, 5, 1)
@@ -320,7 +321,7 @@ function exchangeOf(scenario: Scenario, bodyFile: string): Exchange {
   const request = Buffer.from(ModelInferRequest.encode(scenario.request()).finish());
   writeFileSync(bodyFile, grpcFrame(request));
   return {
-    target: grpcTarget(bodyFile),
+    target: grpcTarget(bodyFile, scenario.connections),
     requestBytes: request.length,
     async ask(server) {
       const message = await probe(server.address, request);
@@ -876,7 +877,7 @@ async function main(): Promise<number> {
       `load average ${environment.loadavgAtStart.join(' ')}\n` +
       `${cpuPlan.description}\n` +
       `rounds ${settings.rounds}, concurrency ${settings.concurrency?.join('/') ?? "each scenario's"} ` +
-      '(gRPC: 1 connection × N streams; REST: N HTTP/1.1 connections), ' +
+      "(gRPC: N streams on 1 connection, or on the scenario's connections; REST: N HTTP/1.1 connections), " +
       `${settings.warmupSeconds} s warm-up + ${settings.measureSeconds} s measured per run` +
       `${settings.v2serveFlags.length > 0 ? `, v2serve flags ${settings.v2serveFlags.join(' ')}` : ''}` +
       `${values['cpu-prof'] ? ', servers under --cpu-prof (slower)' : ''}`,
@@ -893,7 +894,7 @@ async function main(): Promise<number> {
     cpus: cpuPlan,
     problems: [],
     notes: [
-      'unary load: h2load; gRPC: 1 connection × N concurrent streams, the same pre-encoded ModelInferRequest on every stream; ' +
+      'unary load: h2load; gRPC: N concurrent streams on 1 connection (simple-raw-4-connections: shared by 4), the same pre-encoded ModelInferRequest on every stream; ' +
         'REST (rest-* scenarios): h2load --h1, N HTTP/1.1 connections with one request at a time, the same body on every request',
       'a measured run is a count of requests sized from its warm-up to last about the measured seconds; it ends with none in flight',
       "each answer was checked once (grpc-js, node:http) before measuring; in every run h2load's count of response bytes must equal requests × that server's response (gRPC: its frame)",

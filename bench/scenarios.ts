@@ -99,6 +99,8 @@ interface ScenarioBase {
 
 export interface GrpcScenario extends ScenarioBase {
   readonly transport?: 'grpc';
+  /** The connections the requests in flight are spread over, evenly (default 1). */
+  readonly connections?: number;
   readonly request: () => ModelInferRequest;
 }
 
@@ -395,6 +397,20 @@ export const SCENARIOS: readonly Scenario[] = [
       { metric: 'throughput', min: 0.8, concurrency: [16, 64] },
       { metric: 'cpuUsPerRequest', max: 1.3, concurrency: [16, 64] },
       { metric: 'p99', max: 1.5, concurrency: [16, 64] },
+    ]),
+  },
+  {
+    // Issue 26: several clients, as a load balancer's connections arrive, instead of one
+    // connection multiplexing every stream.
+    name: 'simple-raw-4-connections',
+    description: 'simple, 2×[1,16] INT32 in raw_input_contents; 4 connections, the requests in flight shared among them',
+    request: simpleRaw,
+    expected: simpleExpected,
+    connections: 4,
+    concurrency: [16],
+    ...againstBaselines([
+      { metric: 'throughput', min: 0.6, concurrency: [16] },
+      { metric: 'cpuUsPerRequest', max: 1.6, concurrency: [16] },
     ]),
   },
   {

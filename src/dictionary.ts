@@ -3,9 +3,11 @@
 // "constructor" or "toString" would read or replace something that is not an entry.
 // A dictionary has no prototype: every key is only a key.
 
-/** A null-prototype copy of `entries` (a record's own enumerable entries, or pairs). */
-export function dictionary<V>(entries: Iterable<readonly [string, V]> | Readonly<Record<string, V>> = []): Record<string, V> {
+/** A null-prototype copy of `entries` (a record's own enumerable entries, or pairs); empty without them. */
+export function dictionary<V>(entries?: Iterable<readonly [string, V]> | Readonly<Record<string, V>>): Record<string, V> {
   const result = Object.create(null) as Record<string, V>;
+  // Requests make empty ones: no array or iterator for them.
+  if (entries === undefined) return result;
   const pairs = Symbol.iterator in entries ? (entries as Iterable<readonly [string, V]>) : Object.entries(entries);
   for (const [key, value] of pairs) result[key] = value;
   return result;

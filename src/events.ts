@@ -61,10 +61,10 @@ export const NO_EVENTS: EventSink = { emit: () => undefined };
 
 /** Nanoseconds a successful request spent in each phase (the ModelStatistics split). */
 export interface PhaseTimings {
-  readonly queueNs: bigint;
-  readonly inputNs: bigint;
-  readonly inferNs: bigint;
-  readonly outputNs: bigint;
+  readonly queueNs: number;
+  readonly inputNs: number;
+  readonly inferNs: number;
+  readonly outputNs: number;
 }
 
 export interface CumulativeDuration {

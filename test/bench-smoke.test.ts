@@ -53,7 +53,7 @@ interface ScenarioJson {
 
 /** Scenarios whose every variant must have run at 16 in flight, and the ratios they must report. */
 const MEASURED: readonly { readonly names: readonly string[]; readonly variants: readonly string[]; readonly ratios: readonly string[] }[] = [
-  { names: ['simple-raw', 'simple-typed', 'identity-fp32-4mib', 'simple-string'], variants: ['bare', 'generated', 'v2serve'], ratios: ['v2serve/bare', 'v2serve/generated'] },
+  { names: ['simple-raw', 'simple-raw-4-connections', 'simple-typed', 'identity-fp32-4mib', 'simple-string'], variants: ['bare', 'generated', 'v2serve'], ratios: ['v2serve/bare', 'v2serve/generated'] },
   {
     names: ['rest-simple-json', 'rest-simple-binary', 'rest-identity-fp32-1mib-binary', 'rest-identity-fp32-1mib-json'],
     variants: ['floor', 'v2serve'],

@@ -27,13 +27,20 @@ export interface ServiceContext {
   readonly requests?: RequestSink;
 }
 
-/** One inference, wire to wire: unary and stream calls both come through here. */
-export async function inferOne(
+/**
+ * One inference, wire to wire: unary and stream calls both come through here. A bad request
+ * rejects, never throws; not an async function, whose return of a promise costs one more.
+ */
+export function inferOne(
   context: ServiceContext,
   request: ModelInferRequest,
   arrivedNs: bigint,
   requestId: string,
   signal: AbortSignal,
 ): Promise<InferResult> {
-  return context.dataPlane.infer(toInferCall(request, arrivedNs, requestId), signal);
+  try {
+    return context.dataPlane.infer(toInferCall(request, arrivedNs, requestId), signal);
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }

@@ -47,8 +47,8 @@ export class VersionSeries implements VersionObserver {
   succeeded(timings: PhaseTimings): void {
     const h = this.histograms;
     if (!h) return;
-    const queue = Number(timings.queueNs) / 1e9;
-    const compute = (Number(timings.inputNs) + Number(timings.inferNs) + Number(timings.outputNs)) / 1e9;
+    const queue = timings.queueNs / 1e9;
+    const compute = (timings.inputNs + timings.inferNs + timings.outputNs) / 1e9;
     h.request.observe(queue + compute);
     h.queue.observe(queue);
     h.compute.observe(compute);

@@ -6,6 +6,7 @@ import type { IOSpec, Tensor } from '../tensor/index.js';
 
 /** A requested output named twice, or not declared by a model that declares its outputs, is the client's error. */
 export function checkRequestedOutputs(requested: readonly RequestedOutput[], io: IOSpec, model: string): void {
+  if (requested.length === 0) return;
   const seen = new Set<string>();
   for (const [i, output] of requested.entries()) {
     if (seen.has(output.name)) {

@@ -16,16 +16,15 @@ export interface Deadline {
   dispose(): void;
 }
 
-const NO_DEADLINE = { dispose: () => undefined };
-
 /**
  * The client's signal, plus the request parameter `timeout` (µs since the request arrived;
  * 0 or absent: none, as in Triton). When it expires the signal fires with DEADLINE_EXCEEDED:
- * a request still waiting is dropped, a running one sees its AbortSignal fire.
+ * a request still waiting is dropped, a running one sees its AbortSignal fire. Undefined
+ * when the request sets no timeout (the usual case): the client's signal is the deadline.
  */
-export function requestDeadline(call: CallBase, signal: AbortSignal): Deadline {
+export function requestDeadline(call: CallBase, signal: AbortSignal): Deadline | undefined {
   const timeout = call.parameters['timeout'];
-  if (timeout === undefined || timeout === 0 || timeout === 0n || signal.aborted) return { signal, ...NO_DEADLINE };
+  if (timeout === undefined || timeout === 0 || timeout === 0n || signal.aborted) return undefined;
   if (typeof timeout !== 'number' && typeof timeout !== 'bigint') {
     throw InferenceError.invalidArgument('parameters.timeout', 'must be an int64_param (microseconds)');
   }

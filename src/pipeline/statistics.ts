@@ -1,10 +1,32 @@
 // Per model-version counters behind the ModelStatistics RPC (Triton's statistics
-// extension). Durations are cumulative nanoseconds from a monotonic clock, kept as
-// bigint so that long uptimes never lose precision.
+// extension). Durations are cumulative nanoseconds from a monotonic clock, exact whatever
+// the uptime.
 
-export interface Duration {
-  count: number;
-  ns: bigint;
+/** Above this the recent part moves into the bigint: two such numbers still add exactly. */
+const FOLD_NS = Number.MAX_SAFE_INTEGER / 2;
+
+/**
+ * A count and its cumulative nanoseconds. Requests add whole numbers of ns to a plain
+ * number, which allocates nothing; it moves into a bigint long before a double would stop
+ * holding the sum exactly. One duration must stay below FOLD_NS (52 days).
+ */
+export class Duration {
+  count = 0;
+  private folded = 0n;
+  private recent = 0;
+
+  get ns(): bigint {
+    return this.folded + BigInt(this.recent);
+  }
+
+  add(ns: number): void {
+    this.count += 1;
+    this.recent += ns;
+    if (this.recent > FOLD_NS) {
+      this.folded += BigInt(this.recent);
+      this.recent = 0;
+    }
+  }
 }
 
 export interface BatchStatistics {
@@ -14,49 +36,42 @@ export interface BatchStatistics {
   readonly computeOutput: Duration;
 }
 
-/** Durations of one request's phases, nanoseconds. */
+/** Durations of one request's phases, whole nanoseconds. */
 export interface RequestTimings {
   /** Arrival → the instance starts it (waiting for load, queueing). */
-  readonly queueNs: bigint;
+  readonly queueNs: number;
   /** Decoding and validating the inputs. */
-  readonly inputNs: bigint;
+  readonly inputNs: number;
   /** The model's hooks. */
-  readonly inferNs: bigint;
+  readonly inferNs: number;
   /** Selecting and encoding the outputs. */
-  readonly outputNs: bigint;
-}
-
-const zero = (): Duration => ({ count: 0, ns: 0n });
-
-function add(duration: Duration, ns: bigint, count = 1): void {
-  duration.count += count;
-  duration.ns += ns;
+  readonly outputNs: number;
 }
 
 export class VersionStatistics {
   lastInferenceMs = 0;
   inferenceCount = 0;
   executionCount = 0;
-  readonly success = zero();
-  readonly fail = zero();
-  readonly queue = zero();
-  readonly computeInput = zero();
-  readonly computeInfer = zero();
-  readonly computeOutput = zero();
+  readonly success = new Duration();
+  readonly fail = new Duration();
+  readonly queue = new Duration();
+  readonly computeInput = new Duration();
+  readonly computeInfer = new Duration();
+  readonly computeOutput = new Duration();
   private readonly batches = new Map<number, BatchStatistics>();
 
   /**
    * A request of `rows` rows that succeeded. Its execution is recorded apart
    * (recordExecution): a dynamic batch runs many requests in one.
    */
-  recordSuccess(totalNs: bigint, timings: RequestTimings, rows: number): void {
+  recordSuccess(totalNs: number, timings: RequestTimings, rows: number): void {
     this.lastInferenceMs = Date.now();
     this.inferenceCount += rows;
-    add(this.success, totalNs);
-    add(this.queue, timings.queueNs);
-    add(this.computeInput, timings.inputNs);
-    add(this.computeInfer, timings.inferNs);
-    add(this.computeOutput, timings.outputNs);
+    this.success.add(totalNs);
+    this.queue.add(timings.queueNs);
+    this.computeInput.add(timings.inputNs);
+    this.computeInfer.add(timings.inferNs);
+    this.computeOutput.add(timings.outputNs);
   }
 
   /** One execution of the model, of `batchSize` rows (batch_stats are keyed by it). */
@@ -64,17 +79,17 @@ export class VersionStatistics {
     this.executionCount += 1;
     let batch = this.batches.get(batchSize);
     if (!batch) {
-      batch = { batchSize, computeInput: zero(), computeInfer: zero(), computeOutput: zero() };
+      batch = { batchSize, computeInput: new Duration(), computeInfer: new Duration(), computeOutput: new Duration() };
       this.batches.set(batchSize, batch);
     }
-    add(batch.computeInput, timings.inputNs);
-    add(batch.computeInfer, timings.inferNs);
-    add(batch.computeOutput, timings.outputNs);
+    batch.computeInput.add(timings.inputNs);
+    batch.computeInfer.add(timings.inferNs);
+    batch.computeOutput.add(timings.outputNs);
   }
 
-  recordFailure(totalNs: bigint): void {
+  recordFailure(totalNs: number): void {
     this.lastInferenceMs = Date.now();
-    add(this.fail, totalNs);
+    this.fail.add(totalNs);
   }
 
   batchStatistics(): BatchStatistics[] {

@@ -59,8 +59,8 @@ export class VersionTelemetry {
       labels: output.labels,
       op: done.operation,
       requestId: call.requestId,
-      arrivedAtMs: Date.now() - Number(totalNs / 1_000_000n),
-      durationNs: totalNs,
+      arrivedAtMs: Date.now() - Math.floor(totalNs / 1e6),
+      durationNs: BigInt(totalNs),
       inputs: output.inputs ?? done.inputs,
       outputs: done.outputs,
       ...(output.logged ? { logged: output.logged } : {}),
@@ -72,7 +72,7 @@ export class VersionTelemetry {
   /** Failed requests are always reported, with the parameters and the error; the inputs may not have decoded. */
   failed(call: CallBase, err: unknown, instance: InstanceIdentity | undefined): void {
     const durationNs = process.hrtime.bigint() - call.arrivedNs;
-    this.statistics.recordFailure(durationNs);
+    this.statistics.recordFailure(Number(durationNs));
     this.observer.failed(err instanceof InferenceError ? err.code : 'INTERNAL');
     if (this.events.wantsInferenceEvents?.() === false) return;
     const error = err instanceof Error ? err : new Error(String(err));

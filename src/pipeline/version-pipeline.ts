@@ -3,13 +3,15 @@
 // each phase took; what is recorded about it is the telemetry's business.
 import type { ModelConfig } from '../../generated/model_config.js';
 import type { ExecutionJob, ExecutionOutput, RequestedOutput } from '../model/index.js';
-import { checkSequenceRequest, type Scheduler } from '../scheduling/index.js';
+import { checkSequenceRequest, nowNs, type Scheduler } from '../scheduling/index.js';
 import { batchSize, checkTensors, decodeInputs, encodeOutputs, type IOSpec, type Tensor } from '../tensor/index.js';
 import { Labels, checkClassifiable, classificationCount, classify } from './classification.js';
 import { checkRequestedOutputs, selectOutputs } from './outputs.js';
 import { requestOperation } from './request-deadline.js';
 import type { RequestTimings } from './statistics.js';
 import type { CallBase, InferCall, InferResult, TensorCall, TensorResult } from './types.js';
+
+const isClassified = (output: RequestedOutput): boolean => classificationCount(output) !== undefined;
 
 export interface PipelineSpec {
   readonly name: string;
@@ -58,7 +60,7 @@ export class VersionPipeline {
       undefined,
       (output, outputs) => {
         const encoded = encodeOutputs(outputs);
-        return { ...this.identify(call), parameters: output.parameters, outputs: encoded.outputs, raw: encoded.raw };
+        return { model: this.spec.name, version: this.spec.version, id: call.id, parameters: output.parameters, outputs: encoded.outputs, raw: encoded.raw };
       },
       signal,
     );
@@ -70,13 +72,9 @@ export class VersionPipeline {
       call,
       () => checkTensors(call.tensors, this.spec.io),
       call.callers,
-      (output, outputs) => ({ ...this.identify(call), parameters: output.parameters, outputs }),
+      (output, outputs) => ({ model: this.spec.name, version: this.spec.version, id: call.id, parameters: output.parameters, outputs }),
       signal,
     );
-  }
-
-  private identify(call: CallBase): { model: string; version: string; id: string } {
-    return { model: this.spec.name, version: this.spec.version, id: call.id };
   }
 
   private async execute<R>(
@@ -88,50 +86,44 @@ export class VersionPipeline {
   ): Promise<Answered<R>> {
     const { name, io, config } = this.spec;
     const operation = requestOperation(call);
-    const decodeStart = process.hrtime.bigint();
+    const decodeStart = nowNs();
     const inputs = readInputs();
     checkRequestedOutputs(call.outputs, io, name);
     checkSequenceRequest(config, call.parameters, name);
     checkClassifiable(call.outputs, io, name);
-    const decodeEnd = process.hrtime.bigint();
-    const job: ExecutionJob = {
-      id: call.requestId,
-      tensors: inputs,
-      parameters: call.parameters,
-      outputs: call.outputs,
-      operation,
-      ...(callers ? { callers } : {}),
-    };
+    const inputNs = Math.round(nowNs() - decodeStart);
+    const job: ExecutionJob = callers
+      ? { id: call.requestId, tensors: inputs, parameters: call.parameters, outputs: call.outputs, operation, callers }
+      : { id: call.requestId, tensors: inputs, parameters: call.parameters, outputs: call.outputs, operation };
     const scheduled = await this.scheduler.schedule(job, signal);
     const { output } = scheduled;
 
-    const encodeStart = process.hrtime.bigint();
-    const outputs = await this.classifyOutputs(selectOutputs(output.outputs, call.outputs, name, io), call.outputs);
+    const encodeStart = nowNs();
+    const selected = selectOutputs(output.outputs, call.outputs, name, io);
+    const outputs = call.outputs.some(isClassified) ? await this.classifyOutputs(selected, call.outputs) : selected;
     const result = answer(output, outputs);
-    const end = process.hrtime.bigint();
-
-    const totalNs = end - call.arrivedNs;
-    const inputNs = decodeEnd - decodeStart;
+    const outputNs = Math.round(nowNs() - encodeStart);
+    // The arrival is the transport's bigint reading; the phases within it, the number clock's.
+    const totalNs = Number(process.hrtime.bigint() - call.arrivedNs);
     // A worker instance reports its own execution time; the rest (waiting for a free
     // instance, for a sequence's earlier requests or for a batch, crossing threads) falls
     // into the queue figure.
-    const inferNs = output.inferNs ?? scheduled.inferNs;
-    const outputNs = end - encodeStart;
+    const inferNs = output.inferNs === undefined ? scheduled.inferNs : Number(output.inferNs);
     return {
       result,
       operation,
       inputs,
       outputs,
       output,
-      timings: { queueNs: totalNs - inputNs - inferNs - outputNs, inputNs, inferNs, outputNs },
+      // Two clocks' roundings must not make a queue of nothing negative.
+      timings: { queueNs: Math.max(0, totalNs - inputNs - inferNs - outputNs), inputNs, inferNs, outputNs },
       rows: batchSize(inputs, io),
       batched: scheduled.batched,
     };
   }
 
   /** Requested outputs with a `classification` parameter become their top-k (classification extension). */
-  private async classifyOutputs(selected: Tensor[], requested: readonly RequestedOutput[]): Promise<Tensor[]> {
-    if (!requested.some((output) => classificationCount(output) !== undefined)) return selected;
+  private classifyOutputs(selected: Tensor[], requested: readonly RequestedOutput[]): Promise<Tensor[]> {
     return Promise.all(
       selected.map(async (tensor, i) => {
         const k = classificationCount(requested[i] as RequestedOutput);

@@ -157,13 +157,14 @@ export class ModelVersion {
     try {
       release = this.scheduler.admit();
       const deadline = requestDeadline(call, signal);
+      const limit = deadline ? deadline.signal : signal;
       try {
-        const instance = this.state === 'READY' && this.instance ? this.instance : await this.whenReady(deadline.signal);
-        const done = await run(deadline.signal);
+        const instance = this.state === 'READY' && this.instance ? this.instance : await this.whenReady(limit);
+        const done = await run(limit);
         this.telemetry.succeeded(call, done, instance);
         return done.result;
       } finally {
-        deadline.dispose();
+        deadline?.dispose();
       }
     } catch (err) {
       this.telemetry.failed(call, err, this.instance);

@@ -3,6 +3,7 @@
 import { abortError } from '../errors.js';
 import type { ExecutionJob } from '../model/index.js';
 import { AdmissionCounter } from './admission.js';
+import { nowNs } from './clock.js';
 import type { RunJob } from './execution-timeout.js';
 import type { Scheduled, Scheduler } from './scheduler.js';
 
@@ -23,8 +24,8 @@ export class DirectScheduler implements Scheduler {
   schedule(job: ExecutionJob, signal: AbortSignal): Promise<Scheduled> {
     // An expired or cancelled request still waiting is never computed (Triton: timeout in the queue).
     if (signal.aborted) return Promise.reject(abortError(signal));
-    const start = process.hrtime.bigint();
-    return this.run(job, signal).then((output) => ({ output, inferNs: process.hrtime.bigint() - start, batched: false }));
+    const start = nowNs();
+    return this.run(job, signal).then((output) => ({ output, inferNs: Math.round(nowNs() - start), batched: false }));
   }
 
   pending(): number {

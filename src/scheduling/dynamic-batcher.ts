@@ -142,7 +142,7 @@ export class DynamicBatcher implements Scheduler {
   /** The job's rows of its execution; the execution itself is recorded once, through onExecution. */
   async schedule(job: ExecutionJob, signal: AbortSignal): Promise<Scheduled> {
     const share = await this.submit(job, signal);
-    return { output: share.output, inferNs: share.endNs - share.startNs, batched: true };
+    return { output: share.output, inferNs: Number(share.endNs - share.startNs), batched: true };
   }
 
   /** Requests waiting to be batched. */
@@ -313,9 +313,9 @@ export class DynamicBatcher implements Scheduler {
       this.options.onExecution?.({
         batchSize,
         requests: members.length,
-        inputNs: startNs - mergeStart,
-        inferNs: output.inferNs ?? endNs - startNs,
-        outputNs: this.clock.now() - endNs,
+        inputNs: Number(startNs - mergeStart),
+        inferNs: Number(output.inferNs ?? endNs - startNs),
+        outputNs: Number(this.clock.now() - endNs),
       });
       finish();
       for (const [i, entry] of members.entries()) {

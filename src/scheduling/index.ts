@@ -14,6 +14,7 @@ export { EXECUTION_TIMEOUT_PARAMETER, type RunJob } from './execution-timeout.js
 export { checkSequenceRequest } from './sequence-order.js';
 export { schedulingSettings, type SchedulingDefaults, type SchedulingSettings } from './settings.js';
 export { admits, type AdmissionState } from './admission.js';
+export { nowNs } from './clock.js';
 
 export interface SchedulerContext {
   /** "model 'x' version 1", for messages. */

@@ -7,7 +7,7 @@ import type { ExecutionJob, ExecutionOutput } from '../model/index.js';
 export interface Scheduled {
   readonly output: ExecutionOutput;
   /** How long the instance took with the job (its batch's execution when batched), ns. */
-  readonly inferNs: bigint;
+  readonly inferNs: number;
   /** The job ran in a dynamic batch, whose execution the scheduler has recorded itself (onExecution). */
   readonly batched: boolean;
 }
@@ -15,9 +15,9 @@ export interface Scheduled {
 /** Told of every successful execution, once per execution (a batch of N requests is one). */
 export interface ExecutionTimings {
   readonly batchSize: number;
-  readonly inputNs: bigint;
-  readonly inferNs: bigint;
-  readonly outputNs: bigint;
+  readonly inputNs: number;
+  readonly inferNs: number;
+  readonly outputNs: number;
 }
 
 export interface Scheduler {

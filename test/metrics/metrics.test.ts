@@ -22,7 +22,7 @@ function figures(success: number): VersionFigures {
 
 const metrics = (settings = DEFAULT_METRICS_SETTINGS) => new Metrics({ settings, intervalMs: 60_000, log: pino({ level: 'silent' }) });
 const line = (text: string, start: string) => text.split('\n').find((l) => l.startsWith(start));
-const TIMINGS = { queueNs: 1_000_000n, inputNs: 500_000n, inferNs: 1_000_000n, outputNs: 500_000n };
+const TIMINGS = { queueNs: 1_000_000, inputNs: 500_000, inferNs: 1_000_000, outputNs: 500_000 };
 
 describe('Metrics', () => {
   test("cumulative counters are read from the version's figures at scrape time, in Triton's microseconds", async () => {
@@ -66,7 +66,7 @@ describe('Metrics', () => {
     const m = metrics({ ...DEFAULT_METRICS_SETTINGS, buckets: [0.001, 0.002, 0.003] });
     const v = m.observe('m', '1', { figures: figures(2), pending: () => 0 });
     v.succeeded(TIMINGS); // 3 ms in all, 1 ms queued, 2 ms computing
-    v.succeeded({ ...TIMINGS, queueNs: 5_000_000n });
+    v.succeeded({ ...TIMINGS, queueNs: 5_000_000 });
     const text = await m.exposition();
     const bucket = (name: string, le: string) => line(text, `${name}_bucket{model="m",version="1",le="${le}"}`)?.split(' ')[1];
     assert.deepEqual(
