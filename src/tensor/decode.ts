@@ -62,6 +62,14 @@ function hasTyped(c: TypedContents | undefined): boolean {
   return false;
 }
 
+/** Up to this many inputs, duplicate names are found by scanning rather than with a Set. */
+const LINEAR_SCAN_INPUTS = 8;
+
+/** The model named in a message, built only when a message is. */
+function forModel(spec: IOSpec | undefined): string {
+  return spec?.modelName !== undefined ? ` for model '${spec.modelName}'` : '';
+}
+
 function fail(i: number, name: string, problem: string): InferenceError {
   return new InferenceError('INVALID_ARGUMENT', `inputs[${i}] '${name}': ${problem}`);
 }
@@ -77,8 +85,7 @@ function fail(i: number, name: string, problem: string): InferenceError {
  */
 export function decodeInputs(inputs: readonly ReceivedInput[], spec: IOSpec | undefined): Tensor[] {
   const out: Tensor[] = new Array<Tensor>(inputs.length);
-  const header = new HeaderCheck(spec, inputs.length);
-  const { forModel } = header;
+  const header = new HeaderCheck(spec, inputs);
   for (let i = 0; i < inputs.length; i++) {
     const input = inputs[i]!;
     const name = input.name;
@@ -92,17 +99,17 @@ export function decodeInputs(inputs: readonly ReceivedInput[], spec: IOSpec | un
         throw fail(i, name, `contents field must not be specified when using raw_input_contents (input has both)`);
       }
       data = datatype === 'BYTES'
-        ? decodeRawBytes(bytes, count, i, name, forModel)
-        : decodeRawNumeric(bytes, datatype, count, i, name, forModel);
+        ? decodeRawBytes(bytes, count, i, name, spec)
+        : decodeRawNumeric(bytes, datatype, count, i, name, spec);
     } else {
       if (input.contents === undefined) {
-        throw fail(i, name, `unable to find data for input tensor '${name}'${forModel}`);
+        throw fail(i, name, `unable to find data for input tensor '${name}'${forModel(spec)}`);
       }
-      data = decodeTyped(input.contents, datatype, count, i, name, forModel);
+      data = decodeTyped(input.contents, datatype, count, i, name, spec);
     }
     out[i] = { name, datatype, shape, data };
   }
-  if (spec !== undefined) checkMissing(inputs, spec, forModel);
+  if (spec !== undefined) checkMissing(inputs, spec);
   return out;
 }
 
@@ -112,30 +119,24 @@ export function decodeInputs(inputs: readonly ReceivedInput[], spec: IOSpec | un
  * the batch size shared by all inputs.
  */
 class HeaderCheck {
-  readonly forModel: string;
   private batch = -1;
   private seen: Set<string> | undefined;
 
   constructor(
     private readonly spec: IOSpec | undefined,
-    private readonly count: number,
-  ) {
-    this.forModel = spec?.modelName !== undefined ? ` for model '${spec.modelName}'` : '';
-  }
+    /** Every input of the request; those before the one checked have passed. */
+    private readonly inputs: readonly { readonly name: string }[],
+  ) {}
 
   /** The input's datatype and shape, checked. */
   check(i: number, name: string, datatype: string, shape: readonly number[]): Datatype {
-    const { spec, forModel } = this;
-    if (this.count > 1) {
-      this.seen ??= new Set();
-      if (this.seen.has(name)) throw fail(i, name, `input '${name}' already exists in request`);
-      this.seen.add(name);
-    }
+    const { spec } = this;
+    if (this.isRepeated(i, name)) throw fail(i, name, `input '${name}' already exists in request`);
     let declared: TensorSpec | undefined;
     if (spec !== undefined) {
       declared = findSpec(spec.inputs, name);
       if (declared === undefined) {
-        throw fail(i, name, `unexpected inference input '${name}'${forModel}`);
+        throw fail(i, name, `unexpected inference input '${name}'${forModel(spec)}`);
       }
     }
     if (!isDatatype(datatype)) {
@@ -149,7 +150,7 @@ class HeaderCheck {
           `${spec!.modelName !== undefined ? `model '${spec!.modelName}'` : 'the model'} expects '${declared.datatype}'`,
       );
     }
-    checkDims(shape, i, name, forModel);
+    checkDims(shape, i, name, spec);
     if (elementCount(shape) === Infinity) {
       throw fail(i, name, `shape ${formatShape(shape)} implies more than 2^53-1 elements`);
     }
@@ -158,19 +159,19 @@ class HeaderCheck {
       let dims: readonly number[] = shape;
       if (batching) {
         if (shape.length === 0) {
-          throw fail(i, name, `input '${name}' has no shape but model requires batch dimension${forModel}`);
+          throw fail(i, name, `input '${name}' has no shape but model requires batch dimension${forModel(spec)}`);
         }
         const b = shape[0]!;
         if (b < 1 || b > spec!.maxBatchSize) {
           throw fail(
             i,
             name,
-            `inference request batch-size must be <= ${spec!.maxBatchSize} and >= 1${forModel}, got ${b}`,
+            `inference request batch-size must be <= ${spec!.maxBatchSize} and >= 1${forModel(spec)}, got ${b}`,
           );
         }
         if (this.batch === -1) this.batch = b;
         else if (b !== this.batch) {
-          throw fail(i, name, `input '${name}' batch size does not match other inputs${forModel}: ${b} vs ${this.batch}`);
+          throw fail(i, name, `input '${name}' batch size does not match other inputs${forModel(spec)}: ${b} vs ${this.batch}`);
         }
         dims = shape.slice(1);
       }
@@ -179,11 +180,26 @@ class HeaderCheck {
         throw fail(
           i,
           name,
-          `unexpected shape for input '${name}'${forModel}. Expected ${formatShape(expected)}, got ${formatShape(shape)}`,
+          `unexpected shape for input '${name}'${forModel(spec)}. Expected ${formatShape(expected)}, got ${formatShape(shape)}`,
         );
       }
     }
     return datatype;
+  }
+
+  /** Whether an input before the i-th has the same name. */
+  private isRepeated(i: number, name: string): boolean {
+    const { inputs } = this;
+    // Requests carry a handful of inputs: a scan of those before beats a Set per request,
+    // which only a request with many inputs needs (to stay linear).
+    if (inputs.length <= LINEAR_SCAN_INPUTS) {
+      for (let k = 0; k < i; k++) if (inputs[k]!.name === name) return true;
+      return false;
+    }
+    this.seen ??= new Set();
+    if (this.seen.has(name)) return true;
+    this.seen.add(name);
+    return false;
   }
 }
 
@@ -193,7 +209,7 @@ class HeaderCheck {
  * typed, so only its kind and length are checked. Returns the tensors as they are: no copy.
  */
 export function checkTensors(tensors: readonly Tensor[], spec: IOSpec): readonly Tensor[] {
-  const header = new HeaderCheck(spec, tensors.length);
+  const header = new HeaderCheck(spec, tensors);
   for (let i = 0; i < tensors.length; i++) {
     const tensor = tensors[i]!;
     const { name } = tensor;
@@ -202,7 +218,7 @@ export function checkTensors(tensors: readonly Tensor[], spec: IOSpec): readonly
     if (datatype === 'BYTES') {
       if (!Array.isArray(tensor.data)) throw fail(i, name, 'BYTES data must be an array of Uint8Array elements');
       if (tensor.data.length !== count) {
-        throw fail(i, name, `expected ${count} string elements for inference input '${name}'${header.forModel}, got ${tensor.data.length}`);
+        throw fail(i, name, `expected ${count} string elements for inference input '${name}'${spec}, got ${tensor.data.length}`);
       }
       continue;
     }
@@ -212,17 +228,17 @@ export function checkTensors(tensors: readonly Tensor[], spec: IOSpec): readonly
     }
     if (tensor.data.length !== count) {
       const size = ELEMENT_SIZE[datatype];
-      throw byteSizeMismatch(i, name, header.forModel, count * size, tensor.data.length * size, '');
+      throw byteSizeMismatch(i, name, spec, count * size, tensor.data.length * size, '');
     }
   }
-  checkMissing(tensors, spec, header.forModel);
+  checkMissing(tensors, spec);
   return tensors;
 }
 
-function checkDims(shape: readonly number[], i: number, name: string, forModel: string): void {
+function checkDims(shape: readonly number[], i: number, name: string, spec: IOSpec | undefined): void {
   for (const d of shape) {
     if (d === -1) {
-      throw fail(i, name, `All input dimensions should be specified for input '${name}'${forModel}, got ${formatShape(shape)}`);
+      throw fail(i, name, `All input dimensions should be specified for input '${name}'${forModel(spec)}, got ${formatShape(shape)}`);
     }
     if (!Number.isSafeInteger(d) || d < 0) throw fail(i, name, `invalid dimension ${d} in shape ${formatShape(shape)}`);
   }
@@ -247,12 +263,12 @@ function dimsMatch(dims: readonly number[], declared: readonly number[]): boolea
 function byteSizeMismatch(
   i: number,
   name: string,
-  forModel: string,
+  spec: IOSpec | undefined,
   expected: number,
   got: number,
   detail: string,
 ): InferenceError {
-  return fail(i, name, `input byte size mismatch for input '${name}'${forModel}. Expected ${expected}, got ${got}${detail}`);
+  return fail(i, name, `input byte size mismatch for input '${name}'${forModel(spec)}. Expected ${expected}, got ${got}${detail}`);
 }
 
 function decodeRawNumeric(
@@ -261,13 +277,13 @@ function decodeRawNumeric(
   count: number,
   i: number,
   name: string,
-  forModel: string,
+  spec: IOSpec | undefined,
 ): NumericData {
   const Ctor = TYPED_ARRAY[datatype];
   const size = Ctor.BYTES_PER_ELEMENT;
   const expected = count * size;
   if (bytes.byteLength !== expected) {
-    throw byteSizeMismatch(i, name, forModel, expected, bytes.byteLength, '');
+    throw byteSizeMismatch(i, name, spec, expected, bytes.byteLength, '');
   }
   if (datatype === 'BOOL') {
     for (let k = 0; k < count; k++) {
@@ -292,7 +308,7 @@ function decodeRawBytes(
   count: number,
   i: number,
   name: string,
-  forModel: string,
+  spec: IOSpec | undefined,
 ): Uint8Array[] {
   const n = bytes.byteLength;
   // Each element needs at least its 4-byte length: bounds the array allocated below.
@@ -300,7 +316,7 @@ function decodeRawBytes(
     throw fail(
       i,
       name,
-      `expected ${count} string elements for inference input '${name}'${forModel}, but ${n} bytes ` +
+      `expected ${count} string elements for inference input '${name}'${forModel(spec)}, but ${n} bytes ` +
         `cannot hold them (each needs a 4-byte length)`,
     );
   }
@@ -310,13 +326,13 @@ function decodeRawBytes(
   let p = 0;
   for (let k = 0; k < count; k++) {
     if (p === n) {
-      throw fail(i, name, `expected ${count} string elements for inference input '${name}'${forModel}, got ${k}`);
+      throw fail(i, name, `expected ${count} string elements for inference input '${name}'${forModel(spec)}, got ${k}`);
     }
     if (n - p < 4) {
       throw fail(
         i,
         name,
-        `incomplete string length indicator for inference input '${name}'${forModel}, expecting 4 bytes ` +
+        `incomplete string length indicator for inference input '${name}'${forModel(spec)}, expecting 4 bytes ` +
           `but only ${n - p} bytes available (element ${k})`,
       );
     }
@@ -326,7 +342,7 @@ function decodeRawBytes(
       throw fail(
         i,
         name,
-        `incomplete string data for inference input '${name}'${forModel}, expecting string of length ` +
+        `incomplete string data for inference input '${name}'${forModel(spec)}, expecting string of length ` +
           `${len} but only ${n - p} bytes available (element ${k})`,
       );
     }
@@ -338,7 +354,7 @@ function decodeRawBytes(
     throw fail(
       i,
       name,
-      `unexpected number of string elements for inference input '${name}'${forModel}: expected ` +
+      `unexpected number of string elements for inference input '${name}'${forModel(spec)}: expected ` +
         `${count}, but ${n - p} bytes remain after them`,
     );
   }
@@ -351,7 +367,7 @@ function decodeTyped(
   count: number,
   i: number,
   name: string,
-  forModel: string,
+  spec: IOSpec | undefined,
 ): TensorData {
   const field = TYPED_FIELD[datatype];
   for (const f of CONTENT_FIELDS) {
@@ -360,25 +376,25 @@ function decodeTyped(
       throw fail(
         i,
         name,
-        `unexpected explicit tensor data for input tensor '${name}'${forModel} for data type ${datatype}: ` +
+        `unexpected explicit tensor data for input tensor '${name}'${forModel(spec)} for data type ${datatype}: ` +
           `got ${f}, ${want}`,
       );
     }
   }
   if (field === undefined) {
     // Contents present but empty: still not a place FP16/BF16 data can come from.
-    throw fail(i, name, `unable to find data for input tensor '${name}'${forModel}: ${datatype} can only be sent in raw_input_contents`);
+    throw fail(i, name, `unable to find data for input tensor '${name}'${forModel(spec)}: ${datatype} can only be sent in raw_input_contents`);
   }
   const values = contents[field];
   if (values.length !== count) {
     if (datatype === 'BYTES') {
-      throw fail(i, name, `expected ${count} string elements for inference input '${name}'${forModel}, got ${values.length}`);
+      throw fail(i, name, `expected ${count} string elements for inference input '${name}'${forModel(spec)}, got ${values.length}`);
     }
     const size = ELEMENT_SIZE[datatype];
     throw byteSizeMismatch(
       i,
       name,
-      forModel,
+      spec,
       count * size,
       values.length * size,
       ` (${field} has ${values.length} elements, shape implies ${count})`,
@@ -418,7 +434,7 @@ function decodeTyped(
   }
 }
 
-function checkMissing(inputs: readonly { readonly name: string }[], spec: IOSpec, forModel: string): void {
+function checkMissing(inputs: readonly { readonly name: string }[], spec: IOSpec): void {
   let required = 0;
   for (const s of spec.inputs) if (s.optional !== true) required++;
   for (const s of spec.inputs) {
@@ -431,7 +447,7 @@ function checkMissing(inputs: readonly { readonly name: string }[], spec: IOSpec
         : `expected number of inputs between ${required} and ${spec.inputs.length}`;
       throw new InferenceError(
         'INVALID_ARGUMENT',
-        `input '${s.name}': ${expected} but got ${inputs.length} inputs${forModel}; missing input '${s.name}'`,
+        `input '${s.name}': ${expected} but got ${inputs.length} inputs${forModel(spec)}; missing input '${s.name}'`,
       );
     }
   }
