@@ -3,7 +3,7 @@
 // each phase took; what is recorded about it is the telemetry's business.
 import type { ModelConfig } from '../../generated/model_config.js';
 import type { ExecutionJob, ExecutionOutput, RequestedOutput } from '../model/index.js';
-import { checkSequenceRequest, nowNs, type Scheduler } from '../scheduling/index.js';
+import { checkSequenceRequest, nowNs, type Scheduled, type Scheduler } from '../scheduling/index.js';
 import { batchSize, checkTensors, decodeInputs, encodeOutputs, type IOSpec, type Tensor } from '../tensor/index.js';
 import { Labels, checkClassifiable, classificationCount, classify } from './classification.js';
 import { checkRequestedOutputs, selectOutputs } from './outputs.js';
@@ -52,57 +52,75 @@ export class VersionPipeline {
     this.labels = new Labels(spec.config, spec.path);
   }
 
+  // run and runTensors spell out the same phases rather than share one runner taking
+  // closures: on this path every request paid for those closures and a second async frame.
+
   /** A transport's call: decoded from the wire, answered encoded for it. */
-  run(call: InferCall, signal: AbortSignal): Promise<Answered<InferResult>> {
-    return this.execute(
-      call,
-      () => decodeInputs(call.inputs, this.spec.io),
-      undefined,
-      (output, outputs) => {
-        const encoded = encodeOutputs(outputs);
-        return { model: this.spec.name, version: this.spec.version, id: call.id, parameters: output.parameters, outputs: encoded.outputs, raw: encoded.raw };
-      },
-      signal,
-    );
+  async run(call: InferCall, signal: AbortSignal): Promise<Answered<InferResult>> {
+    const operation = requestOperation(call);
+    const decodeStart = nowNs();
+    const job = this.checkedJob(call, operation, decodeInputs(call.inputs, this.spec.io), undefined);
+    const inputNs = Math.round(nowNs() - decodeStart);
+    const scheduled = await this.scheduler.schedule(job, signal);
+    const encodeStart = nowNs();
+    const { output } = scheduled;
+    const selected = selectOutputs(output.outputs, call.outputs, this.spec.name, this.spec.io);
+    const outputs = call.outputs.some(isClassified) ? await this.classifyOutputs(selected, call.outputs) : selected;
+    const encoded = encodeOutputs(outputs);
+    const result: InferResult = {
+      model: this.spec.name,
+      version: this.spec.version,
+      id: call.id,
+      parameters: output.parameters,
+      outputs: encoded.outputs,
+      raw: encoded.raw,
+    };
+    return this.answered(call, job, scheduled, outputs, result, inputNs, encodeStart);
   }
 
   /** Another model's call: its tensors checked as the wire's would be, the output tensors handed back as they are. */
-  runTensors(call: TensorCall, signal: AbortSignal): Promise<Answered<TensorResult>> {
-    return this.execute(
-      call,
-      () => checkTensors(call.tensors, this.spec.io),
-      call.callers,
-      (output, outputs) => ({ model: this.spec.name, version: this.spec.version, id: call.id, parameters: output.parameters, outputs }),
-      signal,
-    );
-  }
-
-  private async execute<R>(
-    call: CallBase,
-    readInputs: () => readonly Tensor[],
-    callers: readonly string[] | undefined,
-    answer: (output: ExecutionOutput, outputs: Tensor[]) => R,
-    signal: AbortSignal,
-  ): Promise<Answered<R>> {
-    const { name, io, config } = this.spec;
+  async runTensors(call: TensorCall, signal: AbortSignal): Promise<Answered<TensorResult>> {
     const operation = requestOperation(call);
     const decodeStart = nowNs();
-    const inputs = readInputs();
+    const job = this.checkedJob(call, operation, checkTensors(call.tensors, this.spec.io), call.callers);
+    const inputNs = Math.round(nowNs() - decodeStart);
+    const scheduled = await this.scheduler.schedule(job, signal);
+    const encodeStart = nowNs();
+    const { output } = scheduled;
+    const selected = selectOutputs(output.outputs, call.outputs, this.spec.name, this.spec.io);
+    const outputs = call.outputs.some(isClassified) ? await this.classifyOutputs(selected, call.outputs) : selected;
+    const result: TensorResult = { model: this.spec.name, version: this.spec.version, id: call.id, parameters: output.parameters, outputs };
+    return this.answered(call, job, scheduled, outputs, result, inputNs, encodeStart);
+  }
+
+  /** The request's other fields checked, and the job for the scheduler. */
+  private checkedJob(
+    call: CallBase,
+    operation: string,
+    inputs: readonly Tensor[],
+    callers: readonly string[] | undefined,
+  ): ExecutionJob {
+    const { name, io, config } = this.spec;
     checkRequestedOutputs(call.outputs, io, name);
     checkSequenceRequest(config, call.parameters, name);
     checkClassifiable(call.outputs, io, name);
-    const inputNs = Math.round(nowNs() - decodeStart);
-    const job: ExecutionJob = callers
+    return callers
       ? { id: call.requestId, tensors: inputs, parameters: call.parameters, outputs: call.outputs, operation, callers }
       : { id: call.requestId, tensors: inputs, parameters: call.parameters, outputs: call.outputs, operation };
-    const scheduled = await this.scheduler.schedule(job, signal);
-    const { output } = scheduled;
+  }
 
-    const encodeStart = nowNs();
-    const selected = selectOutputs(output.outputs, call.outputs, name, io);
-    const outputs = call.outputs.some(isClassified) ? await this.classifyOutputs(selected, call.outputs) : selected;
-    const result = answer(output, outputs);
+  /** The answer with what telemetry needs of it; the output phase ends here. */
+  private answered<R>(
+    call: CallBase,
+    job: ExecutionJob,
+    scheduled: Scheduled,
+    outputs: readonly Tensor[],
+    result: R,
+    inputNs: number,
+    encodeStart: number,
+  ): Answered<R> {
     const outputNs = Math.round(nowNs() - encodeStart);
+    const { output } = scheduled;
     // The arrival is the transport's bigint reading; the phases within it, the number clock's.
     const totalNs = Number(process.hrtime.bigint() - call.arrivedNs);
     // A worker instance reports its own execution time; the rest (waiting for a free
@@ -111,13 +129,13 @@ export class VersionPipeline {
     const inferNs = output.inferNs === undefined ? scheduled.inferNs : Number(output.inferNs);
     return {
       result,
-      operation,
-      inputs,
+      operation: job.operation,
+      inputs: job.tensors,
       outputs,
       output,
       // Two clocks' roundings must not make a queue of nothing negative.
       timings: { queueNs: Math.max(0, totalNs - inputNs - inferNs - outputNs), inputNs, inferNs, outputNs },
-      rows: batchSize(inputs, io),
+      rows: batchSize(job.tensors, this.spec.io),
       batched: scheduled.batched,
     };
   }

@@ -144,15 +144,25 @@ export class ModelVersion {
 
   /** A transport's request. */
   infer(call: InferCall, signal: AbortSignal): Promise<InferResult> {
-    return this.serve(call, (deadline) => this.pipeline.run(call, deadline), signal);
+    return this.serve(call, this.runInfer, signal);
   }
 
   /** Another model's call: the same admission, readiness, scheduling and telemetry, tensors in and out. */
   inferTensors(call: TensorCall, signal: AbortSignal): Promise<TensorResult> {
-    return this.serve(call, (deadline) => this.pipeline.runTensors(call, deadline), signal);
+    return this.serve(call, this.runTensors, signal);
   }
 
-  private async serve<R>(call: CallBase, run: (signal: AbortSignal) => Promise<Answered<R>>, signal: AbortSignal): Promise<R> {
+  // Made once per version, so that a request makes no closure to say which way it runs.
+  private readonly runInfer = (call: InferCall, signal: AbortSignal): Promise<Answered<InferResult>> =>
+    this.pipeline.run(call, signal);
+  private readonly runTensors = (call: TensorCall, signal: AbortSignal): Promise<Answered<TensorResult>> =>
+    this.pipeline.runTensors(call, signal);
+
+  private async serve<C extends CallBase, R>(
+    call: C,
+    run: (call: C, signal: AbortSignal) => Promise<Answered<R>>,
+    signal: AbortSignal,
+  ): Promise<R> {
     let release: (() => void) | undefined;
     try {
       release = this.scheduler.admit();
@@ -160,7 +170,7 @@ export class ModelVersion {
       const limit = deadline ? deadline.signal : signal;
       try {
         const instance = this.state === 'READY' && this.instance ? this.instance : await this.whenReady(limit);
-        const done = await run(limit);
+        const done = await run(call, limit);
         this.telemetry.succeeded(call, done, instance);
         return done.result;
       } finally {
