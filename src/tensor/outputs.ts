@@ -67,18 +67,27 @@ export function toOutputTensors(result: PredictOutputs, spec: IOSpec | undefined
   if (typeof result !== 'object' || result === null || ArrayBuffer.isView(result)) {
     throw outputError('?', 'predict() must return an array of outputs or an object of named outputs');
   }
-  const out: Tensor[] = [];
-  for (const [name, value] of Object.entries(result as Readonly<Record<string, OutputValue>>)) {
+  const named = result as Readonly<Record<string, OutputValue>>;
+  // Keys, not entries: no [name, value] pair per output.
+  const names = Object.keys(named);
+  const out = new Array<Tensor>(names.length);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
     let d: TensorSpec | undefined;
     if (declared.length > 0) {
-      d = declared.find((s) => s.name === name);
+      d = declaredOutput(declared, name);
       if (d === undefined) {
         throw outputError(name, `unexpected output; the model declares ${declared.map((s) => `'${s.name}'`).join(', ')}`);
       }
     }
-    out.push(toTensor(value, name, d, batching));
+    out[i] = toTensor(named[name]!, name, d, batching);
   }
   return out;
+}
+
+function declaredOutput(declared: readonly TensorSpec[], name: string): TensorSpec | undefined {
+  for (let k = 0; k < declared.length; k++) if (declared[k]!.name === name) return declared[k];
+  return undefined;
 }
 
 function isTensorLike(v: unknown): v is TensorLike {
@@ -131,7 +140,7 @@ function toTensor(value: OutputValue, name: string, d: TensorSpec | undefined, b
       throw outputError(name, `has ${count} elements, shape ${formatShape(givenShape)} implies ${elementCount(givenShape)}`);
     }
     shape = [...givenShape];
-    if (d !== undefined && !fits(shape, fullDims(d, batching))) {
+    if (d !== undefined && !fitsDeclared(shape, d, batching)) {
       throw outputError(name, `shape ${formatShape(shape)} does not match the declared ${formatShape(fullDims(d, batching))}`);
     }
   } else if (d !== undefined) {
@@ -164,9 +173,18 @@ function fits(shape: readonly number[], dims: readonly number[]): boolean {
   return true;
 }
 
+/** fits(shape, fullDims(d, batching)) without building the dims. */
+function fitsDeclared(shape: readonly number[], d: TensorSpec, batching: boolean): boolean {
+  const skip = batching ? 1 : 0;
+  const { dims } = d;
+  if (shape.length !== dims.length + skip) return false;
+  for (let k = 0; k < dims.length; k++) if (dims[k] !== -1 && dims[k] !== shape[k + skip]) return false;
+  return true;
+}
+
 function resolveShape(natural: number[], count: number, d: TensorSpec, batching: boolean, name: string): number[] {
+  if (fitsDeclared(natural, d, batching)) return natural;
   const full = fullDims(d, batching);
-  if (fits(natural, full)) return natural;
   let known = 1;
   let unknownAt = -1;
   let unknowns = 0;
