@@ -38,10 +38,13 @@ export class AdmissionCounter {
 
   admit(): () => void {
     this.admitted++;
-    const state = { admitted: this.admitted, executing: this.executing(), maxQueueSize: this.maxQueueSize };
-    if (!admits(state)) {
-      this.release();
-      throw queueFullError(this.describe, state);
+    // Without a bound (max_queue_size 0, the usual case) there is nothing to count against.
+    if (this.maxQueueSize !== 0) {
+      const state = { admitted: this.admitted, executing: this.executing(), maxQueueSize: this.maxQueueSize };
+      if (!admits(state)) {
+        this.release();
+        throw queueFullError(this.describe, state);
+      }
     }
     let released = false;
     return () => {
