@@ -346,6 +346,14 @@ describe('decodeInputs - validation (INVALID_ARGUMENT naming the tensor)', () =>
     );
   });
 
+  test('rejects duplicate input names among many inputs, naming the later one', () => {
+    const names = ['A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'C'];
+    assert.throws(
+      () => decodeInputs(names.map((n) => input(n, 'INT32', [1])), names.map(() => i32(1)), undefined),
+      invalid(/^inputs\[10\] 'C': input 'C' already exists in request/),
+    );
+  });
+
   test('rejects a missing declared input, naming it', () => {
     assert.throws(
       () => decodeInputs([input('INPUT0', 'INT32', [1, 16])], [i32(16)], SPEC),
