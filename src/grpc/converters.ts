@@ -51,25 +51,6 @@ export function fromInferParameters(parameters: ReadonlyMap<string, InferParamet
   return result;
 }
 
-function toInferParameter(value: ParamValue): InferParameter {
-  switch (typeof value) {
-    case 'boolean':
-      return { boolParam: value };
-    case 'string':
-      return { stringParam: value };
-    case 'bigint':
-      return { int64Param: value };
-    default:
-      return Number.isSafeInteger(value) ? { int64Param: BigInt(value) } : { doubleParam: value };
-  }
-}
-
-export function toInferParameters(parameters: Parameters): Map<string, InferParameter> {
-  const result = new Map<string, InferParameter>();
-  for (const [key, value] of Object.entries(parameters)) result.set(key, toInferParameter(value));
-  return result;
-}
-
 /** An input's problem, worded as the codec words its own: `inputs[i] 'NAME': …`. */
 function inputError(i: number, name: string, problem: string): InferenceError {
   return new InferenceError('INVALID_ARGUMENT', `inputs[${i}] '${name}': ${problem}`);

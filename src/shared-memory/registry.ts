@@ -93,7 +93,7 @@ export function usesSharedMemory(call: InferCall): boolean {
 }
 
 /** Whether a tensor's parameters place it in a region (its data is read from or written to there). */
-export function hasPlacement(parameters: Parameters | undefined): boolean {
+function hasPlacement(parameters: Parameters | undefined): boolean {
   return parameters !== undefined && (parameters[REGION] !== undefined || parameters[BYTE_SIZE] !== undefined || parameters[OFFSET] !== undefined);
 }
 

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ModelInferResponse, ModelStreamInferResponse, type InferParameter } from '../../generated/grpc_service.js';
 import { dictionary } from '../../src/dictionary.js';
-import { toInferParameters } from '../../src/grpc/converters.js';
 import { InferResultEncoder } from '../../src/grpc/infer-response-codec.js';
+import type { ParamValue, Parameters } from '../../src/model/index.js';
 import type { InferResult } from '../../src/pipeline/index.js';
 
 const result = (over: Partial<InferResult> = {}): InferResult => ({
@@ -16,6 +16,17 @@ const result = (over: Partial<InferResult> = {}): InferResult => ({
   raw: [new Uint8Array(new Int32Array(16).fill(7).buffer)],
   ...over,
 });
+
+/** The InferParameter each value becomes: whole numbers as int64, other numbers as double. */
+function toInferParameters(parameters: Parameters): Map<string, InferParameter> {
+  const oneof = (value: ParamValue): InferParameter => {
+    if (typeof value === 'boolean') return { boolParam: value };
+    if (typeof value === 'string') return { stringParam: value };
+    if (typeof value === 'bigint') return { int64Param: value };
+    return Number.isSafeInteger(value) ? { int64Param: BigInt(value) } : { doubleParam: value };
+  };
+  return new Map(Object.entries(parameters).map(([key, value]) => [key, oneof(value)]));
+}
 
 /** The generated message for the same answer. */
 const message = (r: InferResult, parameters: Map<string, InferParameter> = toInferParameters(r.parameters)): ModelInferResponse => ({

@@ -25,7 +25,7 @@ export function input(
 }
 
 /** `inputs` with `raw[i]` as the raw data of input i, as a transport hands them to the codec. */
-export function withRaw(inputs: readonly ReceivedInput[], raw: readonly Uint8Array[]): ReceivedInput[] {
+function withRaw(inputs: readonly ReceivedInput[], raw: readonly Uint8Array[]): ReceivedInput[] {
   return inputs.map((received, i) => (raw[i] === undefined ? received : { ...received, raw: raw[i] }));
 }
 
