@@ -44,25 +44,28 @@ export default class Echo extends ModelServer {
   }
 }`;
 
-const SLOW_CONFIG = `
+/** `slow`, an FP32 identity X → Y whose load() takes `loadMs`: a model to watch loading. */
+export function slowModel(loadMs: number): { config: string; versions: Record<string, string> } {
+  const config = `
 name: "slow"
 backend: "nodejs"
 max_batch_size: 0
 input [ { name: "X" data_type: TYPE_FP32 dims: [ -1 ] } ]
 output [ { name: "Y" data_type: TYPE_FP32 dims: [ -1 ] } ]
 `;
-
-const SLOW = `
+  const source = `
 import { ModelServer, type InferRequest, type PredictOutputs } from 'v2serve';
 export default class Slow extends ModelServer {
-  async load(): Promise<void> { await new Promise((r) => setTimeout(r, 4000)); }
+  async load(): Promise<void> { await new Promise((r) => setTimeout(r, ${loadMs})); }
   predict(request: InferRequest): PredictOutputs { return { Y: request.tensors['X']!.data }; }
 }`;
+  return { config, versions: { '1': source } };
+}
 
 export function httpRepository() {
   return tempRepository({
     echo: { config: ECHO_CONFIG, versions: { '1': ECHO } },
-    slow: { config: SLOW_CONFIG, versions: { '1': SLOW } },
+    slow: slowModel(4000),
   });
 }
 

@@ -8,22 +8,15 @@ import { after, describe, test } from 'node:test';
 import { credentials } from '@grpc/grpc-js';
 import { GRPCInferenceServiceClient } from '../../generated/grpc_service.js';
 import { call, LOOPBACK_ANY_PORT, PROJECT_ROOT, startCli, tempRepository, type RunningCli } from '../helpers/server.js';
+import { slowModel } from './http-fixtures.js';
 
-const CONFIG = (name: string) => `
-name: "${name}"
+const BROKEN_CONFIG = `
+name: "broken"
 backend: "nodejs"
 max_batch_size: 0
 input [ { name: "X" data_type: TYPE_FP32 dims: [ -1 ] } ]
 output [ { name: "Y" data_type: TYPE_FP32 dims: [ -1 ] } ]
 `;
-
-/** Takes 2 s to load. */
-const SLOW = `
-import { ModelServer, type InferRequest, type PredictOutputs } from 'v2serve';
-export default class Slow extends ModelServer {
-  async load(): Promise<void> { await new Promise((r) => setTimeout(r, 2000)); }
-  predict(request: InferRequest): PredictOutputs { return { Y: request.tensors['X']!.data }; }
-}`;
 
 const BROKEN = `
 import { ModelServer, type PredictOutputs } from 'v2serve';
@@ -43,10 +36,10 @@ async function firstServerReady(cli: RunningCli): Promise<boolean> {
 }
 
 describe('start order', () => {
-  const slowOnly = tempRepository({ slow: { config: CONFIG('slow'), versions: { '1': SLOW } } });
+  const slowOnly = tempRepository({ slow: slowModel(2000) });
   const withBroken = tempRepository({
-    slow: { config: CONFIG('slow'), versions: { '1': SLOW } },
-    broken: { config: CONFIG('broken'), versions: { '1': BROKEN } },
+    slow: slowModel(2000),
+    broken: { config: BROKEN_CONFIG, versions: { '1': BROKEN } },
   });
   after(() => {
     slowOnly.remove();
