@@ -3,6 +3,7 @@
 // no index or key). The loader walks a model's config against it, so no field a user sets is
 // ignored silently; docs/model-config.md renders the same table, and a test keeps both equal
 // to proto/model_config.proto.
+import { ModelInstanceGroup_Kind } from '../../generated/model_config.js';
 
 /** A model's runtime, as the table tells them apart: a backend's name, `nodejs` for a model module, or `ensemble`. */
 export type ConfigRuntime = string;
@@ -50,6 +51,14 @@ const NO_SEQUENCE_BATCHER =
   'v2serve has no sequence batcher: the requests of a sequence run one at a time in arrival order, never batched, whatever the strategy';
 const QUEUE_TIMEOUTS = 'queue timeouts are not implemented: a request waits until it runs or its own deadline passes';
 const PRIORITIES = 'request priorities are not implemented: requests are queued in arrival order';
+
+/**
+ * Values of honored fields that v2serve accepts and ignores, by path and value (an enum's
+ * number): the loader logs them with the ignored fields, the field being honored otherwise.
+ */
+export const IGNORED_VALUES: ReadonlyMap<string, ReadonlyMap<unknown, string>> = new Map([
+  ['instance_group.kind', new Map([[ModelInstanceGroup_Kind.KIND_GPU, `KIND_GPU: ${GPU_ONLY}; the group runs \`count\` worker threads, as KIND_CPU`]])],
+]);
 
 export const CONFIG_FIELDS: ReadonlyMap<string, ConfigFieldTreatment> = new Map<string, ConfigFieldTreatment>([
   ['name', honored("must be the model directory's name, the load fails otherwise; filled in when left out")],
@@ -104,7 +113,7 @@ export const CONFIG_FIELDS: ReadonlyMap<string, ConfigFieldTreatment> = new Map<
   ['instance_group.gpus', ignored(GPU_ONLY)],
   [
     'instance_group.kind',
-    honored('KIND_MODEL: one instance on the main thread; KIND_CPU and KIND_AUTO: `count` worker threads; KIND_GPU is refused at load naming `instance_group[i].kind`'),
+    honored('KIND_MODEL: one instance on the main thread; KIND_CPU and KIND_AUTO: `count` worker threads; KIND_GPU: as KIND_CPU, logged at load as ignored'),
   ],
   ['instance_group.profile', ignored(`TensorRT optimization profiles; ${GPU_ONLY}`)],
   ...subtree(

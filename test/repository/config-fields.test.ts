@@ -97,6 +97,13 @@ describe('ignoredConfigFields', () => {
     assert.match(ignored.get('optimization.cuda')!, /GPU-only/);
   });
 
+  test('KIND_GPU is an ignored value of the honored instance_group.kind, named once', () => {
+    const ignored = ignoredConfigFields(parseConfigText('instance_group [ { kind: KIND_GPU }, { kind: KIND_GPU count: 2 }, { kind: KIND_CPU } ]', 'x'), 'nodejs');
+    assert.deepEqual([...ignored.keys()], ['instance_group.kind']);
+    assert.match(ignored.get('instance_group.kind')!, /^KIND_GPU: GPU-only.*as KIND_CPU/);
+    assert.deepEqual(ignoredIn('instance_group [ { kind: KIND_CPU count: 2 } ]'), []);
+  });
+
   test('a field only one runtime honors is ignored on another', () => {
     const text = 'input [ { name: "x" data_type: TYPE_FP32 dims: [ 1 ] reshape: { shape: [ ] } } ] optimization { graph { level: 1 } }';
     assert.deepEqual(ignoredIn(text, 'onnxruntime'), []);
