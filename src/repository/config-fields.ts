@@ -77,14 +77,14 @@ export const CONFIG_FIELDS: ReadonlyMap<string, ConfigFieldTreatment> = new Map<
   ['input.data_type', honored("the request tensor's datatype must match")],
   ['input.dims', honored("the request tensor's shape must match (-1: any size)")],
   ['input.format', ignored('informational: reported in the model configuration for clients; tensors are not converted')],
-  ...subtree(
-    'input.reshape',
-    honoredOnly(ONNX_RUNTIME, 'the onnxruntime backend feeds the graph the tensor in this shape (src/onnx/onnx-model.ts)', 'a model module gets tensors as the client sent them'),
-    ['shape'],
-  ),
+  ['input.reshape', honored('the client sends the tensor in `dims`, the model gets it in `shape`, batch dimension kept (src/tensor/reshape.ts)')],
+  ['input.reshape.shape', honored("the model's shape of the input; -1 takes the size of the client's matching -1, in order")],
   ['input.is_shape_tensor', refused('shape tensors are not implemented')],
   ['input.allow_ragged_batch', refused('ragged batching is not implemented: the dynamic batcher only merges requests whose rows have one shape')],
-  ['input.optional', honored('a request may leave the input out (src/tensor/decode.ts); an ensemble step need not map it')],
+  [
+    'input.optional',
+    honored('a request may leave the input out and the model then has no tensor of that name (src/tensor/decode.ts); an ensemble step need not map it; the onnxruntime backend refuses it at load, its graphs need every input'),
+  ],
   ['input.is_non_linear_format_io', ignored(`non-linear I/O formats are TensorRT's; ${GPU_ONLY}`)],
 
   ['output', honored("the declared outputs: what a request may ask for; the model's answers are checked against them")],
@@ -92,11 +92,8 @@ export const CONFIG_FIELDS: ReadonlyMap<string, ConfigFieldTreatment> = new Map<
   ['output.data_type', honored("the answer's datatype: a model module's values are converted to it exactly (src/tensor/outputs.ts)")],
   ['output.dims', honored("the answer's shape when the model gives none; the onnxruntime backend checks them against the graph at load")],
   ['output.label_filename', honored('classification labels: the lines of the file beside config.pbtxt (src/pipeline/classification.ts)')],
-  ...subtree(
-    'output.reshape',
-    honoredOnly(ONNX_RUNTIME, "the onnxruntime backend gives the client the graph's output in the declared dims", 'a model module answers tensors as it makes them'),
-    ['shape'],
-  ),
+  ['output.reshape', honored('the model makes the tensor in `shape`, the client gets it in `dims`, batch dimension kept (src/tensor/reshape.ts)')],
+  ['output.reshape.shape', honored("the model's shape of the output, checked as `dims` are without a reshape")],
   ['output.is_shape_tensor', refused('shape tensors are not implemented')],
   ['output.is_non_linear_format_io', ignored(`non-linear I/O formats are TensorRT's; ${GPU_ONLY}`)],
 

@@ -11,7 +11,7 @@ import { ModelConfig, ModelInstanceGroup, ModelInstanceGroup_Kind } from '../../
 import { ENSEMBLE_PLATFORM, isEnsemble } from '../ensemble/index.js';
 import { InferenceError, errorMessage } from '../errors.js';
 import { dictionary } from '../dictionary.js';
-import { CONFIG_TO_DATATYPE, type Datatype, type IOSpec, type TensorSpec } from '../tensor/index.js';
+import { CONFIG_TO_DATATYPE, checkReshape, type Datatype, type IOSpec, type TensorSpec } from '../tensor/index.js';
 import { CONFIG_FIELDS, IGNORED_VALUES, type ConfigRuntime } from './config-fields.js';
 
 let cachedSchema: DescMessage | undefined;
@@ -222,7 +222,7 @@ function normalizeInstanceGroups(groups: readonly ModelInstanceGroup[], model: s
 function tensorSpecs(
   model: string,
   kind: 'input' | 'output',
-  tensors: readonly { name: string; dataType: number; dims: bigint[]; optional?: boolean }[],
+  tensors: readonly { name: string; dataType: number; dims: bigint[]; optional?: boolean; reshape?: { shape: bigint[] } | undefined }[],
 ): TensorSpec[] {
   const seen = new Set<string>();
   return tensors.map((tensor, i) => {
@@ -232,17 +232,23 @@ function tensorSpecs(
     seen.add(tensor.name);
     const datatype: Datatype | undefined = CONFIG_TO_DATATYPE[tensor.dataType];
     if (!datatype) throw InferenceError.invalidArgument(`${field}.data_type`, `is not a valid data type (${tensor.dataType})`);
-    const dims = tensor.dims.map((dim) => {
-      if (dim < -1n || dim > BigInt(Number.MAX_SAFE_INTEGER)) {
-        throw InferenceError.invalidArgument(`${field}.dims`, `has an invalid dimension ${dim}`);
-      }
-      return Number(dim);
-    });
-    return { name: tensor.name, datatype, dims, optional: tensor.optional ?? false };
+    const dims = numberDims(tensor.dims, `${field}.dims`);
+    if (!tensor.reshape) return { name: tensor.name, datatype, dims, optional: tensor.optional ?? false };
+    const reshape = numberDims(tensor.reshape.shape, `${field}.reshape.shape`);
+    const problem = checkReshape(dims, reshape);
+    if (problem) throw InferenceError.invalidArgument(`${field}.reshape.shape`, problem);
+    return { name: tensor.name, datatype, dims, optional: tensor.optional ?? false, reshape };
   });
 }
 
-/** The codec's view of a config: declared inputs and outputs and the batch limit. */
+function numberDims(dims: readonly bigint[], field: string): number[] {
+  return dims.map((dim) => {
+    if (dim < -1n || dim > BigInt(Number.MAX_SAFE_INTEGER)) throw InferenceError.invalidArgument(field, `has an invalid dimension ${dim}`);
+    return Number(dim);
+  });
+}
+
+/** The codec's view of a config: declared inputs and outputs (as clients send and get them) and the batch limit. */
 export function ioSpec(config: ModelConfig): IOSpec {
   return {
     modelName: config.name,

@@ -21,7 +21,7 @@ import type { EventSink, ModelState, VersionObservers } from '../events.js';
 import { findModelModule, type ModelContext, type ModelInstance, type Parameters } from '../model/index.js';
 import type { InferCall, InferResult, VersionStatistics } from '../pipeline/index.js';
 import { schedulingSettings, type SchedulingDefaults, type SchedulingSettings } from '../scheduling/index.js';
-import type { TensorSpec } from '../tensor/index.js';
+import { modelView, type TensorSpec } from '../tensor/index.js';
 import { completeBackendConfig, selectBackend, type ModelBackend } from './backends.js';
 import { createInstance } from './instance-factory.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -363,7 +363,8 @@ export class ModelRepository {
       name,
       version,
       config,
-      io,
+      // A reshaped tensor has its reshape shape for the model: the pipeline reshapes both ways.
+      io: modelView(io),
       parameters,
       serverParameters: this.options.serverParameters,
       versionPath: path,
