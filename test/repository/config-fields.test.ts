@@ -59,10 +59,10 @@ describe('CONFIG_FIELDS', () => {
 
 describe('ignoredConfigFields', () => {
   test('a refused field fails the load naming it', () => {
-    assert.throws(() => ignoredIn('model_warmup [ { name: "w" batch_size: 1 } ]'), {
+    assert.throws(() => ignoredIn('model_operations { op_library_filename: [ "libcustom.so" ] }'), {
       name: 'InferenceError',
       code: 'INVALID_ARGUMENT',
-      message: /^config field 'model_warmup' is not supported \(warmup is not implemented/,
+      message: /^config field 'model_operations' is not supported \(custom operation libraries are not loaded/,
     });
   });
 
