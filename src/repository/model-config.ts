@@ -179,13 +179,6 @@ export function normalizeConfig(config: ModelConfig, directoryName: string): Mod
   return normalized;
 }
 
-/**
- * Instance groups as loaded (what ModelConfig reports). KIND_MODEL, the default when
- * config.pbtxt has no instance_group: one instance on the main thread. KIND_CPU: `count`
- * instances, each in its own worker thread. KIND_AUTO is KIND_CPU, as in Triton on a
- * machine without GPUs; so is KIND_GPU, which v2serve has no GPU for (the loader logs it
- * with the ignored fields, see IGNORED_VALUES).
- */
 const INSTANCE_KINDS: ReadonlySet<number> = new Set([
   ModelInstanceGroup_Kind.KIND_AUTO,
   ModelInstanceGroup_Kind.KIND_GPU,
@@ -193,6 +186,13 @@ const INSTANCE_KINDS: ReadonlySet<number> = new Set([
   ModelInstanceGroup_Kind.KIND_MODEL,
 ]);
 
+/**
+ * Instance groups as loaded (what ModelConfig reports). KIND_MODEL, the default when
+ * config.pbtxt has no instance_group: one instance on the main thread. KIND_CPU: `count`
+ * instances, each in its own worker thread. KIND_AUTO is KIND_CPU, as in Triton on a
+ * machine without GPUs; so is KIND_GPU, which v2serve has no GPU for (the loader logs it
+ * with the ignored fields, see IGNORED_VALUES).
+ */
 function normalizeInstanceGroups(groups: readonly ModelInstanceGroup[], model: string): ModelInstanceGroup[] {
   const normalized = groups.map((group, i) => {
     const field = `${model}: instance_group[${i}]`;
