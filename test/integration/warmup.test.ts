@@ -100,7 +100,8 @@ describe('model warmup', () => {
     await waitUntil('the ungated models settled', async () => {
       const models = await index(cli);
       return models.filter((model) => model.name !== 'gated' && (model.state === 'READY' || model.state === 'UNAVAILABLE')).length === 4;
-    }, 20_000);
+      // Four worker threads start, slow on a loaded machine.
+    }, 30_000);
   });
   after(async () => {
     await cli.stop();
