@@ -485,7 +485,8 @@ export class DynamicBatcher implements Scheduler {
     let result: Promise<ExecutionOutput>;
     try {
       const job = mergeJobs(members);
-      batchSize = totalRows(members);
+      // Without a batch dimension (max_batch_size 0) an execution is one request, as Triton counts it.
+      batchSize = this.options.maxBatchSize > 0 ? totalRows(members) : members.length;
       startNs = this.clock.now();
       result = this.options.run(job, batch.controller?.signal ?? (members[0] as Entry).signal);
     } catch (err) {

@@ -661,6 +661,25 @@ describe('batchingSettings', () => {
     assert.equal(batchingSettings(ModelConfig.fromPartial({ name: 'm', maxBatchSize: 8, dynamicBatching: {}, sequenceBatching: {} })), undefined);
   });
 
+  test('max_batch_size 0 with priority levels or queue timeouts: a batcher for them, each request executed alone', async () => {
+    const config = (batching: string) => parseConfigText(`name: "m" max_batch_size: 0 dynamic_batching { ${batching} }`, 'config.pbtxt');
+    assert.equal(batchingSettings(config('default_queue_policy { max_queue_size: 4 }')), undefined, 'a bound alone needs no batcher');
+    const settings = batchingSettings(config('default_queue_policy { default_timeout_microseconds: 1000 }'));
+    assert.equal(settings?.maxBatchSize, 0);
+    assert.equal(batchingSettings(config('priority_levels: 2 default_priority_level: 1'))?.queues?.levels, 2);
+    const instance = fakeInstance();
+    const b = batcher(instance, { ...settings, maxQueueDelayUs: 0 });
+    const shares = [b.submit(job(0), never), b.submit(job(10), never), b.submit(job(20), never)];
+    instance.calls[0]!.resolve();
+    await shares[0];
+    assert.equal(rowsOf(instance.calls[1]!.job), 1, 'the first dim is no batch dim: never merged');
+    instance.calls[1]!.resolve();
+    await shares[1];
+    instance.calls[2]!.resolve();
+    await shares[2];
+    assert.deepEqual(instance.executions.map((e) => e.batchSize), [1, 1, 1], 'an execution of one request counts as batch size 1');
+  });
+
   test('a preferred size above max_batch_size is INVALID_ARGUMENT naming the field', () => {
     assert.throws(() => batchingSettings(ModelConfig.fromPartial({ name: 'm', maxBatchSize: 4, dynamicBatching: { preferredBatchSize: [2, 16] } })), {
       code: 'INVALID_ARGUMENT',
