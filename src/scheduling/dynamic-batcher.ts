@@ -105,6 +105,8 @@ interface Entry {
   batch: Batch | undefined;
   /** Set while the entry listens to its signal: only when it waits, or shares an execution. */
   onAbort: (() => void) | undefined;
+  /** Answered: a queue timeout can reject a request before submit() returns. */
+  settled: boolean;
   resolve(share: BatchShare): void;
   reject(err: unknown): void;
 }
@@ -248,11 +250,14 @@ export class DynamicBatcher implements Scheduler {
         deadlineNs: this.queues.timeouts ? queueDeadline(level.policy, job, enqueuedNs) : 0n,
         batch: undefined,
         onAbort: undefined,
+        settled: false,
         resolve: (share) => {
+          entry.settled = true;
           unlisten(entry);
           resolve(share);
         },
         reject: (err) => {
+          entry.settled = true;
           unlisten(entry);
           reject(err);
         },
@@ -264,7 +269,7 @@ export class DynamicBatcher implements Scheduler {
       }
       this.dispatch();
       // EventTarget listeners are not free: a request that went straight to an instance alone needs none.
-      if (!entry.batch) this.listen(entry);
+      if (!entry.batch && !entry.settled) this.listen(entry);
     });
   }
 

@@ -2,11 +2,11 @@
 // max_batch_size, max_queue_delay), merging and splitting rows, cancellation, errors,
 // statistics hook.
 import assert from 'node:assert/strict';
-import { setMaxListeners } from 'node:events';
+import { getEventListeners, setMaxListeners } from 'node:events';
 import { describe, test } from 'node:test';
 import { ModelConfig } from '../../generated/model_config.js';
 import { InferenceError } from '../../src/errors.js';
-import { realClock } from '../../src/scheduling/clock.js';
+import { realClock, type Clock } from '../../src/scheduling/clock.js';
 import {
   DynamicBatcher,
   batchable,
@@ -539,6 +539,21 @@ describe('DynamicBatcher - queue policies', () => {
     instance.calls[3]!.resolve();
     await low;
     assert.deepEqual(firstValues(instance), [[0], [30], [10], [20]]);
+  });
+
+  test('a request whose queue timeout passes before submit() returns is answered and leaves no listener on its signal', async () => {
+    let ns = 0n;
+    // Each reading is 1 ms later: the 0.5 ms timeout has passed when the queue is next looked at.
+    const ticking: Clock = { now: () => (ns += 1_000_000n), setTimeout: () => undefined, clearTimeout: () => undefined };
+    const instance = fakeInstance();
+    const queues = queuesOf(`${TWO_LEVELS} priority_queue_policy { key: 1 value: { default_timeout_microseconds: 500 } }`);
+    const b = batcher(instance, { clock: ticking, maxQueueDelayUs: 0, queues });
+    const busy = b.submit(job(0), never);
+    const controller = new AbortController();
+    await assert.rejects(b.submit(job(10, 1, at(1)), controller.signal), { code: 'UNAVAILABLE', message: 'Request timeout expired' });
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+    instance.calls[0]!.resolve();
+    await busy;
   });
 
   test('a delayed request can still be cancelled', async () => {
