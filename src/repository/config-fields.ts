@@ -140,7 +140,9 @@ export const CONFIG_FIELDS: ReadonlyMap<string, ConfigFieldTreatment> = new Map<
   ['dynamic_batching.default_queue_policy.allow_timeout_override', honored('a request\'s `timeout` parameter may shorten the queue timeout, never lengthen it')],
   [
     'dynamic_batching.default_queue_policy.max_queue_size',
-    honored('requests a version holds beyond those executing, past it RESOURCE_EXHAUSTED; 0: --model-max-queue-size (src/scheduling/settings.ts)'),
+    honored(
+      'requests a version (with priority_levels: each level without a policy of its own) holds beyond those executing, past it RESOURCE_EXHAUSTED; 0: --model-max-queue-size (src/scheduling/settings.ts)',
+    ),
   ],
   ['dynamic_batching.priority_queue_policy', honored('the policy of each listed level (keys in [1, priority_levels])')],
   ['dynamic_batching.priority_queue_policy.timeout_action', honored('as default_queue_policy.timeout_action, for the level')],
