@@ -28,7 +28,8 @@ export interface InferRequest {
   /**
    * The request's parameters. Triton's keys arrive type-checked: `sequence_id` (number/bigint
    * > 0 or non-empty string; 0/"" = no sequence), `sequence_start` / `sequence_end` (boolean),
-   * `priority` (≥ 0, lower = more urgent; v2serve does not reorder by it), `timeout` (µs).
+   * `priority` (≥ 0; 1 is the most urgent, 0 the default: a dynamic batcher with priority_levels
+   * queues by it), `timeout` (µs).
    * Requests of one sequence reach predict() one at a time, in arrival order.
    */
   readonly parameters: Parameters;

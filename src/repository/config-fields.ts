@@ -49,8 +49,6 @@ function subtree(path: string, treatment: ConfigFieldTreatment, beneath: readonl
 const GROUP = 'nothing by itself; see its fields';
 const NO_SEQUENCE_BATCHER =
   'v2serve has no sequence batcher: the requests of a sequence run one at a time in arrival order, never batched, whatever the strategy';
-const QUEUE_TIMEOUTS = 'queue timeouts are not implemented: a request waits until it runs or its own deadline passes';
-const PRIORITIES = 'request priorities are not implemented: requests are queued in arrival order';
 
 /**
  * Values of honored fields that v2serve accepts and ignores, by path and value (an enum's
@@ -137,21 +135,26 @@ export const CONFIG_FIELDS: ReadonlyMap<string, ConfigFieldTreatment> = new Map<
   ['dynamic_batching.preferred_batch_size', honored('a batch goes once it has this many rows (each 1..max_batch_size); max_batch_size when left out')],
   ['dynamic_batching.max_queue_delay_microseconds', honored('a batch goes once its oldest request has waited this long')],
   ['dynamic_batching.preserve_ordering', refused('responses go out as their batches finish, not in arrival order')],
-  ['dynamic_batching.priority_levels', refused(PRIORITIES)],
-  ['dynamic_batching.default_priority_level', refused(PRIORITIES)],
-  ['dynamic_batching.default_queue_policy', honored(GROUP)],
-  ['dynamic_batching.default_queue_policy.timeout_action', refused(QUEUE_TIMEOUTS)],
-  ['dynamic_batching.default_queue_policy.default_timeout_microseconds', refused(QUEUE_TIMEOUTS)],
-  ['dynamic_batching.default_queue_policy.allow_timeout_override', refused(QUEUE_TIMEOUTS)],
+  [
+    'dynamic_batching.priority_levels',
+    honored('one queue per level, level 1 batched first, arrival order within a level; the request parameter `priority` picks the level (src/scheduling/queue-policy.ts)'),
+  ],
+  ['dynamic_batching.default_priority_level', honored('the level of a request whose priority is 0, absent or above priority_levels; must be in [1, priority_levels]')],
+  ['dynamic_batching.default_queue_policy', honored('the policy of the one queue, or of every level priority_queue_policy leaves out')],
+  ['dynamic_batching.default_queue_policy.timeout_action', honored('past its queue timeout a request fails UNAVAILABLE "Request timeout expired" (REJECT) or waits behind its level\'s requests in time (DELAY)')],
+  ['dynamic_batching.default_queue_policy.default_timeout_microseconds', honored('how long a request may wait in the queue; 0: for ever')],
+  ['dynamic_batching.default_queue_policy.allow_timeout_override', honored('a request\'s `timeout` parameter may shorten the queue timeout, never lengthen it')],
   [
     'dynamic_batching.default_queue_policy.max_queue_size',
-    honored('requests a version holds beyond those executing, past it RESOURCE_EXHAUSTED; 0: --model-max-queue-size (src/scheduling/settings.ts)'),
+    honored(
+      'requests a version (with priority_levels: each level without a policy of its own) holds beyond those executing, past it RESOURCE_EXHAUSTED; 0: --model-max-queue-size (src/scheduling/settings.ts)',
+    ),
   ],
-  ...subtree(
-    'dynamic_batching.priority_queue_policy',
-    refused(`per-priority queue policies are not implemented: ${PRIORITIES}`),
-    ['timeout_action', 'default_timeout_microseconds', 'allow_timeout_override', 'max_queue_size'],
-  ),
+  ['dynamic_batching.priority_queue_policy', honored('the policy of each listed level (keys in [1, priority_levels])')],
+  ['dynamic_batching.priority_queue_policy.timeout_action', honored('as default_queue_policy.timeout_action, for the level')],
+  ['dynamic_batching.priority_queue_policy.default_timeout_microseconds', honored("the level's queue timeout; 0: for ever")],
+  ['dynamic_batching.priority_queue_policy.allow_timeout_override', honored("a request's `timeout` parameter may shorten the level's queue timeout")],
+  ['dynamic_batching.priority_queue_policy.max_queue_size', honored('requests the level holds beyond those executing, past it RESOURCE_EXHAUSTED; 0: --model-max-queue-size')],
 
   ['sequence_batching', honored('requests must name a sequence_id; the requests of a sequence run one at a time in arrival order (src/scheduling/sequence-order.ts)')],
   ['sequence_batching.max_sequence_idle_microseconds', honored('SequenceStates forgets a sequence idle this long; 1 s when left out')],

@@ -57,10 +57,13 @@ export class ModelVersion {
   private readonly telemetry: VersionTelemetry;
   private readonly describe: string;
   private readonly createdNs = process.hrtime.bigint();
+  /** The dynamic batcher's queue policies have timeouts: the request's `timeout` is theirs, not a deadline. */
+  private readonly timeoutIsQueuePolicy: boolean;
 
   constructor(private readonly options: VersionOptions) {
     ({ name: this.name, version: this.version, config: this.config, io: this.io, path: this.path } = options);
     this.describe = `model '${this.name}' version ${this.version}`;
+    this.timeoutIsQueuePolicy = options.scheduling.batching?.queues?.timeouts === true;
     this.telemetry = new VersionTelemetry(
       { name: this.name, version: this.version, metricTags: this.config.metricTags },
       options.events,
@@ -165,8 +168,9 @@ export class ModelVersion {
   ): Promise<R> {
     let release: (() => void) | undefined;
     try {
-      release = this.scheduler.admit();
-      const deadline = requestDeadline(call, signal);
+      release = this.scheduler.admit(call.parameters);
+      // Queue policies with timeouts read the request's `timeout` themselves, as Triton's do.
+      const deadline = this.timeoutIsQueuePolicy ? undefined : requestDeadline(call, signal);
       const limit = deadline ? deadline.signal : signal;
       try {
         const instance = this.state === 'READY' && this.instance ? this.instance : await this.whenReady(limit);

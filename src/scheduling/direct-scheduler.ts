@@ -17,6 +17,7 @@ export class DirectScheduler implements Scheduler {
     this.admission = new AdmissionCounter(options.describe, options.maxQueueSize, () => options.executors);
   }
 
+  /** Without a dynamic batcher, Triton ignores a request's priority: so does this. */
   admit(): () => void {
     return this.admission.admit();
   }

@@ -7,8 +7,16 @@ import { InferenceError, abortError } from '../errors.js';
 import { dictionary } from '../dictionary.js';
 import { concatBatch, splitBatch, type Tensor } from '../tensor/index.js';
 import type { ExecutionJob, ExecutionOutput, Parameters, ParamValue } from '../model/index.js';
-import { AdmissionCounter } from './admission.js';
+import { admits, queueFullError } from './admission.js';
 import { realClock, type Clock } from './clock.js';
+import {
+  priorityLevel,
+  priorityQueues,
+  queueTimeoutError,
+  queueTimeoutUs,
+  type PriorityQueues,
+  type QueuePolicy,
+} from './queue-policy.js';
 import type { ExecutionTimings, Scheduled, Scheduler } from './scheduler.js';
 
 export interface DynamicBatcherOptions {
@@ -21,8 +29,10 @@ export interface DynamicBatcherOptions {
   readonly maxQueueDelayUs: number;
   /** Batches executing at once: one per instance. */
   readonly executors: number;
-  /** Requests waiting beyond those executing; 0 = no bound. */
+  /** Requests waiting beyond those executing; 0 = no bound. Without `queues` only: a policy has its own. */
   readonly maxQueueSize?: number;
+  /** Priority levels and their queue policies; one queue of at most `maxQueueSize`, no timeouts, when absent. */
+  readonly queues?: PriorityQueues;
   /** Runs one job, merged or not, on an instance. */
   readonly run: (job: ExecutionJob, signal: AbortSignal) => Promise<ExecutionOutput>;
   /** Told of every successful execution, once per batch. */
@@ -67,26 +77,53 @@ interface Batch {
   aborted: number;
 }
 
+/** One priority level's queue: the batcher's only one when it has no levels (number 0). */
+interface Level {
+  readonly number: number;
+  readonly policy: QueuePolicy;
+  /** Names the model and the level, for a full queue's message. */
+  readonly describe: string;
+  /** Requests in time, in arrival order. */
+  waiting: Entry[];
+  /** Requests past their queue timeout under DELAY, in the order they expired: served after `waiting`. */
+  delayed: Entry[];
+  /** Admitted and not released: waiting for readiness, decoding, queued or executing. */
+  admitted: number;
+  /** In batches an instance is executing. */
+  executing: number;
+}
+
 interface Entry {
   readonly job: ExecutionJob;
   /** The common batch dim of the inputs; undefined: never merged. */
   readonly rows: number | undefined;
   readonly signal: AbortSignal;
   readonly enqueuedNs: bigint;
+  readonly level: Level;
+  /** When its queue timeout passes, on the batcher's clock; 0n: never (or already applied). */
+  deadlineNs: bigint;
   batch: Batch | undefined;
   /** Set while the entry listens to its signal: only when it waits, or shares an execution. */
   onAbort: (() => void) | undefined;
+  /** Answered: a queue timeout can reject a request before submit() returns. */
+  settled: boolean;
   resolve(share: BatchShare): void;
   reject(err: unknown): void;
 }
 
-/** The settings of a version's batcher, or undefined when the version does not batch; throws on unusable settings. */
-export function batchingSettings(
-  config: ModelConfig,
-): Pick<DynamicBatcherOptions, 'maxBatchSize' | 'preferredBatchSizes' | 'maxQueueDelayUs'> | undefined {
+export type BatchingSettings = Pick<DynamicBatcherOptions, 'maxBatchSize' | 'preferredBatchSizes' | 'maxQueueDelayUs' | 'queues'>;
+
+/**
+ * The settings of a version's batcher, or undefined when the version does not batch; throws on
+ * unusable settings. A model without a batch dimension (max_batch_size 0) is batched only for
+ * its priority levels or queue timeouts, as in Triton: each request then runs alone.
+ */
+export function batchingSettings(config: ModelConfig, serverMaxQueueSize = 0): BatchingSettings | undefined {
   const batching = config.dynamicBatching;
   // A sequence batcher, when configured, schedules the model instead (Triton allows only one scheduler).
-  if (batching === undefined || config.maxBatchSize <= 0 || config.sequenceBatching !== undefined) return undefined;
+  if (batching === undefined || config.sequenceBatching !== undefined) return undefined;
+  const queues = priorityQueues(config, serverMaxQueueSize);
+  if (config.maxBatchSize <= 0 && queues.levels === 0 && !queues.timeouts) return undefined;
   for (const [i, size] of batching.preferredBatchSize.entries()) {
     if (size < 1 || size > config.maxBatchSize) {
       throw InferenceError.invalidArgument(
@@ -97,16 +134,28 @@ export function batchingSettings(
   }
   const delay = Number(batching.maxQueueDelayMicroseconds);
   return {
-    maxBatchSize: config.maxBatchSize,
+    maxBatchSize: Math.max(0, config.maxBatchSize),
     preferredBatchSizes: batching.preferredBatchSize,
     // setTimeout's bound (2^31-1 ms); a longer delay is as good as forever.
     maxQueueDelayUs: Math.min(delay, (2 ** 31 - 1) * 1000),
+    queues,
   };
 }
 
 export class DynamicBatcher implements Scheduler {
-  private queue: Entry[] = [];
-  private readonly admission: AdmissionCounter;
+  private readonly queues: PriorityQueues;
+  /** The one queue of a batcher without priority levels: no lookup per request. */
+  private readonly single: Level | undefined;
+  /** The levels holding requests, most urgent first; made when a request first needs one. */
+  private levels: Level[] = [];
+  private readonly byNumber = new Map<number, Level>();
+  /** Requests waiting to be batched, on every level. */
+  private waiting = 0;
+  /** Requests admitted and not released, on every level. */
+  private admitted = 0;
+  private idleWaiters: (() => void)[] = [];
+  /** The earliest queue timeout of a waiting request, when some policy has timeouts; may be stale (earlier). */
+  private nextDeadlineNs: bigint | undefined;
   private running = 0;
   private runningRequests = 0;
   private timer: unknown;
@@ -120,23 +169,48 @@ export class DynamicBatcher implements Scheduler {
 
   constructor(private readonly options: DynamicBatcherOptions) {
     this.preferred = new Set(options.preferredBatchSizes.filter((size) => size <= options.maxBatchSize));
-    this.target = this.preferred.size > 0 ? Math.max(...this.preferred) : options.maxBatchSize;
+    this.target = this.preferred.size > 0 ? Math.max(...this.preferred) : Math.max(1, options.maxBatchSize);
     this.delayNs = BigInt(Math.round(options.maxQueueDelayUs * 1000));
     this.clock = options.clock ?? realClock;
-    // The requests of an executing batch have left the queue, as in Triton.
-    this.admission = new AdmissionCounter(options.describe, options.maxQueueSize ?? 0, () => this.runningRequests);
+    this.queues = options.queues ?? singleQueue(options.maxQueueSize ?? 0);
+    if (this.queues.levels === 0) {
+      this.single = this.addLevel(0);
+    }
   }
 
-  admit(): () => void {
-    return this.admission.admit();
+  /**
+   * Takes a request in on its priority level, or refuses it when the level's queue is full
+   * (max_queue_size of its policy). The requests of an executing batch have left the queue,
+   * as in Triton.
+   */
+  admit(parameters: Parameters): () => void {
+    const level = this.levelOf(parameters);
+    level.admitted++;
+    this.admitted++;
+    const bound = level.policy.maxQueueSize;
+    // Without a bound (max_queue_size 0) there is nothing to count against.
+    if (bound !== 0) {
+      const state = { admitted: level.admitted, executing: level.executing, maxQueueSize: bound };
+      if (!admits(state)) {
+        this.release(level);
+        throw queueFullError(level.describe, state);
+      }
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.release(level);
+    };
   }
 
   pending(): number {
-    return this.admission.pending();
+    return Math.max(0, this.admitted - this.runningRequests);
   }
 
   idle(): Promise<void> {
-    return this.admission.idle();
+    if (this.admitted === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** The job's rows of its execution; the execution itself is recorded once, through onExecution. */
@@ -147,7 +221,7 @@ export class DynamicBatcher implements Scheduler {
 
   /** Requests waiting to be batched. */
   get queued(): number {
-    return this.queue.length;
+    return this.waiting;
   }
 
   /** Requests in batches that an instance is executing. */
@@ -156,34 +230,84 @@ export class DynamicBatcher implements Scheduler {
   }
 
   /**
-   * Queues a decoded job and resolves with its part of the execution that ran it. If
-   * `signal` fires while the job waits, it leaves the queue unrun and rejects with the
-   * signal's reason; once running, it shares its batch's fate.
+   * Queues a decoded job on its priority level and resolves with its part of the execution
+   * that ran it. If `signal` fires while the job waits, it leaves the queue unrun and rejects
+   * with the signal's reason; if its queue timeout passes, its level's policy rejects it
+   * (UNAVAILABLE "Request timeout expired") or moves it behind the level's requests still in
+   * time. Once running, it shares its batch's fate.
    */
   submit(job: ExecutionJob, signal: AbortSignal): Promise<BatchShare> {
     if (signal.aborted) return Promise.reject(abortError(signal));
     return new Promise<BatchShare>((resolve, reject) => {
+      const level = this.levelOf(job.parameters);
+      const enqueuedNs = this.clock.now();
       const entry: Entry = {
         job,
-        rows: batchRows(job),
+        rows: this.options.maxBatchSize > 0 ? batchRows(job) : undefined,
         signal,
-        enqueuedNs: this.clock.now(),
+        enqueuedNs,
+        level,
+        deadlineNs: this.queues.timeouts ? queueDeadline(level.policy, job, enqueuedNs) : 0n,
         batch: undefined,
         onAbort: undefined,
+        settled: false,
         resolve: (share) => {
+          entry.settled = true;
           unlisten(entry);
           resolve(share);
         },
         reject: (err) => {
+          entry.settled = true;
           unlisten(entry);
           reject(err);
         },
       };
-      this.queue.push(entry);
+      level.waiting.push(entry);
+      this.waiting++;
+      if (entry.deadlineNs !== 0n && (this.nextDeadlineNs === undefined || entry.deadlineNs < this.nextDeadlineNs)) {
+        this.nextDeadlineNs = entry.deadlineNs;
+      }
       this.dispatch();
       // EventTarget listeners are not free: a request that went straight to an instance alone needs none.
-      if (!entry.batch) this.listen(entry);
+      if (!entry.batch && !entry.settled) this.listen(entry);
     });
+  }
+
+  private levelOf(parameters: Parameters): Level {
+    if (this.single) return this.single;
+    const number = priorityLevel(this.queues, parameters['priority']);
+    return this.byNumber.get(number) ?? this.addLevel(number);
+  }
+
+  private addLevel(number: number): Level {
+    const level: Level = {
+      number,
+      policy: this.queues.policies.get(number) ?? this.queues.defaultPolicy,
+      describe: number === 0 ? this.options.describe : `${this.options.describe} priority level ${number}`,
+      waiting: [],
+      delayed: [],
+      admitted: 0,
+      executing: 0,
+    };
+    this.byNumber.set(number, level);
+    let at = this.levels.length;
+    while (at > 0 && (this.levels[at - 1] as Level).number > number) at--;
+    this.levels.splice(at, 0, level);
+    return level;
+  }
+
+  private release(level: Level): void {
+    level.admitted--;
+    this.admitted--;
+    // A level nobody uses is dropped: clients choose the levels, the memory stays bounded by those in use.
+    if (level !== this.single && level.admitted === 0 && level.executing === 0 && level.waiting.length === 0 && level.delayed.length === 0) {
+      this.byNumber.delete(level.number);
+      this.levels.splice(this.levels.indexOf(level), 1);
+    }
+    if (this.admitted > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   private listen(entry: Entry): void {
@@ -199,71 +323,151 @@ export class DynamicBatcher implements Scheduler {
       if (++batch.aborted === batch.members.length) batch.controller?.abort(entry.signal.reason);
       return;
     }
-    const at = this.queue.indexOf(entry);
+    const { level } = entry;
+    let list = level.waiting;
+    let at = list.indexOf(entry);
+    if (at < 0) {
+      list = level.delayed;
+      at = list.indexOf(entry);
+    }
     if (at < 0) return;
-    this.queue.splice(at, 1);
+    list.splice(at, 1);
+    this.waiting--;
     entry.reject(abortError(entry.signal));
     this.dispatch();
   }
 
-  /** Starts batches while an instance is free and a batch is due; otherwise waits for the oldest request's delay. */
+  /**
+   * Applies the queue policies, then starts batches while an instance is free and a batch is
+   * due; otherwise waits for the oldest request's delay, or the next queue timeout.
+   */
   private dispatch(): void {
     if (this.timer !== undefined) {
       this.clock.clearTimeout(this.timer);
       this.timer = undefined;
     }
-    while (this.running < this.options.executors && this.queue.length > 0) {
+    if (this.nextDeadlineNs !== undefined) this.expire(this.clock.now());
+    let waitMs = 0;
+    while (this.running < this.options.executors && this.waiting > 0) {
       const batch = this.nextBatch();
-      if (!batch) return;
+      if (typeof batch === 'number') {
+        waitMs = batch;
+        break;
+      }
       this.execute(batch);
     }
+    if (this.nextDeadlineNs !== undefined && this.waiting > 0) {
+      const ms = Math.max(1, Math.ceil(Number(this.nextDeadlineNs - this.clock.now()) / 1e6));
+      if (waitMs === 0 || ms < waitMs) waitMs = ms;
+    }
+    if (waitMs > 0) this.timer = this.clock.setTimeout(this.dispatchLater, waitMs);
   }
 
   /**
-   * Triton's rule (GetDynamicBatch): gather the requests compatible with the oldest, in
-   * arrival order, up to max_batch_size rows. A preferred size reached is sent at once;
-   * so is a batch that cannot grow (the largest preferred size or max_batch_size reached)
-   * or whose oldest request has waited max_queue_delay. Otherwise wait, at most that delay.
+   * Triton's PolicyQueue: a waiting request past its queue timeout is answered at once under
+   * REJECT, and joins its level's delayed requests under DELAY (served after the level's
+   * requests still in time, before any lower level's).
    */
-  private nextBatch(): Entry[] | undefined {
-    const head = this.queue[0] as Entry;
-    if (head.rows === undefined) return this.queue.splice(0, 1);
+  private expire(now: bigint): void {
+    if (this.nextDeadlineNs === undefined || now < this.nextDeadlineNs) return;
+    let next: bigint | undefined;
+    for (const level of this.levels) {
+      const { waiting } = level;
+      let kept: Entry[] | undefined;
+      for (let i = 0; i < waiting.length; i++) {
+        const entry = waiting[i] as Entry;
+        if (entry.deadlineNs === 0n || now < entry.deadlineNs) {
+          kept?.push(entry);
+          if (entry.deadlineNs !== 0n && (next === undefined || entry.deadlineNs < next)) next = entry.deadlineNs;
+          continue;
+        }
+        kept ??= waiting.slice(0, i);
+        entry.deadlineNs = 0n;
+        if (level.policy.timeoutAction === 'DELAY') {
+          level.delayed.push(entry);
+        } else {
+          this.waiting--;
+          entry.reject(queueTimeoutError());
+        }
+      }
+      if (kept) level.waiting = kept;
+    }
+    this.nextDeadlineNs = next;
+  }
+
+  /** The request a batch starts from: the most urgent level's oldest in time, else its oldest delayed. */
+  private front(): Entry {
+    for (const level of this.levels) {
+      if (level.waiting.length > 0) return level.waiting[0] as Entry;
+      if (level.delayed.length > 0) return level.delayed[0] as Entry;
+    }
+    throw new Error('no request is waiting');
+  }
+
+  /**
+   * Triton's rule (GetDynamicBatch): gather the requests compatible with the first, in queue
+   * order (levels most urgent first; in a level, arrival order, then the delayed), up to
+   * max_batch_size rows. A preferred size reached is sent at once; so is a batch that cannot
+   * grow (the largest preferred size or max_batch_size reached) or whose oldest request has
+   * waited max_queue_delay. Otherwise returns how long to wait, ms: at most that delay.
+   */
+  private nextBatch(): Entry[] | number {
+    const head = this.front();
+    if (head.rows === undefined) {
+      this.take([head]);
+      return [head];
+    }
     const { maxBatchSize } = this.options;
     const candidate: Entry[] = [];
     let rows = 0;
     let best = 0;
     let full = false;
-    for (const entry of this.queue) {
-      const n = entry.rows;
-      if (n === undefined || (entry !== head && !batchable(entry.job, head.job))) continue;
-      if (candidate.length > 0 && rows + n > maxBatchSize) {
-        full = true;
-        break;
+    let oldestNs = head.enqueuedNs;
+    gather: for (const level of this.levels) {
+      for (let part = 0; part < 2; part++) {
+        for (const entry of part === 0 ? level.waiting : level.delayed) {
+          const n = entry.rows;
+          if (n === undefined || (entry !== head && !batchable(entry.job, head.job))) continue;
+          if (candidate.length > 0 && rows + n > maxBatchSize) {
+            full = true;
+            break gather;
+          }
+          candidate.push(entry);
+          rows += n;
+          if (entry.enqueuedNs < oldestNs) oldestNs = entry.enqueuedNs;
+          if (this.preferred.has(rows)) best = candidate.length;
+          if (rows >= this.target) break gather;
+        }
       }
-      candidate.push(entry);
-      rows += n;
-      if (this.preferred.has(rows)) best = candidate.length;
-      if (rows >= this.target) break;
     }
-    const waitedNs = this.clock.now() - head.enqueuedNs;
+    const waitedNs = this.clock.now() - oldestNs;
     const expired = this.delayNs > 0n && waitedNs >= this.delayNs;
     let take = candidate.length;
     if (best > 0 && !expired) take = best;
     // A delay of 0: what is there goes as soon as an instance is free.
     else if (!full && rows < this.target && this.delayNs > 0n && !expired) {
-      const ms = Math.max(1, Math.ceil(Number(this.delayNs - waitedNs) / 1e6));
-      this.timer = this.clock.setTimeout(this.dispatchLater, ms);
-      return undefined;
+      return Math.max(1, Math.ceil(Number(this.delayNs - waitedNs) / 1e6));
     }
-    const batch = candidate.slice(0, take);
-    if (this.queue[take - 1] === batch[take - 1]) {
-      // The batch is the head of the queue: the usual case.
-      this.queue.splice(0, take);
-    } else {
-      const taken = new Set(batch);
-      this.queue = this.queue.filter((entry) => !taken.has(entry));
-    }
+    const batch = take === candidate.length ? candidate : candidate.slice(0, take);
+    this.take(batch);
     return batch;
+  }
+
+  /** Takes a batch's requests off their queues. */
+  private take(batch: readonly Entry[]): void {
+    this.waiting -= batch.length;
+    const last = batch[batch.length - 1] as Entry;
+    const first = (batch[0] as Entry).level;
+    if (first.waiting[batch.length - 1] === last) {
+      // The batch is the head of the first level's queue: the usual case.
+      first.waiting.splice(0, batch.length);
+      return;
+    }
+    const taken = new Set(batch);
+    for (const level of this.levels) {
+      if (level.waiting.some((entry) => taken.has(entry))) level.waiting = level.waiting.filter((entry) => !taken.has(entry));
+      if (level.delayed.some((entry) => taken.has(entry))) level.delayed = level.delayed.filter((entry) => !taken.has(entry));
+    }
   }
 
   private execute(members: Entry[]): void {
@@ -275,6 +479,7 @@ export class DynamicBatcher implements Scheduler {
     };
     for (const entry of members) {
       entry.batch = batch;
+      entry.level.executing++;
       if (batch.controller) this.listen(entry);
     }
     this.running++;
@@ -285,7 +490,8 @@ export class DynamicBatcher implements Scheduler {
     let result: Promise<ExecutionOutput>;
     try {
       const job = mergeJobs(members);
-      batchSize = totalRows(members);
+      // Without a batch dimension (max_batch_size 0) an execution is one request, as Triton counts it.
+      batchSize = this.options.maxBatchSize > 0 ? totalRows(members) : members.length;
       startNs = this.clock.now();
       result = this.options.run(job, batch.controller?.signal ?? (members[0] as Entry).signal);
     } catch (err) {
@@ -295,6 +501,7 @@ export class DynamicBatcher implements Scheduler {
     const finish = (): void => {
       this.running--;
       this.runningRequests -= members.length;
+      for (const entry of members) entry.level.executing--;
       this.dispatch();
     };
     const fail = (err: unknown): void => {
@@ -323,6 +530,18 @@ export class DynamicBatcher implements Scheduler {
       }
     }, fail);
   }
+}
+
+/** One queue without levels or timeouts, bounded as `maxQueueSize` says. */
+function singleQueue(maxQueueSize: number): PriorityQueues {
+  const defaultPolicy: QueuePolicy = { timeoutAction: 'REJECT', defaultTimeoutUs: 0n, allowTimeoutOverride: false, maxQueueSize };
+  return { levels: 0, defaultLevel: 0, policies: new Map(), defaultPolicy, timeouts: false };
+}
+
+/** When a job queued at `enqueuedNs` times out under `policy`; 0n: never. */
+function queueDeadline(policy: QueuePolicy, job: ExecutionJob, enqueuedNs: bigint): bigint {
+  const timeoutUs = queueTimeoutUs(policy, job.parameters['timeout']);
+  return timeoutUs === 0n ? 0n : enqueuedNs + timeoutUs * 1000n;
 }
 
 function totalRows(members: readonly Entry[]): number {

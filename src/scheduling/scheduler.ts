@@ -1,7 +1,7 @@
 // The request path's seam between a model version and its instances, as Triton's Scheduler:
 // a version hands every decoded job to its scheduler, which owns admission (the queue bound),
 // ordering and batching, and runs the job on an instance.
-import type { ExecutionJob, ExecutionOutput } from '../model/index.js';
+import type { ExecutionJob, ExecutionOutput, Parameters } from '../model/index.js';
 
 /** A job's outcome, as the scheduler ran it. */
 export interface Scheduled {
@@ -23,10 +23,11 @@ export interface ExecutionTimings {
 export interface Scheduler {
   /**
    * Takes a request in, or refuses it at once with RESOURCE_EXHAUSTED when the queue is
-   * full: before anything is decoded, so memory stays bounded. Call the returned function
-   * when the request has finished, whatever its outcome.
+   * full: before anything is decoded, so memory stays bounded. `parameters` are the request's
+   * (a dynamic batcher with priority levels bounds each level's queue: `priority` says which).
+   * Call the returned function when the request has finished, whatever its outcome.
    */
-  admit(): () => void;
+  admit(parameters: Parameters): () => void;
   /** Runs a job admitted before. If `signal` fires while it waits, it is dropped unrun. */
   schedule(job: ExecutionJob, signal: AbortSignal): Promise<Scheduled>;
   /** Admitted requests not executing now (Triton's nv_inference_pending_request_count). */

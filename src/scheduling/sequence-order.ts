@@ -74,8 +74,8 @@ export class SequenceOrdering implements Scheduler {
 
   constructor(private readonly inner: Scheduler) {}
 
-  admit(): () => void {
-    return this.inner.admit();
+  admit(parameters: Parameters): () => void {
+    return this.inner.admit(parameters);
   }
 
   pending(): number {

@@ -2,7 +2,7 @@
 // value fails the model's load naming the setting, before any version starts.
 import type { ModelConfig } from '../../generated/model_config.js';
 import { InferenceError } from '../errors.js';
-import { batchingSettings, type DynamicBatcherOptions } from './dynamic-batcher.js';
+import { batchingSettings, type BatchingSettings } from './dynamic-batcher.js';
 import { EXECUTION_TIMEOUT_PARAMETER } from './execution-timeout.js';
 
 /** Server-wide defaults for what config.pbtxt can set per model. */
@@ -20,19 +20,20 @@ export interface SchedulingSettings {
   readonly maxQueueSize: number;
   /** 0 = no limit. */
   readonly executionTimeoutMs: number;
-  /** Set when the version batches dynamically. */
-  readonly batching: Pick<DynamicBatcherOptions, 'maxBatchSize' | 'preferredBatchSizes' | 'maxQueueDelayUs'> | undefined;
+  /** Set when the version batches dynamically; its queue policies bound its queues then. */
+  readonly batching: BatchingSettings | undefined;
 }
 
 export function schedulingSettings(config: ModelConfig, defaults: SchedulingDefaults = {}): SchedulingSettings {
   const executors = config.instanceGroup.reduce((sum, group) => sum + Math.max(1, group.count), 0) || 1;
   // proto3 cannot tell max_queue_size 0 from unset: 0 in config.pbtxt means the server default.
   const configured = Number(config.dynamicBatching?.defaultQueuePolicy?.maxQueueSize ?? 0);
+  const maxQueueSize = configured > 0 ? configured : (defaults.maxQueueSize ?? 0);
   return {
     executors,
-    maxQueueSize: configured > 0 ? configured : (defaults.maxQueueSize ?? 0),
+    maxQueueSize,
     executionTimeoutMs: executionTimeout(config, defaults.executionTimeoutMs ?? 0),
-    batching: batchingSettings(config),
+    batching: batchingSettings(config, defaults.maxQueueSize ?? 0),
   };
 }
 

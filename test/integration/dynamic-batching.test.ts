@@ -2,7 +2,7 @@
 // single-row requests run as batches, each client gets its own rows back, and
 // ModelStatistics counts executions, rows and batch sizes as Triton does.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { status, type ServiceError } from '@grpc/grpc-js';
@@ -231,5 +231,124 @@ describe('dynamic batching', () => {
     }
     const again = await burst(cli, 'batch_bounded', 5000, 4);
     assert.deepEqual([...again.values()].map((e) => e.size), [4], 'the queue frees up, and 4 make a preferred batch');
+  });
+});
+
+/** batch_recorder's config under another name, one request per execution, and these `dynamic_batching` settings. */
+function priorityConfig(name: string, settings: string): string {
+  return fixture('batch_recorder/config.pbtxt')
+    .replace('name: "batch_recorder"', `name: "${name}"`)
+    .replace('dynamic_batching { max_queue_delay_microseconds: 20000 }', `dynamic_batching { preferred_batch_size: [ 1 ] ${settings} }`)
+    .replace('string_value: "5"', 'string_value: "0"');
+}
+
+async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('dynamic batching - priorities and queue policies', () => {
+  let cli: RunningCli;
+  const repo = tempRepository({
+    batch_recorder: { config: fixture('batch_recorder/config.pbtxt'), versions: { '1': RECORDER_SOURCE } },
+    batch_priority: { config: priorityConfig('batch_priority', 'priority_levels: 2 default_priority_level: 2'), versions: { '1': REEXPORT } },
+    batch_queue_timeout: {
+      config: priorityConfig('batch_queue_timeout', 'default_queue_policy { default_timeout_microseconds: 200000 }'),
+      versions: { '1': REEXPORT },
+    },
+  });
+  let holds = 0;
+
+  /** Sends a request that holds the model's one instance; resolves once it executes, with the release and its answer. */
+  async function holdInstance(model: string): Promise<{ release: () => void; answered: Promise<ModelInferResponse> }> {
+    const file = join(repo.dir, `hold-${++holds}`);
+    const answered = call(cli.client, cli.client.modelInfer, request(model, 0, { hold_until: { stringParam: file } }));
+    await until(() => existsSync(`${file}.started`), 'the holding request to execute');
+    return { release: () => writeFileSync(file, ''), answered };
+  }
+
+  const pending = async (model: string): Promise<number> => {
+    const text = await (await fetch(cli.metrics as string)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`nv_inference_pending_request_count{model="${model}",`));
+    return Number(line?.split(' ').pop() ?? NaN);
+  };
+  const statistics = async (name: string): Promise<ModelStatistics> => {
+    const { modelStats } = await call(cli.client, cli.client.modelStatistics, { name, version: '' });
+    return modelStats[0] as ModelStatistics;
+  };
+
+  before(async () => {
+    cli = await startCli([`--model-repository=${repo.root}`]);
+    for (const model of ['batch_recorder', 'batch_priority', 'batch_queue_timeout']) {
+      await cli.waitForLog((l) => l['model'] === model && l['msg'] === 'model loaded');
+    }
+  });
+  after(async () => {
+    await cli.stop();
+    repo.remove();
+  });
+
+  test('with the instance busy, a queued priority-1 request runs before earlier priority-2 ones, which keep their order', async () => {
+    const hold = await holdInstance('batch_priority');
+    const answers: Promise<ModelInferResponse>[] = [];
+    // Each request is in the queue before the next is sent, so that arrival order is known.
+    for (const [k, priority] of [[1, 2n], [2, 2n], [3, 1n]] as const) {
+      answers.push(call(cli.client, cli.client.modelInfer, request('batch_priority', k, { priority: { uint64Param: priority } })));
+      await until(async () => (await pending('batch_priority')) === k, `request ${k} to queue`);
+    }
+    hold.release();
+    await hold.answered;
+    const callNumbers = (await Promise.all(answers)).map((response) => int32Output(response, 'BATCH')[2]);
+    const [first, second, urgent] = callNumbers as [number, number, number];
+    assert.ok(urgent < first && first < second, `call numbers: priority 2 #1 → ${first}, #2 → ${second}, priority 1 → ${urgent}`);
+  });
+
+  test('a request past its queue timeout is UNAVAILABLE "Request timeout expired" on gRPC and 503 on REST, and never reaches the model', async () => {
+    const before = await statistics('batch_queue_timeout');
+    const hold = await holdInstance('batch_queue_timeout');
+    const grpcAnswer = call(cli.client, cli.client.modelInfer, request('batch_queue_timeout', 1)).then(
+      () => assert.fail('answered'),
+      (err: ServiceError) => err,
+    );
+    const restAnswer = fetch(`${cli.http}/v2/models/batch_queue_timeout/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        inputs: [
+          { name: 'INPUT0', datatype: 'INT32', shape: [1, 4], data: [1, 2, 3, 4] },
+          { name: 'TAG', datatype: 'BYTES', shape: [1, 1], data: ['rest'] },
+        ],
+      }),
+    });
+    const err = await grpcAnswer;
+    assert.equal(err.code, status.UNAVAILABLE, err.details);
+    assert.equal(err.details, 'Request timeout expired');
+    const rest = await restAnswer;
+    assert.equal(rest.status, 503);
+    assert.deepEqual(await rest.json(), { error: 'Request timeout expired' });
+    hold.release();
+    await hold.answered;
+    const after = await statistics('batch_queue_timeout');
+    assert.equal(after.executionCount - before.executionCount, 1n, 'only the holding request executed');
+    assert.equal(after.inferenceStats!.fail!.count - before.inferenceStats!.fail!.count, 2n);
+  });
+
+  test('with queue timeouts configured the policy reads the request timeout: without an override, a 1 ms timeout is no deadline', async () => {
+    const hold = await holdInstance('batch_queue_timeout');
+    // No override allowed: a 1 ms request timeout is not read; the policy's 200 ms still applies.
+    const started = Date.now();
+    const answer = call(cli.client, cli.client.modelInfer, request('batch_queue_timeout', 2, { timeout: { int64Param: 1000n } })).then(
+      () => assert.fail('answered'),
+      (err: ServiceError) => err,
+    );
+    const err = await answer;
+    const waited = Date.now() - started;
+    assert.equal(err.details, 'Request timeout expired');
+    assert.ok(waited >= 150, `failed after ${waited} ms: the 1 ms request timeout was applied`);
+    hold.release();
+    await hold.answered;
   });
 });

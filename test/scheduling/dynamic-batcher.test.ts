@@ -2,16 +2,17 @@
 // max_batch_size, max_queue_delay), merging and splitting rows, cancellation, errors,
 // statistics hook.
 import assert from 'node:assert/strict';
-import { setMaxListeners } from 'node:events';
+import { getEventListeners, setMaxListeners } from 'node:events';
 import { describe, test } from 'node:test';
 import { ModelConfig } from '../../generated/model_config.js';
 import { InferenceError } from '../../src/errors.js';
-import { realClock } from '../../src/scheduling/clock.js';
+import { realClock, type Clock } from '../../src/scheduling/clock.js';
 import {
   DynamicBatcher,
   batchable,
   batchRows,
   batchingSettings,
+  type BatchShare,
   type DynamicBatcherOptions,
   type Execution,
 } from '../../src/scheduling/dynamic-batcher.js';
@@ -19,6 +20,8 @@ import type { ExecutionJob, ExecutionOutput } from '../../src/model/index.js';
 import type { Parameters, RequestedOutput } from '../../src/model/types.js';
 import type { Tensor } from '../../src/tensor/index.js';
 import { ManualClock } from '../helpers/manual-clock.js';
+import { parseConfigText } from '../../src/repository/index.js';
+import { priorityQueues } from '../../src/scheduling/queue-policy.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -414,18 +417,282 @@ describe('DynamicBatcher - cancellation', () => {
   });
 });
 
+/** The queues `dynamic_batching { … }` of a config says, without a server default bound. */
+const queuesOf = (batching: string) =>
+  priorityQueues(parseConfigText(`name: "m" max_batch_size: 8 dynamic_batching { ${batching} }`, 'config.pbtxt'), 0);
+const at = (priority: number, extra: Parameters = {}): { parameters: Parameters } => ({ parameters: { priority, ...extra } });
+/** The first X value of each execution's rows: whose requests ran, in order. */
+const firstValues = (instance: ReturnType<typeof fakeInstance>) => instance.calls.map((c) => values(c.job.tensors[0] as Tensor).filter((_, i) => i % 2 === 0));
+const TWO_LEVELS = 'priority_levels: 2 default_priority_level: 2';
+
+describe('DynamicBatcher - priority levels', () => {
+  test('a more urgent request runs before earlier less urgent ones; a level keeps arrival order', async () => {
+    const instance = fakeInstance();
+    // Batches of one request, so that each execution shows which request went next.
+    const b = batcher(instance, { preferredBatchSizes: [1], queues: queuesOf(TWO_LEVELS) });
+    const busy = b.submit(job(0, 1, at(2)), never);
+    const later = [b.submit(job(10, 1, at(2)), never), b.submit(job(20, 1, at(2)), never), b.submit(job(30, 1, at(1)), never)];
+    for (let i = 0; i < 4; i++) {
+      instance.calls[i]!.resolve();
+      // The instance is free again: the next batch starts.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await Promise.all([busy, ...later]);
+    assert.deepEqual(firstValues(instance), [[0], [30], [10], [20]]);
+  });
+
+  test('priority 0, none or above priority_levels is the default level', async () => {
+    const instance = fakeInstance();
+    const b = batcher(instance, { preferredBatchSizes: [1], queues: queuesOf('priority_levels: 3 default_priority_level: 2') });
+    const busy = b.submit(job(0), never);
+    const later = [
+      b.submit(job(10, 1, at(3)), never),
+      b.submit(job(20, 1, at(0)), never),
+      b.submit(job(30, 1, at(7)), never),
+      b.submit(job(40), never),
+      b.submit(job(50, 1, at(1)), never),
+    ];
+    instance.calls[0]!.resolve();
+    await busy;
+    for (let i = 1; i <= 5; i++) {
+      instance.calls[i]!.resolve();
+      await later[[4, 1, 2, 3, 0][i - 1]!];
+    }
+    assert.deepEqual(firstValues(instance), [[0], [50], [20], [30], [40], [10]]);
+  });
+
+  test('a batch forms from the front of the priority queue: the urgent rows first, then the others in order', async () => {
+    const instance = fakeInstance();
+    const b = batcher(instance, { preferredBatchSizes: [4], maxQueueDelayUs: 0, queues: queuesOf(TWO_LEVELS) });
+    const busy = b.submit(job(0), never);
+    const later = [10, 20, 30].map((first) => b.submit(job(first, 1, at(2)), never));
+    later.push(b.submit(job(40, 1, at(1)), never), b.submit(job(50, 1, at(2)), never));
+    instance.calls[0]!.resolve();
+    await busy;
+    assert.deepEqual(firstValues(instance)[1], [40, 10, 20, 30], 'preferred size 4: the urgent one and the three oldest');
+    instance.calls[1]!.resolve();
+    await Promise.all(later.slice(0, 4));
+    assert.deepEqual(firstValues(instance)[2], [50]);
+    instance.calls[2]!.resolve();
+    await Promise.all(later);
+  });
+
+  test('one queue without a policy sets no timer while the requests wait for a busy instance', () => {
+    const instance = fakeInstance();
+    const clock = new ManualClock();
+    const b = batcher(instance, { maxQueueDelayUs: 0, clock });
+    void b.submit(job(0), never);
+    void b.submit(job(10), never);
+    assert.equal(b.queued, 1);
+    assert.equal(clock.pendingTimers, 0);
+  });
+});
+
+describe('DynamicBatcher - queue policies', () => {
+  test('REJECT: a request past its queue timeout fails UNAVAILABLE "Request timeout expired" and never runs', async () => {
+    const instance = fakeInstance();
+    const clock = new ManualClock();
+    const b = batcher(instance, { clock, maxQueueDelayUs: 0, queues: queuesOf('default_queue_policy { default_timeout_microseconds: 5000 }') });
+    const busy = b.submit(job(0), never);
+    const waiting = b.submit(job(10), never);
+    let settled = false;
+    waiting.catch(() => undefined).finally(() => (settled = true));
+    clock.advance(4);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false, 'still in time after 4 ms');
+    clock.advance(1);
+    await assert.rejects(waiting, (err: InferenceError) => err.code === 'UNAVAILABLE' && err.message === 'Request timeout expired');
+    assert.equal(b.queued, 0);
+    instance.calls[0]!.resolve();
+    await busy;
+    assert.equal(instance.calls.length, 1, 'the expired request never reached the instance');
+    assert.equal(clock.pendingTimers, 0, 'no timer left behind');
+  });
+
+  test('a request taken into a batch before its timeout runs', async () => {
+    const instance = fakeInstance();
+    const clock = new ManualClock();
+    const b = batcher(instance, { clock, maxQueueDelayUs: 0, queues: queuesOf('default_queue_policy { default_timeout_microseconds: 5000 }') });
+    const share = b.submit(job(0), never);
+    clock.advance(10);
+    instance.calls[0]!.resolve();
+    assert.equal((await share).batchSize, 1);
+  });
+
+  test('DELAY: a request past its timeout waits behind its level\'s requests still in time, yet before a lower level', async () => {
+    const instance = fakeInstance();
+    const clock = new ManualClock();
+    const queues = queuesOf(`${TWO_LEVELS} priority_queue_policy { key: 1 value: { timeout_action: DELAY default_timeout_microseconds: 5000 } }`);
+    const b = batcher(instance, { clock, preferredBatchSizes: [1], queues });
+    const busy = b.submit(job(0, 1, at(2)), never);
+    const late = b.submit(job(10, 1, at(1)), never);
+    const low = b.submit(job(20, 1, at(2)), never);
+    clock.advance(6);
+    const fresh = b.submit(job(30, 1, at(1)), never);
+    assert.equal(b.queued, 3, 'the delayed request still waits');
+    instance.calls[0]!.resolve();
+    await busy;
+    instance.calls[1]!.resolve();
+    await fresh;
+    instance.calls[2]!.resolve();
+    await late;
+    instance.calls[3]!.resolve();
+    await low;
+    assert.deepEqual(firstValues(instance), [[0], [30], [10], [20]]);
+  });
+
+  test('a request whose queue timeout passes before submit() returns is answered and leaves no listener on its signal', async () => {
+    let ns = 0n;
+    // Each reading is 1 ms later: the 0.5 ms timeout has passed when the queue is next looked at.
+    const ticking: Clock = { now: () => (ns += 1_000_000n), setTimeout: () => undefined, clearTimeout: () => undefined };
+    const instance = fakeInstance();
+    const queues = queuesOf(`${TWO_LEVELS} priority_queue_policy { key: 1 value: { default_timeout_microseconds: 500 } }`);
+    const b = batcher(instance, { clock: ticking, maxQueueDelayUs: 0, queues });
+    const busy = b.submit(job(0), never);
+    const controller = new AbortController();
+    await assert.rejects(b.submit(job(10, 1, at(1)), controller.signal), { code: 'UNAVAILABLE', message: 'Request timeout expired' });
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+    instance.calls[0]!.resolve();
+    await busy;
+  });
+
+  test('a delayed request can still be cancelled', async () => {
+    const instance = fakeInstance();
+    const clock = new ManualClock();
+    const queues = queuesOf('default_queue_policy { timeout_action: DELAY default_timeout_microseconds: 1000 }');
+    const b = batcher(instance, { clock, maxQueueDelayUs: 0, queues });
+    const busy = b.submit(job(0), never);
+    const controller = new AbortController();
+    const delayed = b.submit(job(10), controller.signal);
+    clock.advance(2);
+    controller.abort(new InferenceError('CANCELLED', 'gone'));
+    await assert.rejects(delayed, { code: 'CANCELLED' });
+    assert.equal(b.queued, 0);
+    instance.calls[0]!.resolve();
+    await busy;
+    assert.equal(instance.calls.length, 1);
+  });
+
+  test('allow_timeout_override: the request timeout shortens the queue timeout, never lengthens it', async () => {
+    const instance = fakeInstance();
+    const clock = new ManualClock();
+    const queues = queuesOf('default_queue_policy { default_timeout_microseconds: 10000 allow_timeout_override: true }');
+    const b = batcher(instance, { clock, preferredBatchSizes: [1], queues });
+    const busy = b.submit(job(0), never);
+    const expired: string[] = [];
+    const track = (name: string, share: Promise<BatchShare>) => share.catch(() => expired.push(name));
+    const done = [
+      track('short', b.submit(job(10, 1, { parameters: { timeout: 2000 } }), never)),
+      track('long', b.submit(job(20, 1, { parameters: { timeout: 50_000n } }), never)),
+      track('default', b.submit(job(30), never)),
+    ];
+    const after = async (ms: number) => {
+      clock.advance(ms);
+      await new Promise((resolve) => setImmediate(resolve));
+      return [...expired];
+    };
+    assert.deepEqual(await after(1), []);
+    assert.deepEqual(await after(1), ['short'], 'its own 2 ms');
+    assert.deepEqual(await after(7), ['short']);
+    assert.deepEqual(await after(1), ['short', 'long', 'default'], "the policy's 10 ms");
+    await Promise.all(done);
+    instance.calls[0]!.resolve();
+    await busy;
+  });
+
+  test('without allow_timeout_override the request timeout is not read', async () => {
+    const instance = fakeInstance();
+    const clock = new ManualClock();
+    const b = batcher(instance, { clock, maxQueueDelayUs: 0, queues: queuesOf('default_queue_policy { default_timeout_microseconds: 10000 }') });
+    const busy = b.submit(job(0), never);
+    const waiting = b.submit(job(10, 1, { parameters: { timeout: 1000 } }), never);
+    clock.advance(5);
+    instance.calls[0]!.resolve();
+    await busy;
+    instance.calls[1]!.resolve();
+    assert.equal((await waiting).batchSize, 1, 'ran after 5 ms though its own timeout was 1 ms');
+  });
+});
+
+describe('DynamicBatcher - admission per level', () => {
+  test('each level has its own max_queue_size; a full level refuses RESOURCE_EXHAUSTED naming it, the others still admit', () => {
+    const instance = fakeInstance();
+    const queues = queuesOf(`${TWO_LEVELS} default_queue_policy { max_queue_size: 2 } priority_queue_policy { key: 1 value: { max_queue_size: 1 } }`);
+    const b = batcher(instance, { queues });
+    const urgent = b.admit({ priority: 1 });
+    assert.throws(() => b.admit({ priority: 1 }), {
+      code: 'RESOURCE_EXHAUSTED',
+      message: /^Exceeds maximum queue size: model 'm' version 1 priority level 1 already has 0 executing and 1 queued \(max_queue_size 1\)/,
+    });
+    const low = [b.admit({ priority: 2 }), b.admit({})];
+    assert.throws(() => b.admit({ priority: 0 }), { code: 'RESOURCE_EXHAUSTED', message: /priority level 2 .*max_queue_size 2/ });
+    assert.equal(b.pending(), 3);
+    urgent();
+    assert.doesNotThrow(() => b.admit({ priority: 1 }));
+    for (const release of low) release();
+  });
+
+  test('requests of an executing batch have left their level\'s queue', async () => {
+    const instance = fakeInstance();
+    const b = batcher(instance, { preferredBatchSizes: [1], queues: queuesOf(`${TWO_LEVELS} priority_queue_policy { key: 1 value: { max_queue_size: 1 } }`) });
+    const release = b.admit({ priority: 1 });
+    const running = b.submit(job(0, 1, at(1)), never);
+    assert.equal(b.executing, 1);
+    const next = b.admit({ priority: 1 });
+    assert.throws(() => b.admit({ priority: 1 }), { code: 'RESOURCE_EXHAUSTED' });
+    instance.calls[0]!.resolve();
+    await running;
+    release();
+    next();
+  });
+
+  test('idle() resolves once every level has released its requests', async () => {
+    const b = batcher(fakeInstance(), { queues: queuesOf(TWO_LEVELS) });
+    const releases = [b.admit({ priority: 1 }), b.admit({ priority: 2 })];
+    let idle = false;
+    const done = b.idle().then(() => (idle = true));
+    releases[0]!();
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(idle, false);
+    releases[1]!();
+    await done;
+  });
+});
+
 describe('batchingSettings', () => {
   test('a model batches with max_batch_size > 0 and dynamic_batching', () => {
     const settings = batchingSettings(
       ModelConfig.fromPartial({ name: 'm', maxBatchSize: 8, dynamicBatching: { preferredBatchSize: [4, 8], maxQueueDelayMicroseconds: 500n } }),
     );
-    assert.deepEqual(settings, { maxBatchSize: 8, preferredBatchSizes: [4, 8], maxQueueDelayUs: 500 });
+    const { queues, ...rest } = settings ?? {};
+    assert.deepEqual(rest, { maxBatchSize: 8, preferredBatchSizes: [4, 8], maxQueueDelayUs: 500 });
+    assert.equal(queues?.levels, 0, 'one queue');
+    assert.equal(queues?.timeouts, false);
   });
 
   test('no batcher without dynamic_batching, with max_batch_size 0, or with a sequence batcher', () => {
     assert.equal(batchingSettings(ModelConfig.fromPartial({ name: 'm', maxBatchSize: 8 })), undefined);
     assert.equal(batchingSettings(ModelConfig.fromPartial({ name: 'm', maxBatchSize: 0, dynamicBatching: {} })), undefined);
     assert.equal(batchingSettings(ModelConfig.fromPartial({ name: 'm', maxBatchSize: 8, dynamicBatching: {}, sequenceBatching: {} })), undefined);
+  });
+
+  test('max_batch_size 0 with priority levels or queue timeouts: a batcher for them, each request executed alone', async () => {
+    const config = (batching: string) => parseConfigText(`name: "m" max_batch_size: 0 dynamic_batching { ${batching} }`, 'config.pbtxt');
+    assert.equal(batchingSettings(config('default_queue_policy { max_queue_size: 4 }')), undefined, 'a bound alone needs no batcher');
+    const settings = batchingSettings(config('default_queue_policy { default_timeout_microseconds: 1000 }'));
+    assert.equal(settings?.maxBatchSize, 0);
+    assert.equal(batchingSettings(config('priority_levels: 2 default_priority_level: 1'))?.queues?.levels, 2);
+    const instance = fakeInstance();
+    const b = batcher(instance, { ...settings, maxQueueDelayUs: 0 });
+    const shares = [b.submit(job(0), never), b.submit(job(10), never), b.submit(job(20), never)];
+    instance.calls[0]!.resolve();
+    await shares[0];
+    assert.equal(rowsOf(instance.calls[1]!.job), 1, 'the first dim is no batch dim: never merged');
+    instance.calls[1]!.resolve();
+    await shares[1];
+    instance.calls[2]!.resolve();
+    await shares[2];
+    assert.deepEqual(instance.executions.map((e) => e.batchSize), [1, 1, 1], 'an execution of one request counts as batch size 1');
   });
 
   test('a preferred size above max_batch_size is INVALID_ARGUMENT naming the field', () => {

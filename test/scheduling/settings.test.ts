@@ -27,7 +27,9 @@ describe('schedulingSettings', () => {
     assert.equal(settings.executors, 5);
     assert.equal(settings.maxQueueSize, 16);
     assert.equal(settings.executionTimeoutMs, 250);
-    assert.deepEqual(settings.batching, { maxBatchSize: 8, preferredBatchSizes: [4], maxQueueDelayUs: 100 });
+    const { queues, ...batching } = settings.batching ?? {};
+    assert.deepEqual(batching, { maxBatchSize: 8, preferredBatchSizes: [4], maxQueueDelayUs: 100 });
+    assert.equal(queues?.defaultPolicy.maxQueueSize, 16, "the batcher's one queue has the config's bound");
   });
 
   for (const [parameters, message] of [
