@@ -151,3 +151,30 @@ describe('model warmup', () => {
     });
   }
 });
+
+describe('model warmup - explicit load', () => {
+  let cli: RunningCli;
+  const repo = tempRepository({
+    unlucky: {
+      config: `${IO}model_warmup [ { name: "bad luck" batch_size: 1 inputs { key: "IN" value: { data_type: TYPE_INT32 dims: [ 1 ] input_data_file: "thirteen" } } } ]\n`,
+      versions: { '1': RECORDER },
+    },
+  });
+  repo.write('unlucky/warmup/thirteen', new Uint8Array(new Int32Array([13]).buffer));
+
+  before(async () => {
+    cli = await startCli([`--model-repository=${repo.root}`, '--model-control-mode=explicit']);
+  });
+  after(async () => {
+    await cli.stop();
+    repo.remove();
+  });
+
+  test('RepositoryModelLoad fails naming the failing sample', async () => {
+    await assert.rejects(
+      call(cli.client, cli.client.repositoryModelLoad, { repositoryName: '', modelName: 'unlucky', parameters: new Map() }),
+      grpcError(status.INVALID_ARGUMENT, /^failed to load 'unlucky': failed to run warmup sample 'bad luck': .*thirteen is unlucky/),
+    );
+    assert.equal(await modelReady(cli, 'unlucky'), false);
+  });
+});
