@@ -71,7 +71,7 @@ export class OnnxModel extends ModelServer {
   }
 
   /** The request's tensors, in their config reshape shape (the server reshapes them both ways), feed the graph. */
-  predict(request: InferRequest, signal: AbortSignal): Promise<PredictOutputs> {
+  async predict(request: InferRequest, signal: AbortSignal): Promise<PredictOutputs> {
     return this.runModel(request.tensors, this.wantedOutputs(request), signal);
   }
 
