@@ -24,7 +24,7 @@ const SAMPLES = `model_warmup [
 /**
  * HISTORY (per row): the calls this instance had before this one, as [shape, values]. The
  * request parameter delay_ms makes a call slow. IN values of 13 fail; a file "go" in the
- * version directory must exist before a call with IN 7 returns.
+ * version directory must exist before a call with IN 7 returns. Operation `exit` ends a worker.
  */
 const RECORDER = `import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,6 +49,11 @@ export default class Recorder extends ModelServer {
     const before = JSON.stringify(this.history);
     this.history.push([input.shape, values]);
     return { HISTORY: values.map(() => [before]) };
+  }
+
+  /** Ends a worker instance's thread. */
+  opExit(): PredictOutputs {
+    process.exit(3);
   }
 }
 `;
@@ -87,11 +92,12 @@ describe('model warmup', () => {
   const repo = tempRepository({
     main: { config: `${IO}${SAMPLES}`, versions: { '1': RECORDER } },
     pool: { config: `${IO}${SAMPLES}${WORKERS}`, versions: { '1': RECORDER } },
+    restarted: { config: `${IO}${SAMPLES}instance_group [ { count: 1 kind: KIND_CPU } ]\n`, versions: { '1': RECORDER } },
     unlucky: { config: `${IO}${sample('bad luck', 'thirteen')}`, versions: { '1': RECORDER } },
     unlucky_pool: { config: `${IO}${sample('bad luck', 'thirteen')}${WORKERS}`, versions: { '1': RECORDER } },
     gated: { config: `${IO}${sample('gate', 'seven')}`, versions: { '1': RECORDER } },
   });
-  for (const model of ['main', 'pool']) repo.write(`${model}/warmup/answer`, new Uint8Array(new Int32Array([42]).buffer));
+  for (const model of ['main', 'pool', 'restarted']) repo.write(`${model}/warmup/answer`, new Uint8Array(new Int32Array([42]).buffer));
   for (const model of ['unlucky', 'unlucky_pool']) repo.write(`${model}/warmup/thirteen`, new Uint8Array(new Int32Array([13]).buffer));
   repo.write('gated/warmup/seven', new Uint8Array(new Int32Array([7]).buffer));
 
@@ -99,8 +105,8 @@ describe('model warmup', () => {
     cli = await startCli([`--model-repository=${repo.root}`, '--log-requests=true']);
     await waitUntil('the ungated models settled', async () => {
       const models = await index(cli);
-      return models.filter((model) => model.name !== 'gated' && (model.state === 'READY' || model.state === 'UNAVAILABLE')).length === 4;
-      // Four worker threads start, slow on a loaded machine.
+      return models.filter((model) => model.name !== 'gated' && (model.state === 'READY' || model.state === 'UNAVAILABLE')).length === 5;
+      // Five worker threads start, slow on a loaded machine.
     }, 30_000);
   });
   after(async () => {
@@ -130,6 +136,15 @@ describe('model warmup', () => {
     const answers = await Promise.all([infer(cli, request('pool', 300)), infer(cli, request('pool', 300))]);
     assert.deepEqual(answers.map(history), [WARMED, WARMED]);
     assert.equal(cli.logs.filter((line) => line['model'] === 'pool' && line['msg'] === 'model warmed up').length, 2);
+  });
+
+  test('worker instances - a restarted instance is warmed up again before it serves', async () => {
+    assert.deepEqual(history(await infer(cli, request('restarted'))), WARMED);
+    const exit = { ...request('restarted'), parameters: new Map([['operation', { stringParam: 'exit' }]]) };
+    await assert.rejects(infer(cli, exit), grpcError(status.UNAVAILABLE, /instance 0 failed/));
+    await cli.waitForLog((line) => line['model'] === 'restarted' && line['msg'] === 'model instance restarted', 20_000);
+    assert.equal(cli.logs.filter((line) => line['model'] === 'restarted' && line['msg'] === 'model warmed up').length, 2);
+    assert.deepEqual(history(await infer(cli, request('restarted'))), WARMED);
   });
 
   test('a version is not READY while it warms up', async () => {
