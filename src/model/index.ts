@@ -18,6 +18,7 @@ export {
   type AvailabilityListener,
   type ModelInstance,
 } from './instance.js';
+export { warmUp, type WarmupSample } from './warmup.js';
 export { SequenceStates, sequenceOf, type SequencePosition, type SequenceStep } from './sequence-states.js';
 export type {
   ExecutionJob,

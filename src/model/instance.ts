@@ -4,10 +4,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { InferenceError } from '../errors.js';
+import { InferenceError, errorMessage } from '../errors.js';
 import { runHooks } from './hooks.js';
 import { ModelServer, type ModelContext } from './model-server.js';
 import type { ExecutionJob, ExecutionOutput } from './types.js';
+import { warmUp, type WarmupSample } from './warmup.js';
 
 /** Told when an instance that can lose its workers has none alive (with why), and when one is back. */
 export type AvailabilityListener = (available: boolean, reason: string) => void;
@@ -79,15 +80,37 @@ function extendsModelServer(candidate: { prototype?: unknown }): boolean {
   return ['load', 'getParam', 'operations'].every((method) => typeof proto?.[method] === 'function');
 }
 
-/** Creates the model server and runs its load(). */
-export async function createModelServer(modulePath: string, generation: number, context: ModelContext): Promise<ModelServer> {
+/**
+ * Creates the model server, runs its load() and then the warmup samples. A failing warmup
+ * unloads the model again: the instance never serves.
+ */
+export async function createModelServer(
+  modulePath: string,
+  generation: number,
+  context: ModelContext,
+  warmup: readonly WarmupSample[] = [],
+): Promise<ModelServer> {
   const Model = await importModelClass(modulePath, generation, context.name);
   const server = new Model(context);
   try {
     await server.load();
   } catch (err) {
-    server.error = err instanceof Error ? err.message : String(err);
+    server.error = errorMessage(err);
     throw err;
+  }
+  if (warmup.length > 0) {
+    const started = process.hrtime.bigint();
+    try {
+      await warmUp(server, warmup);
+    } catch (err) {
+      server.error = errorMessage(err);
+      await Promise.resolve()
+        .then(() => server.unload())
+        .catch((unloadError: unknown) => context.logger.warn({ err: unloadError }, 'model unload() after a failed warmup failed'));
+      throw err;
+    }
+    const runs = warmup.reduce((sum, sample) => sum + sample.count, 0);
+    context.logger.info({ warmupSamples: warmup.map((sample) => sample.name), warmupRuns: runs, warmupMs: Number(process.hrtime.bigint() - started) / 1e6 }, 'model warmed up');
   }
   server.ready = true;
   return server;

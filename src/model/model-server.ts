@@ -32,6 +32,7 @@ export interface ModelContext {
   readonly version: string;
   /** The parsed config.pbtxt, with Triton's defaults filled in. */
   readonly config: ModelConfig;
+  /** The declared inputs and outputs as the model sees them: a reshaped tensor has its reshape shape. */
   readonly io: IOSpec;
   /** config.pbtxt `parameters`, as strings (ModelParameter.string_value). */
   readonly parameters: Readonly<Record<string, string>>;

@@ -162,8 +162,8 @@ function names(infos: readonly { name: string }[]): string {
  * Checks a config against the model it serves, as Triton does when it loads an ONNX model:
  * every model input is declared, every declared input and output is the model's, with the
  * model's datatype and a shape the model accepts (a model dimension that is open accepts any
- * declared one; a fixed one needs the same). Fails INVALID_ARGUMENT naming the tensor with
- * both sides.
+ * declared one; a fixed one needs the same), and no input is optional (onnxruntime-node lists
+ * only the inputs a run needs). Fails INVALID_ARGUMENT naming the tensor with both sides.
  */
 export function checkConfigAgainstModel(config: ModelConfig, signature: OnnxSignature): void {
   for (const [kind, declared, infos] of [
@@ -179,6 +179,14 @@ export function checkConfigAgainstModel(config: ModelConfig, signature: OnnxSign
         );
       }
       checkTensor(kind, tensor, info, config.maxBatchSize);
+    }
+  }
+  for (const tensor of config.input) {
+    if (tensor.optional) {
+      throw new InferenceError(
+        'INVALID_ARGUMENT',
+        `input '${tensor.name}': config.pbtxt declares it optional, but onnxruntime runs the graph only with every one of its inputs`,
+      );
     }
   }
   for (const info of signature.inputs) {

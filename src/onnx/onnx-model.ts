@@ -1,6 +1,5 @@
 // The model server of ONNX models: served as it is for a zero-code model, subclassed to
 // put TypeScript hooks (preprocess, postprocess, explain, op<Name>) around the graph.
-import { dictionary } from '../dictionary.js';
 import { InferenceError } from '../errors.js';
 import { ModelServer, type InferRequest, type ModelContext, type PredictOutputs } from '../model/index.js';
 import type { Tensor } from '../tensor/index.js';
@@ -20,10 +19,6 @@ import type { OnnxSignature } from './signature.js';
  */
 export class OnnxModel extends ModelServer {
   private session: OnnxSession | undefined;
-  /** Declared inputs whose config reshape gives the model another shape, by name. */
-  private readonly inputReshapes = new Map<string, readonly number[]>();
-  /** Declared outputs whose config reshape gives the client another shape: the declared dims, by name. */
-  private readonly outputReshapes = new Map<string, readonly number[]>();
 
   /** The version directory, where modelFile() looks. */
   private readonly versionPath: string;
@@ -47,12 +42,6 @@ export class OnnxModel extends ModelServer {
       throw err;
     }
     this.session = session;
-    for (const input of this.config.input) {
-      if (input.reshape) this.inputReshapes.set(input.name, input.reshape.shape.map(Number));
-    }
-    for (const output of this.config.output) {
-      if (output.reshape) this.outputReshapes.set(output.name, output.dims.map(Number));
-    }
   }
 
   /**
@@ -81,23 +70,9 @@ export class OnnxModel extends ModelServer {
     return this.openSession().run(tensors, outputs, signal);
   }
 
+  /** The request's tensors, in their config reshape shape (the server reshapes them both ways), feed the graph. */
   async predict(request: InferRequest, signal: AbortSignal): Promise<PredictOutputs> {
-    const batching = this.config.maxBatchSize > 0;
-    let tensors = request.tensors;
-    if (this.inputReshapes.size > 0) {
-      const reshaped = dictionary(tensors);
-      for (const [name, shape] of this.inputReshapes) {
-        const tensor = tensors[name];
-        if (tensor) reshaped[name] = { ...tensor, shape: batching ? [tensor.shape[0]!, ...shape] : [...shape] };
-      }
-      tensors = reshaped;
-    }
-    const outputs = await this.runModel(tensors, this.wantedOutputs(request), signal);
-    for (const [name, dims] of this.outputReshapes) {
-      const tensor = outputs[name];
-      if (tensor) outputs[name] = { ...tensor, shape: batching ? [tensor.shape[0]!, ...dims] : [...dims] };
-    }
-    return outputs;
+    return this.runModel(request.tensors, this.wantedOutputs(request), signal);
   }
 
   /** The outputs the client asked for, else the declared ones, else (an undeclared config) all of the graph's. */

@@ -4,7 +4,7 @@
 import type { ModelConfig } from '../../generated/model_config.js';
 import type { ExecutionJob, ExecutionOutput, RequestedOutput } from '../model/index.js';
 import { checkSequenceRequest, nowNs, type Scheduled, type Scheduler } from '../scheduling/index.js';
-import { batchSize, checkTensors, decodeInputs, encodeOutputs, type IOSpec, type Tensor } from '../tensor/index.js';
+import { Reshapes, batchSize, checkTensors, decodeInputs, encodeOutputs, type IOSpec, type Tensor } from '../tensor/index.js';
 import { Labels, checkClassifiable, classificationCount, classify } from './classification.js';
 import { checkRequestedOutputs, selectOutputs } from './outputs.js';
 import { requestOperation } from './request-deadline.js';
@@ -44,12 +44,15 @@ export interface Answered<R> extends Completed {
 
 export class VersionPipeline {
   private readonly labels: Labels;
+  /** config.pbtxt reshapes: the model sees its inputs and makes its outputs in their reshape shape. */
+  private readonly reshapes: Reshapes;
 
   constructor(
     private readonly spec: PipelineSpec,
     private readonly scheduler: Scheduler,
   ) {
     this.labels = new Labels(spec.config, spec.path);
+    this.reshapes = new Reshapes(spec.io);
   }
 
   // run and runTensors spell out the same phases rather than share one runner taking
@@ -64,7 +67,8 @@ export class VersionPipeline {
     const scheduled = await this.scheduler.schedule(job, signal);
     const encodeStart = nowNs();
     const { output } = scheduled;
-    const selected = selectOutputs(output.outputs, call.outputs, this.spec.name, this.spec.io);
+    const produced = this.reshapes.any ? this.reshapes.toWire(output.outputs) : output.outputs;
+    const selected = selectOutputs(produced, call.outputs, this.spec.name, this.spec.io);
     const outputs = call.outputs.some(isClassified) ? await this.classifyOutputs(selected, call.outputs) : selected;
     const encoded = encodeOutputs(outputs);
     const result: InferResult = {
@@ -87,7 +91,8 @@ export class VersionPipeline {
     const scheduled = await this.scheduler.schedule(job, signal);
     const encodeStart = nowNs();
     const { output } = scheduled;
-    const selected = selectOutputs(output.outputs, call.outputs, this.spec.name, this.spec.io);
+    const produced = this.reshapes.any ? this.reshapes.toWire(output.outputs) : output.outputs;
+    const selected = selectOutputs(produced, call.outputs, this.spec.name, this.spec.io);
     const outputs = call.outputs.some(isClassified) ? await this.classifyOutputs(selected, call.outputs) : selected;
     const result: TensorResult = { model: this.spec.name, version: this.spec.version, id: call.id, parameters: output.parameters, outputs };
     return this.answered(call, job, scheduled, outputs, result, inputNs, encodeStart);
@@ -104,9 +109,10 @@ export class VersionPipeline {
     checkRequestedOutputs(call.outputs, io, name);
     checkSequenceRequest(config, call.parameters, name);
     checkClassifiable(call.outputs, io, name);
+    const tensors = this.reshapes.any ? this.reshapes.toModel(inputs) : inputs;
     return callers
-      ? { id: call.requestId, tensors: inputs, parameters: call.parameters, outputs: call.outputs, operation, callers }
-      : { id: call.requestId, tensors: inputs, parameters: call.parameters, outputs: call.outputs, operation };
+      ? { id: call.requestId, tensors, parameters: call.parameters, outputs: call.outputs, operation, callers }
+      : { id: call.requestId, tensors, parameters: call.parameters, outputs: call.outputs, operation };
   }
 
   /** The answer with what telemetry needs of it; the output phase ends here. */

@@ -3,6 +3,7 @@
 // no index or key). The loader walks a model's config against it, so no field a user sets is
 // ignored silently; docs/model-config.md renders the same table, and a test keeps both equal
 // to proto/model_config.proto.
+import { ModelInstanceGroup_Kind } from '../../generated/model_config.js';
 
 /** A model's runtime, as the table tells them apart: a backend's name, `nodejs` for a model module, or `ensemble`. */
 export type ConfigRuntime = string;
@@ -49,6 +50,14 @@ const GROUP = 'nothing by itself; see its fields';
 const NO_SEQUENCE_BATCHER =
   'v2serve has no sequence batcher: the requests of a sequence run one at a time in arrival order, never batched, whatever the strategy';
 
+/**
+ * Values of honored fields that v2serve accepts and ignores, by path and value (an enum's
+ * number): the loader logs them with the ignored fields, the field being honored otherwise.
+ */
+export const IGNORED_VALUES: ReadonlyMap<string, ReadonlyMap<unknown, string>> = new Map([
+  ['instance_group.kind', new Map([[ModelInstanceGroup_Kind.KIND_GPU, `KIND_GPU: ${GPU_ONLY}; the group runs \`count\` worker threads, as KIND_CPU`]])],
+]);
+
 export const CONFIG_FIELDS: ReadonlyMap<string, ConfigFieldTreatment> = new Map<string, ConfigFieldTreatment>([
   ['name', honored("must be the model directory's name, the load fails otherwise; filled in when left out")],
   ['platform', honored('selects the backend (`ensemble`, `onnxruntime_onnx`); reported in the model metadata')],
@@ -66,14 +75,14 @@ export const CONFIG_FIELDS: ReadonlyMap<string, ConfigFieldTreatment> = new Map<
   ['input.data_type', honored("the request tensor's datatype must match")],
   ['input.dims', honored("the request tensor's shape must match (-1: any size)")],
   ['input.format', ignored('informational: reported in the model configuration for clients; tensors are not converted')],
-  ...subtree(
-    'input.reshape',
-    honoredOnly(ONNX_RUNTIME, 'the onnxruntime backend feeds the graph the tensor in this shape (src/onnx/onnx-model.ts)', 'a model module gets tensors as the client sent them'),
-    ['shape'],
-  ),
+  ['input.reshape', honored('the client sends the tensor in `dims`, the model gets it in `shape`, batch dimension kept (src/tensor/reshape.ts)')],
+  ['input.reshape.shape', honored("the model's shape of the input; -1 takes the size of the client's matching -1, in order")],
   ['input.is_shape_tensor', refused('shape tensors are not implemented')],
   ['input.allow_ragged_batch', refused('ragged batching is not implemented: the dynamic batcher only merges requests whose rows have one shape')],
-  ['input.optional', honored('a request may leave the input out (src/tensor/decode.ts); an ensemble step need not map it')],
+  [
+    'input.optional',
+    honored('a request may leave the input out and the model then has no tensor of that name (src/tensor/decode.ts); an ensemble step need not map it; the onnxruntime backend refuses it at load, its graphs need every input'),
+  ],
   ['input.is_non_linear_format_io', ignored(`non-linear I/O formats are TensorRT's; ${GPU_ONLY}`)],
 
   ['output', honored("the declared outputs: what a request may ask for; the model's answers are checked against them")],
@@ -81,11 +90,8 @@ export const CONFIG_FIELDS: ReadonlyMap<string, ConfigFieldTreatment> = new Map<
   ['output.data_type', honored("the answer's datatype: a model module's values are converted to it exactly (src/tensor/outputs.ts)")],
   ['output.dims', honored("the answer's shape when the model gives none; the onnxruntime backend checks them against the graph at load")],
   ['output.label_filename', honored('classification labels: the lines of the file beside config.pbtxt (src/pipeline/classification.ts)')],
-  ...subtree(
-    'output.reshape',
-    honoredOnly(ONNX_RUNTIME, "the onnxruntime backend gives the client the graph's output in the declared dims", 'a model module answers tensors as it makes them'),
-    ['shape'],
-  ),
+  ['output.reshape', honored('the model makes the tensor in `shape`, the client gets it in `dims`, batch dimension kept (src/tensor/reshape.ts)')],
+  ['output.reshape.shape', honored("the model's shape of the output, checked as `dims` are without a reshape")],
   ['output.is_shape_tensor', refused('shape tensors are not implemented')],
   ['output.is_non_linear_format_io', ignored(`non-linear I/O formats are TensorRT's; ${GPU_ONLY}`)],
 
@@ -102,7 +108,7 @@ export const CONFIG_FIELDS: ReadonlyMap<string, ConfigFieldTreatment> = new Map<
   ['instance_group.gpus', ignored(GPU_ONLY)],
   [
     'instance_group.kind',
-    honored('KIND_MODEL: one instance on the main thread; KIND_CPU and KIND_AUTO: `count` worker threads; KIND_GPU is refused at load naming `instance_group[i].kind`'),
+    honored('KIND_MODEL: one instance on the main thread; KIND_CPU and KIND_AUTO: `count` worker threads; KIND_GPU: as KIND_CPU, logged at load as ignored'),
   ],
   ['instance_group.profile', ignored(`TensorRT optimization profiles; ${GPU_ONLY}`)],
   ...subtree(
@@ -242,17 +248,19 @@ export const CONFIG_FIELDS: ReadonlyMap<string, ConfigFieldTreatment> = new Map<
   ],
   ['parameters.string_value', honored("the parameter's value")],
 
-  ...subtree('model_warmup', refused('warmup is not implemented: the first requests run on a cold model'), [
-    'name',
-    'batch_size',
-    'inputs',
-    'inputs.data_type',
-    'inputs.dims',
-    'inputs.zero_data',
-    'inputs.random_data',
-    'inputs.input_data_file',
-    'count',
-  ]),
+  [
+    'model_warmup',
+    honored('each instance runs the samples after its load, before the version is READY; a failing sample fails the load naming it; the runs count in no statistics, metrics or monitoring (src/repository/warmup.ts)'),
+  ],
+  ['model_warmup.name', honored('names the sample in the log and in a failed load\'s reason')],
+  ['model_warmup.batch_size', honored('rows of the sample (each the same data); 1 for a model without batching, at most max_batch_size; 0 skips the sample')],
+  ['model_warmup.inputs', honored('the tensors of the sample by input name, checked and reshaped as a request\'s')],
+  ['model_warmup.inputs.data_type', honored("the tensor's datatype; must be the input's")],
+  ['model_warmup.inputs.dims', honored("the tensor's shape without the batch dimension; every size given (no -1)")],
+  ['model_warmup.inputs.zero_data', honored('zeros (TYPE_STRING: empty strings)')],
+  ['model_warmup.inputs.random_data', honored('random bytes (TYPE_STRING: empty strings, as Triton; TYPE_BOOL: 0 or 1)')],
+  ['model_warmup.inputs.input_data_file', honored("a row's raw bytes from this file in the model directory's `warmup/` folder (TYPE_STRING: 4-byte length-prefixed elements)")],
+  ['model_warmup.count', honored('runs of the sample, one after the other; 0 runs it once')],
   ...subtree('model_operations', refused('custom operation libraries are not loaded'), ['op_library_filename']),
   ['model_transaction_policy', honored(GROUP)],
   ['model_transaction_policy.decoupled', refused('decoupled models are not implemented: a model answers each request once')],

@@ -11,8 +11,8 @@ import { ModelConfig, ModelInstanceGroup, ModelInstanceGroup_Kind } from '../../
 import { ENSEMBLE_PLATFORM, isEnsemble } from '../ensemble/index.js';
 import { InferenceError, errorMessage } from '../errors.js';
 import { dictionary } from '../dictionary.js';
-import { CONFIG_TO_DATATYPE, type Datatype, type IOSpec, type TensorSpec } from '../tensor/index.js';
-import { CONFIG_FIELDS, type ConfigRuntime } from './config-fields.js';
+import { CONFIG_TO_DATATYPE, checkReshape, type Datatype, type IOSpec, type TensorSpec } from '../tensor/index.js';
+import { CONFIG_FIELDS, IGNORED_VALUES, type ConfigRuntime } from './config-fields.js';
 
 let cachedSchema: DescMessage | undefined;
 
@@ -118,6 +118,11 @@ export function ignoredConfigFields(config: ModelConfig, runtime: ConfigRuntime)
         ignored.set(path, entry.only.otherwise);
         continue;
       }
+      if (field.fieldKind === 'enum' || field.fieldKind === 'scalar') {
+        const why = IGNORED_VALUES.get(path)?.get(message.get(field));
+        if (why !== undefined) ignored.set(path, why);
+        continue;
+      }
       const values =
         field.fieldKind === 'message'
           ? [message.get(field)]
@@ -174,22 +179,27 @@ export function normalizeConfig(config: ModelConfig, directoryName: string): Mod
   return normalized;
 }
 
+const INSTANCE_KINDS: ReadonlySet<number> = new Set([
+  ModelInstanceGroup_Kind.KIND_AUTO,
+  ModelInstanceGroup_Kind.KIND_GPU,
+  ModelInstanceGroup_Kind.KIND_CPU,
+  ModelInstanceGroup_Kind.KIND_MODEL,
+]);
+
 /**
  * Instance groups as loaded (what ModelConfig reports). KIND_MODEL, the default when
  * config.pbtxt has no instance_group: one instance on the main thread. KIND_CPU: `count`
  * instances, each in its own worker thread. KIND_AUTO is KIND_CPU, as in Triton on a
- * machine without GPUs; KIND_GPU is refused.
+ * machine without GPUs; so is KIND_GPU, which v2serve has no GPU for (the loader logs it
+ * with the ignored fields, see IGNORED_VALUES).
  */
 function normalizeInstanceGroups(groups: readonly ModelInstanceGroup[], model: string): ModelInstanceGroup[] {
   const normalized = groups.map((group, i) => {
     const field = `${model}: instance_group[${i}]`;
-    const kind = group.kind === ModelInstanceGroup_Kind.KIND_AUTO ? ModelInstanceGroup_Kind.KIND_CPU : group.kind;
-    if (kind !== ModelInstanceGroup_Kind.KIND_CPU && kind !== ModelInstanceGroup_Kind.KIND_MODEL) {
-      throw InferenceError.invalidArgument(
-        `${field}.kind`,
-        'must be KIND_CPU (worker threads) or KIND_MODEL (the main thread): v2serve has no GPU instances',
-      );
+    if (!INSTANCE_KINDS.has(group.kind)) {
+      throw InferenceError.invalidArgument(`${field}.kind`, `is not an instance group kind (${group.kind})`);
     }
+    const kind = group.kind === ModelInstanceGroup_Kind.KIND_MODEL ? ModelInstanceGroup_Kind.KIND_MODEL : ModelInstanceGroup_Kind.KIND_CPU;
     if (group.count < 0) throw InferenceError.invalidArgument(`${field}.count`, `must be >= 1, got ${group.count}`);
     const count = group.count || 1;
     if (kind === ModelInstanceGroup_Kind.KIND_MODEL && count !== 1) {
@@ -212,7 +222,7 @@ function normalizeInstanceGroups(groups: readonly ModelInstanceGroup[], model: s
 function tensorSpecs(
   model: string,
   kind: 'input' | 'output',
-  tensors: readonly { name: string; dataType: number; dims: bigint[]; optional?: boolean }[],
+  tensors: readonly { name: string; dataType: number; dims: bigint[]; optional?: boolean; reshape?: { shape: bigint[] } | undefined }[],
 ): TensorSpec[] {
   const seen = new Set<string>();
   return tensors.map((tensor, i) => {
@@ -222,17 +232,23 @@ function tensorSpecs(
     seen.add(tensor.name);
     const datatype: Datatype | undefined = CONFIG_TO_DATATYPE[tensor.dataType];
     if (!datatype) throw InferenceError.invalidArgument(`${field}.data_type`, `is not a valid data type (${tensor.dataType})`);
-    const dims = tensor.dims.map((dim) => {
-      if (dim < -1n || dim > BigInt(Number.MAX_SAFE_INTEGER)) {
-        throw InferenceError.invalidArgument(`${field}.dims`, `has an invalid dimension ${dim}`);
-      }
-      return Number(dim);
-    });
-    return { name: tensor.name, datatype, dims, optional: tensor.optional ?? false };
+    const dims = numberDims(tensor.dims, `${field}.dims`);
+    if (!tensor.reshape) return { name: tensor.name, datatype, dims, optional: tensor.optional ?? false };
+    const reshape = numberDims(tensor.reshape.shape, `${field}.reshape.shape`);
+    const problem = checkReshape(dims, reshape);
+    if (problem) throw InferenceError.invalidArgument(`${field}.reshape.shape`, problem);
+    return { name: tensor.name, datatype, dims, optional: tensor.optional ?? false, reshape };
   });
 }
 
-/** The codec's view of a config: declared inputs and outputs and the batch limit. */
+function numberDims(dims: readonly bigint[], field: string): number[] {
+  return dims.map((dim) => {
+    if (dim < -1n || dim > BigInt(Number.MAX_SAFE_INTEGER)) throw InferenceError.invalidArgument(field, `has an invalid dimension ${dim}`);
+    return Number(dim);
+  });
+}
+
+/** The codec's view of a config: declared inputs and outputs (as clients send and get them) and the batch limit. */
 export function ioSpec(config: ModelConfig): IOSpec {
   return {
     modelName: config.name,

@@ -18,10 +18,10 @@ import {
 import { dictionary } from '../dictionary.js';
 import { InferenceError, errorMessage } from '../errors.js';
 import type { EventSink, ModelState, VersionObservers } from '../events.js';
-import { findModelModule, type ModelContext, type ModelInstance, type Parameters } from '../model/index.js';
+import { findModelModule, type ModelContext, type ModelInstance, type Parameters, type WarmupSample } from '../model/index.js';
 import type { InferCall, InferResult, VersionStatistics } from '../pipeline/index.js';
 import { schedulingSettings, type SchedulingDefaults, type SchedulingSettings } from '../scheduling/index.js';
-import type { TensorSpec } from '../tensor/index.js';
+import { modelView, type TensorSpec } from '../tensor/index.js';
 import { completeBackendConfig, selectBackend, type ModelBackend } from './backends.js';
 import { createInstance } from './instance-factory.js';
 import { KeyedLock } from './keyed-lock.js';
@@ -31,11 +31,18 @@ import { configParameters, configRuntime, ignoredConfigFields, ioSpec, normalize
 import { writeModelOverride, type ModelOverride } from './model-override.js';
 import { ModelVersion } from './model-version.js';
 import { interimVersions, servingAfterReload } from './reload.js';
+import { warmupSamples } from './warmup.js';
 
 export type ControlMode = 'none' | 'explicit' | 'poll';
 
 /** Creates the instance(s) a version runs on; the default follows config.pbtxt's instance_group. */
-export type InstanceFactory = (modulePath: string, generation: number, context: ModelContext) => Promise<ModelInstance>;
+export type InstanceFactory = (
+  modulePath: string,
+  generation: number,
+  context: ModelContext,
+  /** config.pbtxt `model_warmup`: each instance runs them after its load, before it serves. */
+  warmup: readonly WarmupSample[],
+) => Promise<ModelInstance>;
 
 export interface RepositoryOptions {
   readonly root: string;
@@ -112,6 +119,7 @@ interface VersionStart {
   readonly backendModule: string | undefined;
   /** Set for an ensemble: its steps run instead of a model module. */
   readonly ensemble: EnsemblePlan | undefined;
+  readonly warmup: readonly WarmupSample[];
 }
 
 /** A batching model's metadata shows the batch dimension as -1, as Triton's. */
@@ -208,6 +216,7 @@ export class ModelRepository {
     let versions: string[];
     let backend: ModelBackend | undefined;
     let ensemble: EnsemblePlan | undefined;
+    let warmup: WarmupSample[];
     try {
       const declared = configOverride ?? readModelConfig(dir);
       versions = selectVersions(dir, declared);
@@ -226,6 +235,7 @@ export class ModelRepository {
       const completed = backend ? await completeBackendConfig(declared, backend, dir, newest, autoComplete) : declared;
       config = normalizeConfig(completed, name);
       scheduling = schedulingSettings(config, this.options.schedulingDefaults);
+      warmup = warmupSamples(config, dir);
       this.options.checkConfig?.(config);
       if (isEnsemble(config)) {
         ensemble = ensemblePlan(config);
@@ -248,7 +258,7 @@ export class ModelRepository {
     for (const version of versions) {
       fresh.set(
         version,
-        this.startVersion({ name, version, config, scheduling, dir, generation, backendModule: backend?.modelModule, ensemble }, log),
+        this.startVersion({ name, version, config, scheduling, dir, generation, backendModule: backend?.modelModule, ensemble, warmup }, log),
       );
     }
     entry.versions = interimVersions(previous, fresh);
@@ -340,7 +350,7 @@ export class ModelRepository {
   }
 
   private startVersion(start: VersionStart, modelLog: Logger): ModelVersion {
-    const { name, version, config, scheduling, dir, generation, backendModule, ensemble } = start;
+    const { name, version, config, scheduling, dir, generation, backendModule, ensemble, warmup } = start;
     const path = join(dir, version);
     const io = ioSpec(config);
     const parameters = configParameters(config);
@@ -363,7 +373,8 @@ export class ModelRepository {
       name,
       version,
       config,
-      io,
+      // A reshaped tensor has its reshape shape for the model: the pipeline reshapes both ways.
+      io: modelView(io),
       parameters,
       serverParameters: this.options.serverParameters,
       versionPath: path,
@@ -375,7 +386,7 @@ export class ModelRepository {
       try {
         const instance = ensemble
           ? this.ensembleInstance(ensemble, config)
-          : await this.createInstance(findModelModule(path, backendModule), generation, context);
+          : await this.createInstance(findModelModule(path, backendModule), generation, context, warmup);
         modelVersion.loadSettled({ instance });
         log.info({ loadMs: Number(process.hrtime.bigint() - started) / 1e6 }, 'model loaded');
       } catch (err) {

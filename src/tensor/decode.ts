@@ -434,23 +434,27 @@ function decodeTyped(
   }
 }
 
+/** A required input the request lacks fails INVALID_ARGUMENT naming every missing one, in Triton's words. */
 function checkMissing(inputs: readonly { readonly name: string }[], spec: IOSpec): void {
   let required = 0;
-  for (const s of spec.inputs) if (s.optional !== true) required++;
+  let missing: string[] | undefined;
   for (const s of spec.inputs) {
     if (s.optional === true) continue;
+    required++;
     let found = false;
     for (let k = 0; k < inputs.length && !found; k++) found = inputs[k]!.name === s.name;
-    if (!found) {
-      const expected = required === spec.inputs.length
-        ? `expected ${required} inputs`
-        : `expected number of inputs between ${required} and ${spec.inputs.length}`;
-      throw new InferenceError(
-        'INVALID_ARGUMENT',
-        `input '${s.name}': ${expected} but got ${inputs.length} inputs${forModel(spec)}; missing input '${s.name}'`,
-      );
-    }
+    if (!found) (missing ??= []).push(s.name);
   }
+  if (missing === undefined) return;
+  const expected = required === spec.inputs.length
+    ? `expected ${required} inputs`
+    : `expected number of inputs between ${required} and ${spec.inputs.length}`;
+  const names = (list: readonly string[]) => `[${list.map((name) => `'${name}'`).join(',')}]`;
+  throw new InferenceError(
+    'INVALID_ARGUMENT',
+    `${expected} but got ${inputs.length} inputs${forModel(spec)}. Got input(s) ${names(inputs.map((input) => input.name))}, ` +
+      `but missing required input(s) ${names(missing)}. Please provide all required input(s).`,
+  );
 }
 
 /**

@@ -4,6 +4,7 @@ export { encodeOutputs } from './encode.js';
 export { toOutputTensors } from './outputs.js';
 export { toList, fromList } from './list.js';
 export { concatBatch, splitBatch } from './batch.js';
+export { Reshapes, checkReshape, modelView, reshapeDims } from './reshape.js';
 export {
   toFloat32,
   float32ToFp16Bits,

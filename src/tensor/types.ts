@@ -59,6 +59,8 @@ export interface TensorSpec {
   /** Without the batch dimension; -1 matches any size. */
   readonly dims: readonly number[];
   readonly optional?: boolean;
+  /** config.pbtxt `reshape.shape`: the shape the model sees (without the batch dimension) while clients use `dims`. */
+  readonly reshape?: readonly number[];
 }
 
 /** What a model declares about its inputs and outputs. */

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { loggerShape } from '../logging/index.js';
 import { InferenceError, abortError, errorMessage } from '../errors.js';
 import { dictionary } from '../dictionary.js';
-import type { AvailabilityListener, ExecutionJob, ExecutionOutput, ModelContext, ModelInstance } from '../model/index.js';
+import type { AvailabilityListener, ExecutionJob, ExecutionOutput, ModelContext, ModelInstance, WarmupSample } from '../model/index.js';
 import {
   deserializeError,
   packInputs,
@@ -30,6 +30,8 @@ export interface WorkerPoolOptions {
   readonly context: ModelContext;
   /** How many instances (worker threads). */
   readonly count: number;
+  /** config.pbtxt `model_warmup`: every instance runs the samples after its load, restarted ones too. */
+  readonly warmup?: readonly WarmupSample[];
   /** Per worker; config parameter `worker_max_old_generation_mb` sets maxOldGenerationSizeMb. */
   readonly resourceLimits?: ResourceLimits;
   /** Delay before the first restart of a crashed instance; doubles per consecutive crash. Default 100. */
@@ -127,6 +129,7 @@ export class WorkerPool implements ModelInstance {
       generation: options.generation,
       context: shared,
       log: loggerShape(logger),
+      warmup: options.warmup ?? [],
     };
     this.slots = Array.from({ length: options.count }, (_, index) => ({
       index,

@@ -5,7 +5,7 @@ import { InferenceError, type ErrorCode } from '../errors.js';
 import type { LoggerShape } from '../logging/index.js';
 import type { MetricValue } from '../events.js';
 import { TYPED_ARRAY, type BytesData, type Datatype, type NumericData, type Tensor } from '../tensor/index.js';
-import type { LoggedResults, ModelContext, ParamValue, Parameters, RequestedOutput } from '../model/index.js';
+import type { LoggedResults, ModelContext, ParamValue, Parameters, RequestedOutput, WarmupSample } from '../model/index.js';
 
 /** A numeric tensor whose `data` can move: alone on its ArrayBuffer, on a job's one buffer of copied inputs, or shared memory. */
 export interface PackedNumeric {
@@ -231,6 +231,8 @@ export interface WorkerInit {
   readonly context: WorkerContext;
   /** The main thread's model logger (level, bindings: name, model, version; time format). */
   readonly log: LoggerShape;
+  /** config.pbtxt `model_warmup`: run after load(), before the instance reports itself loaded. */
+  readonly warmup: readonly WarmupSample[];
 }
 
 export type ToWorker =

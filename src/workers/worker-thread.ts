@@ -188,7 +188,7 @@ port.on('message', (message: ToWorker) => {
 });
 
 try {
-  server = await createModelServer(init.modulePath, init.generation, { ...init.context, logger, models: calls });
+  server = await createModelServer(init.modulePath, init.generation, { ...init.context, logger, models: calls }, init.warmup);
   post({ type: 'loaded', modelClass: server.constructor.name });
 } catch (err) {
   post({ type: 'load-failed', error: serializeError(err) });

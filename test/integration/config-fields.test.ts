@@ -12,9 +12,13 @@ describe('config fields - ignored and refused', () => {
       config: `${ADDER_CONFIG}optimization { cuda { graphs: true } }\ninstance_group [ { kind: KIND_MODEL gpus: [ 0 ] } ]\n`,
       versions: { '1': adderSource(10) },
     },
-    warmed: {
-      config: `${ADDER_CONFIG}model_warmup [ { name: "first" batch_size: 1 } ]\n`,
+    operations: {
+      config: `${ADDER_CONFIG}model_operations { op_library_filename: [ "libcustom.so" ] }\n`,
       versions: { '1': adderSource(20) },
+    },
+    gpu_kind: {
+      config: `${ADDER_CONFIG}instance_group [ { kind: KIND_GPU count: 1 } ]\n`,
+      versions: { '1': adderSource(40) },
     },
     plain: { config: ADDER_CONFIG, versions: { '1': adderSource(30) } },
   });
@@ -23,8 +27,9 @@ describe('config fields - ignored and refused', () => {
     cli = await startCli([`--model-repository=${repo.root}`]);
     await waitUntil('every model settled', async () => {
       const models = await index(cli);
-      return models.every((model) => model.state === 'READY' || model.state === 'UNAVAILABLE') && models.length === 3;
-    });
+      return models.every((model) => model.state === 'READY' || model.state === 'UNAVAILABLE') && models.length === 4;
+      // gpu_kind starts a worker thread, slow on a loaded machine.
+    }, 30_000);
   });
   after(async () => {
     await cli.stop();
@@ -45,14 +50,23 @@ describe('config fields - ignored and refused', () => {
     assert.match(String((line!['ignoredConfigFields'] as Record<string, unknown>)['optimization.cuda']), /GPU-only/);
   });
 
+  test('load - a KIND_GPU group runs as a worker instance, with one warn line naming instance_group.kind', async () => {
+    assert.equal(await modelReady(cli, 'gpu_kind'), true);
+    assert.equal(outValue(await infer(cli, adderRequest('gpu_kind', '', 5))), 45);
+    const lines = cli.logs.filter((line) => line['model'] === 'gpu_kind' && line['ignoredConfigFields'] !== undefined);
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]!['msg'], 'config fields accepted and ignored: instance_group.kind');
+    assert.match(String((lines[0]!['ignoredConfigFields'] as Record<string, unknown>)['instance_group.kind']), /^KIND_GPU: GPU-only/);
+  });
+
   test('log - a config without such fields logs no such line', () => {
     assert.equal(cli.logs.filter((line) => line['model'] === 'plain' && line['ignoredConfigFields'] !== undefined).length, 0);
   });
 
   test('load - a refused field leaves the model UNAVAILABLE with a reason naming the field', async () => {
-    assert.equal(await modelReady(cli, 'warmed'), false);
-    const entry = (await index(cli)).find((model) => model.name === 'warmed');
+    assert.equal(await modelReady(cli, 'operations'), false);
+    const entry = (await index(cli)).find((model) => model.name === 'operations');
     assert.equal(entry?.state, 'UNAVAILABLE');
-    assert.match(entry?.reason ?? '', /^failed to load 'warmed': config field 'model_warmup' is not supported \(warmup is not implemented/);
+    assert.match(entry?.reason ?? '', /^failed to load 'operations': config field 'model_operations' is not supported \(custom operation libraries/);
   });
 });

@@ -201,6 +201,12 @@ describe('checkConfigAgainstModel', () => {
       BATCHABLE,
       "input 'b': the model needs it (TYPE_FP32 [batch,4]), config.pbtxt does not declare it (declared: 'a')",
     ],
+    [
+      'an optional input',
+      'max_batch_size: 8\ninput [ { name: "a" data_type: TYPE_FP32 dims: [ 4 ] }, { name: "b" data_type: TYPE_FP32 dims: [ 4 ] optional: true } ]',
+      BATCHABLE,
+      "input 'b': config.pbtxt declares it optional, but onnxruntime runs the graph only with every one of its inputs",
+    ],
   ];
   for (const [what, text, signature, message] of table) {
     test(`${what} is INVALID_ARGUMENT naming the tensor and both sides`, () => {

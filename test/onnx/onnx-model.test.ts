@@ -14,7 +14,7 @@ import {
   readOnnxSignature,
   type OnnxSignature,
 } from '../../src/onnx/index.js';
-import { CONFIG_TO_DATATYPE, type IOSpec, type Tensor, type TensorSpec } from '../../src/tensor/index.js';
+import { CONFIG_TO_DATATYPE, modelView, type IOSpec, type Tensor, type TensorSpec } from '../../src/tensor/index.js';
 import { addSubModel, identityModel, scratchDir, writeModel } from './onnx-fixtures.js';
 
 let scratch: ReturnType<typeof scratchDir>;
@@ -23,11 +23,16 @@ before(() => {
 });
 after(() => scratch.cleanup());
 
-/** The codec's view of a config, as the repository derives it. */
+/** The model's view of a config, as the repository derives it: a reshaped tensor in its reshape shape. */
 function ioOf(config: ModelConfig): IOSpec {
-  const specs = (tensors: readonly { name: string; dataType: number; dims: bigint[] }[]): TensorSpec[] =>
-    tensors.map((t) => ({ name: t.name, datatype: CONFIG_TO_DATATYPE[t.dataType]!, dims: t.dims.map(Number) }));
-  return { modelName: config.name, maxBatchSize: config.maxBatchSize, inputs: specs(config.input), outputs: specs(config.output) };
+  const specs = (tensors: readonly { name: string; dataType: number; dims: bigint[]; reshape?: { shape: bigint[] } | undefined }[]): TensorSpec[] =>
+    tensors.map((t) => ({
+      name: t.name,
+      datatype: CONFIG_TO_DATATYPE[t.dataType]!,
+      dims: t.dims.map(Number),
+      ...(t.reshape ? { reshape: t.reshape.shape.map(Number) } : {}),
+    }));
+  return modelView({ modelName: config.name, maxBatchSize: config.maxBatchSize, inputs: specs(config.input), outputs: specs(config.output) });
 }
 
 let versions = 0;
@@ -112,7 +117,7 @@ describe('OnnxModel - zero-code', () => {
     }
   });
 
-  test('a scalar per row travels as [rows, 1] and reaches the model as [rows]', async () => {
+  test('a scalar per row, declared [1] reshaped to [], is fed and answered as [rows] (the server reshapes from and to [rows, 1])', async () => {
     const bytes = encodeOnnxModel({
       graph: {
         name: 'negate',
@@ -125,8 +130,8 @@ describe('OnnxModel - zero-code', () => {
     assert.deepEqual(modelConfig.input[0]!.dims, [1n]);
     const model = await loaded(OnnxModel, context(modelConfig, { 'model.onnx': bytes }));
     try {
-      const output = await runHooks(model, job([{ name: 'x', datatype: 'FP32', shape: [3, 1], data: new Float32Array([1, -2, 3]) }]), signal);
-      assert.deepEqual(output.outputs[0]!.shape, [3, 1]);
+      const output = await runHooks(model, job([{ name: 'x', datatype: 'FP32', shape: [3], data: new Float32Array([1, -2, 3]) }]), signal);
+      assert.deepEqual(output.outputs[0]!.shape, [3]);
       assert.deepEqual([...(output.outputs[0]!.data as Float32Array)], [-1, 2, -3]);
     } finally {
       await model.unload();

@@ -59,10 +59,10 @@ describe('CONFIG_FIELDS', () => {
 
 describe('ignoredConfigFields', () => {
   test('a refused field fails the load naming it', () => {
-    assert.throws(() => ignoredIn('model_warmup [ { name: "w" batch_size: 1 } ]'), {
+    assert.throws(() => ignoredIn('model_operations { op_library_filename: [ "libcustom.so" ] }'), {
       name: 'InferenceError',
       code: 'INVALID_ARGUMENT',
-      message: /^config field 'model_warmup' is not supported \(warmup is not implemented/,
+      message: /^config field 'model_operations' is not supported \(custom operation libraries are not loaded/,
     });
   });
 
@@ -96,10 +96,17 @@ describe('ignoredConfigFields', () => {
     assert.match(ignored.get('optimization.cuda')!, /GPU-only/);
   });
 
+  test('KIND_GPU is an ignored value of the honored instance_group.kind, named once', () => {
+    const ignored = ignoredConfigFields(parseConfigText('instance_group [ { kind: KIND_GPU }, { kind: KIND_GPU count: 2 }, { kind: KIND_CPU } ]', 'x'), 'nodejs');
+    assert.deepEqual([...ignored.keys()], ['instance_group.kind']);
+    assert.match(ignored.get('instance_group.kind')!, /^KIND_GPU: GPU-only.*as KIND_CPU/);
+    assert.deepEqual(ignoredIn('instance_group [ { kind: KIND_CPU count: 2 } ]'), []);
+  });
+
   test('a field only one runtime honors is ignored on another', () => {
     const text = 'input [ { name: "x" data_type: TYPE_FP32 dims: [ 1 ] reshape: { shape: [ ] } } ] optimization { graph { level: 1 } }';
     assert.deepEqual(ignoredIn(text, 'onnxruntime'), []);
-    assert.deepEqual(ignoredIn(text, 'nodejs'), ['input.reshape', 'optimization.graph']);
+    assert.deepEqual(ignoredIn(text, 'nodejs'), ['optimization.graph']);
   });
 
   test('instance_group is ignored on an ensemble', () => {

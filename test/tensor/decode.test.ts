@@ -357,7 +357,7 @@ describe('decodeInputs - validation (INVALID_ARGUMENT naming the tensor)', () =>
   test('rejects a missing declared input, naming it', () => {
     assert.throws(
       () => decodeInputs([input('INPUT0', 'INT32', [1, 16])], [i32(16)], SPEC),
-      invalid(/input 'INPUT1': expected 2 inputs but got 1 inputs for model 'simple'; missing input 'INPUT1'/),
+      invalid(/^expected 2 inputs but got 1 inputs for model 'simple'\. Got input\(s\) \['INPUT0'\], but missing required input\(s\) \['INPUT1'\]\. Please provide all required input\(s\)\.$/),
     );
   });
 
@@ -366,7 +366,7 @@ describe('decodeInputs - validation (INVALID_ARGUMENT naming the tensor)', () =>
     assert.equal(decodeInputs([input('INPUT0', 'INT32', [1, 16])], [i32(16)], spec).length, 1);
     assert.throws(
       () => decodeInputs([input('INPUT1', 'FP32', [1, 1, 2])], [f32(2)], spec),
-      invalid(/input 'INPUT0': expected number of inputs between 1 and 2 but got 1 inputs/),
+      invalid(/^expected number of inputs between 1 and 2 but got 1 inputs for model 'simple'\. Got input\(s\) \['INPUT1'\], but missing required input\(s\) \['INPUT0'\]/),
     );
   });
 

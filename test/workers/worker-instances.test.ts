@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { pino } from 'pino';
-import { ModelInstanceGroup_Kind } from '../../generated/model_config.js';
+import { ModelInstanceGroup, ModelInstanceGroup_Kind } from '../../generated/model_config.js';
 import type { InferenceEvent, ModelEvent } from '../../src/events.js';
 import type { InferCall } from '../../src/pipeline/index.js';
 import { ModelRepository, parseConfigText } from '../../src/repository/index.js';
@@ -53,10 +53,18 @@ describe('instance groups', () => {
     assert.equal(workerCount(normalized('instance_group [ { kind: KIND_MODEL } ]')), 0);
   });
 
-  test('KIND_GPU is refused, naming the group', () => {
-    assert.throws(() => normalized('instance_group [ { count: 1 kind: KIND_GPU } ]'), {
+  test('KIND_GPU runs as KIND_CPU worker threads: v2serve has no GPU', () => {
+    const config = normalized('instance_group [ { count: 2 kind: KIND_GPU gpus: [ 0 ] } ]');
+    assert.equal(config.instanceGroup[0]?.kind, ModelInstanceGroup_Kind.KIND_CPU);
+    assert.equal(workerCount(config), 2);
+  });
+
+  test('a kind the proto does not have is refused, naming the group', () => {
+    const config = parseConfigText(`name: "m"\n${IO}`, 'config.pbtxt');
+    const group = ModelInstanceGroup.fromPartial({ count: 1, kind: 7 as ModelInstanceGroup_Kind });
+    assert.throws(() => normalizeConfig({ ...config, instanceGroup: [group] }, 'm'), {
       code: 'INVALID_ARGUMENT',
-      message: /'m: instance_group\[0\]\.kind' must be KIND_CPU/,
+      message: /'m: instance_group\[0\]\.kind' is not an instance group kind \(7\)/,
     });
   });
 
