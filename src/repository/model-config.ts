@@ -139,6 +139,24 @@ export function ignoredConfigFields(config: ModelConfig, runtime: ConfigRuntime)
 }
 
 /**
+ * As Triton: the response cache serves neither a model with a sequence batcher (an answer
+ * depends on the sequence's earlier requests) nor a decoupled one (it answers with a
+ * stream, not one response). Refused whether or not the server has a cache.
+ */
+export function checkResponseCache(config: ModelConfig): void {
+  if (!config.responseCache?.enable) return;
+  const conflict =
+    config.sequenceBatching !== undefined
+      ? "'sequence_batching': a sequence's answers depend on its earlier requests"
+      : config.modelTransactionPolicy?.decoupled
+        ? "'model_transaction_policy.decoupled': a decoupled model answers with a stream of responses"
+        : undefined;
+  if (conflict) {
+    throw new InferenceError('INVALID_ARGUMENT', `config field 'response_cache.enable' cannot be used with ${conflict}; disable the response cache`);
+  }
+}
+
+/**
  * Fills the defaults Triton fills for the fields clients read, and checks what
  * v2serve relies on. `directoryName` is the model's directory, the model's name.
  */

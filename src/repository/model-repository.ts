@@ -4,6 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import type { ResponseCache } from '../cache/index.js';
 import type { ModelConfig } from '../../generated/model_config.js';
 import {
   checkStepIO,
@@ -27,7 +28,7 @@ import { createInstance } from './instance-factory.js';
 import { KeyedLock } from './keyed-lock.js';
 import { RepositoryCalls } from './model-calls.js';
 import { checkInside, checkModelName, parseVersion, readModelConfig, scanModels, selectVersions, stepModelsOnDisk } from './layout.js';
-import { configParameters, configRuntime, ignoredConfigFields, ioSpec, normalizeConfig } from './model-config.js';
+import { checkResponseCache, configParameters, configRuntime, ignoredConfigFields, ioSpec, normalizeConfig } from './model-config.js';
 import { writeModelOverride, type ModelOverride } from './model-override.js';
 import { ModelVersion } from './model-version.js';
 import { interimVersions, servingAfterReload } from './reload.js';
@@ -59,6 +60,8 @@ export interface RepositoryOptions {
   readonly backends?: readonly ModelBackend[];
   /** Triton's config auto-complete (default on; --disable-auto-complete-config turns it off). */
   readonly autoCompleteConfig?: boolean;
+  /** The server's response cache (--cache-config), for models whose config enables it; absent: none. */
+  readonly responseCache?: ResponseCache;
 }
 
 export interface TensorMetadata {
@@ -226,6 +229,10 @@ export class ModelRepository {
       const completed = backend ? await completeBackendConfig(declared, backend, dir, newest, autoComplete) : declared;
       config = normalizeConfig(completed, name);
       scheduling = schedulingSettings(config, this.options.schedulingDefaults);
+      checkResponseCache(config);
+      if (config.responseCache?.enable && !this.options.responseCache) {
+        log.info("config field 'response_cache.enable' is set but the server has no response cache (--cache-config local,size=BYTES): every request runs the model");
+      }
       this.options.checkConfig?.(config);
       if (isEnsemble(config)) {
         ensemble = ensemblePlan(config);
@@ -358,6 +365,7 @@ export class ModelRepository {
       loadWaitMs,
       log,
       onState: () => this.followSteps(name),
+      ...(config.responseCache?.enable && this.options.responseCache ? { responseCache: this.options.responseCache } : {}),
     });
     const context: ModelContext = {
       name,

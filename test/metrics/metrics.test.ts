@@ -17,6 +17,8 @@ function figures(success: number): VersionFigures {
     computeInput: duration(success, 500_000n),
     computeInfer: duration(success, 1_000_000n),
     computeOutput: duration(success, 500_000n),
+    cacheHit: duration(0, 0n),
+    cacheMiss: duration(0, 0n),
   };
 }
 
