@@ -3,6 +3,7 @@
 // from the cache shows the count of the request that filled it.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ModelInferRequest, ModelInferResponse } from '../../generated/grpc_service.js';
@@ -172,6 +173,40 @@ describe('response cache', () => {
     assert.ok(value('nv_cache_num_hits') >= 4);
     const util = value('nv_cache_util');
     assert.ok(util > 0 && util <= 1, String(util));
+  });
+
+  test('an output placed in shared memory is written on every hit, and the kept answer stays whole', async () => {
+    const key = `/v2serve-cache-test-${process.pid}`;
+    const region = `/dev/shm${key}`;
+    writeFileSync(region, Buffer.alloc(16));
+    try {
+      await call(cli.client, cli.client.systemSharedMemoryRegister, { name: 'cache_out', key, offset: 0n, byteSize: 16n });
+      const placed = counterRequest('counter', [21, 22], {
+        outputs: [
+          {
+            name: 'OUT',
+            parameters: new Map([
+              ['shared_memory_region', { stringParam: 'cache_out' }],
+              ['shared_memory_byte_size', { int64Param: 8n }],
+            ]),
+          },
+          { name: 'CALLS', parameters: new Map() },
+        ],
+      });
+      const miss = await infer(cli, placed);
+      const written = (): number[] => [...new Int32Array(new Uint8Array(readFileSync(region)).buffer, 0, 2)];
+      assert.deepEqual(written(), [42, 44]);
+      for (let i = 0; i < 2; i++) {
+        writeFileSync(region, Buffer.alloc(16));
+        const hit = await infer(cli, placed);
+        assert.equal(calls(hit), calls(miss));
+        assert.equal(hit.rawOutputContents[0]!.byteLength, 0, 'a placed output travels in the region only');
+        assert.deepEqual(written(), [42, 44], `hit ${i + 1}`);
+      }
+    } finally {
+      await call(cli.client, cli.client.systemSharedMemoryUnregister, { name: 'cache_out' });
+      rmSync(region, { force: true });
+    }
   });
 
   test('a model with a sequence batcher refuses the cache at load, naming the field', async () => {
