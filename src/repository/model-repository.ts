@@ -229,14 +229,14 @@ export class ModelRepository {
       const completed = backend ? await completeBackendConfig(declared, backend, dir, newest, autoComplete) : declared;
       config = normalizeConfig(completed, name);
       scheduling = schedulingSettings(config, this.options.schedulingDefaults);
-      checkResponseCache(config);
-      if (config.responseCache?.enable && !this.options.responseCache) {
-        log.info("config field 'response_cache.enable' is set but the server has no response cache (--cache-config local,size=BYTES): every request runs the model");
-      }
       this.options.checkConfig?.(config);
       if (isEnsemble(config)) {
         ensemble = ensemblePlan(config);
         await this.loadSteps(ensemble, [...via, name]);
+      }
+      checkResponseCache(config, ensemble ? this.stepConfigs(ensemble) : undefined);
+      if (config.responseCache?.enable && !this.options.responseCache) {
+        log.info("config field 'response_cache.enable' is set but the server has no response cache (--cache-config local,size=BYTES): every request runs the model");
       }
     } catch (err) {
       const reason = `failed to load '${name}': ${errorMessage(err)}`;
@@ -324,6 +324,11 @@ export class ModelRepository {
         for (const step of steps) checkStepIO(plan, step, stepVersion.io);
       }),
     );
+  }
+
+  /** The configs of an ensemble's step models, loaded by now. */
+  private stepConfigs(plan: EnsemblePlan): Map<string, ModelConfig> {
+    return new Map(stepModels(plan).map(({ model, version }) => [model, this.resolve(model, version).config] as const));
   }
 
   /** Readiness of an ensemble: every step model has its version ready; else why not. */

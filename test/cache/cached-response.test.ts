@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { cachedResponse, ENTRY_OVERHEAD_BYTES, ResponseCache } from '../../src/cache/index.js';
+import { cachedResponse, ENTRY_OVERHEAD_BYTES, ResponseCache, type KeyedRequest } from '../../src/cache/index.js';
 import { dictionary } from '../../src/dictionary.js';
 import { encodeOutputs, type Tensor } from '../../src/tensor/index.js';
 
@@ -31,7 +31,7 @@ describe('cachedResponse', () => {
 });
 
 describe('ResponseCache', () => {
-  const request = { model: 'm', version: '1', inputs: [], outputs: [], parameters: dictionary() };
+  const request: KeyedRequest = { model: 'm', version: '1', inputs: [], outputs: [], parameters: dictionary() };
   const output: Tensor = { name: 'OUT', datatype: 'UINT8', shape: [1000], data: new Uint8Array(1000) };
 
   test('a miss, then a hit with what was inserted; counts as Triton reports them', () => {

@@ -40,6 +40,17 @@ export default class Counter extends ModelServer {
 }
 `;
 
+/** An ensemble of one counter step, its tensors named as the step's. */
+const ENSEMBLE_CONFIG = (step: string) => `platform: "ensemble"
+max_batch_size: 0
+input [ { name: "IN" data_type: TYPE_INT32 dims: [ -1 ] } ]
+output [ { name: "CALLS" data_type: TYPE_INT32 dims: [ 1 ] }, { name: "OUT" data_type: TYPE_INT32 dims: [ -1 ] } ]
+response_cache { enable: true }
+ensemble_scheduling {
+  step { model_name: "${step}" model_version: -1 input_map { key: "IN" value: "IN" } output_map { key: "CALLS" value: "CALLS" } output_map { key: "OUT" value: "OUT" } }
+}
+`;
+
 function counterRequest(model: string, values: number[], extra: Partial<ModelInferRequest> = {}): ModelInferRequest {
   return {
     modelName: model,
@@ -62,6 +73,7 @@ function output(response: ModelInferResponse, name: string): Buffer {
 const calls = (response: ModelInferResponse): number => output(response, 'CALLS').readInt32LE(0);
 
 const CLI = join(PROJECT_ROOT, 'bin', 'v2serve.js');
+const ENSEMBLE_CONFIG_OF = (step: string) => ({ config: ENSEMBLE_CONFIG(step) });
 
 describe('response cache', () => {
   let cli: RunningCli;
@@ -71,7 +83,12 @@ describe('response cache', () => {
     evicted: { config: COUNTER_CONFIG(true), versions: { '1': COUNTER } },
     uncached: { config: COUNTER_CONFIG(false), versions: { '1': COUNTER } },
     sequenced: { config: COUNTER_CONFIG(true, 'sequence_batching { }'), versions: { '1': COUNTER } },
+    sequence_step: { config: COUNTER_CONFIG(false, 'sequence_batching { }'), versions: { '1': COUNTER } },
+    step_uncached: { config: COUNTER_CONFIG(false), versions: { '1': COUNTER } },
+    cached_ensemble: ENSEMBLE_CONFIG_OF('step_uncached'),
+    sequence_ensemble: ENSEMBLE_CONFIG_OF('sequence_step'),
   });
+  for (const name of ['cached_ensemble', 'sequence_ensemble']) repo.write(`${name}/1/.keep`, '');
   const statistics = async (name: string) => {
     const { modelStats } = await call(cli.client, cli.client.modelStatistics, { name, version: '' });
     return modelStats[0]!;
@@ -80,8 +97,8 @@ describe('response cache', () => {
   before(async () => {
     cli = await startCli([`--model-repository=${repo.root}`, `--cache-config=local,size=${CACHE_BYTES}`]);
     const deadline = Date.now() + 15_000;
-    while ((await index(cli, true)).length < 4) {
-      if (Date.now() > deadline) throw new Error('models never became ready');
+    while ((await index(cli, true)).length < 7) {
+      if (Date.now() > deadline) throw new Error(`models never became ready: ${JSON.stringify(await index(cli))}`);
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
   });
@@ -207,6 +224,21 @@ describe('response cache', () => {
       await call(cli.client, cli.client.systemSharedMemoryUnregister, { name: 'cache_out' });
       rmSync(region, { force: true });
     }
+  });
+
+  test('an ensemble answers from the cache without running its steps', async () => {
+    const first = await infer(cli, counterRequest('cached_ensemble', [3]));
+    const second = await infer(cli, counterRequest('cached_ensemble', [3]));
+    assert.equal(calls(second), calls(first));
+    assert.deepEqual(second.rawOutputContents.map((b) => Buffer.from(b)), first.rawOutputContents.map((b) => Buffer.from(b)));
+    const step = (await statistics('step_uncached')).inferenceStats!;
+    assert.equal(step.success!.count, 1n);
+  });
+
+  test('an ensemble with a sequence step model refuses the cache at load, naming the step', async () => {
+    const entry = (await index(cli)).find((m) => m.name === 'sequence_ensemble');
+    assert.equal(entry?.state, 'UNAVAILABLE');
+    assert.match(entry?.reason ?? '', /config field 'response_cache\.enable' cannot be used with step model 'sequence_step' with 'sequence_batching'/);
   });
 
   test('a model with a sequence batcher refuses the cache at load, naming the field', async () => {
