@@ -15,7 +15,7 @@ export interface CachedResponse {
   readonly byteSize: number;
 }
 
-/** Bookkeeping counted per entry and per output beside the tensors' bytes (key, objects, names, shapes). */
+/** Bookkeeping counted per entry and per output beside the tensors' bytes and the key (objects, names, shapes). */
 export const ENTRY_OVERHEAD_BYTES = 256;
 export const OUTPUT_OVERHEAD_BYTES = 128;
 
@@ -35,8 +35,8 @@ function bytesElements(serialized: Uint8Array, count: number): Uint8Array[] {
   return elements;
 }
 
-/** The answer's outputs and parameters, copied: nothing the model keeps can change the entry. */
-export function cachedResponse(outputs: readonly Tensor[], parameters: Readonly<Record<string, ParamValue>>): CachedResponse {
+/** The answer's outputs and parameters, copied: nothing the model keeps can change the entry. `keyLength`: its key's characters, counted too. */
+export function cachedResponse(outputs: readonly Tensor[], parameters: Readonly<Record<string, ParamValue>>, keyLength = 0): CachedResponse {
   const { raw: fresh } = encodeOutputs(outputs);
   let total = 0;
   for (const bytes of fresh) total += aligned(bytes.byteLength);
@@ -44,7 +44,7 @@ export function cachedResponse(outputs: readonly Tensor[], parameters: Readonly<
   const tensors = new Array<Tensor>(outputs.length);
   const encoded = new Array<EncodedOutput>(outputs.length);
   const raw = new Array<Uint8Array>(outputs.length);
-  let byteSize = ENTRY_OVERHEAD_BYTES + total;
+  let byteSize = ENTRY_OVERHEAD_BYTES + keyLength * 2 + total;
   for (let i = 0, offset = 0; i < outputs.length; i++) {
     const { name, datatype, shape: given } = outputs[i]!;
     const bytes = fresh[i]!;

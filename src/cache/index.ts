@@ -2,5 +2,5 @@
 // request keys, the LRU store bounded by bytes, the answers it keeps. No transport, no model.
 export { ResponseCache, type CacheCounts, type CacheLookup } from './response-cache.js';
 export { LruStore, type Sized } from './lru-store.js';
-export { requestKey, type KeyedRequest } from './request-key.js';
+export { INLINE_KEY_BYTES, requestKey, type KeyedRequest } from './request-key.js';
 export { cachedResponse, ENTRY_OVERHEAD_BYTES, OUTPUT_OVERHEAD_BYTES, type CachedResponse } from './cached-response.js';

@@ -1,12 +1,23 @@
-// A store bounded by bytes that evicts the least recently used entries first. A Map keeps
-// insertion order: an entry read is moved to the end, so the first one is always the oldest.
+// A store bounded by bytes that evicts the least recently used entries first. The entries
+// form a list from the least to the most recently used; a read moves its entry to the end
+// by relinking it, which leaves the Map untouched (deleting and re-adding a key on every hit
+// costs a Map more, and leaves holes it must compact).
 
 export interface Sized {
   readonly byteSize: number;
 }
 
+interface Node<V> {
+  readonly key: string;
+  readonly value: V;
+  older: Node<V> | undefined;
+  newer: Node<V> | undefined;
+}
+
 export class LruStore<V extends Sized> {
-  private readonly entries = new Map<string, V>();
+  private readonly nodes = new Map<string, Node<V>>();
+  private oldest: Node<V> | undefined;
+  private newest: Node<V> | undefined;
   /** The bytes the entries count, at most `capacity`. */
   bytes = 0;
   evictions = 0;
@@ -14,35 +25,56 @@ export class LruStore<V extends Sized> {
   constructor(readonly capacity: number) {}
 
   get size(): number {
-    return this.entries.size;
+    return this.nodes.size;
   }
 
   /** The entry, now the most recently used. */
   get(key: string): V | undefined {
-    const value = this.entries.get(key);
-    if (value !== undefined) {
-      this.entries.delete(key);
-      this.entries.set(key, value);
+    const node = this.nodes.get(key);
+    if (node === undefined) return undefined;
+    if (node !== this.newest) {
+      this.unlink(node);
+      this.append(node);
     }
-    return value;
+    return node.value;
   }
 
   /** Stores an entry, evicting the oldest until it fits; false (nothing stored, nothing evicted) when it is bigger than the whole store. */
   set(key: string, value: V): boolean {
     if (value.byteSize > this.capacity) return false;
-    const previous = this.entries.get(key);
+    const previous = this.nodes.get(key);
     if (previous !== undefined) {
-      this.entries.delete(key);
-      this.bytes -= previous.byteSize;
+      this.nodes.delete(key);
+      this.unlink(previous);
+      this.bytes -= previous.value.byteSize;
     }
     while (this.bytes + value.byteSize > this.capacity) {
-      const [oldest, evicted] = this.entries.entries().next().value as [string, V];
-      this.entries.delete(oldest);
-      this.bytes -= evicted.byteSize;
+      const oldest = this.oldest as Node<V>;
+      this.nodes.delete(oldest.key);
+      this.unlink(oldest);
+      this.bytes -= oldest.value.byteSize;
       this.evictions += 1;
     }
-    this.entries.set(key, value);
+    const node: Node<V> = { key, value, older: undefined, newer: undefined };
+    this.nodes.set(key, node);
+    this.append(node);
     this.bytes += value.byteSize;
     return true;
+  }
+
+  private unlink(node: Node<V>): void {
+    if (node.older) node.older.newer = node.newer;
+    else this.oldest = node.newer;
+    if (node.newer) node.newer.older = node.older;
+    else this.newest = node.older;
+    node.older = undefined;
+    node.newer = undefined;
+  }
+
+  private append(node: Node<V>): void {
+    node.older = this.newest;
+    if (this.newest) this.newest.newer = node;
+    else this.oldest = node;
+    this.newest = node;
   }
 }

@@ -1,8 +1,10 @@
 // The response cache's key for one request: everything that decides the model's answer —
 // model, version, each input's name, datatype, shape and bytes, the requested outputs with
 // their parameters and the request's parameters. The fields are written length-prefixed, so
-// two different requests never serialize alike, and hashed with SHA-256: a collision (two
-// requests sharing an answer) is out of reach, unlike Triton's 64-bit hash.
+// two different requests never serialize alike. A small request's key is that serialization
+// itself (the Map compares it whole: no collision is possible, and no hash object is made per
+// request); a bigger one's is its SHA-256, where a collision (two requests sharing an answer)
+// is out of reach, unlike with Triton's 64-bit hash.
 import { createHash } from 'node:crypto';
 import type { Parameters, ParamValue, RequestedOutput } from '../model/index.js';
 import type { Tensor } from '../tensor/index.js';
@@ -59,14 +61,41 @@ function describe(request: KeyedRequest): string {
   return text + parametersField(request.parameters);
 }
 
-/** The key of a request's answer in the response cache: 44 characters. */
+/** Up to this many input bytes the key holds them; above, their hash. */
+export const INLINE_KEY_BYTES = 1024;
+
+const latin1 = (view: ArrayBufferView): string => Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('latin1');
+
+function inputBytes(inputs: readonly Tensor[]): number {
+  let total = 0;
+  for (const { data } of inputs) {
+    if (ArrayBuffer.isView(data)) total += data.byteLength;
+    else for (let i = 0; i < data.length; i++) total += (data[i] as Uint8Array).byteLength;
+  }
+  return total;
+}
+
+/**
+ * The key of a request's answer in the response cache: `k` and the whole serialization (one
+ * character per input byte after the description) up to INLINE_KEY_BYTES of inputs, `h` and
+ * a SHA-256 (44 characters) above.
+ */
 export function requestKey(request: KeyedRequest): string {
+  const description = describe(request);
+  if (inputBytes(request.inputs) <= INLINE_KEY_BYTES) {
+    let key = `k${description}`;
+    for (const { data } of request.inputs) {
+      if (ArrayBuffer.isView(data)) key += latin1(data);
+      else for (let i = 0; i < data.length; i++) key += latin1(data[i] as Uint8Array);
+    }
+    return key;
+  }
   const hash = createHash('sha256');
   // UTF-16 code units as they are: a lone surrogate in a parameter stays itself (UTF-8 would turn every one into U+FFFD).
-  hash.update(describe(request), 'utf16le');
+  hash.update(description, 'utf16le');
   for (const { data } of request.inputs) {
     if (ArrayBuffer.isView(data)) hash.update(data);
     else for (let i = 0; i < data.length; i++) hash.update(data[i] as Uint8Array);
   }
-  return hash.digest('base64');
+  return `h${hash.digest('base64')}`;
 }

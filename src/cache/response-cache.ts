@@ -56,7 +56,7 @@ export class ResponseCache {
   /** Keeps a miss's answer (a copy of it); returns the nanoseconds it took. An answer bigger than the whole cache is not kept. */
   insert(key: string, outputs: readonly Tensor[], parameters: Readonly<Record<string, ParamValue>>): number {
     const start = nowNs();
-    this.store.set(key, cachedResponse(outputs, parameters));
+    this.store.set(key, cachedResponse(outputs, parameters, key.length));
     const ns = Math.round(nowNs() - start);
     this.insertNs += ns;
     return ns;

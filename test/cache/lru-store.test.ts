@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { LruStore } from '../../src/cache/index.js';
 
 const entry = (byteSize: number, tag = '') => ({ byteSize, tag });
@@ -42,5 +43,38 @@ describe('LruStore', () => {
     store.set('constructor', entry(10, 'c'));
     assert.equal(store.get('__proto__')?.tag, 'p');
     assert.equal(store.get('constructor')?.tag, 'c');
+  });
+
+  test('any sequence of reads and writes keeps what a list ordered by use keeps', () => {
+    const op = fc.record({ write: fc.boolean(), key: fc.constantFrom('a', 'b', 'c', 'd', 'e', '__proto__'), size: fc.integer({ min: 1, max: 60 }) });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const store = new LruStore<ReturnType<typeof entry>>(100);
+        // The reference: entries oldest first, evicted from the front.
+        let model: { key: string; size: number }[] = [];
+        let evictions = 0;
+        ops.forEach(({ write, key, size }, i) => {
+          const tag = String(i);
+          if (!write) {
+            const found = model.find((e) => e.key === key);
+            if (found) model = [...model.filter((e) => e !== found), found];
+            const got = store.get(key);
+            assert.equal(got?.byteSize, found?.size);
+            return;
+          }
+          model = model.filter((e) => e.key !== key);
+          while (model.reduce((n, e) => n + e.size, 0) + size > 100) {
+            model.shift();
+            evictions += 1;
+          }
+          model.push({ key, size });
+          store.set(key, entry(size, tag));
+        });
+        assert.equal(store.size, model.length);
+        assert.equal(store.bytes, model.reduce((n, e) => n + e.size, 0));
+        assert.equal(store.evictions, evictions);
+      }),
+      { seed: 28, numRuns: 300 },
+    );
   });
 });
