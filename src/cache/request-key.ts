@@ -1,5 +1,5 @@
 // The response cache's key for one request: everything that decides the model's answer —
-// model, version, each input's name, datatype, shape and bytes, the requested outputs with
+// model, version (and which load of it), each input's name, datatype, shape and bytes, the requested outputs with
 // their parameters and the request's parameters. The fields are written length-prefixed, so
 // two different requests never serialize alike. A small request's key is that serialization
 // itself (the Map compares it whole: no collision is possible, and no hash object is made per
@@ -12,6 +12,8 @@ import type { Tensor } from '../tensor/index.js';
 export interface KeyedRequest {
   readonly model: string;
   readonly version: string;
+  /** Which load of the version (ResponseCache.newLoad()): a reloaded version never gets its predecessor's answers. */
+  readonly load: number;
   /** Decoded and checked, in the order the request sent them. */
   readonly inputs: readonly Tensor[];
   readonly outputs: readonly RequestedOutput[];
@@ -45,7 +47,7 @@ function parametersField(parameters: Parameters): string {
 
 /** What is hashed beside the tensors' bytes: every length, so that the bytes that follow are delimited. */
 function describe(request: KeyedRequest): string {
-  let text = field(request.model) + field(request.version) + `${request.inputs.length};`;
+  let text = field(request.model) + field(request.version) + `${request.load};${request.inputs.length};`;
   for (const tensor of request.inputs) {
     text += field(tensor.name) + field(tensor.datatype) + `${tensor.shape.join(',')};`;
     const { data } = tensor;

@@ -33,6 +33,7 @@ export interface CacheCounts {
 
 export class ResponseCache {
   private readonly store: LruStore<CachedResponse>;
+  private loads = 0;
   private lookups = 0;
   private hits = 0;
   private lookupNs = 0;
@@ -40,6 +41,15 @@ export class ResponseCache {
 
   constructor(capacityBytes: number) {
     this.store = new LruStore(capacityBytes);
+  }
+
+  /**
+   * A number for one load of a version, part of its requests' keys: a version reloaded from
+   * changed files must not answer with what the old one computed (its entries age out).
+   */
+  newLoad(): number {
+    this.loads += 1;
+    return this.loads;
   }
 
   lookup(request: KeyedRequest): CacheLookup {

@@ -56,6 +56,8 @@ export interface Answered<R> extends Completed {
 
 export class VersionPipeline {
   private readonly labels: Labels;
+  /** This load of the version, in its requests' cache keys. */
+  private readonly cacheLoad: number;
 
   constructor(
     private readonly spec: PipelineSpec,
@@ -64,6 +66,7 @@ export class VersionPipeline {
     private readonly cache?: ResponseCache,
   ) {
     this.labels = new Labels(spec.config, spec.path);
+    this.cacheLoad = cache ? cache.newLoad() : 0;
   }
 
   // run and runTensors spell out the same phases rather than share one runner taking
@@ -77,7 +80,14 @@ export class VersionPipeline {
     const inputNs = Math.round(nowNs() - decodeStart);
     const { cache } = this;
     // Looked up once the request proved valid: an invalid one never got an answer to keep.
-    const lookup = cache?.lookup({ model: this.spec.name, version: this.spec.version, inputs: job.tensors, outputs: call.outputs, parameters: call.parameters });
+    const lookup = cache?.lookup({
+      model: this.spec.name,
+      version: this.spec.version,
+      load: this.cacheLoad,
+      inputs: job.tensors,
+      outputs: call.outputs,
+      parameters: call.parameters,
+    });
     if (lookup?.response) return this.cacheHit(call, job, lookup.response, lookup.ns);
     const scheduled = await this.scheduler.schedule(job, signal);
     const encodeStart = nowNs();

@@ -31,7 +31,7 @@ describe('cachedResponse', () => {
 });
 
 describe('ResponseCache', () => {
-  const request: KeyedRequest = { model: 'm', version: '1', inputs: [], outputs: [], parameters: dictionary() };
+  const request: KeyedRequest = { model: 'm', version: '1', load: 1, inputs: [], outputs: [], parameters: dictionary() };
   const output: Tensor = { name: 'OUT', datatype: 'UINT8', shape: [1000], data: new Uint8Array(1000) };
 
   test('a miss, then a hit with what was inserted; counts as Triton reports them', () => {
@@ -48,6 +48,16 @@ describe('ResponseCache', () => {
       { entries: 1, lookups: 2, hits: 1, misses: 1, evictions: 0, capacity: 10_000 },
     );
     assert.equal(counts.bytes, hit.response!.byteSize);
+  });
+
+  test('each load of a version has its own keys', () => {
+    const cache = new ResponseCache(10_000);
+    const load = cache.newLoad();
+    assert.notEqual(cache.newLoad(), load);
+    const first = cache.lookup({ ...request, load });
+    cache.insert(first.key, [output], dictionary());
+    assert.notEqual(cache.lookup({ ...request, load }).response, undefined);
+    assert.equal(cache.lookup({ ...request, load: load + 1 }).response, undefined);
   });
 
   test('a second answer that does not fit beside the first evicts it', () => {

@@ -13,6 +13,7 @@ for (const [kind, elements] of [
   const base: KeyedRequest = {
     model: 'm',
     version: '1',
+    load: 1,
     inputs: [{ name: 'IN', datatype: 'INT32', shape: [1, elements], data: values }],
     outputs: [],
     parameters: dictionary(),
@@ -35,6 +36,7 @@ for (const [kind, elements] of [
         key({}),
         key({ model: 'n' }),
         key({ version: '2' }),
+        key({ load: 2 }),
         key({ inputs: [{ ...base.inputs[0]!, name: 'OTHER' }] }),
         key({ inputs: [{ ...base.inputs[0]!, shape: [elements, 1] }] }),
         key({ inputs: [{ ...base.inputs[0]!, datatype: 'UINT32', data: new Uint32Array(values) }] }),

@@ -261,6 +261,23 @@ describe('response cache flags', () => {
     assert.equal(run(['--cache-config=size=100']).status, 2);
   });
 
+  test("a reloaded version never answers with what its predecessor kept", async () => {
+    const repo = tempRepository({ counter: { config: COUNTER_CONFIG(true), versions: { '1': COUNTER } } });
+    const cli = await startCli([`--model-repository=${repo.root}`, '--model-control-mode=explicit', '--load-model=counter', '--cache-config=local,size=100000']);
+    try {
+      await cli.waitForLog((l) => l['msg'] === 'model loaded' && l['model'] === 'counter');
+      const first = await infer(cli, counterRequest('counter', [1]));
+      assert.equal(calls(await infer(cli, counterRequest('counter', [1]))), calls(first));
+      repo.write('counter/1/model.ts', COUNTER.replace('v * 2', 'v * 3'));
+      await call(cli.client, cli.client.repositoryModelLoad, { repositoryName: '', modelName: 'counter', parameters: new Map() });
+      const reloaded = await infer(cli, counterRequest('counter', [1]));
+      assert.deepEqual([...new Int32Array(new Uint8Array(output(reloaded, 'OUT')).buffer)], [3]);
+    } finally {
+      await cli.stop();
+      repo.remove();
+    }
+  });
+
   test('without --cache-config a model enabling the cache loads, uncached, and the load says so once', async () => {
     const repo = tempRepository({ counter: { config: COUNTER_CONFIG(true), versions: { '1': COUNTER } } });
     const cli = await startCli([`--model-repository=${repo.root}`]);
