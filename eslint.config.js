@@ -37,9 +37,11 @@ export default tseslint.config(
             ...layer('model', ['model', ...LEAVES], 'src/model is the model-author contract: it knows no repository, scheduling, workers or transport.'),
             ...layer('scheduling', ['scheduling', 'model', ...LEAVES], 'src/scheduling runs jobs on instances: it knows no repository, pipeline or transport.'),
             ...layer('workers', ['workers', 'model', 'logging', 'model-imports', ...LEAVES], 'src/workers implements a model instance in threads: it knows no repository, scheduling or transport.'),
-            ...layer('pipeline', ['pipeline', 'scheduling', 'model', ...LEAVES], 'src/pipeline is a version\'s request path: it knows no repository, workers or transport.'),
+            ...layer('cache', ['cache', 'model', ...LEAVES], 'src/cache is the response cache: keys, the LRU store and the answers it keeps; it knows no pipeline, repository or transport.'),
+            zone('./src/cache', './generated', 'src/cache never sees protobuf types.'),
+            ...layer('pipeline', ['pipeline', 'cache', 'scheduling', 'model', ...LEAVES], 'src/pipeline is a version\'s request path: it knows no repository, workers or transport.'),
             ...layer('ensemble', ['ensemble', 'model', ...LEAVES], 'src/ensemble is the step graph and its runner: it calls models through the model contract and knows no repository, scheduling or transport.'),
-            ...layer('repository', ['repository', 'ensemble', 'pipeline', 'scheduling', 'workers', 'model', ...LEAVES], 'src/repository knows no transport or side path.'),
+            ...layer('repository', ['repository', 'ensemble', 'pipeline', 'cache', 'scheduling', 'workers', 'model', ...LEAVES], 'src/repository knows no transport or side path.'),
             ...layer('onnx', ['onnx', 'model', ...LEAVES], 'src/onnx is a model backend: it builds on the model-author contract and knows no repository, scheduling or transport.'),
             // Loaded before the server in each thread (bin/v2serve.js, src/workers/worker-entry.js), and
             // resolve-hook.ts inside Node's module-hooks thread: it knows nothing of the server.

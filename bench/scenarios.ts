@@ -668,6 +668,34 @@ export const SCENARIOS: readonly Scenario[] = [
     ],
   },
   {
+    // Issue 28: a hit of the response cache costs at most half of running `simple`. Every
+    // request is the same, so with --cache-config all but the first are hits; without the
+    // flag the same config runs the model each time. The bare floor shows what grpc-js alone
+    // costs per request, which a hit still pays.
+    name: 'simple-response-cache',
+    description: 'simple raw, config with response_cache { enable: true }; no cache (the model runs) vs --cache-config=local,size=1048576 (every request but the first a hit)',
+    request: simpleRaw,
+    expected: simpleExpected,
+    concurrency: [16],
+    variants: [
+      BARE,
+      { id: 'cache-off', kind: 'v2serve', description: 'copy of simple with response_cache, no --cache-config', repository: modelCopy('response_cache { enable: true }\n') },
+      {
+        id: 'cache-hit',
+        kind: 'v2serve',
+        description: 'the same with --cache-config=local,size=1048576',
+        args: ['--cache-config=local,size=1048576'],
+        requiresFlags: ['--cache-config'],
+        repository: modelCopy('response_cache { enable: true }\n'),
+      },
+    ],
+    ratios: [
+      { label: 'hit/off', numerator: 'cache-hit', denominator: 'cache-off', targets: [{ metric: 'cpuUsPerRequest', max: 0.5, concurrency: [16] }] },
+      { label: 'hit/bare', numerator: 'cache-hit', denominator: 'bare' },
+      { label: 'off/bare', numerator: 'cache-off', denominator: 'bare' },
+    ],
+  },
+  {
     // Issue 26: the REST path over HTTP/1.1 (one request at a time on each of N connections),
     // against a node:http floor that parses the JSON and computes simple inline.
     name: 'rest-simple-json',

@@ -30,6 +30,8 @@ export interface InferenceEvent {
   /** Metrics the model set with setMetric(), as they were when this request finished. */
   readonly metrics: Readonly<Record<string, MetricValue>>;
   readonly error?: { readonly message: string; readonly code: string; readonly stack?: string };
+  /** Answered from the response cache: the model did not run. */
+  readonly cacheHit?: true;
 }
 
 export type ModelState = 'UNAVAILABLE' | 'LOADING' | 'READY' | 'UNLOADING';
@@ -82,11 +84,17 @@ export interface VersionFigures {
   readonly computeInput: CumulativeDuration;
   readonly computeInfer: CumulativeDuration;
   readonly computeOutput: CumulativeDuration;
+  /** Requests answered from the response cache, and their lookup time. */
+  readonly cacheHit: CumulativeDuration;
+  /** Requests the response cache missed, and their lookup and insertion time. */
+  readonly cacheMiss: CumulativeDuration;
 }
 
 /** What a side path may read of a version whenever it likes. */
 export interface VersionWatch {
   readonly figures: VersionFigures;
+  /** The version uses the server's response cache (Triton reports its per-model cache figures then). */
+  readonly responseCache?: boolean;
   /** Requests admitted and not executing now. */
   pending(): number;
 }

@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import type { ModelConfig } from '../generated/model_config.js';
 import { modelBackends } from './backends.js';
+import { ResponseCache } from './cache/index.js';
 import type { Config } from './cli/config.js';
 import { DataPlane } from './data-plane/index.js';
 import { dictionary } from './dictionary.js';
@@ -115,12 +116,14 @@ export async function startServer(config: Config, logger?: RootLogger): Promise<
   const monitoring = config.monitoring
     ? await startMonitoring({ ...config.monitoring, verbose: config.logVerbose > 0, serverId: `${hostname()}:${config.id}:${config.grpcPort}` }, log)
     : undefined;
+  const responseCache = config.responseCache ? new ResponseCache(config.responseCache.sizeBytes) : undefined;
   const metrics = config.metrics
     ? new Metrics({
         settings: config.metrics.settings,
         intervalMs: config.metrics.intervalMs,
         log: log.child({ component: 'metrics' }),
         ...(monitoring ? { publisher: () => monitoring.stats() } : {}),
+        ...(responseCache ? { responseCache: () => responseCache.counts() } : {}),
       })
     : undefined;
   if (metrics) sinks.push(metrics.events);
@@ -149,6 +152,7 @@ export async function startServer(config: Config, logger?: RootLogger): Promise<
     schedulingDefaults: { maxQueueSize: config.modelMaxQueueSize, executionTimeoutMs: config.modelExecutionTimeoutMs },
     backends: modelBackends(config.backendSettings),
     autoCompleteConfig: config.autoCompleteConfig,
+    ...(responseCache ? { responseCache } : {}),
     // With monitoring on, a bad monitoring_* parameter fails the model's load, naming it.
     ...(monitoring ? { checkConfig: (model: ModelConfig) => void modelOverridesFromParameters(stringParameters(model)) } : {}),
   });

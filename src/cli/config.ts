@@ -46,6 +46,8 @@ export interface Config {
   readonly autoCompleteConfig: boolean;
   /** --backend-config, every setting of every backend (defaults filled in). */
   readonly backendSettings: BackendSettings;
+  /** --cache-config local,size=BYTES: the response cache; absent when the flag is not given. */
+  readonly responseCache: ResponseCacheConfig | undefined;
   readonly logVerbose: number;
   readonly logFormat: LogFormat;
   /** The Prometheus metrics port; absent with --allow-metrics=false. */
@@ -54,6 +56,10 @@ export interface Config {
   readonly logRequests: boolean;
   /** Inference monitoring to NATS; absent when --monitoring-nats is not given. */
   readonly monitoring: MonitoringOptionsInput | undefined;
+}
+
+export interface ResponseCacheConfig {
+  readonly sizeBytes: number;
 }
 
 export interface HttpConfig {
@@ -135,6 +141,7 @@ export function parseConfig(argv: readonly string[]): Readonly<Config> {
     modelExecutionTimeoutMs: v['model-execution-timeout-ms'],
     autoCompleteConfig: !v['disable-auto-complete-config'],
     backendSettings: backendSettings(v['backend-config']),
+    responseCache: responseCacheConfig(v['cache-config']),
     logVerbose: v['log-verbose'],
     logFormat: v['log-format'],
     metrics: v['allow-metrics']
@@ -143,6 +150,33 @@ export function parseConfig(argv: readonly string[]): Readonly<Config> {
     logRequests: v['log-requests'],
     monitoring: monitoringOptions(v, given),
   });
+}
+
+const CACHE_CONFIG_FORM = '<cache>,<setting>=<value>, as local,size=1048576';
+
+/**
+ * --cache-config as tritonserver reads it: `<cache>,<setting>=<value>`, repeatable. v2serve
+ * has Triton's `local` cache (in memory, size in bytes) and no other; Triton's `redis`
+ * cache is refused by name.
+ */
+function responseCacheConfig(specs: readonly string[]): ResponseCacheConfig | undefined {
+  if (specs.length === 0) return undefined;
+  let sizeBytes: number | undefined;
+  for (const spec of specs) {
+    const comma = spec.indexOf(',');
+    const equals = spec.indexOf('=', comma + 1);
+    if (comma <= 0 || equals < 0 || equals === comma + 1 || equals === spec.length - 1) {
+      throw new UsageError(`--cache-config '${spec}' must be ${CACHE_CONFIG_FORM}`);
+    }
+    const cache = spec.slice(0, comma);
+    const key = spec.slice(comma + 1, equals);
+    if (cache !== 'local') throw new UsageError(`--cache-config '${spec}': unknown cache '${cache}' (v2serve has only the 'local' cache)`);
+    if (key !== 'size') throw new UsageError(`--cache-config '${spec}': no such setting '${key}' for the 'local' cache (known: size)`);
+    if (sizeBytes !== undefined) throw new UsageError(`--cache-config '${spec}': local,size is given twice`);
+    sizeBytes = parseInteger('cache-config local,size', spec.slice(equals + 1), 1, Number.MAX_SAFE_INTEGER);
+  }
+  // Every spec accepted set the size.
+  return { sizeBytes: sizeBytes as number };
 }
 
 const BACKEND_CONFIG_FORM = '<backend>,<setting>=<value>, or <setting>=<value> for every backend that has the setting';

@@ -188,6 +188,12 @@ export const FLAGS = {
     value: 'BACKEND,KEY=VAL',
     help: `a backend setting, repeatable; KEY=VAL alone sets it for every backend that has it; settings: ${backendSettingsHelp()}`,
   },
+  'cache-config': {
+    kind: 'list',
+    value: 'CACHE,KEY=VAL',
+    help: "the response cache, repeatable: local,size=BYTES keeps answers of models whose config sets response_cache.enable in memory, LRU within BYTES; only the 'local' cache exists",
+    defaultHelp: 'no cache',
+  },
   'log-verbose': { kind: 'int', value: 'N', help: 'verbose logging level, 0 = off', min: 0, max: 1000, default: 0 },
   'log-format': { kind: 'enum', value: 'FMT', help: 'time format of the JSON log lines: default | ISO8601', values: ['default', 'ISO8601'], default: 'default' },
   'monitoring-nats': { kind: 'string', value: 'URL', help: 'publish inference events to this NATS server', defaultHelp: 'off' },

@@ -165,8 +165,8 @@ export function toModelStatistics(entry: VersionStatisticsEntry): ModelStatistic
       computeInput: toDuration(s.computeInput),
       computeInfer: toDuration(s.computeInfer),
       computeOutput: toDuration(s.computeOutput),
-      cacheHit: { count: 0n, ns: 0n },
-      cacheMiss: { count: 0n, ns: 0n },
+      cacheHit: toDuration(s.cacheHit),
+      cacheMiss: toDuration(s.cacheMiss),
     },
     batchStats: s.batchStatistics().map((batch) => ({
       batchSize: BigInt(batch.batchSize),

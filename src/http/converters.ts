@@ -349,8 +349,8 @@ export function toStatisticsJson(entries: readonly VersionStatisticsEntry[]): un
         compute_input: duration(s.computeInput),
         compute_infer: duration(s.computeInfer),
         compute_output: duration(s.computeOutput),
-        cache_hit: { count: 0, ns: 0 },
-        cache_miss: { count: 0, ns: 0 },
+        cache_hit: duration(s.cacheHit),
+        cache_miss: duration(s.cacheMiss),
       },
       batch_stats: s.batchStatistics().map((batch) => ({
         batch_size: batch.batchSize,

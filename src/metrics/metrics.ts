@@ -19,6 +19,19 @@ export interface PublisherCounts {
   readonly pending: number;
 }
 
+/** The response cache's figures (src/cache's counts()), read at scrape time. */
+export interface ResponseCacheCounts {
+  readonly entries: number;
+  readonly bytes: number;
+  readonly capacity: number;
+  readonly lookups: number;
+  readonly hits: number;
+  readonly misses: number;
+  readonly evictions: number;
+  readonly lookupNs: number;
+  readonly insertNs: number;
+}
+
 export interface MetricsOptions {
   readonly settings: MetricsSettings;
   /** How often the nv_cpu_* gauges are refreshed. */
@@ -26,6 +39,8 @@ export interface MetricsOptions {
   readonly log: Logger;
   /** Present when monitoring to NATS is on. */
   readonly publisher?: () => PublisherCounts;
+  /** Present when the server has a response cache (--cache-config). */
+  readonly responseCache?: () => ResponseCacheCounts;
 }
 
 const STATES: readonly ModelState[] = ['UNAVAILABLE', 'LOADING', 'READY', 'UNLOADING'];
@@ -42,6 +57,12 @@ interface Totals {
   inputNs: bigint;
   inferNs: bigint;
   outputNs: bigint;
+  /** Some version of it uses the response cache: Triton reports the per-model cache families then. */
+  cached: boolean;
+  cacheHits: number;
+  cacheHitNs: bigint;
+  cacheMisses: number;
+  cacheMissNs: bigint;
   pending: number;
   loadSeconds: number;
   histograms: Histograms | undefined;
@@ -144,6 +165,11 @@ export class Metrics implements VersionObservers {
           inputNs: 0n,
           inferNs: 0n,
           outputNs: 0n,
+          cached: false,
+          cacheHits: 0,
+          cacheHitNs: 0n,
+          cacheMisses: 0,
+          cacheMissNs: 0n,
           pending: 0,
           loadSeconds: 0,
           histograms: series.histograms ? histograms(this.options.settings.buckets) : undefined,
@@ -160,6 +186,11 @@ export class Metrics implements VersionObservers {
       t.inputNs += f.computeInput.ns;
       t.inferNs += f.computeInfer.ns;
       t.outputNs += f.computeOutput.ns;
+      t.cached ||= series.watch.responseCache === true;
+      t.cacheHits += f.cacheHit.count;
+      t.cacheHitNs += f.cacheHit.ns;
+      t.cacheMisses += f.cacheMiss.count;
+      t.cacheMissNs += f.cacheMiss.ns;
       t.pending += series.watch.pending();
       t.loadSeconds = Math.max(t.loadSeconds, series.loadSeconds);
       if (series.histograms && t.histograms) {
@@ -223,6 +254,7 @@ export class Metrics implements VersionObservers {
     register(registry, 'v2serve_model_state', 'Model version state: 1 for its current state, 0 for the others', 'gauge', () =>
       [...this.states.values()].flatMap(({ labels, state }) => STATES.map((s) => ({ labels: { ...labels, state: s }, value: s === state ? 1 : 0 }))),
     );
+    this.registerCacheFamilies();
     const { publisher } = this.options;
     if (publisher) {
       const counts = (name: string, help: string, type: 'counter' | 'gauge', pick: (c: PublisherCounts) => number): void =>
@@ -232,6 +264,32 @@ export class Metrics implements VersionObservers {
       counts('v2serve_monitoring_events_failed_total', 'Inference events whose encoding or publish failed', 'counter', (c) => c.failed);
       counts('v2serve_monitoring_events_pending', 'Inference events queued for NATS now', 'gauge', (c) => c.pending);
     }
+  }
+
+  /**
+   * Triton's response cache metrics: per model (only those using the cache) the hit and
+   * miss counts and durations; server-wide the local cache's own gauges.
+   */
+  private registerCacheFamilies(): void {
+    const { registry } = this;
+    const perCachedVersion = (name: string, help: string, value: (t: Totals) => number): void =>
+      register(registry, name, help, 'counter', () => this.totals().flatMap((t) => (t.cached ? [{ labels: t.labels, value: value(t) }] : [])));
+    perCachedVersion('nv_cache_num_hits_per_model', 'Number of cache hits per model', (t) => t.cacheHits);
+    perCachedVersion('nv_cache_hit_duration_per_model', 'Total cache hit duration per model, in microseconds', (t) => us(t.cacheHitNs));
+    perCachedVersion('nv_cache_num_misses_per_model', 'Number of cache misses per model', (t) => t.cacheMisses);
+    perCachedVersion('nv_cache_miss_duration_per_model', 'Total cache miss (insert+lookup) duration per model, in microseconds', (t) => us(t.cacheMissNs));
+    const { responseCache } = this.options;
+    if (!responseCache) return;
+    const gauge = (name: string, help: string, pick: (c: ResponseCacheCounts) => number): void =>
+      register(registry, name, help, 'gauge', () => [{ labels: {}, value: pick(responseCache()) }]);
+    gauge('nv_cache_util', 'Cache utilization [0.0 - 1.0]', (c) => c.bytes / c.capacity);
+    gauge('nv_cache_num_entries', 'Number of responses stored in response cache', (c) => c.entries);
+    gauge('nv_cache_num_lookups', 'Number of cache lookups in response cache', (c) => c.lookups);
+    gauge('nv_cache_num_hits', 'Number of cache hits in response cache', (c) => c.hits);
+    gauge('nv_cache_num_misses', 'Number of cache misses in response cache', (c) => c.misses);
+    gauge('nv_cache_num_evictions', 'Number of cache evictions in response cache', (c) => c.evictions);
+    gauge('nv_cache_lookup_duration', 'Total cache lookup duration (hit and miss), in microseconds', (c) => Math.floor(c.lookupNs / 1000));
+    gauge('nv_cache_insertion_duration', 'Total cache insertion duration, in microseconds', (c) => Math.floor(c.insertNs / 1000));
   }
 }
 

@@ -70,7 +70,8 @@ function responseJson(e: InferenceEvent, maxElements: number): JsonValue {
   const outputs = e.logged
     ? toJson(e.logged.outputs ?? [], maxElements)
     : e.outputs.map((t) => tensorToJson(t, maxElements));
-  return { outputs };
+  // An answer from the response cache says so: the model did not run for it.
+  return e.cacheHit ? { outputs, cache_hit: true } : { outputs };
 }
 
 /** Encodes a sampled event; after this the row holds no reference to the event's tensors. */

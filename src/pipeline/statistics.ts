@@ -58,6 +58,10 @@ export class VersionStatistics {
   readonly computeInput = new Duration();
   readonly computeInfer = new Duration();
   readonly computeOutput = new Duration();
+  /** Requests answered from the response cache, with the time their lookups took. */
+  readonly cacheHit = new Duration();
+  /** Requests the response cache missed, with the time their lookups and insertions took. */
+  readonly cacheMiss = new Duration();
   private readonly batches = new Map<number, BatchStatistics>();
 
   /**
@@ -85,6 +89,16 @@ export class VersionStatistics {
     batch.computeInput.add(timings.inputNs);
     batch.computeInfer.add(timings.inferNs);
     batch.computeOutput.add(timings.outputNs);
+  }
+
+  /**
+   * A request answered from the response cache, as Triton counts it: a success with its
+   * queue time, no inference, execution or compute phase.
+   */
+  recordCacheHit(totalNs: number, queueNs: number, lookupNs: number): void {
+    this.success.add(totalNs);
+    this.queue.add(queueNs);
+    this.cacheHit.add(lookupNs);
   }
 
   recordFailure(totalNs: number): void {

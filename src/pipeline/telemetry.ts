@@ -9,11 +9,15 @@ import { VersionStatistics } from './statistics.js';
 import type { CallBase } from './types.js';
 import type { Completed } from './version-pipeline.js';
 
+const NO_METRICS: Readonly<Record<string, never>> = Object.freeze(dictionary<never>());
+
 export interface VersionIdentity {
   readonly name: string;
   readonly version: string;
   /** config.pbtxt metric_tags: the labels of a failure, when the model never answered. */
   readonly metricTags: ReadonlyMap<string, string>;
+  /** It answers from the server's response cache. */
+  readonly responseCache?: boolean;
 }
 
 /** Which instance served a request, as events name it. */
@@ -35,7 +39,7 @@ export class VersionTelemetry {
     pending: () => number = () => 0,
   ) {
     this.configLabels = Object.freeze(dictionary(identity.metricTags));
-    this.observer = observers.observe(identity.name, identity.version, { figures: this.statistics, pending });
+    this.observer = observers.observe(identity.name, identity.version, { figures: this.statistics, responseCache: identity.responseCache ?? false, pending });
   }
 
   /** One execution of a batching scheduler (a batch is one execution of many requests). */
@@ -44,10 +48,14 @@ export class VersionTelemetry {
   }
 
   succeeded(call: CallBase, done: Completed, instance: InstanceIdentity): void {
-    const { timings, output } = done;
-    const totalNs = timings.queueNs + timings.inputNs + timings.inferNs + timings.outputNs;
-    this.statistics.recordSuccess(totalNs, timings, done.rows);
-    if (!done.batched) this.statistics.recordExecution(done.rows, timings);
+    const { timings, output, cache } = done;
+    const totalNs = timings.queueNs + timings.inputNs + timings.inferNs + timings.outputNs + (cache?.ns ?? 0);
+    if (cache?.hit) this.statistics.recordCacheHit(totalNs, timings.queueNs, cache.ns);
+    else {
+      this.statistics.recordSuccess(totalNs, timings, done.rows);
+      if (!done.batched) this.statistics.recordExecution(done.rows, timings);
+      if (cache) this.statistics.cacheMiss.add(cache.ns);
+    }
     this.observer.succeeded(timings);
     if (this.events.wantsInferenceEvents?.() === false) return;
     this.events.emit({
@@ -55,17 +63,19 @@ export class VersionTelemetry {
       modelClass: instance.modelClass,
       model: this.identity.name,
       version: this.identity.version,
-      instance: output.instance ?? instance.label,
-      labels: output.labels,
+      // An answer from the cache ran on no instance.
+      instance: output ? (output.instance ?? instance.label) : '',
+      labels: output ? output.labels : this.configLabels,
       op: done.operation,
       requestId: call.requestId,
       arrivedAtMs: Date.now() - Math.floor(totalNs / 1e6),
       durationNs: BigInt(totalNs),
-      inputs: output.inputs ?? done.inputs,
+      inputs: output?.inputs ?? done.inputs,
       outputs: done.outputs,
-      ...(output.logged ? { logged: output.logged } : {}),
+      ...(output?.logged ? { logged: output.logged } : {}),
       parameters: call.parameters,
-      metrics: output.metrics,
+      metrics: output ? output.metrics : NO_METRICS,
+      ...(cache?.hit ? { cacheHit: true } : {}),
     });
   }
 

@@ -1,6 +1,8 @@
 // One request through a version: decode and check the inputs, hand the job to the
 // scheduler, select and classify the outputs, encode them. Returns the answer and how long
-// each phase took; what is recorded about it is the telemetry's business.
+// each phase took; what is recorded about it is the telemetry's business. With the response
+// cache on, a request whose answer is kept skips the scheduler and the model.
+import type { CachedResponse, ResponseCache } from '../cache/index.js';
 import type { ModelConfig } from '../../generated/model_config.js';
 import type { ExecutionJob, ExecutionOutput, RequestedOutput } from '../model/index.js';
 import { checkSequenceRequest, nowNs, type Scheduled, type Scheduler } from '../scheduling/index.js';
@@ -22,6 +24,13 @@ export interface PipelineSpec {
   readonly path: string;
 }
 
+/** What the response cache did for a request: found its answer, or missed and kept it. */
+export interface CacheOutcome {
+  readonly hit: boolean;
+  /** A hit: looking the answer up; a miss: looking up and inserting (Triton's cache_hit / cache_miss durations). */
+  readonly ns: number;
+}
+
 /** A request that went through: what telemetry needs to know of it. */
 export interface Completed {
   readonly operation: string;
@@ -29,12 +38,15 @@ export interface Completed {
   readonly inputs: readonly Tensor[];
   /** The outputs sent, after selection and classification. */
   readonly outputs: readonly Tensor[];
-  readonly output: ExecutionOutput;
+  /** What the model answered; absent when the answer came from the response cache. */
+  readonly output: ExecutionOutput | undefined;
   readonly timings: RequestTimings;
   /** Batch rows of the request. */
   readonly rows: number;
   /** It ran in a dynamic batch, whose execution the scheduler recorded. */
   readonly batched: boolean;
+  /** Absent when the version does not use the response cache. */
+  readonly cache: CacheOutcome | undefined;
 }
 
 /** The answer, as the way in that took the call hands it back. */
@@ -46,13 +58,18 @@ export class VersionPipeline {
   private readonly labels: Labels;
   /** config.pbtxt reshapes: the model sees its inputs and makes its outputs in their reshape shape. */
   private readonly reshapes: Reshapes;
+  /** This load of the version, in its requests' cache keys. */
+  private readonly cacheLoad: number;
 
   constructor(
     private readonly spec: PipelineSpec,
     private readonly scheduler: Scheduler,
+    /** The server's response cache, when the version's config enables it. */
+    private readonly cache?: ResponseCache,
   ) {
     this.labels = new Labels(spec.config, spec.path);
     this.reshapes = new Reshapes(spec.io);
+    this.cacheLoad = cache ? cache.newLoad() : 0;
   }
 
   // run and runTensors spell out the same phases rather than share one runner taking
@@ -64,6 +81,17 @@ export class VersionPipeline {
     const decodeStart = nowNs();
     const job = this.checkedJob(call, operation, decodeInputs(call.inputs, this.spec.io), undefined);
     const inputNs = Math.round(nowNs() - decodeStart);
+    const { cache } = this;
+    // Looked up once the request proved valid: an invalid one never got an answer to keep.
+    const lookup = cache?.lookup({
+      model: this.spec.name,
+      version: this.spec.version,
+      load: this.cacheLoad,
+      inputs: job.tensors,
+      outputs: call.outputs,
+      parameters: call.parameters,
+    });
+    if (lookup?.response) return this.cacheHit(call, job, lookup.response, lookup.ns);
     const scheduled = await this.scheduler.schedule(job, signal);
     const encodeStart = nowNs();
     const { output } = scheduled;
@@ -79,10 +107,41 @@ export class VersionPipeline {
       outputs: encoded.outputs,
       raw: encoded.raw,
     };
-    return this.answered(call, job, scheduled, outputs, result, inputNs, encodeStart);
+    if (!cache || !lookup) return this.answered(call, job, scheduled, outputs, result, inputNs, encodeStart, undefined);
+    const insertNs = cache.insert(lookup.key, outputs, output.parameters);
+    return this.answered(call, job, scheduled, outputs, result, inputNs, encodeStart, { hit: false, ns: lookup.ns + insertNs }, insertNs);
   }
 
-  /** Another model's call: its tensors checked as the wire's would be, the output tensors handed back as they are. */
+  /** The kept answer, under this request's id; the wire's raw list is the request's own (shared-memory outputs empty its entries). */
+  private cacheHit(call: InferCall, job: ExecutionJob, cached: CachedResponse, lookupNs: number): Answered<InferResult> {
+    const result: InferResult = {
+      model: this.spec.name,
+      version: this.spec.version,
+      id: call.id,
+      parameters: cached.parameters,
+      outputs: cached.encoded.slice(),
+      raw: cached.raw.slice(),
+    };
+    const totalNs = Number(process.hrtime.bigint() - call.arrivedNs);
+    return {
+      result,
+      operation: job.operation,
+      inputs: job.tensors,
+      outputs: cached.outputs,
+      output: undefined,
+      // As Triton's: a hit's time before its lookup is queue time, no compute phase is recorded.
+      timings: { queueNs: Math.max(0, totalNs - lookupNs), inputNs: 0, inferNs: 0, outputNs: 0 },
+      rows: batchSize(job.tensors, this.spec.io),
+      batched: false,
+      cache: { hit: true, ns: lookupNs },
+    };
+  }
+
+  /**
+   * Another model's call: its tensors checked as the wire's would be, the output tensors
+   * handed back as they are. Never answered from the response cache: the caller owns the
+   * tensors it gets and may change them (Triton caches requests from clients, not steps).
+   */
   async runTensors(call: TensorCall, signal: AbortSignal): Promise<Answered<TensorResult>> {
     const operation = requestOperation(call);
     const decodeStart = nowNs();
@@ -95,7 +154,7 @@ export class VersionPipeline {
     const selected = selectOutputs(produced, call.outputs, this.spec.name, this.spec.io);
     const outputs = call.outputs.some(isClassified) ? await this.classifyOutputs(selected, call.outputs) : selected;
     const result: TensorResult = { model: this.spec.name, version: this.spec.version, id: call.id, parameters: output.parameters, outputs };
-    return this.answered(call, job, scheduled, outputs, result, inputNs, encodeStart);
+    return this.answered(call, job, scheduled, outputs, result, inputNs, encodeStart, undefined);
   }
 
   /** The request's other fields checked, and the job for the scheduler. */
@@ -124,8 +183,11 @@ export class VersionPipeline {
     result: R,
     inputNs: number,
     encodeStart: number,
+    cache: CacheOutcome | undefined,
+    insertNs = 0,
   ): Answered<R> {
-    const outputNs = Math.round(nowNs() - encodeStart);
+    // The cache's time is its own figure, in no phase.
+    const outputNs = Math.max(0, Math.round(nowNs() - encodeStart) - insertNs);
     const { output } = scheduled;
     // The arrival is the transport's bigint reading; the phases within it, the number clock's.
     const totalNs = Number(process.hrtime.bigint() - call.arrivedNs);
@@ -140,9 +202,10 @@ export class VersionPipeline {
       outputs,
       output,
       // Two clocks' roundings must not make a queue of nothing negative.
-      timings: { queueNs: Math.max(0, totalNs - inputNs - inferNs - outputNs), inputNs, inferNs, outputNs },
+      timings: { queueNs: Math.max(0, totalNs - inputNs - inferNs - outputNs - (cache?.ns ?? 0)), inputNs, inferNs, outputNs },
       rows: batchSize(job.tensors, this.spec.io),
       batched: scheduled.batched,
+      cache,
     };
   }
 

@@ -268,7 +268,12 @@ export const CONFIG_FIELDS: ReadonlyMap<string, ConfigFieldTreatment> = new Map<
   ...subtree('batch_output', refused('batch outputs are not implemented'), ['target_name', 'kind', 'source_input']),
   ...subtree('model_repository_agents', refused('repository agents are not run'), ['agents', 'agents.name', 'agents.parameters']),
   ['response_cache', honored(GROUP)],
-  ['response_cache.enable', refused('the response cache is not implemented')],
+  [
+    'response_cache.enable',
+    honored(
+      "a repeated request is answered from the server's response cache without running the model (src/cache; `--cache-config local,size=BYTES`, without it the load logs that there is no cache); refused with `sequence_batching` or a decoupled model",
+    ),
+  ],
   ['runtime', ignored("names the library a Triton backend loads; v2serve finds a model's module or backend itself")],
   ...subtree('model_metrics', ignored("per-model metric settings are not applied: every model's histograms have the server's buckets"), [
     'metric_control',

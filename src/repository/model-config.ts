@@ -143,6 +143,32 @@ export function ignoredConfigFields(config: ModelConfig, runtime: ConfigRuntime)
   return ignored;
 }
 
+/** Why a model's answers cannot be cached (Triton's rule), or undefined. */
+function uncacheable(config: ModelConfig): string | undefined {
+  if (config.sequenceBatching !== undefined) return "'sequence_batching': a sequence's answers depend on its earlier requests";
+  if (config.modelTransactionPolicy?.decoupled) return "'model_transaction_policy.decoupled': a decoupled model answers with a stream of responses";
+  return undefined;
+}
+
+/**
+ * As Triton: the response cache serves neither a model with a sequence batcher (an answer
+ * depends on the sequence's earlier requests) nor a decoupled one (it answers with a
+ * stream, not one response), nor an ensemble with such a step model. Refused whether or
+ * not the server has a cache.
+ */
+export function checkResponseCache(config: ModelConfig, steps: ReadonlyMap<string, ModelConfig> = new Map()): void {
+  if (!config.responseCache?.enable) return;
+  let conflict = uncacheable(config);
+  for (const [step, stepConfig] of steps) {
+    if (conflict) break;
+    const why = uncacheable(stepConfig);
+    if (why) conflict = `step model '${step}' with ${why}`;
+  }
+  if (conflict) {
+    throw new InferenceError('INVALID_ARGUMENT', `config field 'response_cache.enable' cannot be used with ${conflict}; disable the response cache`);
+  }
+}
+
 /**
  * Fills the defaults Triton fills for the fields clients read, and checks what
  * v2serve relies on. `directoryName` is the model's directory, the model's name.

@@ -4,6 +4,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import type { ResponseCache } from '../cache/index.js';
 import type { ModelConfig } from '../../generated/model_config.js';
 import {
   checkStepIO,
@@ -27,7 +28,7 @@ import { createInstance } from './instance-factory.js';
 import { KeyedLock } from './keyed-lock.js';
 import { RepositoryCalls } from './model-calls.js';
 import { checkInside, checkModelName, parseVersion, readModelConfig, scanModels, selectVersions, stepModelsOnDisk } from './layout.js';
-import { configParameters, configRuntime, ignoredConfigFields, ioSpec, normalizeConfig } from './model-config.js';
+import { checkResponseCache, configParameters, configRuntime, ignoredConfigFields, ioSpec, normalizeConfig } from './model-config.js';
 import { writeModelOverride, type ModelOverride } from './model-override.js';
 import { ModelVersion } from './model-version.js';
 import { interimVersions, servingAfterReload } from './reload.js';
@@ -66,6 +67,8 @@ export interface RepositoryOptions {
   readonly backends?: readonly ModelBackend[];
   /** Triton's config auto-complete (default on; --disable-auto-complete-config turns it off). */
   readonly autoCompleteConfig?: boolean;
+  /** The server's response cache (--cache-config), for models whose config enables it; absent: none. */
+  readonly responseCache?: ResponseCache;
 }
 
 export interface TensorMetadata {
@@ -241,6 +244,10 @@ export class ModelRepository {
         ensemble = ensemblePlan(config);
         await this.loadSteps(ensemble, [...via, name]);
       }
+      checkResponseCache(config, ensemble ? this.stepConfigs(ensemble) : undefined);
+      if (config.responseCache?.enable && !this.options.responseCache) {
+        log.info("config field 'response_cache.enable' is set but the server has no response cache (--cache-config local,size=BYTES): every request runs the model");
+      }
     } catch (err) {
       const reason = `failed to load '${name}': ${errorMessage(err)}`;
       if (serving) {
@@ -329,6 +336,11 @@ export class ModelRepository {
     );
   }
 
+  /** The configs of an ensemble's step models, loaded by now. */
+  private stepConfigs(plan: EnsemblePlan): Map<string, ModelConfig> {
+    return new Map(stepModels(plan).map(({ model, version }) => [model, this.resolve(model, version).config] as const));
+  }
+
   /** Readiness of an ensemble: every step model has its version ready; else why not. */
   private stepsUnready(plan: EnsemblePlan): string | undefined {
     for (const { model, version } of stepModels(plan)) {
@@ -368,6 +380,7 @@ export class ModelRepository {
       loadWaitMs,
       log,
       onState: () => this.followSteps(name),
+      ...(config.responseCache?.enable && this.options.responseCache ? { responseCache: this.options.responseCache } : {}),
     });
     const context: ModelContext = {
       name,

@@ -2,6 +2,7 @@
 // instance it runs on, and the way in for requests: admission, readiness, the pipeline,
 // telemetry.
 import type { Logger } from 'pino';
+import type { ResponseCache } from '../cache/index.js';
 import type { ModelConfig } from '../../generated/model_config.js';
 import { InferenceError, abortError } from '../errors.js';
 import { dictionary } from '../dictionary.js';
@@ -39,6 +40,8 @@ export interface VersionOptions {
   readonly log?: Logger;
   /** Told after every change of state (ensembles follow their step models' readiness). */
   readonly onState?: () => void;
+  /** The server's response cache, when the config enables it and the server has one. */
+  readonly responseCache?: ResponseCache;
 }
 
 export class ModelVersion {
@@ -65,7 +68,7 @@ export class ModelVersion {
     this.describe = `model '${this.name}' version ${this.version}`;
     this.timeoutIsQueuePolicy = options.scheduling.batching?.queues?.timeouts === true;
     this.telemetry = new VersionTelemetry(
-      { name: this.name, version: this.version, metricTags: this.config.metricTags },
+      { name: this.name, version: this.version, metricTags: this.config.metricTags, responseCache: options.responseCache !== undefined },
       options.events,
       options.observers,
       () => this.scheduler.pending(),
@@ -78,7 +81,7 @@ export class ModelVersion {
       onExecution: (execution) => this.telemetry.execution(execution),
       ...(options.log ? { log: options.log } : {}),
     });
-    this.pipeline = new VersionPipeline(options, this.scheduler);
+    this.pipeline = new VersionPipeline(options, this.scheduler, options.responseCache);
     this.loaded = new Promise<void>((resolve, reject) => {
       this.settle = { resolve, reject };
     });

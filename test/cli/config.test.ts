@@ -50,7 +50,23 @@ describe('parseConfig', () => {
     assert.equal(parseConfig([...both].reverse()).backendSettings.onnxruntime['default-max-batch-size'], 8);
   });
 
+  test("--cache-config: Triton's local cache and its size in bytes; none without the flag", () => {
+    assert.equal(parseConfig([]).responseCache, undefined);
+    assert.deepEqual(parseConfig(['--cache-config=local,size=1048576']).responseCache, { sizeBytes: 1048576 });
+    assert.deepEqual(parseConfig(['--cache-config', 'local,size=1']).responseCache, { sizeBytes: 1 });
+  });
+
   for (const [args, message] of [
+    [['--cache-config=redis,host=localhost'], /--cache-config 'redis,host=localhost': unknown cache 'redis' \(v2serve has only the 'local' cache\)/],
+    [['--cache-config=local,size=0'], /--cache-config local,size must be an integer in 1\.\.9007199254740991, got '0'/],
+    [['--cache-config=local,size=1MB'], /--cache-config local,size must be an integer/],
+    [['--cache-config=local,size=-5'], /--cache-config local,size must be an integer/],
+    [['--cache-config=local,constructor=5'], /--cache-config 'local,constructor=5': no such setting 'constructor' for the 'local' cache \(known: size\)/],
+    [['--cache-config=size=100'], /--cache-config 'size=100' must be <cache>,<setting>=<value>/],
+    [['--cache-config=local,size='], /--cache-config 'local,size=' must be/],
+    [['--cache-config=local,=5'], /--cache-config 'local,=5' must be/],
+    [['--cache-config=local'], /--cache-config 'local' must be/],
+    [['--cache-config=local,size=10', '--cache-config=local,size=20'], /--cache-config 'local,size=20': local,size is given twice/],
     [['--grpc-port=70000'], /--grpc-port must be an integer in 0\.\.65535, got '70000'/],
     [['--strict-readiness=maybe'], /--strict-readiness must be true or false/],
     [['--log-format=xml'], /--log-format must be one of default, ISO8601/],

@@ -17,6 +17,8 @@ function figures(success: number): VersionFigures {
     computeInput: duration(success, 500_000n),
     computeInfer: duration(success, 1_000_000n),
     computeOutput: duration(success, 500_000n),
+    cacheHit: duration(0, 0n),
+    cacheMiss: duration(0, 0n),
   };
 }
 
@@ -135,5 +137,31 @@ describe('Metrics', () => {
     assert.match(text, /^v2serve_monitoring_events_dropped_total 1$/m);
     assert.match(text, /^v2serve_monitoring_events_failed_total 2$/m);
     assert.match(text, /^v2serve_monitoring_events_pending 3$/m);
+  });
+
+  test("Triton's per-model cache families, only for versions using the cache; the cache's own gauges only with a cache", async () => {
+    const m = new Metrics({
+      settings: DEFAULT_METRICS_SETTINGS,
+      intervalMs: 60_000,
+      log: pino({ level: 'silent' }),
+      responseCache: () => ({ entries: 2, bytes: 250, capacity: 1000, lookups: 7, hits: 4, misses: 3, evictions: 1, lookupNs: 9_999, insertNs: 3_000 }),
+    });
+    m.observe('cached', '1', { figures: { ...figures(3), cacheHit: duration(2, 4_000n), cacheMiss: duration(1, 6_000n) }, responseCache: true, pending: () => 0 });
+    m.observe('plain', '1', { figures: figures(1), pending: () => 0 });
+    const text = await m.exposition();
+    assert.match(text, /^nv_cache_num_hits_per_model\{model="cached",version="1"\} 2$/m);
+    assert.match(text, /^nv_cache_hit_duration_per_model\{model="cached",version="1"\} 4$/m);
+    assert.match(text, /^nv_cache_num_misses_per_model\{model="cached",version="1"\} 1$/m);
+    assert.match(text, /^nv_cache_miss_duration_per_model\{model="cached",version="1"\} 6$/m);
+    assert.doesNotMatch(text, /_per_model\{model="plain"/);
+    assert.match(text, /^nv_cache_util 0.25$/m);
+    assert.match(text, /^nv_cache_num_entries 2$/m);
+    assert.match(text, /^nv_cache_num_lookups 7$/m);
+    assert.match(text, /^nv_cache_num_hits 4$/m);
+    assert.match(text, /^nv_cache_num_misses 3$/m);
+    assert.match(text, /^nv_cache_num_evictions 1$/m);
+    assert.match(text, /^nv_cache_lookup_duration 9$/m);
+    assert.match(text, /^nv_cache_insertion_duration 3$/m);
+    assert.doesNotMatch(await metrics().exposition(), /^nv_cache_num_entries/m);
   });
 });
