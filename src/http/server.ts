@@ -12,7 +12,7 @@ import { newRequestId } from '../request-id.js';
 import type { ProtocolRestriction } from '../restrictions.js';
 import { readBody } from './body.js';
 import { ConnectionSignal } from './connection-signal.js';
-import { findRoute, type Reply, type RequestNote, type Route, type RouteContext } from './routes.js';
+import { findRoute, type Reply, type ReplyStream, type RequestNote, type Route, type RouteContext } from './routes.js';
 import { toErrorReply } from './status.js';
 import { listen } from '../listen.js';
 
@@ -61,8 +61,9 @@ function responseEncoding(message: IncomingMessage): 'gzip' | 'deflate' | undefi
  * Sends `reply` in one write, headers and body together; gives the body bytes sent, at once
  * unless the answer is compressed first.
  */
-function send(message: IncomingMessage, response: ServerResponse, reply: Reply): number | Promise<number> {
+function send(message: IncomingMessage, response: ServerResponse, reply: Reply, mapError: (err: unknown) => string): number | Promise<number> {
   if (response.destroyed) return 0;
+  if (reply.stream !== undefined) return sendStream(response, reply.status, reply.stream, mapError);
   if (reply.json === undefined) {
     response.writeHead(reply.status, { 'Content-Length': 0 }).end();
     return 0;
@@ -91,6 +92,47 @@ function send(message: IncomingMessage, response: ServerResponse, reply: Reply):
 }
 
 const NO_BLOBS: readonly Uint8Array[] = [];
+
+/** Resolves once `response` can take more (or is gone). */
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
+}
+
+/**
+ * Sends each chunk as it comes (chunked transfer). A full socket buffer holds the next chunk
+ * back until it drains: a slow reader slows the producer instead of growing the server's
+ * memory. A client that goes away ends the stream (its producer sees its signal abort); an
+ * error after the first chunk ends it with the stream's error chunk.
+ */
+async function sendStream(response: ServerResponse, status: number, stream: ReplyStream, mapError: (err: unknown) => string): Promise<number> {
+  response.writeHead(status, { 'Content-Type': stream.contentType });
+  response.flushHeaders();
+  let bytes = 0;
+  try {
+    for await (const chunk of stream.chunks) {
+      if (response.destroyed) break;
+      bytes += Buffer.byteLength(chunk);
+      if (!response.write(chunk)) await drained(response);
+    }
+  } catch (err) {
+    const message = mapError(err);
+    if (!response.destroyed) {
+      const chunk = stream.errorChunk(message);
+      bytes += Buffer.byteLength(chunk);
+      response.write(chunk);
+    }
+  }
+  response.end();
+  return bytes;
+}
 
 async function sendCompressed(response: ServerResponse, status: number, json: string, binary: readonly Uint8Array[], encoding: 'gzip' | 'deflate'): Promise<number> {
   const body = await COMPRESS[encoding](Buffer.concat([Buffer.from(json, 'utf8'), ...binary]));
@@ -159,7 +201,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         bytesIn = body.byteLength;
         const reply = await route.handle(context, { message, params, body, arrivedNs, signal, note });
         status = reply.status;
-        bytesOut = send(message, response, reply);
+        bytesOut = send(message, response, reply, (err) => toErrorReply(err, log, idOf(note)).message);
         if (typeof bytesOut !== 'number') bytesOut = await bytesOut;
       } catch (err) {
         const failure = toErrorReply(err, log, idOf(note));
@@ -167,7 +209,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         // A body left unread would be parsed as the next request on this connection; once
         // shutdown started, the connection is not kept for another.
         if (!message.complete || calls.shuttingDown) response.setHeader('Connection', 'close');
-        bytesOut = await send(message, response, { status, json: JSON.stringify({ error: failure.message }) });
+        bytesOut = await send(message, response, { status, json: JSON.stringify({ error: failure.message }) }, () => failure.message);
       }
       if (!requests) return;
       const about = found?.route.about?.(found.params);
