@@ -29,6 +29,8 @@ export interface InferenceEvent {
   readonly parameters: Readonly<Record<string, unknown>>;
   /** Metrics the model set with setMetric(), as they were when this request finished. */
   readonly metrics: Readonly<Record<string, MetricValue>>;
+  /** A decoupled model's request: how many responses it sent (its outputs are not in the event). */
+  readonly responses?: number;
   readonly error?: { readonly message: string; readonly code: string; readonly stack?: string };
 }
 
@@ -100,6 +102,8 @@ export interface VersionObserver {
   succeeded(timings: PhaseTimings): void;
   /** `code` is the failure's ErrorCode ('INTERNAL' for anything that is no InferenceError). */
   failed(code: string): void;
+  /** A decoupled model's response: `ns` since the request arrived (`first`) or since its previous response. */
+  responded?(ns: number, first: boolean): void;
   loaded(seconds: number): void;
   /** The version stopped for good (unloaded, failed to load, replaced): its figures go. */
   closed(): void;

@@ -9,12 +9,13 @@ export type {
   ModelCallResult,
 } from './model-calls.js';
 export { callInputs } from './model-calls.js';
-export { runHooks } from './hooks.js';
+export { DECOUPLED_FIELD, isPredictStream, runHooks } from './hooks.js';
 export { buildRequest } from './hook-request.js';
 export {
   createModelServer,
   findModelModule,
   InProcessInstance,
+  isDecoupled,
   type AvailabilityListener,
   type ModelInstance,
 } from './instance.js';
@@ -29,5 +30,8 @@ export type {
   ParamValue,
   Parameters,
   PredictOutputs,
+  PredictStream,
   RequestedOutput,
+  ResponseSink,
+  StreamedOutput,
 } from './types.js';

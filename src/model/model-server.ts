@@ -24,6 +24,7 @@ import type {
   ParamValue,
   Parameters,
   PredictOutputs,
+  PredictStream,
 } from './types.js';
 
 /** What the repository gives a model server when it creates it. */
@@ -96,7 +97,12 @@ export abstract class ModelServer {
     return undefined;
   }
 
-  abstract predict(request: InferRequest, signal: AbortSignal): Promise<PredictOutputs> | PredictOutputs;
+  /**
+   * A decoupled model (config `model_transaction_policy { decoupled: true }`) may answer zero,
+   * one or many times: write predict as an `async function*` that yields each response's
+   * outputs (and may `return` a last one, marked final); stop when `signal` fires.
+   */
+  abstract predict(request: InferRequest, signal: AbortSignal): Promise<PredictOutputs> | PredictOutputs | PredictStream;
 
   explain(_request: InferRequest, _signal: AbortSignal): Promise<PredictOutputs> | PredictOutputs {
     throw new InferenceError('UNIMPLEMENTED', `model '${this.name}' does not implement operation 'explain'`);

@@ -55,3 +55,12 @@ export interface InferResult {
   readonly raw: Uint8Array[];
 }
 
+
+/**
+ * One response of a streamed inference (DataPlane.inferStream). `final`: the model marked it
+ * as the request's last; a model that ends without marking one leaves every `final` false.
+ */
+export interface StreamedResult {
+  readonly result: InferResult;
+  readonly final: boolean;
+}

@@ -2,14 +2,14 @@
 // scheduler, select and classify the outputs, encode them. Returns the answer and how long
 // each phase took; what is recorded about it is the telemetry's business.
 import type { ModelConfig } from '../../generated/model_config.js';
-import type { ExecutionJob, ExecutionOutput, RequestedOutput } from '../model/index.js';
+import type { ExecutionJob, ExecutionOutput, RequestedOutput, StreamedOutput } from '../model/index.js';
 import { checkSequenceRequest, nowNs, type Scheduled, type Scheduler } from '../scheduling/index.js';
 import { batchSize, checkTensors, decodeInputs, encodeOutputs, type IOSpec, type Tensor } from '../tensor/index.js';
 import { Labels, checkClassifiable, classificationCount, classify } from './classification.js';
 import { checkRequestedOutputs, selectOutputs } from './outputs.js';
 import { requestOperation } from './request-deadline.js';
 import type { RequestTimings } from './statistics.js';
-import type { CallBase, InferCall, InferResult, TensorCall, TensorResult } from './types.js';
+import type { CallBase, InferCall, InferResult, StreamedResult, TensorCall, TensorResult } from './types.js';
 
 const isClassified = (output: RequestedOutput): boolean => classificationCount(output) !== undefined;
 
@@ -40,6 +40,17 @@ export interface Completed {
 /** The answer, as the way in that took the call hands it back. */
 export interface Answered<R> extends Completed {
   readonly result: R;
+}
+
+/** A decoupled model's request that went through: its responses were delivered as made. */
+export interface StreamCompleted {
+  readonly operation: string;
+  readonly inputs: readonly Tensor[];
+  readonly output: ExecutionOutput;
+  readonly timings: RequestTimings;
+  readonly rows: number;
+  /** Responses delivered. */
+  readonly responses: number;
 }
 
 export class VersionPipeline {
@@ -91,6 +102,49 @@ export class VersionPipeline {
     const outputs = call.outputs.some(isClassified) ? await this.classifyOutputs(selected, call.outputs) : selected;
     const result: TensorResult = { model: this.spec.name, version: this.spec.version, id: call.id, parameters: output.parameters, outputs };
     return this.answered(call, job, scheduled, outputs, result, inputNs, encodeStart);
+  }
+
+  /**
+   * A decoupled model's request: checked and decoded once, then each response the model
+   * makes selected, classified and encoded, and handed to `deliver`, whose promise the model's
+   * next response waits for.
+   */
+  async runStream(call: InferCall, signal: AbortSignal, deliver: (response: StreamedResult) => Promise<void>): Promise<StreamCompleted> {
+    const operation = requestOperation(call);
+    const decodeStart = nowNs();
+    const checked = this.checkedJob(call, operation, decodeInputs(call.inputs, this.spec.io), undefined);
+    const inputNs = Math.round(nowNs() - decodeStart);
+    const { name, version, io } = this.spec;
+    const classified = call.outputs.some(isClassified);
+    let outputNs = 0;
+    let responses = 0;
+    const job: ExecutionJob = {
+      ...checked,
+      responses: async (response: StreamedOutput): Promise<void> => {
+        const encodeStart = nowNs();
+        const selected = selectOutputs(response.outputs, call.outputs, name, io);
+        const outputs = classified ? await this.classifyOutputs(selected, call.outputs) : selected;
+        const encoded = encodeOutputs(outputs);
+        const result: InferResult = { model: name, version, id: call.id, parameters: response.parameters, outputs: encoded.outputs, raw: encoded.raw };
+        outputNs += Math.round(nowNs() - encodeStart);
+        responses++;
+        await deliver({ result, final: response.final });
+      },
+    };
+    const scheduled = await this.scheduler.schedule(job, signal);
+    const { output } = scheduled;
+    const totalNs = Number(process.hrtime.bigint() - call.arrivedNs);
+    const runNs = output.inferNs === undefined ? scheduled.inferNs : Number(output.inferNs);
+    // The output phase happened inside the run, between the model's responses.
+    const inferNs = Math.max(0, runNs - outputNs);
+    return {
+      operation,
+      inputs: job.tensors,
+      output,
+      timings: { queueNs: Math.max(0, totalNs - inputNs - inferNs - outputNs), inputNs, inferNs, outputNs },
+      rows: batchSize(job.tensors, io),
+      responses,
+    };
   }
 
   /** The request's other fields checked, and the job for the scheduler. */

@@ -19,7 +19,7 @@ import { dictionary } from '../dictionary.js';
 import { InferenceError, errorMessage } from '../errors.js';
 import type { EventSink, ModelState, VersionObservers } from '../events.js';
 import { findModelModule, type ModelContext, type ModelInstance, type Parameters } from '../model/index.js';
-import type { InferCall, InferResult, VersionStatistics } from '../pipeline/index.js';
+import { failedStream, type InferCall, type InferResult, type StreamedResult, type VersionStatistics } from '../pipeline/index.js';
 import { schedulingSettings, type SchedulingDefaults, type SchedulingSettings } from '../scheduling/index.js';
 import type { TensorSpec } from '../tensor/index.js';
 import { completeBackendConfig, selectBackend, type ModelBackend } from './backends.js';
@@ -27,7 +27,7 @@ import { createInstance } from './instance-factory.js';
 import { KeyedLock } from './keyed-lock.js';
 import { RepositoryCalls } from './model-calls.js';
 import { checkInside, checkModelName, parseVersion, readModelConfig, scanModels, selectVersions, stepModelsOnDisk } from './layout.js';
-import { configParameters, configRuntime, ignoredConfigFields, ioSpec, normalizeConfig } from './model-config.js';
+import { checkDecoupledConfig, configParameters, configRuntime, ignoredConfigFields, ioSpec, normalizeConfig } from './model-config.js';
 import { writeModelOverride, type ModelOverride } from './model-override.js';
 import { ModelVersion } from './model-version.js';
 import { interimVersions, servingAfterReload } from './reload.js';
@@ -227,6 +227,7 @@ export class ModelRepository {
       config = normalizeConfig(completed, name);
       scheduling = schedulingSettings(config, this.options.schedulingDefaults);
       this.options.checkConfig?.(config);
+      checkDecoupledConfig(config);
       if (isEnsemble(config)) {
         ensemble = ensemblePlan(config);
         await this.loadSteps(ensemble, [...via, name]);
@@ -313,6 +314,12 @@ export class ModelRepository {
         }
         if (!stepVersion.ready) {
           throw new InferenceError('UNAVAILABLE', `${where}: model '${model}' version ${stepVersion.version} is not ready (${stepVersion.state} ${stepVersion.reason})`);
+        }
+        if (stepVersion.decoupled) {
+          throw new InferenceError(
+            'UNAVAILABLE',
+            `${where}: model '${model}' is decoupled (model_transaction_policy.decoupled): v2serve's ensembles take one response per step`,
+          );
         }
         for (const step of steps) checkStepIO(plan, step, stepVersion.io);
       }),
@@ -510,6 +517,15 @@ export class ModelRepository {
       return this.resolve(call.model, call.version).infer(call, signal);
     } catch (err) {
       return Promise.reject(err);
+    }
+  }
+
+  /** The responses of one request, as they are made (one for a model that is not decoupled). */
+  inferStream(call: InferCall, signal: AbortSignal): AsyncIterable<StreamedResult> {
+    try {
+      return this.resolve(call.model, call.version).inferStream(call, signal);
+    } catch (err) {
+      return failedStream(err);
     }
   }
 
