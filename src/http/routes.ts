@@ -160,19 +160,15 @@ function generateCall(context: RouteContext, request: RouteRequest): InferCall {
   return call;
 }
 
-/** The responses to `call`. */
-async function* responsesOf(context: RouteContext, call: InferCall, signal: AbortSignal): AsyncGenerator<{ result: InferResult; final: boolean }> {
-  yield { result: await context.dataPlane.infer(call, signal), final: true };
-}
-
 /** `…/generate`: exactly one response, as one JSON object. */
 async function generate(context: RouteContext, request: RouteRequest): Promise<Reply> {
   const call = generateCall(context, request);
   let only: InferResult | undefined;
   let count = 0;
-  for await (const { result } of responsesOf(context, call, request.signal)) {
+  for await (const { result } of context.dataPlane.inferStream(call, request.signal)) {
     only = result;
-    count += 1;
+    // A second response already decides the answer: the model need not make more.
+    if (++count > 1) break;
   }
   if (count !== 1 || only === undefined) throw new InferenceError('INTERNAL', NOT_ONE_RESPONSE);
   request.note.version = only.version;
@@ -184,7 +180,7 @@ const errorEvent = (message: string): string => sseEvent(JSON.stringify({ error:
 
 /** `…/generate_stream`: one Server-Sent Event per response, as the model makes them. */
 async function generateStream(context: RouteContext, request: RouteRequest): Promise<Reply> {
-  const responses = responsesOf(context, generateCall(context, request), request.signal)[Symbol.asyncIterator]();
+  const responses = context.dataPlane.inferStream(generateCall(context, request), request.signal)[Symbol.asyncIterator]();
   // An error before the first response is answered with its status; later ones become an event.
   const first = await responses.next();
   async function* events(): AsyncGenerator<string> {

@@ -62,8 +62,8 @@ function responseEncoding(message: IncomingMessage): 'gzip' | 'deflate' | undefi
  * unless the answer is compressed first.
  */
 function send(message: IncomingMessage, response: ServerResponse, reply: Reply, mapError: (err: unknown) => string): number | Promise<number> {
-  if (response.destroyed) return 0;
   if (reply.stream !== undefined) return sendStream(response, reply.status, reply.stream, mapError);
+  if (response.destroyed) return 0;
   if (reply.json === undefined) {
     response.writeHead(reply.status, { 'Content-Length': 0 }).end();
     return 0;
@@ -113,11 +113,11 @@ function drained(response: ServerResponse): Promise<void> {
  * error after the first chunk ends it with the stream's error chunk.
  */
 async function sendStream(response: ServerResponse, status: number, stream: ReplyStream, mapError: (err: unknown) => string): Promise<number> {
-  response.writeHead(status, { 'Content-Type': stream.contentType });
-  response.flushHeaders();
+  if (!response.destroyed) response.writeHead(status, { 'Content-Type': stream.contentType });
   let bytes = 0;
   try {
     for await (const chunk of stream.chunks) {
+      // Leaving the loop closes the producer (its `finally` runs): a client gone wants no more.
       if (response.destroyed) break;
       bytes += Buffer.byteLength(chunk);
       if (!response.write(chunk)) await drained(response);

@@ -3,7 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { startCli, tempRepository, type RunningCli } from '../helpers/server.js';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PROJECT_ROOT, startCli, tempRepository, type RunningCli } from '../helpers/server.js';
 import { request } from './http-fixtures.js';
 
 const GEN_ECHO_CONFIG = `
@@ -36,6 +39,82 @@ export default class GenEcho extends ModelServer {
   }
 }`;
 
+const SCRIPTED_CONFIG = `
+name: "scripted"
+backend: "nodejs"
+max_batch_size: 0
+model_transaction_policy { decoupled: true }
+input [ { name: "text_input" data_type: TYPE_STRING dims: [ 1 ] } ]
+output [ { name: "text_output" data_type: TYPE_STRING dims: [ 1 ] } ]
+`;
+
+/**
+ * A decoupled model that plays the steps of parameter 'steps' (';'-separated): 'say:<text>'
+ * answers <text>, 'fail:<text>' throws, 'gate' waits until the file named by parameter 'gate'
+ * exists, and if the request is aborted meanwhile writes the file named by parameter 'marker'.
+ */
+const SCRIPTED = `
+import { existsSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InferenceError, ModelServer, type InferRequest, type PredictOutputs } from 'v2serve';
+export default class Scripted extends ModelServer {
+  async *predict(request: InferRequest, signal: AbortSignal): AsyncGenerator<PredictOutputs, undefined> {
+    for (const step of String(request.parameters['steps'] ?? '').split(';').filter(Boolean)) {
+      const [kind, text = ''] = step.split(':');
+      if (kind === 'say') yield { text_output: [text] };
+      else if (kind === 'fail') throw new InferenceError('INVALID_ARGUMENT', text);
+      else if (kind === 'gate') {
+        while (!existsSync(String(request.parameters['gate']))) {
+          if (signal.aborted) {
+            writeFileSync(String(request.parameters['marker']), 'aborted');
+            return undefined;
+          }
+          await sleep(5);
+        }
+      }
+    }
+    return undefined;
+  }
+}`;
+
+/** The bundled text generator's files, for the test repository. */
+const TEXT_GENERATOR_FILES = ['config.pbtxt', '1/model.ts', '1/ngram.ts', '1/ngrams.json'];
+
+/** Reads an SSE body event by event, as the server sends them. */
+class EventReader {
+  private buffered = '';
+  private readonly decoder = new TextDecoder();
+  constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>) {}
+
+  /** The next event's JSON; undefined once the stream ended. */
+  async next(): Promise<Record<string, unknown> | undefined> {
+    for (;;) {
+      const end = this.buffered.indexOf('\n\n');
+      if (end !== -1) {
+        const event = this.buffered.slice(0, end);
+        this.buffered = this.buffered.slice(end + 2);
+        assert.ok(event.startsWith('data: '), event);
+        return JSON.parse(event.slice('data: '.length)) as Record<string, unknown>;
+      }
+      const { done, value } = await this.reader.read();
+      if (done) {
+        assert.equal(this.buffered, '', 'the stream ends after a whole event');
+        return undefined;
+      }
+      this.buffered += this.decoder.decode(value, { stream: true });
+    }
+  }
+}
+
+async function waitForFile(path: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (existsSync(path)) return true;
+    await sleep(10);
+  }
+  return false;
+}
+
 /** One event's JSON from an SSE body. */
 function events(text: string): Record<string, unknown>[] {
   assert.ok(text.endsWith('\n\n') || text === '', `an event stream ends with a blank line: ${JSON.stringify(text)}`);
@@ -49,14 +128,21 @@ function events(text: string): Record<string, unknown>[] {
 }
 
 describe('http generate', () => {
-  const repo = tempRepository({ gen_echo: { config: GEN_ECHO_CONFIG, versions: { '1': GEN_ECHO } } });
+  const repo = tempRepository({
+    gen_echo: { config: GEN_ECHO_CONFIG, versions: { '1': GEN_ECHO } },
+    scripted: { config: SCRIPTED_CONFIG, versions: { '1': SCRIPTED } },
+  });
+  for (const file of TEXT_GENERATOR_FILES) repo.write(`text_generator/${file}`, readFileSync(join(PROJECT_ROOT, 'models/text_generator', file)));
   let cli: RunningCli;
   let base: string;
   before(async () => {
     cli = await startCli([`--model-repository=${repo.root}`]);
     base = cli.http as string;
-    await cli.waitForLog((l) => l['model'] === 'gen_echo' && l['msg'] === 'model loaded');
+    for (const model of ['gen_echo', 'scripted', 'text_generator']) await cli.waitForLog((l) => l['model'] === model && l['msg'] === 'model loaded');
   });
+  const scripted = (steps: string, more: Record<string, unknown> = {}) => ({ text_input: '', steps, ...more });
+  const post = (path: string, body: unknown, signal?: AbortSignal) =>
+    fetch(`${base}${path}`, { method: 'POST', body: JSON.stringify(body), ...(signal ? { signal } : {}) });
   after(async () => {
     await cli?.stop();
     repo.remove();
@@ -125,5 +211,90 @@ describe('http generate', () => {
       const wrongVerb = await request(base, path);
       assert.equal(wrongVerb.status, 405);
     }
+  });
+
+  test('generate_stream - each response is an event as the model makes it: the first arrives while the model waits to make the second', { timeout: 20_000 }, async () => {
+    const gate = join(repo.dir, 'gate-1');
+    const response = await post('/v2/models/scripted/generate_stream', scripted('say:one;gate;say:two', { gate, marker: join(repo.dir, 'unused') }));
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+    const reader = new EventReader(response.body!.getReader());
+    // The model cannot make the second response before the gate exists, and only this test makes it.
+    assert.deepEqual(await reader.next(), { model_name: 'scripted', model_version: '1', text_output: 'one' });
+    writeFileSync(gate, '');
+    assert.deepEqual(await reader.next(), { model_name: 'scripted', model_version: '1', text_output: 'two' });
+    assert.equal(await reader.next(), undefined);
+  });
+
+  test('generate_stream - an error after the first event arrives as an error event, and the stream ends', async () => {
+    const reply = await request(base, '/v2/models/scripted/generate_stream', scripted('say:one;fail:broke after one;say:never'));
+    assert.equal(reply.status, 200);
+    const got = events(reply.text);
+    assert.equal(got.length, 2);
+    assert.equal(got[0]!['text_output'], 'one');
+    assert.deepEqual(Object.keys(got[1]!), ['error']);
+    assert.match(String(got[1]!['error']), /broke after one/);
+  });
+
+  test('generate_stream - an error before any response is the error status with a JSON body; no response at all is an empty stream', async () => {
+    const failed = await request(base, '/v2/models/scripted/generate_stream', scripted('fail:at once'));
+    assert.equal(failed.status, 400);
+    assert.equal(failed.headers.get('content-type'), 'application/json');
+    assert.match(String(failed.json()['error']), /at once/);
+    const none = await request(base, '/v2/models/scripted/generate_stream', scripted(''));
+    assert.equal(none.status, 200);
+    assert.equal(none.text, '');
+  });
+
+  test('generate_stream - a client that disconnects aborts the model', { timeout: 20_000 }, async () => {
+    const marker = join(repo.dir, 'aborted-1');
+    const controller = new AbortController();
+    const response = await post('/v2/models/scripted/generate_stream', scripted('say:one;gate', { gate: join(repo.dir, 'never'), marker }), controller.signal);
+    const reader = new EventReader(response.body!.getReader());
+    assert.equal((await reader.next())?.['text_output'], 'one');
+    assert.equal(existsSync(marker), false);
+    controller.abort();
+    assert.ok(await waitForFile(marker, 10_000), "the model saw its request's signal abort");
+    // The server goes on answering.
+    assert.equal((await request(base, '/v2/models/scripted/generate', scripted('say:still here'))).json()['text_output'], 'still here');
+  });
+
+  test('generate - a decoupled model answering once is answered; zero or two responses are Triton\'s error', async () => {
+    const once = await request(base, '/v2/models/scripted/generate', scripted('say:only'));
+    assert.equal(once.status, 200);
+    assert.deepEqual(once.json(), { model_name: 'scripted', model_version: '1', text_output: 'only' });
+    for (const steps of ['say:one;say:two', '']) {
+      const reply = await request(base, '/v2/models/scripted/generate', scripted(steps));
+      assert.equal(reply.status, 500, steps);
+      assert.deepEqual(reply.json(), { error: 'generate expects model to produce exactly 1 response, use generate stream for model that generates various number of responses' });
+    }
+  });
+
+  test('infer on a decoupled model is 501, as in Triton', async () => {
+    const reply = await request(base, '/v2/models/scripted/infer', { inputs: [{ name: 'text_input', datatype: 'BYTES', shape: [1], data: [''] }] });
+    assert.equal(reply.status, 501);
+  });
+
+  test('text_generator - generate with stream false is the concatenation of generate_stream\'s tokens with stream true (temperature 0)', async () => {
+    const prompt = { text_input: 'We hold these truths', max_tokens: 24, temperature: 0 };
+    const whole = await request(base, '/v2/models/text_generator/generate', { ...prompt, stream: false });
+    assert.equal(whole.status, 200);
+    const text = String(whole.json()['text_output']);
+    const streamed = await request(base, '/v2/models/text_generator/generate_stream', { ...prompt, parameters: { stream: true } });
+    const tokens = events(streamed.text).map((event) => String(event['text_output']));
+    assert.equal(tokens.length, 24);
+    assert.equal(tokens.join(''), text);
+    assert.ok(text.startsWith(' to be'), text);
+    const again = await request(base, '/v2/models/text_generator/generate', { ...prompt, stream: false });
+    assert.equal(again.json()['text_output'], text, 'greedy is deterministic');
+  });
+
+  test('text_generator - bad parameters are refused naming them', async () => {
+    const tooMany = await request(base, '/v2/models/text_generator/generate_stream', { text_input: 'a', max_tokens: 5000 });
+    assert.equal(tooMany.status, 400);
+    assert.match(String(tooMany.json()['error']), /max_tokens/);
+    const cold = await request(base, '/v2/models/text_generator/generate', { text_input: 'a', temperature: -1 });
+    assert.equal(cold.status, 400);
+    assert.match(String(cold.json()['error']), /temperature/);
   });
 });
