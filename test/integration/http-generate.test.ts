@@ -52,6 +52,7 @@ output [ { name: "text_output" data_type: TYPE_STRING dims: [ 1 ] } ]
  * A decoupled model that plays the steps of parameter 'steps' (';'-separated): 'say:<text>'
  * answers <text>, 'fail:<text>' throws, 'gate' waits until the file named by parameter 'gate'
  * exists, and if the request is aborted meanwhile writes the file named by parameter 'marker'.
+ * 'flood:<n>/<KiB>' answers n large responses, counting them in the file named by 'counter'.
  */
 const SCRIPTED = `
 import { existsSync, writeFileSync } from 'node:fs';
@@ -62,6 +63,14 @@ export default class Scripted extends ModelServer {
     for (const step of String(request.parameters['steps'] ?? '').split(';').filter(Boolean)) {
       const [kind, text = ''] = step.split(':');
       if (kind === 'say') yield { text_output: [text] };
+      else if (kind === 'flood') {
+        // 'flood:<n>/<KiB>': n responses of KiB each, the count made so far in the file named by parameter 'counter'.
+        const [count, kib] = text.split('/').map(Number);
+        for (let i = 1; i <= count!; i++) {
+          yield { text_output: ['x'.repeat(kib! * 1024)] };
+          writeFileSync(String(request.parameters['counter']), String(i));
+        }
+      }
       else if (kind === 'fail') throw new InferenceError('INVALID_ARGUMENT', text);
       else if (kind === 'gate') {
         while (!existsSync(String(request.parameters['gate']))) {
@@ -83,16 +92,20 @@ const TEXT_GENERATOR_FILES = ['config.pbtxt', '1/model.ts', '1/ngram.ts', '1/ngr
 /** Reads an SSE body event by event, as the server sends them. */
 class EventReader {
   private buffered = '';
+  /** How far `buffered` is known to hold no event's end: large events are not scanned again per chunk. */
+  private scanned = 0;
   private readonly decoder = new TextDecoder();
   constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>) {}
 
   /** The next event's JSON; undefined once the stream ended. */
   async next(): Promise<Record<string, unknown> | undefined> {
     for (;;) {
-      const end = this.buffered.indexOf('\n\n');
+      const end = this.buffered.indexOf('\n\n', Math.max(0, this.scanned - 1));
+      this.scanned = this.buffered.length;
       if (end !== -1) {
         const event = this.buffered.slice(0, end);
         this.buffered = this.buffered.slice(end + 2);
+        this.scanned = 0;
         assert.ok(event.startsWith('data: '), event);
         return JSON.parse(event.slice('data: '.length)) as Record<string, unknown>;
       }
@@ -224,6 +237,22 @@ describe('http generate', () => {
     writeFileSync(gate, '');
     assert.deepEqual(await reader.next(), { model_name: 'scripted', model_version: '1', text_output: 'two' });
     assert.equal(await reader.next(), undefined);
+  });
+
+  test('generate_stream - a reader that stops reading stops the model: its next response waits for the socket to drain', { timeout: 30_000 }, async () => {
+    const counter = join(repo.dir, 'flood-count');
+    const events = 100;
+    const response = await post('/v2/models/scripted/generate_stream', scripted(`flood:${events}/256`, { counter }));
+    const reader = new EventReader(response.body!.getReader());
+    assert.equal(String((await reader.next())?.['text_output']).length, 256 * 1024);
+    // Unbounded, the model would have made all 100 (25 MiB) by now; bounded, it waits with the
+    // socket buffers full (a few MiB on loopback: about 10 responses).
+    await sleep(1500);
+    const made = Number(readFileSync(counter, 'utf8'));
+    assert.ok(made < 60, `the model made ${made} of ${events} responses while nobody read`);
+    let got = 1;
+    while (await reader.next()) got += 1;
+    assert.equal(got, events);
   });
 
   test('generate_stream - an error after the first event arrives as an error event, and the stream ends', async () => {
