@@ -274,7 +274,8 @@ export const ROUTES: readonly Route[] = [
   },
   {
     method: 'POST',
-    operation: 'ModelGenerate',
+    // Named by the gRPC RPC that answers the same way: one response, or a stream of them.
+    operation: 'ModelInfer',
     about: modelOf,
     path: model('/generate'),
     category: 'inference',
@@ -282,7 +283,7 @@ export const ROUTES: readonly Route[] = [
   },
   {
     method: 'POST',
-    operation: 'ModelGenerateStream',
+    operation: 'ModelStreamInfer',
     about: modelOf,
     path: model('/generate_stream'),
     category: 'inference',
