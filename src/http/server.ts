@@ -61,8 +61,7 @@ function responseEncoding(message: IncomingMessage): 'gzip' | 'deflate' | undefi
  * Sends `reply` in one write, headers and body together; gives the body bytes sent, at once
  * unless the answer is compressed first.
  */
-function send(message: IncomingMessage, response: ServerResponse, reply: Reply, mapError: (err: unknown) => string): number | Promise<number> {
-  if (reply.stream !== undefined) return sendStream(response, reply.status, reply.stream, mapError);
+function send(message: IncomingMessage, response: ServerResponse, reply: Reply): number | Promise<number> {
   if (response.destroyed) return 0;
   if (reply.json === undefined) {
     response.writeHead(reply.status, { 'Content-Length': 0 }).end();
@@ -201,7 +200,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         bytesIn = body.byteLength;
         const reply = await route.handle(context, { message, params, body, arrivedNs, signal, note });
         status = reply.status;
-        bytesOut = send(message, response, reply, (err) => toErrorReply(err, log, idOf(note)).message);
+        bytesOut =
+          reply.stream === undefined
+            ? send(message, response, reply)
+            : sendStream(response, reply.status, reply.stream, (err) => toErrorReply(err, log, idOf(note)).message);
         if (typeof bytesOut !== 'number') bytesOut = await bytesOut;
       } catch (err) {
         const failure = toErrorReply(err, log, idOf(note));
@@ -209,7 +211,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         // A body left unread would be parsed as the next request on this connection; once
         // shutdown started, the connection is not kept for another.
         if (!message.complete || calls.shuttingDown) response.setHeader('Connection', 'close');
-        bytesOut = await send(message, response, { status, json: JSON.stringify({ error: failure.message }) }, () => failure.message);
+        bytesOut = await send(message, response, { status, json: JSON.stringify({ error: failure.message }) });
       }
       if (!requests) return;
       const about = found?.route.about?.(found.params);
