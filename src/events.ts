@@ -132,6 +132,8 @@ export interface RequestRecord {
   /** Message or body bytes; undefined when the transport does not know them. */
   readonly bytesIn: number | undefined;
   readonly bytesOut: number | undefined;
+  /** A streamed request (ModelStreamInfer, generate_stream): how many responses it sent. */
+  readonly responses?: number;
 }
 
 /** Where transports hand finished requests (request log, counters); synchronous, never throws. */
