@@ -1,5 +1,7 @@
 // Triton's generate extension through the real CLI with Node's fetch: `…/generate` and
-// `…/generate_stream` (Server-Sent Events) on ordinary models.
+// `…/generate_stream` (Server-Sent Events) on ordinary and decoupled models — field mapping,
+// events read as they arrive, errors before and after the first event, flow control, client
+// disconnect — and the bundled text_generator on both routes and over ModelStreamInfer.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -8,6 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PROJECT_ROOT, startCli, tempRepository, type RunningCli } from '../helpers/server.js';
 import { request } from './http-fixtures.js';
+import { bytesOutput, collect } from './streaming-fixtures.js';
 
 const GEN_ECHO_CONFIG = `
 name: "gen_echo"
@@ -129,7 +132,7 @@ async function waitForFile(path: string, timeoutMs: number): Promise<boolean> {
 }
 
 /** One event's JSON from an SSE body. */
-function events(text: string): Record<string, unknown>[] {
+function eventsOf(text: string): Record<string, unknown>[] {
   assert.ok(text.endsWith('\n\n') || text === '', `an event stream ends with a blank line: ${JSON.stringify(text)}`);
   return text
     .split('\n\n')
@@ -188,7 +191,7 @@ describe('http generate', () => {
     const reply = await request(base, '/v2/models/gen_echo/generate_stream', { text_input: 'abc' });
     assert.equal(reply.status, 200);
     assert.equal(reply.headers.get('content-type'), 'text/event-stream; charset=utf-8');
-    const got = events(reply.text);
+    const got = eventsOf(reply.text);
     assert.equal(got.length, 1);
     assert.equal(got[0]!['text_output'], 'ABC');
     assert.deepEqual(got[0]!['doubled'], []);
@@ -258,7 +261,7 @@ describe('http generate', () => {
   test('generate_stream - an error after the first event arrives as an error event, and the stream ends', async () => {
     const reply = await request(base, '/v2/models/scripted/generate_stream', scripted('say:one;fail:broke after one;say:never'));
     assert.equal(reply.status, 200);
-    const got = events(reply.text);
+    const got = eventsOf(reply.text);
     assert.equal(got.length, 2);
     assert.equal(got[0]!['text_output'], 'one');
     assert.deepEqual(Object.keys(got[1]!), ['error']);
@@ -310,12 +313,40 @@ describe('http generate', () => {
     assert.equal(whole.status, 200);
     const text = String(whole.json()['text_output']);
     const streamed = await request(base, '/v2/models/text_generator/generate_stream', { ...prompt, parameters: { stream: true } });
-    const tokens = events(streamed.text).map((event) => String(event['text_output']));
+    const tokens = eventsOf(streamed.text).map((event) => String(event['text_output']));
     assert.equal(tokens.length, 24);
     assert.equal(tokens.join(''), text);
     assert.ok(text.startsWith(' to be'), text);
     const again = await request(base, '/v2/models/text_generator/generate', { ...prompt, stream: false });
     assert.equal(again.json()['text_output'], text, 'greedy is deterministic');
+  });
+
+  test('text_generator - one model, both wire forms: ModelStreamInfer answers the tokens generate_stream sends as events', async () => {
+    const prompt = Buffer.from('He has');
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(prompt.byteLength);
+    const stream = cli.client.modelStreamInfer();
+    const done = collect(stream);
+    stream.write({
+      modelName: 'text_generator',
+      modelVersion: '',
+      id: 'g1',
+      parameters: new Map([
+        ['stream', { boolParam: true }],
+        ['max_tokens', { int64Param: 6n }],
+        ['temperature', { doubleParam: 0 }],
+      ]),
+      inputs: [{ name: 'text_input', datatype: 'BYTES', shape: [1n], parameters: new Map(), contents: undefined }],
+      outputs: [],
+      rawInputContents: [Buffer.concat([length, prompt])],
+    });
+    stream.end();
+    const { responses, error } = await done;
+    assert.equal(error, null);
+    const grpcTokens = responses.map((r) => bytesOutput(r.inferResponse!, 'text_output')[0]);
+    const events = await request(base, '/v2/models/text_generator/generate_stream', { text_input: 'He has', max_tokens: 6, temperature: 0, stream: true });
+    assert.deepEqual(grpcTokens, eventsOf(events.text).map((event) => event['text_output']));
+    assert.equal(grpcTokens.length, 6);
   });
 
   test('text_generator - bad parameters are refused naming them', async () => {
