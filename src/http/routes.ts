@@ -62,6 +62,8 @@ export interface RequestNote {
   requestId: string;
   /** The version that served an inference, once it answered. */
   version?: string;
+  /** A generate request: how many responses the model made (sent, for generate_stream). */
+  responses?: number;
 }
 
 /** An answer: no body, a JSON value or text, an inference header followed by binary blobs, or a stream. */
@@ -170,6 +172,7 @@ async function generate(context: RouteContext, request: RouteRequest): Promise<R
     // A second response already decides the answer: the model need not make more.
     if (++count > 1) break;
   }
+  request.note.responses = count;
   if (count !== 1 || only === undefined) throw new InferenceError('INTERNAL', NOT_ONE_RESPONSE);
   request.note.version = only.version;
   return { status: 200, json: toGenerateJson(only) };
@@ -183,11 +186,14 @@ async function generateStream(context: RouteContext, request: RouteRequest): Pro
   const responses = context.dataPlane.inferStream(generateCall(context, request), request.signal)[Symbol.asyncIterator]();
   // An error before the first response is answered with its status; later ones become an event.
   const first = await responses.next();
+  const { note } = request;
+  note.responses = 0;
   async function* events(): AsyncGenerator<string> {
     try {
       for (let next = first; !next.done; next = await responses.next()) {
-        request.note.version = next.value.result.version;
+        note.version = next.value.result.version;
         yield sseEvent(toGenerateJson(next.value.result));
+        note.responses = (note.responses ?? 0) + 1;
       }
     } finally {
       // The client went away mid-stream: the model's responses are no longer wanted.

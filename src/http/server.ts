@@ -226,6 +226,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         durationNs: process.hrtime.bigint() - arrivedNs,
         bytesIn,
         bytesOut,
+        ...(note.responses === undefined ? {} : { responses: note.responses }),
       });
     } catch (err) {
       log.error({ err, requestId: idOf(note) }, 'HTTP response failed');

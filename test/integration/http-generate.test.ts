@@ -152,7 +152,7 @@ describe('http generate', () => {
   let cli: RunningCli;
   let base: string;
   before(async () => {
-    cli = await startCli([`--model-repository=${repo.root}`]);
+    cli = await startCli([`--model-repository=${repo.root}`, '--log-requests=true']);
     base = cli.http as string;
     for (const model of ['gen_echo', 'scripted', 'text_generator']) await cli.waitForLog((l) => l['model'] === model && l['msg'] === 'model loaded');
   });
@@ -312,13 +312,19 @@ describe('http generate', () => {
     const whole = await request(base, '/v2/models/text_generator/generate', { ...prompt, stream: false });
     assert.equal(whole.status, 200);
     const text = String(whole.json()['text_output']);
-    const streamed = await request(base, '/v2/models/text_generator/generate_stream', { ...prompt, parameters: { stream: true } });
+    const streamed = await request(base, '/v2/models/text_generator/generate_stream', { ...prompt, id: 'tokens', parameters: { stream: true } });
     const tokens = eventsOf(streamed.text).map((event) => String(event['text_output']));
     assert.equal(tokens.length, 24);
     assert.equal(tokens.join(''), text);
     assert.ok(text.startsWith(' to be'), text);
-    const again = await request(base, '/v2/models/text_generator/generate', { ...prompt, stream: false });
+    const again = await request(base, '/v2/models/text_generator/generate', { ...prompt, stream: false, id: 'again' });
     assert.equal(again.json()['text_output'], text, 'greedy is deterministic');
+    const streamedLine = await cli.waitForLog((l) => l['msg'] === 'request' && l['operation'] === 'ModelStreamInfer' && l['requestId'] === 'tokens');
+    assert.equal(streamedLine['responses'], 24, 'the request log counts the events sent');
+    assert.equal(streamedLine['status'], '200');
+    assert.equal(streamedLine['transport'], 'http');
+    const wholeLine = await cli.waitForLog((l) => l['msg'] === 'request' && l['operation'] === 'ModelInfer' && l['requestId'] === 'again');
+    assert.equal(wholeLine['responses'], 1);
   });
 
   test('text_generator - one model, both wire forms: ModelStreamInfer answers the tokens generate_stream sends as events', async () => {
