@@ -69,6 +69,22 @@ export default class FailsMidway extends ModelServer {
   }
 }`;
 
+/** In a worker thread: N responses; N = 0: one, then it waits for its signal. */
+const IN_WORKER = `
+import { ModelServer, type InferRequest, type PredictOutputs } from 'v2serve';
+import { threadId } from 'node:worker_threads';
+export default class InWorker extends ModelServer {
+  async *predict(request: InferRequest, signal: AbortSignal): AsyncGenerator<PredictOutputs> {
+    const n = (request.tensors['N']!.data as Int32Array)[0]!;
+    try {
+      for (let i = 0; i < Math.max(n, 1); i++) yield { OUT: new Int32Array([i, threadId]) };
+      if (n === 0) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    } finally {
+      this.log.info({ aborted: signal.aborted, id: request.id }, 'in_worker ended');
+    }
+  }
+}`;
+
 const NOT_DECOUPLED = `
 import { ModelServer, type InferRequest, type PredictOutputs } from 'v2serve';
 export default class NotDecoupled extends ModelServer {
@@ -131,6 +147,7 @@ describe('decoupled models over ModelStreamInfer', () => {
     marks_last: { config: STREAM_CONFIG('marks_last'), versions: { '1': MARKS_LAST } },
     watched: { config: STREAM_CONFIG('watched'), versions: { '1': WATCHED } },
     fails_midway: { config: STREAM_CONFIG('fails_midway'), versions: { '1': FAILS_MIDWAY } },
+    in_worker: { config: STREAM_CONFIG('in_worker', 'instance_group [ { count: 1 kind: KIND_CPU } ]'), versions: { '1': IN_WORKER } },
     not_decoupled: { config: STREAM_CONFIG('not_decoupled').replace('model_transaction_policy { decoupled: true }', ''), versions: { '1': NOT_DECOUPLED } },
     batched_stream: {
       config: STREAM_CONFIG('batched_stream').replace('max_batch_size: 0', 'max_batch_size: 4\ndynamic_batching { }'),
@@ -140,7 +157,7 @@ describe('decoupled models over ModelStreamInfer', () => {
 
   before(async () => {
     cli = await startCli([`--model-repository=${repo.root}`, '--log-verbose=0']);
-    for (const model of ['repeat_int32', 'marks_last', 'watched', 'fails_midway']) await waitReady(cli, model);
+    for (const model of ['repeat_int32', 'marks_last', 'watched', 'fails_midway', 'in_worker']) await waitReady(cli, model);
   });
   after(async () => {
     await cli.stop();
@@ -292,6 +309,25 @@ describe('decoupled models over ModelStreamInfer', () => {
       client.close();
       proxy.close();
     }
+  });
+
+  test('a decoupled model in a worker thread streams: its responses cross as made, and a cancel reaches it', async () => {
+    const stream: Stream = cli.client.modelStreamInfer();
+    const done = collect(stream);
+    stream.write(nRequest('in_worker', 'w', 3));
+    stream.end();
+    const { responses } = await done;
+    assert.deepEqual(responses.map((r) => outOf(r)[0]), [0, 1, 2]);
+    assert.notEqual(outOf(responses[0]!)[1], 0, 'it ran in a worker thread');
+    // The model waits after its first response: that response can only have crossed alone.
+    const waiting: Stream = cli.client.modelStreamInfer();
+    waiting.on('error', () => undefined);
+    const first = nextResponses(waiting, 1);
+    waiting.write(nRequest('in_worker', 'w-cancel', 0));
+    assert.equal(outOf((await first)[0]!)[0], 0);
+    const ended = cli.waitForLog((l) => l['msg'] === 'in_worker ended' && l['id'] === 'w-cancel', 5000);
+    waiting.cancel();
+    assert.equal((await ended)['aborted'], true);
   });
 
   test('unary ModelInfer on a decoupled model: UNIMPLEMENTED, in Triton\'s words', async () => {
