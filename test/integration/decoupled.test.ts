@@ -85,6 +85,29 @@ export default class InWorker extends ModelServer {
   }
 }`;
 
+/** Not decoupled: reads repeat_int32's N responses in-process (inferStream) and answers them as one tensor; with parameter 'unary', calls infer() instead. */
+const RELAY = `
+import { ModelServer, type InferRequest, type PredictOutputs } from 'v2serve';
+export default class Relay extends ModelServer {
+  async predict(request: InferRequest, signal: AbortSignal): Promise<PredictOutputs> {
+    const n = (request.tensors['N']!.data as Int32Array)[0]!;
+    const inputs = {
+      IN: { datatype: 'INT32' as const, shape: [n], data: Int32Array.from({ length: n }, (_, i) => 10 * i) },
+      DELAY: { datatype: 'UINT32' as const, shape: [n], data: new Uint32Array(n) },
+      WAIT: { datatype: 'UINT32' as const, shape: [1], data: new Uint32Array(1) },
+    };
+    if (request.parameters['unary'] === true) await this.infer('repeat_int32', inputs, { signal });
+    const values: number[] = [];
+    const finals: boolean[] = [];
+    for await (const response of this.inferStream('repeat_int32', inputs, { signal, outputs: ['OUT'] })) {
+      values.push((response.tensors['OUT']!.data as Int32Array)[0]!);
+      finals.push(response.final);
+    }
+    if (finals.some((final) => final)) throw new Error('repeat_int32 marked a response final');
+    return { OUT: Int32Array.from(values) };
+  }
+}`;
+
 const NOT_DECOUPLED = `
 import { ModelServer, type InferRequest, type PredictOutputs } from 'v2serve';
 export default class NotDecoupled extends ModelServer {
@@ -148,6 +171,7 @@ describe('decoupled models over ModelStreamInfer', () => {
     watched: { config: STREAM_CONFIG('watched'), versions: { '1': WATCHED } },
     fails_midway: { config: STREAM_CONFIG('fails_midway'), versions: { '1': FAILS_MIDWAY } },
     in_worker: { config: STREAM_CONFIG('in_worker', 'instance_group [ { count: 1 kind: KIND_CPU } ]'), versions: { '1': IN_WORKER } },
+    relay: { config: STREAM_CONFIG('relay').replace('model_transaction_policy { decoupled: true }', ''), versions: { '1': RELAY } },
     not_decoupled: { config: STREAM_CONFIG('not_decoupled').replace('model_transaction_policy { decoupled: true }', ''), versions: { '1': NOT_DECOUPLED } },
     batched_stream: {
       config: STREAM_CONFIG('batched_stream').replace('max_batch_size: 0', 'max_batch_size: 4\ndynamic_batching { }'),
@@ -157,7 +181,7 @@ describe('decoupled models over ModelStreamInfer', () => {
 
   before(async () => {
     cli = await startCli([`--model-repository=${repo.root}`, '--log-verbose=0']);
-    for (const model of ['repeat_int32', 'marks_last', 'watched', 'fails_midway', 'in_worker']) await waitReady(cli, model);
+    for (const model of ['repeat_int32', 'marks_last', 'watched', 'fails_midway', 'in_worker', 'relay']) await waitReady(cli, model);
   });
   after(async () => {
     await cli.stop();
@@ -328,6 +352,15 @@ describe('decoupled models over ModelStreamInfer', () => {
     const ended = cli.waitForLog((l) => l['msg'] === 'in_worker ended' && l['id'] === 'w-cancel', 5000);
     waiting.cancel();
     assert.equal((await ended)['aborted'], true);
+  });
+
+  test('in-process: a model reads a decoupled model\'s responses with inferStream; infer() on it is refused', async () => {
+    const answer = await call(cli.client, cli.client.modelInfer, nRequest('relay', 'relay', 4));
+    assert.deepEqual(int32Output(answer, 'OUT'), [0, 10, 20, 30]);
+    await assert.rejects(call(cli.client, cli.client.modelInfer, nRequest('relay', 'relay-unary', 2, { unary: { boolParam: true } })), (err: ServiceError) => {
+      assert.match(err.details, /model 'repeat_int32' is decoupled .*inferStream\(\)/);
+      return true;
+    });
   });
 
   test('unary ModelInfer on a decoupled model: UNIMPLEMENTED, in Triton\'s words', async () => {
