@@ -180,7 +180,7 @@ describe('decoupled models over ModelStreamInfer', () => {
   });
 
   before(async () => {
-    cli = await startCli([`--model-repository=${repo.root}`, '--log-verbose=0']);
+    cli = await startCli([`--model-repository=${repo.root}`, '--log-verbose=0', '--log-requests=true']);
     for (const model of ['repeat_int32', 'marks_last', 'watched', 'fails_midway', 'in_worker', 'relay']) await waitReady(cli, model);
   });
   after(async () => {
@@ -248,10 +248,11 @@ describe('decoupled models over ModelStreamInfer', () => {
   test('two requests on one stream interleave: each response as its model makes it', async () => {
     const stream: Stream = cli.client.modelStreamInfer();
     const done = collect(stream);
-    // Delays 0, 60, 120 ms and 30, 90, 150 ms from the start: the responses alternate.
-    stream.write(repeatRequest('a', [1, 2, 3], { delayMs: 60 }));
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    stream.write(repeatRequest('b', [4, 5, 6], { delayMs: 60 }));
+    // Responses at 200, 400, 600 ms and at 300, 500, 700 ms from the start: they alternate,
+    // 100 ms apart.
+    stream.write(repeatRequest('a', [1, 2, 3], { delayMs: 200 }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    stream.write(repeatRequest('b', [4, 5, 6], { delayMs: 200 }));
     stream.end();
     const { responses, error } = await done;
     assert.equal(error, null);
@@ -361,6 +362,38 @@ describe('decoupled models over ModelStreamInfer', () => {
       assert.match(err.details, /model 'repeat_int32' is decoupled .*inferStream\(\)/);
       return true;
     });
+  });
+
+  test('a streamed request counts once in the statistics, its responses in the metrics and in its request-log line', async () => {
+    const scrape = async (): Promise<{ success: number; responses: number; first: number }> => {
+      const text = await (await fetch(cli.metrics!)).text();
+      const value = (name: string): number =>
+        Number(text.split('\n').find((l) => l.startsWith(`${name}{model="repeat_int32",version="1"}`))?.split(' ')[1] ?? 0);
+      return {
+        success: value('nv_inference_request_success'),
+        responses: value('v2serve_inference_responses_total'),
+        first: value('nv_inference_first_response_histogram_ms_count'),
+      };
+    };
+    const statistics = async (): Promise<number> => {
+      const stats = await call(cli.client, cli.client.modelStatistics, { name: 'repeat_int32', version: '1' });
+      return Number(stats.modelStats[0]?.inferenceStats?.success?.count ?? 0);
+    };
+    const before = await scrape();
+    const successBefore = await statistics();
+    const stream: Stream = cli.client.modelStreamInfer();
+    const done = collect(stream);
+    stream.write(repeatRequest('counted', [1, 2, 3, 4, 5]));
+    stream.end();
+    assert.equal((await done).responses.length, 5);
+    const line = await cli.waitForLog((l) => l['msg'] === 'request' && l['requestId'] === 'counted');
+    assert.equal(line['operation'], 'ModelStreamInfer');
+    assert.equal(line['responses'], 5);
+    const after = await scrape();
+    assert.equal(after.success - before.success, 1);
+    assert.equal(after.responses - before.responses, 5);
+    assert.equal(after.first - before.first, 1);
+    assert.equal((await statistics()) - successBefore, 1);
   });
 
   test('unary ModelInfer on a decoupled model: UNIMPLEMENTED, in Triton\'s words', async () => {
