@@ -198,9 +198,12 @@ export class ModelVersion {
     signal: AbortSignal,
   ): AsyncGenerator<Streamed<R>> {
     const channel = new ResponseChannel<Streamed<R>>();
-    // Fires when the consumer stops pulling before the model has finished.
+    // The request's own signal: the caller's, and the consumer stopping before the model has finished.
     const left = new AbortController();
-    const requestSignal = AbortSignal.any([signal, left.signal]);
+    const forward = (): void => left.abort(signal.reason);
+    if (signal.aborted) forward();
+    else signal.addEventListener('abort', forward, { once: true });
+    const requestSignal = left.signal;
     let release: (() => void) | undefined;
     let deadline: ReturnType<typeof requestDeadline>;
     let running: Promise<StreamCompleted> | undefined;
@@ -243,6 +246,7 @@ export class ModelVersion {
       }
       // The admission slot (and the deadline) last as long as the model runs.
       const finish = (): void => {
+        signal.removeEventListener('abort', forward);
         deadline?.dispose();
         release?.();
       };
