@@ -84,6 +84,8 @@ export interface VersionFigures {
   readonly computeInput: CumulativeDuration;
   readonly computeInfer: CumulativeDuration;
   readonly computeOutput: CumulativeDuration;
+  /** Responses of decoupled models' requests. */
+  readonly responseCount: number;
 }
 
 /** What a side path may read of a version whenever it likes. */

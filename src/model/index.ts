@@ -7,6 +7,7 @@ export type {
   ModelCallInputs,
   ModelCallOptions,
   ModelCallResult,
+  StreamedCallResult,
 } from './model-calls.js';
 export { callInputs } from './model-calls.js';
 export { DECOUPLED_FIELD, isPredictStream, runHooks } from './hooks.js';

@@ -15,6 +15,7 @@ import {
   type ModelCallInputs,
   type ModelCallOptions,
   type ModelCallResult,
+  type StreamedCallResult,
 } from './model-calls.js';
 import type {
   InferRequest,
@@ -155,6 +156,22 @@ export abstract class ModelServer {
   }
 
   /**
+   * Calls another model of the repository and reads its responses as they are made: a
+   * decoupled model's zero, one or many (infer() refuses a decoupled callee), any other
+   * model's one, marked final. Stopping the iteration cancels the callee's request. Models
+   * in worker threads cannot stream calls (UNIMPLEMENTED).
+   */
+  inferStream(model: string, inputs: ModelCallInputs, options: ModelCallOptions = {}): AsyncIterable<StreamedCallResult> {
+    const caller = this.context.models;
+    if (!caller?.inferStream) {
+      const why = caller ? 'its calls cannot stream (it runs in a worker thread)' : 'it runs without a model repository';
+      return refusedStream(new InferenceError('UNIMPLEMENTED', `model '${this.name}' cannot stream a call to model '${model}': ${why}`));
+    }
+    const chain = (options.signal && this[CALL_CHAINS].get(options.signal)) ?? [];
+    return caller.inferStream(model, inputs, { ...options, callers: [...chain, this.name] });
+  }
+
+  /**
    * Calls another model of the repository in this process: tensors in, tensors out, no
    * encoding. The callee's admission, scheduling, readiness checks and statistics apply as
    * for a client's request. Pass the `signal` your hook received, so that the request's
@@ -247,4 +264,9 @@ function asTypeOf(value: ParamValue, like: ParamValue, key: string): ParamValue 
       if (value === 'false' || value === '0' || value === 0) return false;
       throw wrong('true or false');
   }
+}
+
+// A stream that fails at its first pull.
+async function* refusedStream(err: InferenceError): AsyncGenerator<never> {
+  throw err;
 }

@@ -70,7 +70,8 @@ function responseJson(e: InferenceEvent, maxElements: number): JsonValue {
   const outputs = e.logged
     ? toJson(e.logged.outputs ?? [], maxElements)
     : e.outputs.map((t) => tensorToJson(t, maxElements));
-  return { outputs };
+  // A decoupled model's request: one event, its response count instead of the outputs.
+  return e.responses === undefined ? { outputs } : { outputs, responses: e.responses };
 }
 
 /** Encodes a sampled event; after this the row holds no reference to the event's tensors. */

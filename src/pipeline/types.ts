@@ -57,10 +57,13 @@ export interface InferResult {
 
 
 /**
- * One response of a streamed inference (DataPlane.inferStream). `final`: the model marked it
+ * One response of a streamed inference (DataPlane.inferStream; Streamed<TensorResult> for a
+ * model's in-process call). `final`: the model marked it
  * as the request's last; a model that ends without marking one leaves every `final` false.
  */
-export interface StreamedResult {
-  readonly result: InferResult;
+export interface Streamed<R> {
+  readonly result: R;
   readonly final: boolean;
 }
+
+export type StreamedResult = Streamed<InferResult>;

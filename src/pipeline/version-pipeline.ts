@@ -9,7 +9,7 @@ import { Labels, checkClassifiable, classificationCount, classify } from './clas
 import { checkRequestedOutputs, selectOutputs } from './outputs.js';
 import { requestOperation } from './request-deadline.js';
 import type { RequestTimings } from './statistics.js';
-import type { CallBase, InferCall, InferResult, StreamedResult, TensorCall, TensorResult } from './types.js';
+import type { CallBase, InferCall, InferResult, Streamed, StreamedResult, TensorCall, TensorResult } from './types.js';
 
 const isClassified = (output: RequestedOutput): boolean => classificationCount(output) !== undefined;
 
@@ -113,8 +113,34 @@ export class VersionPipeline {
     const operation = requestOperation(call);
     const decodeStart = nowNs();
     const checked = this.checkedJob(call, operation, decodeInputs(call.inputs, this.spec.io), undefined);
-    const inputNs = Math.round(nowNs() - decodeStart);
-    const { name, version, io } = this.spec;
+    const { name, version } = this.spec;
+    return this.streamed(call, checked, Math.round(nowNs() - decodeStart), signal, (response, outputs) => {
+      const encoded = encodeOutputs(outputs);
+      const result: InferResult = { model: name, version, id: call.id, parameters: response.parameters, outputs: encoded.outputs, raw: encoded.raw };
+      return deliver({ result, final: response.final });
+    });
+  }
+
+  /** Another model's call to a decoupled model: its responses as tensors. */
+  async runTensorsStream(call: TensorCall, signal: AbortSignal, deliver: (response: Streamed<TensorResult>) => Promise<void>): Promise<StreamCompleted> {
+    const operation = requestOperation(call);
+    const decodeStart = nowNs();
+    const checked = this.checkedJob(call, operation, checkTensors(call.tensors, this.spec.io), call.callers);
+    const { name, version } = this.spec;
+    return this.streamed(call, checked, Math.round(nowNs() - decodeStart), signal, (response, outputs) =>
+      deliver({ result: { model: name, version, id: call.id, parameters: response.parameters, outputs }, final: response.final }),
+    );
+  }
+
+  /** The job run with each response selected and classified, then handed to `deliver`. */
+  private async streamed(
+    call: CallBase,
+    checked: ExecutionJob,
+    inputNs: number,
+    signal: AbortSignal,
+    deliver: (response: StreamedOutput, outputs: Tensor[]) => Promise<void>,
+  ): Promise<StreamCompleted> {
+    const { name, io } = this.spec;
     const classified = call.outputs.some(isClassified);
     let outputNs = 0;
     let responses = 0;
@@ -124,11 +150,10 @@ export class VersionPipeline {
         const encodeStart = nowNs();
         const selected = selectOutputs(response.outputs, call.outputs, name, io);
         const outputs = classified ? await this.classifyOutputs(selected, call.outputs) : selected;
-        const encoded = encodeOutputs(outputs);
-        const result: InferResult = { model: name, version, id: call.id, parameters: response.parameters, outputs: encoded.outputs, raw: encoded.raw };
+        const handed = deliver(response, outputs);
         outputNs += Math.round(nowNs() - encodeStart);
         responses++;
-        await deliver({ result, final: response.final });
+        await handed;
       },
     };
     const scheduled = await this.scheduler.schedule(job, signal);
@@ -138,7 +163,7 @@ export class VersionPipeline {
     // The output phase happened inside the run, between the model's responses.
     const inferNs = Math.max(0, runNs - outputNs);
     return {
-      operation,
+      operation: job.operation,
       inputs: job.tensors,
       output,
       timings: { queueNs: Math.max(0, totalNs - inputNs - inferNs - outputNs), inputNs, inferNs, outputNs },

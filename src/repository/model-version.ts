@@ -17,6 +17,7 @@ import {
   type InferCall,
   type InferResult,
   type StreamCompleted,
+  type Streamed,
   type StreamedResult,
   type TensorCall,
   type TensorResult,
@@ -167,18 +168,42 @@ export class ModelVersion {
    * (return(), or `signal`) cancels the request in the model.
    */
   inferStream(call: InferCall, signal: AbortSignal): AsyncIterable<StreamedResult> {
-    return this.decoupled ? this.serveStream(call, signal) : this.answerOnce(call, signal);
+    return this.decoupled ? this.serveStream(call, this.streamInfer, signal) : this.answerOnce(call, this.runInfer, signal);
   }
 
-  private async *answerOnce(call: InferCall, signal: AbortSignal): AsyncGenerator<StreamedResult> {
-    yield { result: await this.serve(call, this.runInfer, signal), final: true };
+  /** Another model's call, answered by as many responses as the callee makes (as inferStream). */
+  inferTensorsStream(call: TensorCall, signal: AbortSignal): AsyncIterable<Streamed<TensorResult>> {
+    return this.decoupled ? this.serveStream(call, this.streamTensors, signal) : this.answerOnce(call, this.runTensors, signal);
   }
 
-  private async *serveStream(call: InferCall, signal: AbortSignal): AsyncGenerator<StreamedResult> {
-    const channel = new ResponseChannel<StreamedResult>();
-    // Fires when the consumer stops pulling before the model has finished.
+  private readonly streamInfer = (call: InferCall, signal: AbortSignal, deliver: (r: StreamedResult) => Promise<void>): Promise<StreamCompleted> =>
+    this.pipeline.runStream(call, signal, deliver);
+  private readonly streamTensors = (
+    call: TensorCall,
+    signal: AbortSignal,
+    deliver: (r: Streamed<TensorResult>) => Promise<void>,
+  ): Promise<StreamCompleted> => this.pipeline.runTensorsStream(call, signal, deliver);
+
+  private async *answerOnce<C extends CallBase, R>(
+    call: C,
+    run: (call: C, signal: AbortSignal) => Promise<Answered<R>>,
+    signal: AbortSignal,
+  ): AsyncGenerator<Streamed<R>> {
+    yield { result: await this.serve(call, run, signal), final: true };
+  }
+
+  private async *serveStream<C extends CallBase, R>(
+    call: C,
+    run: (call: C, signal: AbortSignal, deliver: (r: Streamed<R>) => Promise<void>) => Promise<StreamCompleted>,
+    signal: AbortSignal,
+  ): AsyncGenerator<Streamed<R>> {
+    const channel = new ResponseChannel<Streamed<R>>();
+    // The request's own signal: the caller's, and the consumer stopping before the model has finished.
     const left = new AbortController();
-    const requestSignal = AbortSignal.any([signal, left.signal]);
+    const forward = (): void => left.abort(signal.reason);
+    if (signal.aborted) forward();
+    else signal.addEventListener('abort', forward, { once: true });
+    const requestSignal = left.signal;
     let release: (() => void) | undefined;
     let deadline: ReturnType<typeof requestDeadline>;
     let running: Promise<StreamCompleted> | undefined;
@@ -189,7 +214,7 @@ export class ModelVersion {
       deadline = requestDeadline(call, requestSignal);
       const limit = deadline ? deadline.signal : requestSignal;
       const instance = this.state === 'READY' && this.instance ? this.instance : await this.whenReady(limit);
-      running = this.pipeline.runStream(call, limit, channel.push);
+      running = run(call, limit, channel.push);
       running.then(
         () => channel.end(),
         (err: unknown) => channel.fail(err),
@@ -221,6 +246,7 @@ export class ModelVersion {
       }
       // The admission slot (and the deadline) last as long as the model runs.
       const finish = (): void => {
+        signal.removeEventListener('abort', forward);
         deadline?.dispose();
         release?.();
       };

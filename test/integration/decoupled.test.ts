@@ -69,6 +69,45 @@ export default class FailsMidway extends ModelServer {
   }
 }`;
 
+/** In a worker thread: N responses; N = 0: one, then it waits for its signal. */
+const IN_WORKER = `
+import { ModelServer, type InferRequest, type PredictOutputs } from 'v2serve';
+import { threadId } from 'node:worker_threads';
+export default class InWorker extends ModelServer {
+  async *predict(request: InferRequest, signal: AbortSignal): AsyncGenerator<PredictOutputs> {
+    const n = (request.tensors['N']!.data as Int32Array)[0]!;
+    try {
+      for (let i = 0; i < Math.max(n, 1); i++) yield { OUT: new Int32Array([i, threadId]) };
+      if (n === 0) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+    } finally {
+      this.log.info({ aborted: signal.aborted, id: request.id }, 'in_worker ended');
+    }
+  }
+}`;
+
+/** Not decoupled: reads repeat_int32's N responses in-process (inferStream) and answers them as one tensor; with parameter 'unary', calls infer() instead. */
+const RELAY = `
+import { ModelServer, type InferRequest, type PredictOutputs } from 'v2serve';
+export default class Relay extends ModelServer {
+  async predict(request: InferRequest, signal: AbortSignal): Promise<PredictOutputs> {
+    const n = (request.tensors['N']!.data as Int32Array)[0]!;
+    const inputs = {
+      IN: { datatype: 'INT32' as const, shape: [n], data: Int32Array.from({ length: n }, (_, i) => 10 * i) },
+      DELAY: { datatype: 'UINT32' as const, shape: [n], data: new Uint32Array(n) },
+      WAIT: { datatype: 'UINT32' as const, shape: [1], data: new Uint32Array(1) },
+    };
+    if (request.parameters['unary'] === true) await this.infer('repeat_int32', inputs, { signal });
+    const values: number[] = [];
+    const finals: boolean[] = [];
+    for await (const response of this.inferStream('repeat_int32', inputs, { signal, outputs: ['OUT'] })) {
+      values.push((response.tensors['OUT']!.data as Int32Array)[0]!);
+      finals.push(response.final);
+    }
+    if (finals.some((final) => final)) throw new Error('repeat_int32 marked a response final');
+    return { OUT: Int32Array.from(values) };
+  }
+}`;
+
 const NOT_DECOUPLED = `
 import { ModelServer, type InferRequest, type PredictOutputs } from 'v2serve';
 export default class NotDecoupled extends ModelServer {
@@ -131,6 +170,8 @@ describe('decoupled models over ModelStreamInfer', () => {
     marks_last: { config: STREAM_CONFIG('marks_last'), versions: { '1': MARKS_LAST } },
     watched: { config: STREAM_CONFIG('watched'), versions: { '1': WATCHED } },
     fails_midway: { config: STREAM_CONFIG('fails_midway'), versions: { '1': FAILS_MIDWAY } },
+    in_worker: { config: STREAM_CONFIG('in_worker', 'instance_group [ { count: 1 kind: KIND_CPU } ]'), versions: { '1': IN_WORKER } },
+    relay: { config: STREAM_CONFIG('relay').replace('model_transaction_policy { decoupled: true }', ''), versions: { '1': RELAY } },
     not_decoupled: { config: STREAM_CONFIG('not_decoupled').replace('model_transaction_policy { decoupled: true }', ''), versions: { '1': NOT_DECOUPLED } },
     batched_stream: {
       config: STREAM_CONFIG('batched_stream').replace('max_batch_size: 0', 'max_batch_size: 4\ndynamic_batching { }'),
@@ -139,8 +180,8 @@ describe('decoupled models over ModelStreamInfer', () => {
   });
 
   before(async () => {
-    cli = await startCli([`--model-repository=${repo.root}`, '--log-verbose=0']);
-    for (const model of ['repeat_int32', 'marks_last', 'watched', 'fails_midway']) await waitReady(cli, model);
+    cli = await startCli([`--model-repository=${repo.root}`, '--log-verbose=0', '--log-requests=true']);
+    for (const model of ['repeat_int32', 'marks_last', 'watched', 'fails_midway', 'in_worker', 'relay']) await waitReady(cli, model);
   });
   after(async () => {
     await cli.stop();
@@ -207,10 +248,11 @@ describe('decoupled models over ModelStreamInfer', () => {
   test('two requests on one stream interleave: each response as its model makes it', async () => {
     const stream: Stream = cli.client.modelStreamInfer();
     const done = collect(stream);
-    // Delays 0, 60, 120 ms and 30, 90, 150 ms from the start: the responses alternate.
-    stream.write(repeatRequest('a', [1, 2, 3], { delayMs: 60 }));
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    stream.write(repeatRequest('b', [4, 5, 6], { delayMs: 60 }));
+    // Responses at 200, 400, 600 ms and at 300, 500, 700 ms from the start: they alternate,
+    // 100 ms apart.
+    stream.write(repeatRequest('a', [1, 2, 3], { delayMs: 200 }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    stream.write(repeatRequest('b', [4, 5, 6], { delayMs: 200 }));
     stream.end();
     const { responses, error } = await done;
     assert.equal(error, null);
@@ -292,6 +334,66 @@ describe('decoupled models over ModelStreamInfer', () => {
       client.close();
       proxy.close();
     }
+  });
+
+  test('a decoupled model in a worker thread streams: its responses cross as made, and a cancel reaches it', async () => {
+    const stream: Stream = cli.client.modelStreamInfer();
+    const done = collect(stream);
+    stream.write(nRequest('in_worker', 'w', 3));
+    stream.end();
+    const { responses } = await done;
+    assert.deepEqual(responses.map((r) => outOf(r)[0]), [0, 1, 2]);
+    assert.notEqual(outOf(responses[0]!)[1], 0, 'it ran in a worker thread');
+    // The model waits after its first response: that response can only have crossed alone.
+    const waiting: Stream = cli.client.modelStreamInfer();
+    waiting.on('error', () => undefined);
+    const first = nextResponses(waiting, 1);
+    waiting.write(nRequest('in_worker', 'w-cancel', 0));
+    assert.equal(outOf((await first)[0]!)[0], 0);
+    const ended = cli.waitForLog((l) => l['msg'] === 'in_worker ended' && l['id'] === 'w-cancel', 5000);
+    waiting.cancel();
+    assert.equal((await ended)['aborted'], true);
+  });
+
+  test('in-process: a model reads a decoupled model\'s responses with inferStream; infer() on it is refused', async () => {
+    const answer = await call(cli.client, cli.client.modelInfer, nRequest('relay', 'relay', 4));
+    assert.deepEqual(int32Output(answer, 'OUT'), [0, 10, 20, 30]);
+    await assert.rejects(call(cli.client, cli.client.modelInfer, nRequest('relay', 'relay-unary', 2, { unary: { boolParam: true } })), (err: ServiceError) => {
+      assert.match(err.details, /model 'repeat_int32' is decoupled .*inferStream\(\)/);
+      return true;
+    });
+  });
+
+  test('a streamed request counts once in the statistics, its responses in the metrics and in its request-log line', async () => {
+    const scrape = async (): Promise<{ success: number; responses: number; first: number }> => {
+      const text = await (await fetch(cli.metrics!)).text();
+      const value = (name: string): number =>
+        Number(text.split('\n').find((l) => l.startsWith(`${name}{model="repeat_int32",version="1"}`))?.split(' ')[1] ?? 0);
+      return {
+        success: value('nv_inference_request_success'),
+        responses: value('v2serve_inference_responses_total'),
+        first: value('nv_inference_first_response_histogram_ms_count'),
+      };
+    };
+    const statistics = async (): Promise<number> => {
+      const stats = await call(cli.client, cli.client.modelStatistics, { name: 'repeat_int32', version: '1' });
+      return Number(stats.modelStats[0]?.inferenceStats?.success?.count ?? 0);
+    };
+    const before = await scrape();
+    const successBefore = await statistics();
+    const stream: Stream = cli.client.modelStreamInfer();
+    const done = collect(stream);
+    stream.write(repeatRequest('counted', [1, 2, 3, 4, 5]));
+    stream.end();
+    assert.equal((await done).responses.length, 5);
+    const line = await cli.waitForLog((l) => l['msg'] === 'request' && l['requestId'] === 'counted');
+    assert.equal(line['operation'], 'ModelStreamInfer');
+    assert.equal(line['responses'], 5);
+    const after = await scrape();
+    assert.equal(after.success - before.success, 1);
+    assert.equal(after.responses - before.responses, 5);
+    assert.equal(after.first - before.first, 1);
+    assert.equal((await statistics()) - successBefore, 1);
   });
 
   test('unary ModelInfer on a decoupled model: UNIMPLEMENTED, in Triton\'s words', async () => {
