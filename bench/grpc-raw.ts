@@ -4,6 +4,7 @@
 import { Client, credentials, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 
 export const MODEL_INFER_PATH = '/inference.GRPCInferenceService/ModelInfer';
+export const MODEL_STREAM_INFER_PATH = '/inference.GRPCInferenceService/ModelStreamInfer';
 
 /** The probe's limits: v2serve's default (INT32_MAX), so that a 4 MiB answer gets through. */
 const CHANNEL_OPTIONS: ChannelOptions = {

@@ -65,9 +65,25 @@ export class InferenceError extends Error {
     return new InferenceError(version ? 'NOT_FOUND' : 'MODEL_NOT_FOUND', `Request for unknown model: '${name}'${v} is not found`);
   }
 
+  /**
+   * A one-answer call (gRPC ModelInfer, REST infer, an in-process infer) to a decoupled model,
+   * in Triton's gRPC words; the HTTP transport says it in Triton's HTTP words
+   * (isDecoupledUnary).
+   */
+  static decoupledUnary(): InferenceError {
+    return new InferenceError('UNIMPLEMENTED', DECOUPLED_UNARY_MESSAGE);
+  }
+
   static unimplemented(what: string): InferenceError {
     return new InferenceError('UNIMPLEMENTED', `${what} is not implemented by v2serve`);
   }
+}
+
+const DECOUPLED_UNARY_MESSAGE = "ModelInfer RPC doesn't support models with decoupled transaction policy";
+
+/** The error of InferenceError.decoupledUnary(). */
+export function isDecoupledUnary(err: InferenceError): boolean {
+  return err.code === 'UNIMPLEMENTED' && err.message === DECOUPLED_UNARY_MESSAGE;
 }
 
 /**

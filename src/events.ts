@@ -29,6 +29,8 @@ export interface InferenceEvent {
   readonly parameters: Readonly<Record<string, unknown>>;
   /** Metrics the model set with setMetric(), as they were when this request finished. */
   readonly metrics: Readonly<Record<string, MetricValue>>;
+  /** A decoupled model's request: how many responses it sent (its outputs are not in the event). */
+  readonly responses?: number;
   readonly error?: { readonly message: string; readonly code: string; readonly stack?: string };
   /** Answered from the response cache: the model did not run. */
   readonly cacheHit?: true;
@@ -88,6 +90,8 @@ export interface VersionFigures {
   readonly cacheHit: CumulativeDuration;
   /** Requests the response cache missed, and their lookup and insertion time. */
   readonly cacheMiss: CumulativeDuration;
+  /** Responses of decoupled models' requests. */
+  readonly responseCount: number;
 }
 
 /** What a side path may read of a version whenever it likes. */
@@ -108,6 +112,8 @@ export interface VersionObserver {
   succeeded(timings: PhaseTimings): void;
   /** `code` is the failure's ErrorCode ('INTERNAL' for anything that is no InferenceError). */
   failed(code: string): void;
+  /** A decoupled model's response: `ns` since the request arrived (`first`) or since its previous response. */
+  responded?(ns: number, first: boolean): void;
   loaded(seconds: number): void;
   /** The version stopped for good (unloaded, failed to load, replaced): its figures go. */
   closed(): void;
@@ -136,6 +142,8 @@ export interface RequestRecord {
   /** Message or body bytes; undefined when the transport does not know them. */
   readonly bytesIn: number | undefined;
   readonly bytesOut: number | undefined;
+  /** A streamed request (ModelStreamInfer, generate_stream): how many responses it sent. */
+  readonly responses?: number;
 }
 
 /** Where transports hand finished requests (request log, counters); synchronous, never throws. */

@@ -4,7 +4,7 @@
 // shared memory are written out. The transports only translate their wire to and from it.
 import { InferenceError } from '../errors.js';
 import type { Parameters, ParamValue } from '../model/index.js';
-import type { InferCall, InferResult } from '../pipeline/index.js';
+import { failedStream, type InferCall, type InferResult, type StreamedResult } from '../pipeline/index.js';
 import type { ModelRepository } from '../repository/index.js';
 import { usesSharedMemory, type SharedMemoryRegistry } from '../shared-memory/index.js';
 
@@ -79,6 +79,35 @@ export class DataPlane {
     checkRequestParameters(call.parameters);
     checkOutputParameters(call);
     return usesSharedMemory(call) ? this.inferPlaced(call, signal) : this.repository.infer(call, signal);
+  }
+
+  /**
+   * One inference answered by as many responses as its model makes, each as it is made:
+   * a decoupled model's zero, one or many, any other model's one (marked final). The
+   * iterable throws an InferenceError: before its first response when the request cannot
+   * run, later when the model fails mid-stream. Stopping the iteration (or `signal`) cancels
+   * the request in the model. `triton_enable_empty_final_response` is left to the transport
+   * that defines it (gRPC's ModelStreamInfer).
+   */
+  inferStream(call: InferCall, signal: AbortSignal): AsyncIterable<StreamedResult> {
+    try {
+      checkRequestParameters(call.parameters);
+      checkOutputParameters(call);
+    } catch (err) {
+      return failedStream(err);
+    }
+    return usesSharedMemory(call) ? this.inferStreamPlaced(call, signal) : this.repository.inferStream(call, signal);
+  }
+
+  /** Each response's outputs are written to the requested regions before it goes on. */
+  private async *inferStreamPlaced(call: InferCall, signal: AbortSignal): AsyncGenerator<StreamedResult> {
+    const { sharedMemory } = this;
+    const placements = sharedMemory.outputPlacements(call);
+    const inputs = await sharedMemory.readInputs(call);
+    for await (const streamed of this.repository.inferStream({ ...call, inputs }, signal)) {
+      await sharedMemory.writeOutputs(placements, streamed.result);
+      yield streamed;
+    }
   }
 
   /** The requested output regions are checked before anything runs. */

@@ -180,12 +180,15 @@ class ScratchBuffer {
 export interface StreamAnswer {
   readonly result: InferResult;
   readonly errorMessage: string;
+  /** `triton_final_response`: the request's last response (every answer of a model that is not decoupled). */
+  readonly final: boolean;
 }
 
 /** ModelStreamInferResponse. */
 const STREAM = { errorMessage: 1, inferResponse: 2 } as const;
-/** Triton flags every stream response; v2serve models are not decoupled, so each is the last for its request. */
+/** Triton flags every stream response, the request's last one true. */
 const FINAL_RESPONSE_KEY = 'triton_final_response';
+// A bool entry's size does not depend on its value.
 const FINAL_RESPONSE_SIZE = entrySize(FINAL_RESPONSE_KEY, true);
 
 /**
@@ -198,12 +201,12 @@ export class InferResultEncoder {
   /** The size of the last message written: the request log's bytes out. */
   lastSize = 0;
 
-  readonly unary = (result: InferResult): Buffer => this.encode(result, undefined);
+  readonly unary = (result: InferResult): Buffer => this.encode(result, undefined, true);
 
-  readonly stream = (answer: StreamAnswer): Buffer => this.encode(answer.result, answer.errorMessage);
+  readonly stream = (answer: StreamAnswer): Buffer => this.encode(answer.result, answer.errorMessage, answer.final);
 
-  /** `errorMessage` undefined: a ModelInferResponse; else the ModelStreamInferResponse around it, flagged final. */
-  private encode(result: InferResult, errorMessage: string | undefined): Buffer {
+  /** `errorMessage` undefined: a ModelInferResponse; else the ModelStreamInferResponse around it, flagged with `final`. */
+  private encode(result: InferResult, errorMessage: string | undefined, final: boolean): Buffer {
     const stream = errorMessage !== undefined;
     const parameters = result.parameters as Parameters;
     const parameterKeys = Object.keys(parameters);
@@ -246,7 +249,7 @@ export class InferResultEncoder {
       const key = parameterKeys[i]!;
       writer.entry(entrySizes[i]!, key, parameters[key] as ParamValue);
     }
-    if (stream) writer.entry(FINAL_RESPONSE_SIZE, FINAL_RESPONSE_KEY, true);
+    if (stream) writer.entry(FINAL_RESPONSE_SIZE, FINAL_RESPONSE_KEY, final);
     for (let i = 0; i < result.outputs.length; i++) {
       const output = result.outputs[i]!;
       writer.varint(tag(RESPONSE.outputs, WIRE_BYTES));

@@ -7,6 +7,7 @@ import { checkRepositoryName, type DataPlane } from '../data-plane/index.js';
 import { dictionary } from '../dictionary.js';
 import { InferenceError } from '../errors.js';
 import type { LogSettings } from '../logging/index.js';
+import type { InferCall, InferResult } from '../pipeline/index.js';
 import { configToJson, parseConfigJson, type ModelRepository } from '../repository/index.js';
 import type { ProtocolCategory } from '../restrictions.js';
 import type { SharedMemoryRegistry } from '../shared-memory/index.js';
@@ -26,6 +27,7 @@ import {
   toStatisticsJson,
   type InferTarget,
 } from './converters.js';
+import { NOT_ONE_RESPONSE, sseEvent, toGenerateCall, toGenerateJson } from './generate.js';
 
 /** What handlers need to know about the server around them. */
 export interface RouteContext {
@@ -60,19 +62,31 @@ export interface RequestNote {
   requestId: string;
   /** The version that served an inference, once it answered. */
   version?: string;
+  /** A generate request: how many responses the model made (sent, for generate_stream). */
+  responses?: number;
 }
 
-/** An answer: no body, a JSON value or text, or an inference header followed by binary blobs. */
+/** An answer: no body, a JSON value or text, an inference header followed by binary blobs, or a stream. */
 export interface Reply {
   readonly status: number;
   readonly json?: string;
   readonly binary?: readonly Uint8Array[];
+  /** Sent chunk by chunk as it is made (generate_stream's events), after `status` and the headers. */
+  readonly stream?: ReplyStream;
   /**
    * Compressed when the client's Accept-Encoding asks. Only inference answers are, as Triton's:
    * clients such as tritonclient's aio one accept gzip on every request yet decompress only
    * the answers to inferences.
    */
   readonly compressible?: boolean;
+}
+
+/** A streamed answer. The route has made its first chunk before it answers, so that an error before it is a plain error reply. */
+export interface ReplyStream {
+  readonly contentType: string;
+  readonly chunks: AsyncIterable<string>;
+  /** The chunk that tells the client of an error after the first chunk went out, with the error's text. */
+  readonly errorChunk: (message: string) => string;
 }
 
 const EMPTY_OK: Reply = { status: 200 };
@@ -97,7 +111,7 @@ export interface Route {
 const MODEL = '/v2/models/([^/]+)(?:/versions/([0-9]+))?';
 const model = (suffix: string) => new RegExp(`^${MODEL}${suffix}$`);
 /** Sub-paths of a model that are not operations: a POST to them is a wrong verb, not a custom operation. */
-const RESERVED = '(?!(?:ready|config|stats|versions|trace)$)';
+const RESERVED = '(?!(?:ready|config|stats|versions|trace|generate|generate_stream)$)';
 
 function target(request: RouteRequest, operation?: string): InferTarget {
   return { model: request.params[0] as string, version: request.params[1] ?? '', operation };
@@ -135,6 +149,59 @@ async function infer(context: RouteContext, request: RouteRequest, operation: st
   return { status: 200, json: reply.json, binary: reply.binary, compressible: true };
 }
 
+/** The generate extension's call: the body's fields read against the inputs the model declares. */
+function generateCall(context: RouteContext, request: RouteRequest): InferCall {
+  const encoding = request.message.headers['content-encoding'];
+  // Triton reads generate bodies uncompressed only.
+  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+    throw InferenceError.invalidArgument('Content-Encoding', `is '${encoding}': generate requests must not be compressed`);
+  }
+  const [model, version] = [request.params[0] as string, request.params[1] ?? ''];
+  const call = toGenerateCall({ model, version }, jsonObject(request.body), context.repository.metadata(model, version), request.arrivedNs);
+  request.note.requestId = call.requestId;
+  return call;
+}
+
+/** `…/generate`: exactly one response, as one JSON object. */
+async function generate(context: RouteContext, request: RouteRequest): Promise<Reply> {
+  const call = generateCall(context, request);
+  let only: InferResult | undefined;
+  let count = 0;
+  for await (const { result } of context.dataPlane.inferStream(call, request.signal)) {
+    only = result;
+    // A second response already decides the answer: the model need not make more.
+    if (++count > 1) break;
+  }
+  request.note.responses = count;
+  if (count !== 1 || only === undefined) throw new InferenceError('INTERNAL', NOT_ONE_RESPONSE);
+  request.note.version = only.version;
+  return { status: 200, json: toGenerateJson(only) };
+}
+
+const EVENT_STREAM = 'text/event-stream; charset=utf-8';
+const errorEvent = (message: string): string => sseEvent(JSON.stringify({ error: message }));
+
+/** `…/generate_stream`: one Server-Sent Event per response, as the model makes them. */
+async function generateStream(context: RouteContext, request: RouteRequest): Promise<Reply> {
+  const responses = context.dataPlane.inferStream(generateCall(context, request), request.signal)[Symbol.asyncIterator]();
+  // An error before the first response is answered with its status; later ones become an event.
+  const first = await responses.next();
+  const { note } = request;
+  note.responses = 0;
+  async function* events(): AsyncGenerator<string> {
+    try {
+      for (let next = first; !next.done; next = await responses.next()) {
+        note.version = next.value.result.version;
+        yield sseEvent(toGenerateJson(next.value.result));
+        note.responses = (note.responses ?? 0) + 1;
+      }
+    } finally {
+      // The client went away mid-stream: the model's responses are no longer wanted.
+      await responses.return?.(undefined);
+    }
+  }
+  return { status: 200, stream: { contentType: EVENT_STREAM, chunks: events(), errorChunk: errorEvent } };
+}
 
 /** In order: the first route whose path and verb match answers. Inference first: it is most of the traffic. */
 export const ROUTES: readonly Route[] = [
@@ -210,6 +277,23 @@ export const ROUTES: readonly Route[] = [
     path: model('/stats'),
     category: 'statistics',
     handle: (c, r) => json(toStatisticsJson(c.repository.statistics(r.params[0] as string, r.params[1] ?? ''))),
+  },
+  {
+    method: 'POST',
+    // Named by the gRPC RPC that answers the same way: one response, or a stream of them.
+    operation: 'ModelInfer',
+    about: modelOf,
+    path: model('/generate'),
+    category: 'inference',
+    handle: generate,
+  },
+  {
+    method: 'POST',
+    operation: 'ModelStreamInfer',
+    about: modelOf,
+    path: model('/generate_stream'),
+    category: 'inference',
+    handle: generateStream,
   },
   {
     method: 'POST',

@@ -12,7 +12,7 @@ import { newRequestId } from '../request-id.js';
 import type { ProtocolRestriction } from '../restrictions.js';
 import { readBody } from './body.js';
 import { ConnectionSignal } from './connection-signal.js';
-import { findRoute, type Reply, type RequestNote, type Route, type RouteContext } from './routes.js';
+import { findRoute, type Reply, type ReplyStream, type RequestNote, type Route, type RouteContext } from './routes.js';
 import { toErrorReply } from './status.js';
 import { listen } from '../listen.js';
 
@@ -92,6 +92,47 @@ function send(message: IncomingMessage, response: ServerResponse, reply: Reply):
 
 const NO_BLOBS: readonly Uint8Array[] = [];
 
+/** Resolves once `response` can take more (or is gone). */
+function drained(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolve();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
+}
+
+/**
+ * Sends each chunk as it comes (chunked transfer). A full socket buffer holds the next chunk
+ * back until it drains: a slow reader slows the producer instead of growing the server's
+ * memory. A client that goes away ends the stream (its producer sees its signal abort); an
+ * error after the first chunk ends it with the stream's error chunk.
+ */
+async function sendStream(response: ServerResponse, status: number, stream: ReplyStream, mapError: (err: unknown) => string): Promise<number> {
+  if (!response.destroyed) response.writeHead(status, { 'Content-Type': stream.contentType });
+  let bytes = 0;
+  try {
+    for await (const chunk of stream.chunks) {
+      // Leaving the loop closes the producer (its `finally` runs): a client gone wants no more.
+      if (response.destroyed) break;
+      bytes += Buffer.byteLength(chunk);
+      if (!response.write(chunk)) await drained(response);
+    }
+  } catch (err) {
+    const message = mapError(err);
+    if (!response.destroyed) {
+      const chunk = stream.errorChunk(message);
+      bytes += Buffer.byteLength(chunk);
+      response.write(chunk);
+    }
+  }
+  response.end();
+  return bytes;
+}
+
 async function sendCompressed(response: ServerResponse, status: number, json: string, binary: readonly Uint8Array[], encoding: 'gzip' | 'deflate'): Promise<number> {
   const body = await COMPRESS[encoding](Buffer.concat([Buffer.from(json, 'utf8'), ...binary]));
   response.writeHead(status, { 'Content-Type': binary.length > 0 ? 'application/octet-stream' : 'application/json', ...inferenceHeader(json, binary), 'Content-Encoding': encoding, 'Content-Length': body.byteLength });
@@ -159,7 +200,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         bytesIn = body.byteLength;
         const reply = await route.handle(context, { message, params, body, arrivedNs, signal, note });
         status = reply.status;
-        bytesOut = send(message, response, reply);
+        bytesOut =
+          reply.stream === undefined
+            ? send(message, response, reply)
+            : sendStream(response, reply.status, reply.stream, (err) => toErrorReply(err, log, idOf(note)).message);
         if (typeof bytesOut !== 'number') bytesOut = await bytesOut;
       } catch (err) {
         const failure = toErrorReply(err, log, idOf(note));
@@ -182,6 +226,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
         durationNs: process.hrtime.bigint() - arrivedNs,
         bytesIn,
         bytesOut,
+        ...(note.responses === undefined ? {} : { responses: note.responses }),
       });
     } catch (err) {
       log.error({ err, requestId: idOf(note) }, 'HTTP response failed');

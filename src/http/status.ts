@@ -2,7 +2,7 @@
 // NOT_FOUND 404, UNAVAILABLE 503, UNSUPPORTED 501, the rest 400), so tritonclient behaves as
 // with Triton, and the HTTP layer's own failures (403, 405, 413, 415).
 import type { Logger } from 'pino';
-import { InferenceError, type ErrorCode } from '../errors.js';
+import { InferenceError, isDecoupledUnary, type ErrorCode } from '../errors.js';
 
 const STATUS: Readonly<Record<ErrorCode, number>> = {
   CANCELLED: 400,
@@ -26,6 +26,8 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   UNAVAILABLE: 503,
 };
 
+const DECOUPLED_UNARY = "HTTP end point doesn't support models with decoupled transaction policy";
+
 export interface ErrorReply {
   readonly status: number;
   readonly message: string;
@@ -36,6 +38,8 @@ export function toErrorReply(err: unknown, log: Logger, requestId: string): Erro
   if (err instanceof InferenceError) {
     if (err.code === 'INTERNAL' || err.code === 'UNKNOWN') log.error({ err, requestId }, err.message);
     else if (log.isLevelEnabled('debug')) log.debug({ requestId, code: err.code, details: err.message }, 'request failed');
+    // Triton's HTTP words for what its gRPC calls a ModelInfer RPC on a decoupled model (501 since 24.01).
+    if (isDecoupledUnary(err)) return { status: STATUS[err.code], message: DECOUPLED_UNARY };
     return { status: STATUS[err.code], message: err.message };
   }
   log.error({ err, requestId }, 'unexpected error');

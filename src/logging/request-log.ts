@@ -18,6 +18,7 @@ export function requestLog(log: Logger): RequestSink {
           durationMs: Number(record.durationNs) / 1e6,
           bytesIn: record.bytesIn,
           bytesOut: record.bytesOut,
+          ...(record.responses === undefined ? {} : { responses: record.responses }),
         },
         'request',
       );

@@ -52,6 +52,7 @@ interface Totals {
   failures: number[];
   inferences: number;
   executions: number;
+  responses: number;
   requestNs: bigint;
   queueNs: bigint;
   inputNs: bigint;
@@ -160,6 +161,7 @@ export class Metrics implements VersionObservers {
           failures: FAILURE_REASONS.map(() => 0),
           inferences: 0,
           executions: 0,
+          responses: 0,
           requestNs: 0n,
           queueNs: 0n,
           inputNs: 0n,
@@ -181,6 +183,7 @@ export class Metrics implements VersionObservers {
       series.failures.forEach((n, i) => (t.failures[i]! += n));
       t.inferences += f.inferenceCount;
       t.executions += f.executionCount;
+      t.responses += f.responseCount;
       t.requestNs += f.success.ns;
       t.queueNs += f.queue.ns;
       t.inputNs += f.computeInput.ns;
@@ -197,6 +200,8 @@ export class Metrics implements VersionObservers {
         series.histograms.request.addTo(t.histograms.request);
         series.histograms.queue.addTo(t.histograms.queue);
         series.histograms.compute.addTo(t.histograms.compute);
+        series.histograms.firstResponseMs.addTo(t.histograms.firstResponseMs);
+        series.histograms.responseInterval.addTo(t.histograms.responseInterval);
       }
     }
     return [...byKey.values()];
@@ -232,6 +237,7 @@ export class Metrics implements VersionObservers {
         us(t.outputNs),
       );
     }
+    perVersion('v2serve_inference_responses_total', 'Responses sent by decoupled models (each request may have zero, one or many)', 'counter', (t) => t.responses);
     perVersion('nv_inference_pending_request_count', 'Instantaneous number of pending requests awaiting execution per-model.', 'gauge', (t) => t.pending);
     perVersion('nv_model_load_duration_secs', 'Model load time in seconds', 'gauge', (t) => t.loadSeconds);
     register(registry, 'nv_cpu_utilization', 'CPU utilization rate [0.0 - 1.0]', 'gauge', () => [{ labels: {}, value: this.host.utilization }]);
@@ -245,6 +251,8 @@ export class Metrics implements VersionObservers {
       histogram('v2serve_inference_request_duration_seconds', 'Successful inference requests: arrival to answer, seconds', (h) => h.request);
       histogram('v2serve_inference_queue_duration_seconds', 'Successful inference requests: time waiting (load, queue, batch), seconds', (h) => h.queue);
       histogram('v2serve_inference_compute_duration_seconds', 'Successful inference requests: decode, model and encode, seconds', (h) => h.compute);
+      histogram('nv_inference_first_response_histogram_ms', 'Duration from request to first response in milliseconds', (h) => h.firstResponseMs);
+      histogram('v2serve_inference_response_interval_seconds', 'Decoupled models: time from one response of a request to its next, seconds', (h) => h.responseInterval);
     }
     register(registry, 'v2serve_requests_total', 'Requests answered, by transport, operation (RPC) and status (gRPC status name or HTTP code)', 'counter', () =>
       [...this.requestCounts].flatMap(([transport, operations]) =>

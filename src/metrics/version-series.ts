@@ -25,10 +25,23 @@ export interface Histograms {
   readonly request: BucketCounts;
   readonly queue: BucketCounts;
   readonly compute: BucketCounts;
+  /** Decoupled models: arrival to first response, ms, Triton's buckets. */
+  readonly firstResponseMs: BucketCounts;
+  /** Decoupled models: one response to the next, seconds. */
+  readonly responseInterval: BucketCounts;
 }
 
+/** Triton's nv_inference_first_response_histogram_ms buckets. */
+export const FIRST_RESPONSE_BUCKETS_MS = [100, 500, 2000, 5000] as const;
+
 export function histograms(buckets: readonly number[]): Histograms {
-  return { request: new BucketCounts(buckets), queue: new BucketCounts(buckets), compute: new BucketCounts(buckets) };
+  return {
+    request: new BucketCounts(buckets),
+    queue: new BucketCounts(buckets),
+    compute: new BucketCounts(buckets),
+    firstResponseMs: new BucketCounts(FIRST_RESPONSE_BUCKETS_MS),
+    responseInterval: new BucketCounts(buckets),
+  };
 }
 
 export class VersionSeries implements VersionObserver {
@@ -52,6 +65,13 @@ export class VersionSeries implements VersionObserver {
     h.request.observe(queue + compute);
     h.queue.observe(queue);
     h.compute.observe(compute);
+  }
+
+  responded(ns: number, first: boolean): void {
+    const h = this.histograms;
+    if (!h) return;
+    if (first) h.firstResponseMs.observe(ns / 1e6);
+    else h.responseInterval.observe(ns / 1e9);
   }
 
   failed(code: string): void {

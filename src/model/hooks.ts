@@ -1,14 +1,38 @@
 // Runs a model server's hooks for one request, in the seed's fixed order. The only
 // caller of the hooks, wherever the instance lives (main thread or a worker).
-import { InferenceError, errorMessage } from '../errors.js';
+import { InferenceError, abortError, errorMessage } from '../errors.js';
 import { dictionary, snapshot } from '../dictionary.js';
 import { toOutputTensors } from '../tensor/index.js';
 import { buildRequest } from './hook-request.js';
 import { CALL_CHAINS } from './model-calls.js';
 import { customOperationMethod, type ModelServer } from './model-server.js';
-import type { ExecutionJob, ExecutionOutput, InferRequest, InferResponse, LoggedResults, PredictOutputs } from './types.js';
+import type {
+  ExecutionJob,
+  ExecutionOutput,
+  InferRequest,
+  InferResponse,
+  LoggedResults,
+  PredictOutputs,
+  PredictStream,
+  ResponseSink,
+} from './types.js';
 
-type CustomOperation = (request: InferRequest, signal: AbortSignal) => Promise<PredictOutputs> | PredictOutputs;
+type CustomOperation = (request: InferRequest, signal: AbortSignal) => Promise<PredictOutputs | PredictStream> | PredictOutputs | PredictStream;
+
+/** Names the config field a model that streams without it must set. */
+export const DECOUPLED_FIELD = 'model_transaction_policy.decoupled';
+
+export function isPredictStream(value: unknown): value is PredictStream {
+  return typeof (value as { [Symbol.asyncIterator]?: unknown } | null | undefined)?.[Symbol.asyncIterator] === 'function';
+}
+
+/** A model whose config does not say it is decoupled answers once: a stream from it is its author's error. */
+function notDecoupled(server: ModelServer): InferenceError {
+  return new InferenceError(
+    'INTERNAL',
+    `model '${server.name}' returned an async iterable (a stream of responses), but its config does not set ${DECOUPLED_FIELD}: true`,
+  );
+}
 
 /** An error a hook threw, as the client sees it: the hook's own code, or INTERNAL. */
 function hookError(server: ModelServer, operation: string, err: unknown): InferenceError {
@@ -50,6 +74,7 @@ function then<T, U>(value: MaybePromise<T>, next: (value: T) => MaybePromise<U>)
 export function runHooks(server: ModelServer, job: ExecutionJob, signal: AbortSignal): Promise<ExecutionOutput> {
   // The hooks get this signal: a call they make with it continues this job's chain.
   if (job.callers) server[CALL_CHAINS]?.set(signal, job.callers);
+  if (job.responses) return runStreamHooks(server, job, job.responses, signal);
   try {
     const output = runHookChain(server, job, signal);
     return isPromise(output) ? output : Promise.resolve(output);
@@ -62,7 +87,8 @@ function runHookChain(server: ModelServer, job: ExecutionJob, signal: AbortSigna
   const { operation } = job;
   const custom = STANDARD_OPERATIONS.has(operation) ? undefined : customOperation(server, operation);
   let request = buildRequest(server, job);
-  const respond = (outputs: PredictOutputs): MaybePromise<InferResponse> => {
+  const respond = (outputs: PredictOutputs | PredictStream): MaybePromise<InferResponse> => {
+    if (isPredictStream(outputs)) throw notDecoupled(server);
     const response: InferResponse = {
       id: job.id,
       modelName: server.name,
@@ -89,7 +115,7 @@ function runHookChain(server: ModelServer, job: ExecutionJob, signal: AbortSigna
   };
   let response: MaybePromise<InferResponse>;
   try {
-    const outputs: MaybePromise<PredictOutputs> = custom
+    const outputs: MaybePromise<PredictOutputs | PredictStream> = custom
       ? custom.call(server, request, signal)
       : then(server.preprocess(request, operation), (preprocessed) =>
           then(server.validate(preprocessed, operation), (validated) => {
@@ -105,4 +131,62 @@ function runHookChain(server: ModelServer, job: ExecutionJob, signal: AbortSigna
   return response.then(finish, (err: unknown) => {
     throw hookError(server, operation, err);
   });
+}
+
+/**
+ * A decoupled model's request: the hooks before predict run once, then each response the
+ * model yields is shaped, postprocessed (standard operations) and handed to `sink`, whose
+ * promise the next one waits for. A model that returns plain outputs answers once, marked
+ * final. When `signal` fires the generator is closed (its `finally` blocks run).
+ */
+async function runStreamHooks(server: ModelServer, job: ExecutionJob, sink: ResponseSink, signal: AbortSignal): Promise<ExecutionOutput> {
+  const { operation } = job;
+  let responseCount = 0;
+  try {
+    const custom = STANDARD_OPERATIONS.has(operation) ? undefined : customOperation(server, operation);
+    let produced: PredictOutputs | PredictStream;
+    if (custom) {
+      produced = await custom.call(server, buildRequest(server, job), signal);
+    } else {
+      const validated = await server.validate(await server.preprocess(buildRequest(server, job), operation), operation);
+      produced = await (operation === 'explain' ? server.explain(validated, signal) : server.predict(validated, signal));
+    }
+    const deliver = async (outputs: PredictOutputs, final: boolean): Promise<void> => {
+      const shaped: InferResponse = {
+        id: job.id,
+        modelName: server.name,
+        modelVersion: server.version,
+        outputs: toOutputTensors(outputs, server.io),
+        parameters: dictionary(),
+      };
+      const response = custom ? shaped : await server.postprocess(shaped);
+      responseCount++;
+      await sink({ outputs: response.outputs, parameters: response.parameters, final });
+    };
+    if (!isPredictStream(produced)) {
+      await deliver(produced, true);
+    } else {
+      const iterator = produced[Symbol.asyncIterator]();
+      try {
+        for (;;) {
+          if (signal.aborted) throw abortError(signal);
+          const step = await iterator.next();
+          if (signal.aborted) throw abortError(signal);
+          if (step.done) {
+            // An async generator's return value: the request's last response.
+            if (step.value !== undefined) await deliver(step.value as PredictOutputs, true);
+            break;
+          }
+          await deliver(step.value, false);
+        }
+      } catch (err) {
+        await iterator.return?.();
+        throw err;
+      }
+    }
+  } catch (err) {
+    if (signal.aborted) throw abortError(signal);
+    throw hookError(server, operation, err);
+  }
+  return { outputs: [], parameters: dictionary(), metrics: snapshot(server.metrics), labels: snapshot(server.labels), responseCount };
 }

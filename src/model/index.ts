@@ -7,14 +7,16 @@ export type {
   ModelCallInputs,
   ModelCallOptions,
   ModelCallResult,
+  StreamedCallResult,
 } from './model-calls.js';
 export { callInputs } from './model-calls.js';
-export { runHooks } from './hooks.js';
+export { DECOUPLED_FIELD, isPredictStream, runHooks } from './hooks.js';
 export { buildRequest } from './hook-request.js';
 export {
   createModelServer,
   findModelModule,
   InProcessInstance,
+  isDecoupled,
   type AvailabilityListener,
   type ModelInstance,
 } from './instance.js';
@@ -30,5 +32,8 @@ export type {
   ParamValue,
   Parameters,
   PredictOutputs,
+  PredictStream,
   RequestedOutput,
+  ResponseSink,
+  StreamedOutput,
 } from './types.js';

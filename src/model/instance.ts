@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InferenceError, errorMessage } from '../errors.js';
-import { runHooks } from './hooks.js';
+import type { ModelConfig } from '../../generated/model_config.js';
+import { DECOUPLED_FIELD, runHooks } from './hooks.js';
 import { ModelServer, type ModelContext } from './model-server.js';
 import type { ExecutionJob, ExecutionOutput } from './types.js';
 import { warmUp, type WarmupSample } from './warmup.js';
@@ -46,7 +47,7 @@ type ModelServerClass = new (context: ModelContext) => ModelServer;
  * ModelServer that has a predict() method. `generation` makes a changed module load anew
  * instead of from the module cache.
  */
-async function importModelClass(modulePath: string, generation: number, model: string): Promise<ModelServerClass> {
+async function importModelClass(modulePath: string, generation: number, model: string, decoupled: boolean): Promise<ModelServerClass> {
   const url = `${pathToFileURL(modulePath).href}?generation=${generation}`;
   const module = (await import(url)) as { default?: unknown };
   const exported = module.default;
@@ -55,9 +56,22 @@ async function importModelClass(modulePath: string, generation: number, model: s
       ? `must default-export a class extending ModelServer (import { ModelServer } from 'v2serve'); its default export is ${describeExport(exported)}`
       : typeof (exported.prototype as { predict?: unknown }).predict !== 'function'
         ? `default-exports class '${exported.name}', which has no predict() method`
-        : undefined;
+        : !decoupled && isAsyncGeneratorFunction((exported.prototype as { predict: unknown }).predict)
+          ? `default-exports class '${exported.name}', whose predict() is an async generator (it streams responses), but the model's config does not set ${DECOUPLED_FIELD}: true`
+          : undefined;
   if (problem) throw new InferenceError('INVALID_ARGUMENT', `model '${model}': ${modulePath} ${problem}`);
   return exported as ModelServerClass;
+}
+
+const AsyncGeneratorFunction = Object.getPrototypeOf(async function* () {}).constructor as unknown;
+
+function isAsyncGeneratorFunction(value: unknown): boolean {
+  return typeof value === 'function' && value instanceof (AsyncGeneratorFunction as typeof Function);
+}
+
+/** Config `model_transaction_policy { decoupled: true }`: the model answers a request zero, one or many times. */
+export function isDecoupled(config: ModelConfig): boolean {
+  return config.modelTransactionPolicy?.decoupled === true;
 }
 
 function describeExport(value: unknown): string {
@@ -90,7 +104,7 @@ export async function createModelServer(
   context: ModelContext,
   warmup: readonly WarmupSample[] = [],
 ): Promise<ModelServer> {
-  const Model = await importModelClass(modulePath, generation, context.name);
+  const Model = await importModelClass(modulePath, generation, context.name, isDecoupled(context.config));
   const server = new Model(context);
   try {
     await server.load();
@@ -101,7 +115,7 @@ export async function createModelServer(
   if (warmup.length > 0) {
     const started = process.hrtime.bigint();
     try {
-      await warmUp(server, warmup);
+      await warmUp(server, warmup, isDecoupled(context.config));
     } catch (err) {
       server.error = errorMessage(err);
       await Promise.resolve()

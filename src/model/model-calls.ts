@@ -32,6 +32,12 @@ export interface ModelCallResult {
   readonly parameters: Readonly<Record<string, ParamValue>>;
 }
 
+/** One response of a call to a decoupled model (ModelServer.inferStream). */
+export interface StreamedCallResult extends ModelCallResult {
+  /** The callee marked it as its last. */
+  readonly final: boolean;
+}
+
 /** A call as the repository takes it: the caller adds the chain of models it runs in. */
 export interface ChainedCallOptions extends ModelCallOptions {
   /** The models whose requests led to this call, outermost first, the caller last. */
@@ -48,6 +54,8 @@ export function callInputs(inputs: ModelCallInputs): readonly Tensor[] {
 /** The repository's side of model calls. */
 export interface ModelCaller {
   infer(model: string, inputs: ModelCallInputs, options: ChainedCallOptions): Promise<ModelCallResult>;
+  /** Absent where calls cannot stream (a model in a worker thread). */
+  inferStream?(model: string, inputs: ModelCallInputs, options: ChainedCallOptions): AsyncIterable<StreamedCallResult>;
 }
 
 /**

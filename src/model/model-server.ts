@@ -15,6 +15,7 @@ import {
   type ModelCallInputs,
   type ModelCallOptions,
   type ModelCallResult,
+  type StreamedCallResult,
 } from './model-calls.js';
 import type {
   InferRequest,
@@ -24,6 +25,7 @@ import type {
   ParamValue,
   Parameters,
   PredictOutputs,
+  PredictStream,
 } from './types.js';
 
 /** What the repository gives a model server when it creates it. */
@@ -97,7 +99,12 @@ export abstract class ModelServer {
     return undefined;
   }
 
-  abstract predict(request: InferRequest, signal: AbortSignal): Promise<PredictOutputs> | PredictOutputs;
+  /**
+   * A decoupled model (config `model_transaction_policy { decoupled: true }`) may answer zero,
+   * one or many times: write predict as an `async function*` that yields each response's
+   * outputs (and may `return` a last one, marked final); stop when `signal` fires.
+   */
+  abstract predict(request: InferRequest, signal: AbortSignal): Promise<PredictOutputs> | PredictOutputs | PredictStream;
 
   explain(_request: InferRequest, _signal: AbortSignal): Promise<PredictOutputs> | PredictOutputs {
     throw new InferenceError('UNIMPLEMENTED', `model '${this.name}' does not implement operation 'explain'`);
@@ -147,6 +154,22 @@ export abstract class ModelServer {
       ownEntry(request?.parameters, key) ?? ownEntry(this.context.parameters, key) ?? ownEntry(this.context.serverParameters, key);
     if (found === undefined) return defaultValue;
     return defaultValue === undefined ? found : asTypeOf(found, defaultValue, key);
+  }
+
+  /**
+   * Calls another model of the repository and reads its responses as they are made: a
+   * decoupled model's zero, one or many (infer() refuses a decoupled callee), any other
+   * model's one, marked final. Stopping the iteration cancels the callee's request. Models
+   * in worker threads cannot stream calls (UNIMPLEMENTED).
+   */
+  inferStream(model: string, inputs: ModelCallInputs, options: ModelCallOptions = {}): AsyncIterable<StreamedCallResult> {
+    const caller = this.context.models;
+    if (!caller?.inferStream) {
+      const why = caller ? 'its calls cannot stream (it runs in a worker thread)' : 'it runs without a model repository';
+      return refusedStream(new InferenceError('UNIMPLEMENTED', `model '${this.name}' cannot stream a call to model '${model}': ${why}`));
+    }
+    const chain = (options.signal && this[CALL_CHAINS].get(options.signal)) ?? [];
+    return caller.inferStream(model, inputs, { ...options, callers: [...chain, this.name] });
   }
 
   /**
@@ -242,4 +265,9 @@ function asTypeOf(value: ParamValue, like: ParamValue, key: string): ParamValue 
       if (value === 'false' || value === '0' || value === 0) return false;
       throw wrong('true or false');
   }
+}
+
+// A stream that fails at its first pull.
+async function* refusedStream(err: InferenceError): AsyncGenerator<never> {
+  throw err;
 }

@@ -50,6 +50,28 @@ export interface InferResponse {
 
 export type { PredictOutputs };
 
+/**
+ * What a decoupled model's predict() gives (config `model_transaction_policy { decoupled: true }`):
+ * usually an `async function*`. Each value it yields is one response; the value it returns,
+ * when not undefined, is one more response, marked as the request's last.
+ */
+export type PredictStream = AsyncIterable<PredictOutputs>;
+
+/** One response of a decoupled model's request, as its instance hands it on. */
+export interface StreamedOutput {
+  readonly outputs: Tensor[];
+  readonly parameters: Record<string, ParamValue>;
+  /** The model marked it as the request's last (the value its generator returned). */
+  readonly final: boolean;
+}
+
+/**
+ * Where an instance hands a decoupled request's responses as they are made. The model's next
+ * response waits for the promise returned: that is the flow control from the client back to
+ * the model's `yield`.
+ */
+export type ResponseSink = (response: StreamedOutput) => Promise<void> | void;
+
 /** The operation a request asks for: `infer` (alias `predict`), `explain` or a custom one. */
 export type Operation = string;
 
@@ -69,6 +91,8 @@ export interface ExecutionJob {
   readonly operation: string;
   /** Set when another model called this one: the models whose requests led here, outermost first. */
   readonly callers?: readonly string[];
+  /** Set for a decoupled model: its responses go here as made; the run's output then carries none. */
+  readonly responses?: ResponseSink;
 }
 
 export interface ExecutionOutput {
@@ -84,4 +108,6 @@ export interface ExecutionOutput {
   readonly inputs?: readonly Tensor[];
   /** Worker instances: which one ran the job ('0', '1', …), for monitoring events. */
   readonly instance?: string;
+  /** A decoupled model's job: how many responses it handed to the job's sink. */
+  readonly responseCount?: number;
 }

@@ -15,17 +15,21 @@ export interface WarmupSample {
   readonly tensors: readonly Tensor[];
 }
 
+const dropResponse = (): Promise<void> => Promise.resolve();
+
 /**
  * Runs the samples in order on `server`, each `count` times, one run at a time. The first
  * failure stops the warmup and is thrown, naming the sample as Triton does; the code is the
  * model's own when it threw an InferenceError.
  */
-export async function warmUp(server: ModelServer, samples: readonly WarmupSample[]): Promise<void> {
+export async function warmUp(server: ModelServer, samples: readonly WarmupSample[], decoupled: boolean): Promise<void> {
   const signal = new AbortController().signal;
+  // A decoupled model's responses are read and dropped, as its one answer is for the others.
+  const responses = decoupled ? { responses: dropResponse } : {};
   for (const sample of samples) {
     for (let run = 0; run < sample.count; run++) {
       try {
-        await runHooks(server, { id: '', tensors: sample.tensors, parameters: dictionary(), outputs: [], operation: 'infer' }, signal);
+        await runHooks(server, { id: '', tensors: sample.tensors, parameters: dictionary(), outputs: [], operation: 'infer', ...responses }, signal);
       } catch (err) {
         const code = err instanceof InferenceError ? err.code : 'INTERNAL';
         throw new InferenceError(code, `failed to run warmup sample '${sample.name}': ${errorMessage(err)}`, { cause: err });

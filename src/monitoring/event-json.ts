@@ -70,8 +70,10 @@ function responseJson(e: InferenceEvent, maxElements: number): JsonValue {
   const outputs = e.logged
     ? toJson(e.logged.outputs ?? [], maxElements)
     : e.outputs.map((t) => tensorToJson(t, maxElements));
-  // An answer from the response cache says so: the model did not run for it.
-  return e.cacheHit ? { outputs, cache_hit: true } : { outputs };
+  // An answer from the response cache says so (the model did not run for it); a decoupled
+  // model's request (never cached) is one event with its response count instead of the outputs.
+  if (e.cacheHit) return { outputs, cache_hit: true };
+  return e.responses === undefined ? { outputs } : { outputs, responses: e.responses };
 }
 
 /** Encodes a sampled event; after this the row holds no reference to the event's tensors. */

@@ -62,7 +62,19 @@ export class VersionStatistics {
   readonly cacheHit = new Duration();
   /** Requests the response cache missed, with the time their lookups and insertions took. */
   readonly cacheMiss = new Duration();
+  /** Responses of decoupled models' requests. */
+  responseCount = 0;
+  /** Arrival → first response, per decoupled request that answered at all. */
+  readonly firstResponse = new Duration();
+  /** Between one response of a decoupled request and the next. */
+  readonly betweenResponses = new Duration();
   private readonly batches = new Map<number, BatchStatistics>();
+
+  /** A response of a decoupled model: `ns` since arrival (the first) or since the previous response. */
+  recordResponse(ns: number, first: boolean): void {
+    this.responseCount += 1;
+    (first ? this.firstResponse : this.betweenResponses).add(ns);
+  }
 
   /**
    * A request of `rows` rows that succeeded. Its execution is recorded apart

@@ -7,7 +7,7 @@ import { NO_OBSERVERS, type EventSink, type VersionObserver, type VersionObserve
 import type { ExecutionTimings } from '../scheduling/index.js';
 import { VersionStatistics } from './statistics.js';
 import type { CallBase } from './types.js';
-import type { Completed } from './version-pipeline.js';
+import type { Completed, StreamCompleted } from './version-pipeline.js';
 
 const NO_METRICS: Readonly<Record<string, never>> = Object.freeze(dictionary<never>());
 
@@ -79,8 +79,44 @@ export class VersionTelemetry {
     });
   }
 
+  /**
+   * One response of a decoupled model's request, as it went to the transport: `ns` since the
+   * request arrived (the first) or since its previous response.
+   */
+  responded(ns: number, first: boolean): void {
+    this.statistics.recordResponse(ns, first);
+    this.observer.responded?.(ns, first);
+  }
+
+  /** A decoupled model's request that ended well: one success, however many responses it had. */
+  streamSucceeded(call: CallBase, done: StreamCompleted, instance: InstanceIdentity): void {
+    const { timings, output } = done;
+    const totalNs = timings.queueNs + timings.inputNs + timings.inferNs + timings.outputNs;
+    this.statistics.recordSuccess(totalNs, timings, done.rows);
+    this.statistics.recordExecution(done.rows, timings);
+    this.observer.succeeded(timings);
+    if (this.events.wantsInferenceEvents?.() === false) return;
+    this.events.emit({
+      kind: 'inference',
+      modelClass: instance.modelClass,
+      model: this.identity.name,
+      version: this.identity.version,
+      instance: output.instance ?? instance.label,
+      labels: output.labels,
+      op: done.operation,
+      requestId: call.requestId,
+      arrivedAtMs: Date.now() - Math.floor(totalNs / 1e6),
+      durationNs: BigInt(totalNs),
+      inputs: output.inputs ?? done.inputs,
+      outputs: [],
+      parameters: call.parameters,
+      metrics: output.metrics,
+      responses: done.responses,
+    });
+  }
+
   /** Failed requests are always reported, with the parameters and the error; the inputs may not have decoded. */
-  failed(call: CallBase, err: unknown, instance: InstanceIdentity | undefined): void {
+  failed(call: CallBase, err: unknown, instance: InstanceIdentity | undefined, responses?: number): void {
     const durationNs = process.hrtime.bigint() - call.arrivedNs;
     this.statistics.recordFailure(Number(durationNs));
     this.observer.failed(err instanceof InferenceError ? err.code : 'INTERNAL');
@@ -102,6 +138,7 @@ export class VersionTelemetry {
       outputs: [],
       parameters: call.parameters,
       metrics: {},
+      ...(responses === undefined ? {} : { responses }),
       error: {
         message: error.message,
         code: error instanceof InferenceError ? error.code : 'INTERNAL',

@@ -55,3 +55,15 @@ export interface InferResult {
   readonly raw: Uint8Array[];
 }
 
+
+/**
+ * One response of a streamed inference (DataPlane.inferStream; Streamed<TensorResult> for a
+ * model's in-process call). `final`: the model marked it
+ * as the request's last; a model that ends without marking one leaves every `final` false.
+ */
+export interface Streamed<R> {
+  readonly result: R;
+  readonly final: boolean;
+}
+
+export type StreamedResult = Streamed<InferResult>;

@@ -4,14 +4,14 @@
 // cache on, a request whose answer is kept skips the scheduler and the model.
 import type { CachedResponse, ResponseCache } from '../cache/index.js';
 import type { ModelConfig } from '../../generated/model_config.js';
-import type { ExecutionJob, ExecutionOutput, RequestedOutput } from '../model/index.js';
+import type { ExecutionJob, ExecutionOutput, RequestedOutput, StreamedOutput } from '../model/index.js';
 import { checkSequenceRequest, nowNs, type Scheduled, type Scheduler } from '../scheduling/index.js';
 import { Reshapes, batchSize, checkTensors, decodeInputs, encodeOutputs, type IOSpec, type Tensor } from '../tensor/index.js';
 import { Labels, checkClassifiable, classificationCount, classify } from './classification.js';
 import { checkRequestedOutputs, selectOutputs } from './outputs.js';
 import { requestOperation } from './request-deadline.js';
 import type { RequestTimings } from './statistics.js';
-import type { CallBase, InferCall, InferResult, TensorCall, TensorResult } from './types.js';
+import type { CallBase, InferCall, InferResult, Streamed, StreamedResult, TensorCall, TensorResult } from './types.js';
 
 const isClassified = (output: RequestedOutput): boolean => classificationCount(output) !== undefined;
 
@@ -52,6 +52,17 @@ export interface Completed {
 /** The answer, as the way in that took the call hands it back. */
 export interface Answered<R> extends Completed {
   readonly result: R;
+}
+
+/** A decoupled model's request that went through: its responses were delivered as made. */
+export interface StreamCompleted {
+  readonly operation: string;
+  readonly inputs: readonly Tensor[];
+  readonly output: ExecutionOutput;
+  readonly timings: RequestTimings;
+  readonly rows: number;
+  /** Responses delivered. */
+  readonly responses: number;
 }
 
 export class VersionPipeline {
@@ -155,6 +166,75 @@ export class VersionPipeline {
     const outputs = call.outputs.some(isClassified) ? await this.classifyOutputs(selected, call.outputs) : selected;
     const result: TensorResult = { model: this.spec.name, version: this.spec.version, id: call.id, parameters: output.parameters, outputs };
     return this.answered(call, job, scheduled, outputs, result, inputNs, encodeStart, undefined);
+  }
+
+  /**
+   * A decoupled model's request: checked and decoded once, then each response the model
+   * makes selected, classified and encoded, and handed to `deliver`, whose promise the model's
+   * next response waits for.
+   */
+  async runStream(call: InferCall, signal: AbortSignal, deliver: (response: StreamedResult) => Promise<void>): Promise<StreamCompleted> {
+    const operation = requestOperation(call);
+    const decodeStart = nowNs();
+    const checked = this.checkedJob(call, operation, decodeInputs(call.inputs, this.spec.io), undefined);
+    const { name, version } = this.spec;
+    return this.streamed(call, checked, Math.round(nowNs() - decodeStart), signal, (response, outputs) => {
+      const encoded = encodeOutputs(outputs);
+      const result: InferResult = { model: name, version, id: call.id, parameters: response.parameters, outputs: encoded.outputs, raw: encoded.raw };
+      return deliver({ result, final: response.final });
+    });
+  }
+
+  /** Another model's call to a decoupled model: its responses as tensors. */
+  async runTensorsStream(call: TensorCall, signal: AbortSignal, deliver: (response: Streamed<TensorResult>) => Promise<void>): Promise<StreamCompleted> {
+    const operation = requestOperation(call);
+    const decodeStart = nowNs();
+    const checked = this.checkedJob(call, operation, checkTensors(call.tensors, this.spec.io), call.callers);
+    const { name, version } = this.spec;
+    return this.streamed(call, checked, Math.round(nowNs() - decodeStart), signal, (response, outputs) =>
+      deliver({ result: { model: name, version, id: call.id, parameters: response.parameters, outputs }, final: response.final }),
+    );
+  }
+
+  /** The job run with each response selected and classified, then handed to `deliver`. */
+  private async streamed(
+    call: CallBase,
+    checked: ExecutionJob,
+    inputNs: number,
+    signal: AbortSignal,
+    deliver: (response: StreamedOutput, outputs: Tensor[]) => Promise<void>,
+  ): Promise<StreamCompleted> {
+    const { name, io } = this.spec;
+    const classified = call.outputs.some(isClassified);
+    let outputNs = 0;
+    let responses = 0;
+    const job: ExecutionJob = {
+      ...checked,
+      responses: async (response: StreamedOutput): Promise<void> => {
+        const encodeStart = nowNs();
+        const produced = this.reshapes.any ? this.reshapes.toWire(response.outputs) : response.outputs;
+        const selected = selectOutputs(produced, call.outputs, name, io);
+        const outputs = classified ? await this.classifyOutputs(selected, call.outputs) : selected;
+        const handed = deliver(response, outputs);
+        outputNs += Math.round(nowNs() - encodeStart);
+        responses++;
+        await handed;
+      },
+    };
+    const scheduled = await this.scheduler.schedule(job, signal);
+    const { output } = scheduled;
+    const totalNs = Number(process.hrtime.bigint() - call.arrivedNs);
+    const runNs = output.inferNs === undefined ? scheduled.inferNs : Number(output.inferNs);
+    // The output phase happened inside the run, between the model's responses.
+    const inferNs = Math.max(0, runNs - outputNs);
+    return {
+      operation: job.operation,
+      inputs: job.tensors,
+      output,
+      timings: { queueNs: Math.max(0, totalNs - inputNs - inferNs - outputNs), inputNs, inferNs, outputNs },
+      rows: batchSize(job.tensors, io),
+      responses,
+    };
   }
 
   /** The request's other fields checked, and the job for the scheduler. */

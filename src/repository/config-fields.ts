@@ -263,7 +263,7 @@ export const CONFIG_FIELDS: ReadonlyMap<string, ConfigFieldTreatment> = new Map<
   ['model_warmup.count', honored('runs of the sample, one after the other; 0 runs it once')],
   ...subtree('model_operations', refused('custom operation libraries are not loaded'), ['op_library_filename']),
   ['model_transaction_policy', honored(GROUP)],
-  ['model_transaction_policy.decoupled', refused('decoupled models are not implemented: a model answers each request once')],
+  ['model_transaction_policy.decoupled', honored('the model answers a request zero, one or many times (predict an async generator), over ModelStreamInfer; one-answer calls are refused UNIMPLEMENTED, and a decoupled model cannot have dynamic_batching or sequence_batching (docs/writing-models.md)')],
   ...subtree('batch_input', refused('batch inputs are not implemented'), ['kind', 'target_name', 'data_type', 'source_input']),
   ...subtree('batch_output', refused('batch outputs are not implemented'), ['target_name', 'kind', 'source_input']),
   ...subtree('model_repository_agents', refused('repository agents are not run'), ['agents', 'agents.name', 'agents.parameters']),

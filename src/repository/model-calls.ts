@@ -5,7 +5,15 @@
 import { dictionary } from '../dictionary.js';
 import { InferenceError } from '../errors.js';
 import { requestIdOf } from '../request-id.js';
-import { callInputs, type ChainedCallOptions, type ModelCaller, type ModelCallInputs, type ModelCallResult } from '../model/index.js';
+import {
+  callInputs,
+  type ChainedCallOptions,
+  type ModelCaller,
+  type ModelCallInputs,
+  type ModelCallResult,
+  type StreamedCallResult,
+} from '../model/index.js';
+import type { TensorCall, TensorResult } from '../pipeline/index.js';
 import type { ModelVersion } from './model-version.js';
 
 /** Finds the version a call goes to, as for a client's request (MODEL_NOT_FOUND naming an unknown model). */
@@ -51,37 +59,61 @@ export class RepositoryCalls implements ModelCaller {
   constructor(private readonly resolve: ResolveVersion) {}
 
   async infer(model: string, inputs: ModelCallInputs, options: ChainedCallOptions): Promise<ModelCallResult> {
-    const cycle = callCycle(options.callers, model);
-    if (cycle) {
-      throw new InferenceError('FAILED_PRECONDITION', `call cycle refused: ${cycle} (model '${model}' is already answering this request)`);
+    const version = this.callee(model, options);
+    if (version.decoupled) {
+      throw new InferenceError('UNIMPLEMENTED', `model '${model}' is decoupled (model_transaction_policy.decoupled): read its responses with inferStream()`);
     }
-    const version = calleeVersion(this.resolve, model, options.version ?? '');
     const linked = follow(options.signal);
-    const id = options.id ?? '';
     try {
-      const result = await version.inferTensors(
-        {
-          model,
-          version: options.version ?? '',
-          id,
-          requestId: requestIdOf(id),
-          parameters: dictionary(options.parameters ?? {}),
-          outputs: (options.outputs ?? []).map((name) => ({ name, parameters: dictionary() })),
-          arrivedNs: process.hrtime.bigint(),
-          tensors: callInputs(inputs),
-          callers: options.callers,
-        },
-        linked.signal,
-      );
-      return {
-        model: result.model,
-        version: result.version,
-        outputs: result.outputs,
-        tensors: dictionary(result.outputs.map((tensor) => [tensor.name, tensor] as const)),
-        parameters: result.parameters,
-      };
+      return callResult(await version.inferTensors(tensorCall(model, inputs, options), linked.signal));
     } finally {
       linked.dispose();
     }
   }
+
+  /** A decoupled callee's responses as it makes them; any other callee's one, marked final. */
+  async *inferStream(model: string, inputs: ModelCallInputs, options: ChainedCallOptions): AsyncGenerator<StreamedCallResult> {
+    const version = this.callee(model, options);
+    const linked = follow(options.signal);
+    try {
+      for await (const { result, final } of version.inferTensorsStream(tensorCall(model, inputs, options), linked.signal)) {
+        yield { ...callResult(result), final };
+      }
+    } finally {
+      linked.dispose();
+    }
+  }
+
+  private callee(model: string, options: ChainedCallOptions): ModelVersion {
+    const cycle = callCycle(options.callers, model);
+    if (cycle) {
+      throw new InferenceError('FAILED_PRECONDITION', `call cycle refused: ${cycle} (model '${model}' is already answering this request)`);
+    }
+    return calleeVersion(this.resolve, model, options.version ?? '');
+  }
+}
+
+function tensorCall(model: string, inputs: ModelCallInputs, options: ChainedCallOptions): TensorCall {
+  const id = options.id ?? '';
+  return {
+    model,
+    version: options.version ?? '',
+    id,
+    requestId: requestIdOf(id),
+    parameters: dictionary(options.parameters ?? {}),
+    outputs: (options.outputs ?? []).map((name) => ({ name, parameters: dictionary() })),
+    arrivedNs: process.hrtime.bigint(),
+    tensors: callInputs(inputs),
+    callers: options.callers,
+  };
+}
+
+function callResult(result: TensorResult): ModelCallResult {
+  return {
+    model: result.model,
+    version: result.version,
+    outputs: result.outputs,
+    tensors: dictionary(result.outputs.map((tensor) => [tensor.name, tensor] as const)),
+    parameters: result.parameters,
+  };
 }

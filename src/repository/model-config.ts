@@ -170,6 +170,26 @@ export function checkResponseCache(config: ModelConfig, steps: ReadonlyMap<strin
 }
 
 /**
+ * A decoupled model runs each request on its own: v2serve batches no decoupled requests and
+ * orders no sequences of them, and an ensemble does not stream. Refused at load, naming the field.
+ */
+export function checkDecoupledConfig(config: ModelConfig): void {
+  if (config.modelTransactionPolicy?.decoupled !== true) return;
+  const conflict = config.dynamicBatching
+    ? 'dynamic_batching'
+    : config.sequenceBatching
+      ? 'sequence_batching'
+      : isEnsemble(config)
+        ? `platform '${ENSEMBLE_PLATFORM}'`
+        : undefined;
+  if (conflict === undefined) return;
+  throw new InferenceError(
+    'UNAVAILABLE',
+    `model_transaction_policy.decoupled: v2serve does not serve a decoupled model with ${conflict}: remove one or the other`,
+  );
+}
+
+/**
  * Fills the defaults Triton fills for the fields clients read, and checks what
  * v2serve relies on. `directoryName` is the model's directory, the model's name.
  */

@@ -20,7 +20,7 @@ import { dictionary } from '../dictionary.js';
 import { InferenceError, errorMessage } from '../errors.js';
 import type { EventSink, ModelState, VersionObservers } from '../events.js';
 import { findModelModule, type ModelContext, type ModelInstance, type Parameters, type WarmupSample } from '../model/index.js';
-import type { InferCall, InferResult, VersionStatistics } from '../pipeline/index.js';
+import { failedStream, type InferCall, type InferResult, type StreamedResult, type VersionStatistics } from '../pipeline/index.js';
 import { schedulingSettings, type SchedulingDefaults, type SchedulingSettings } from '../scheduling/index.js';
 import { modelView, type TensorSpec } from '../tensor/index.js';
 import { completeBackendConfig, selectBackend, type ModelBackend } from './backends.js';
@@ -28,7 +28,7 @@ import { createInstance } from './instance-factory.js';
 import { KeyedLock } from './keyed-lock.js';
 import { RepositoryCalls } from './model-calls.js';
 import { checkInside, checkModelName, parseVersion, readModelConfig, scanModels, selectVersions, stepModelsOnDisk } from './layout.js';
-import { checkResponseCache, configParameters, configRuntime, ignoredConfigFields, ioSpec, normalizeConfig } from './model-config.js';
+import { checkDecoupledConfig, checkResponseCache, configParameters, configRuntime, ignoredConfigFields, ioSpec, normalizeConfig } from './model-config.js';
 import { writeModelOverride, type ModelOverride } from './model-override.js';
 import { ModelVersion } from './model-version.js';
 import { interimVersions, servingAfterReload } from './reload.js';
@@ -240,6 +240,7 @@ export class ModelRepository {
       scheduling = schedulingSettings(config, this.options.schedulingDefaults);
       warmup = warmupSamples(config, dir);
       this.options.checkConfig?.(config);
+      checkDecoupledConfig(config);
       if (isEnsemble(config)) {
         ensemble = ensemblePlan(config);
         await this.loadSteps(ensemble, [...via, name]);
@@ -330,6 +331,12 @@ export class ModelRepository {
         }
         if (!stepVersion.ready) {
           throw new InferenceError('UNAVAILABLE', `${where}: model '${model}' version ${stepVersion.version} is not ready (${stepVersion.state} ${stepVersion.reason})`);
+        }
+        if (stepVersion.decoupled) {
+          throw new InferenceError(
+            'UNAVAILABLE',
+            `${where}: model '${model}' is decoupled (model_transaction_policy.decoupled): v2serve's ensembles take one response per step`,
+          );
         }
         for (const step of steps) checkStepIO(plan, step, stepVersion.io);
       }),
@@ -534,6 +541,15 @@ export class ModelRepository {
       return this.resolve(call.model, call.version).infer(call, signal);
     } catch (err) {
       return Promise.reject(err);
+    }
+  }
+
+  /** The responses of one request, as they are made (one for a model that is not decoupled). */
+  inferStream(call: InferCall, signal: AbortSignal): AsyncIterable<StreamedResult> {
+    try {
+      return this.resolve(call.model, call.version).inferStream(call, signal);
+    } catch (err) {
+      return failedStream(err);
     }
   }
 

@@ -7,15 +7,19 @@ import type { ModelConfig } from '../../generated/model_config.js';
 import { InferenceError, abortError } from '../errors.js';
 import { dictionary } from '../dictionary.js';
 import type { EventSink, ModelState, VersionObservers } from '../events.js';
-import type { ModelInstance } from '../model/index.js';
+import { isDecoupled, type ModelInstance } from '../model/index.js';
 import {
   requestDeadline,
+  ResponseChannel,
   VersionPipeline,
   VersionTelemetry,
   type Answered,
   type CallBase,
   type InferCall,
   type InferResult,
+  type StreamCompleted,
+  type Streamed,
+  type StreamedResult,
   type TensorCall,
   type TensorResult,
   type VersionStatistics,
@@ -59,6 +63,8 @@ export class ModelVersion {
   private readonly pipeline: VersionPipeline;
   private readonly telemetry: VersionTelemetry;
   private readonly describe: string;
+  /** config `model_transaction_policy { decoupled: true }`: answers through inferStream only. */
+  readonly decoupled: boolean;
   private readonly createdNs = process.hrtime.bigint();
   /** The dynamic batcher's queue policies have timeouts: the request's `timeout` is theirs, not a deadline. */
   private readonly timeoutIsQueuePolicy: boolean;
@@ -67,6 +73,7 @@ export class ModelVersion {
     ({ name: this.name, version: this.version, config: this.config, io: this.io, path: this.path } = options);
     this.describe = `model '${this.name}' version ${this.version}`;
     this.timeoutIsQueuePolicy = options.scheduling.batching?.queues?.timeouts === true;
+    this.decoupled = isDecoupled(this.config);
     this.telemetry = new VersionTelemetry(
       { name: this.name, version: this.version, metricTags: this.config.metricTags, responseCache: options.responseCache !== undefined },
       options.events,
@@ -148,14 +155,110 @@ export class ModelVersion {
     this.options.onState?.();
   }
 
-  /** A transport's request. */
+  /** A transport's request, answered once: a decoupled model refuses it, as Triton's does. */
   infer(call: InferCall, signal: AbortSignal): Promise<InferResult> {
+    if (this.decoupled) return Promise.reject(InferenceError.decoupledUnary());
     return this.serve(call, this.runInfer, signal);
   }
 
   /** Another model's call: the same admission, readiness, scheduling and telemetry, tensors in and out. */
   inferTensors(call: TensorCall, signal: AbortSignal): Promise<TensorResult> {
+    if (this.decoupled) return Promise.reject(InferenceError.decoupledUnary());
     return this.serve(call, this.runTensors, signal);
+  }
+
+  /**
+   * A transport's request, answered by as many responses as the model makes. A model that is
+   * not decoupled answers once, marked final. The iterable fails before its first response
+   * when the request cannot run, later when the model fails; a consumer that stops pulling
+   * (return(), or `signal`) cancels the request in the model.
+   */
+  inferStream(call: InferCall, signal: AbortSignal): AsyncIterable<StreamedResult> {
+    return this.decoupled ? this.serveStream(call, this.streamInfer, signal) : this.answerOnce(call, this.runInfer, signal);
+  }
+
+  /** Another model's call, answered by as many responses as the callee makes (as inferStream). */
+  inferTensorsStream(call: TensorCall, signal: AbortSignal): AsyncIterable<Streamed<TensorResult>> {
+    return this.decoupled ? this.serveStream(call, this.streamTensors, signal) : this.answerOnce(call, this.runTensors, signal);
+  }
+
+  private readonly streamInfer = (call: InferCall, signal: AbortSignal, deliver: (r: StreamedResult) => Promise<void>): Promise<StreamCompleted> =>
+    this.pipeline.runStream(call, signal, deliver);
+  private readonly streamTensors = (
+    call: TensorCall,
+    signal: AbortSignal,
+    deliver: (r: Streamed<TensorResult>) => Promise<void>,
+  ): Promise<StreamCompleted> => this.pipeline.runTensorsStream(call, signal, deliver);
+
+  private async *answerOnce<C extends CallBase, R>(
+    call: C,
+    run: (call: C, signal: AbortSignal) => Promise<Answered<R>>,
+    signal: AbortSignal,
+  ): AsyncGenerator<Streamed<R>> {
+    yield { result: await this.serve(call, run, signal), final: true };
+  }
+
+  private async *serveStream<C extends CallBase, R>(
+    call: C,
+    run: (call: C, signal: AbortSignal, deliver: (r: Streamed<R>) => Promise<void>) => Promise<StreamCompleted>,
+    signal: AbortSignal,
+  ): AsyncGenerator<Streamed<R>> {
+    const channel = new ResponseChannel<Streamed<R>>();
+    // The request's own signal: the caller's, and the consumer stopping before the model has finished.
+    const left = new AbortController();
+    const forward = (): void => left.abort(signal.reason);
+    if (signal.aborted) forward();
+    else signal.addEventListener('abort', forward, { once: true });
+    const requestSignal = left.signal;
+    let release: (() => void) | undefined;
+    let deadline: ReturnType<typeof requestDeadline>;
+    let running: Promise<StreamCompleted> | undefined;
+    let settled = false;
+    let responses = 0;
+    try {
+      release = this.scheduler.admit(call.parameters);
+      deadline = requestDeadline(call, requestSignal);
+      const limit = deadline ? deadline.signal : requestSignal;
+      const instance = this.state === 'READY' && this.instance ? this.instance : await this.whenReady(limit);
+      running = run(call, limit, channel.push);
+      running.then(
+        () => channel.end(),
+        (err: unknown) => channel.fail(err),
+      );
+      let last = call.arrivedNs;
+      for (;;) {
+        const next = await channel.next();
+        if (next.done) break;
+        const now = process.hrtime.bigint();
+        this.telemetry.responded(Number(now - last), responses === 0);
+        last = now;
+        responses++;
+        yield next.value;
+      }
+      const done = await running;
+      settled = true;
+      this.telemetry.streamSucceeded(call, done, instance);
+    } catch (err) {
+      settled = true;
+      this.telemetry.failed(call, err, this.instance, responses);
+      throw err;
+    } finally {
+      if (!settled) {
+        // The consumer left mid-stream: the model's signal fires and its waiting yield fails.
+        const reason = signal.aborted ? abortError(signal) : new InferenceError('CANCELLED', 'the client stopped reading the responses');
+        left.abort(reason);
+        channel.cancel(reason);
+        this.telemetry.failed(call, reason, this.instance, responses);
+      }
+      // The admission slot (and the deadline) last as long as the model runs.
+      const finish = (): void => {
+        signal.removeEventListener('abort', forward);
+        deadline?.dispose();
+        release?.();
+      };
+      if (running) running.then(finish, finish);
+      else finish();
+    }
   }
 
   // Made once per version, so that a request makes no closure to say which way it runs.

@@ -267,6 +267,7 @@ export class WorkerPool implements ModelInstance {
         operation: job.operation,
         callers: job.callers,
         returnInputs: inputs.moved,
+        streamed: job.responses !== undefined,
       };
       worker.postMessage(message, [...transfer]);
     } catch (err) {
@@ -363,11 +364,15 @@ export class WorkerPool implements ModelInstance {
             logged: message.logged,
             inferNs: message.inferNs,
             instance: slot.label,
+            ...(message.responseCount === undefined ? {} : { responseCount: message.responseCount }),
           });
         }
         this.dispatch();
         return;
       }
+      case 'response':
+        this.takeResponse(slot, worker, message);
+        return;
       case 'call':
         this.serveCall(slot, worker, message);
         return;
@@ -378,6 +383,29 @@ export class WorkerPool implements ModelInstance {
         if (message.error) this.log.warn({ instance: slot.index, err: deserializeError(message.error) }, 'model unload() failed');
         slot.unloaded?.();
         return;
+    }
+  }
+
+  /**
+   * A streamed job's response, handed on as it arrives; the worker's model makes its next one
+   * once it was taken. A sink that refuses it (its consumer left, or the response does not
+   * fit the request) aborts the job in the worker with the reason.
+   */
+  private takeResponse(slot: Slot, worker: Worker, message: Extract<FromWorker, { type: 'response' }>): void {
+    const sink = slot.jobs.get(message.seq)?.job.responses;
+    if (!sink) return;
+    const reply = (answer: ToWorker): void => {
+      if (slot.worker === worker) worker.postMessage(answer);
+    };
+    const taken = (): void => reply({ type: 'response-taken', seq: message.seq });
+    const refused = (err: unknown): void => reply({ type: 'abort', seq: message.seq, reason: serializeError(err) });
+    try {
+      // Structured cloning gave the parameters Object.prototype back.
+      const handed = sink({ outputs: message.outputs.map(unpackTensor), parameters: dictionary(message.parameters), final: message.final });
+      if (handed) handed.then(taken, refused);
+      else taken();
+    } catch (err) {
+      refused(err);
     }
   }
 

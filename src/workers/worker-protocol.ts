@@ -248,8 +248,12 @@ export type ToWorker =
       readonly callers?: readonly string[];
       /** Some inputs moved from the sender's own buffers: the answer brings them back. */
       readonly returnInputs: boolean;
+      /** A decoupled model's job: each response crosses as a 'response' message when made. */
+      readonly streamed: boolean;
     }
   | { readonly type: 'abort'; readonly seq: number; readonly reason: SerializedError }
+  /** The job's last response was taken on the main thread: the model's next one may cross. */
+  | { readonly type: 'response-taken'; readonly seq: number }
   | {
       readonly type: 'call-done';
       readonly call: number;
@@ -276,8 +280,18 @@ export type FromWorker =
       readonly logged?: LoggedResults;
       /** The hooks' own time in the worker, without the time the job waited. */
       readonly inferNs: bigint;
+      /** A streamed job: how many responses crossed. */
+      readonly responseCount?: number;
     }
   | { readonly type: 'failed'; readonly seq: number; readonly error: SerializedError }
+  /** One response of a streamed job, as the model made it; answered by response-taken. */
+  | {
+      readonly type: 'response';
+      readonly seq: number;
+      readonly outputs: PackedTensor[];
+      readonly parameters: Record<string, ParamValue>;
+      readonly final: boolean;
+    }
   /** The model calls another model of the repository (ModelServer.infer); answered by call-done or call-failed. */
   | {
       readonly type: 'call';

@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { InferenceError } from '../errors.js';
 import { dictionary } from '../dictionary.js';
 import { loggerLike } from '../logging/index.js';
-import { createModelServer, runHooks, type ModelServer } from '../model/index.js';
+import { createModelServer, runHooks, type ModelServer, type StreamedOutput } from '../model/index.js';
 import { WorkerCalls } from './worker-calls.js';
 import {
   deserializeError,
@@ -17,6 +17,7 @@ import {
   transferPacked,
   unpackTensor,
   type FromWorker,
+  type PackedTensor,
   type ToWorker,
   type WorkerInit,
 } from './worker-protocol.js';
@@ -59,6 +60,8 @@ const waiting: RunMessage[] = [];
 /** The job running, and the controller of the signal its hooks see. */
 let runningSeq = -1;
 let runningController: AbortController | undefined;
+/** A streamed job's response on its way to the main thread: settled when it was taken there, or when the job is aborted. */
+let responseCrossing: { resolve: () => void; reject: (err: unknown) => void } | undefined;
 let startScheduled = false;
 let server: ModelServer | undefined;
 
@@ -93,7 +96,10 @@ function startNext(model: ModelServer): void {
 /** A job aborted while it waits here never reaches the model; the one running sees its signal fire. */
 function abort(message: Extract<ToWorker, { type: 'abort' }>): void {
   if (message.seq === runningSeq) {
-    runningController?.abort(deserializeError(message.reason));
+    const reason = deserializeError(message.reason);
+    runningController?.abort(reason);
+    responseCrossing?.reject(reason);
+    responseCrossing = undefined;
     return;
   }
   const at = waiting.findIndex((job) => job.seq === message.seq);
@@ -118,6 +124,7 @@ async function run(message: RunMessage, model: ModelServer): Promise<void> {
         outputs: message.outputs.map((output) => ({ name: output.name, parameters: dictionary(output.parameters) })),
         operation: message.operation,
         callers: message.callers,
+        ...(message.streamed ? { responses: (response: StreamedOutput) => sendResponse(message, model, response, controller.signal) } : {}),
       },
       controller.signal,
     );
@@ -136,6 +143,7 @@ async function run(message: RunMessage, model: ModelServer): Promise<void> {
         labels: output.labels,
         logged: output.logged,
         inferNs,
+        ...(output.responseCount === undefined ? {} : { responseCount: output.responseCount }),
       };
       post(done, [...transfer]);
     } catch (err) {
@@ -153,8 +161,37 @@ async function run(message: RunMessage, model: ModelServer): Promise<void> {
   } finally {
     runningSeq = -1;
     runningController = undefined;
+    responseCrossing = undefined;
     scheduleNext(model);
   }
+}
+
+/**
+ * A streamed job's response crosses as soon as the model makes it; the model's next response
+ * waits until the main thread has taken this one (its transport's flow control reaches here).
+ */
+function sendResponse(message: RunMessage, model: ModelServer, response: StreamedOutput, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  const transfer = new Set<ArrayBuffer>();
+  let outputs: PackedTensor[];
+  try {
+    outputs = response.outputs.map((tensor) => packTensor(tensor, transfer));
+    const crossing = new Promise<void>((resolve, reject) => {
+      responseCrossing = { resolve, reject };
+    });
+    post({ type: 'response', seq: message.seq, outputs, parameters: response.parameters, final: response.final }, [...transfer]);
+    return crossing;
+  } catch (err) {
+    responseCrossing = undefined;
+    const prefix = `model '${model.name}' version ${model.version} operation '${message.operation}'`;
+    return Promise.reject(new InferenceError('INTERNAL', `${prefix}: the response cannot be sent from the worker thread: ${serializeError(err).message}`));
+  }
+}
+
+function responseTaken(message: Extract<ToWorker, { type: 'response-taken' }>): void {
+  if (message.seq !== runningSeq) return;
+  responseCrossing?.resolve();
+  responseCrossing = undefined;
 }
 
 async function unload(model: ModelServer | undefined): Promise<void> {
@@ -176,6 +213,9 @@ port.on('message', (message: ToWorker) => {
       break;
     case 'abort':
       abort(message);
+      break;
+    case 'response-taken':
+      responseTaken(message);
       break;
     case 'unload':
       void unload(server);

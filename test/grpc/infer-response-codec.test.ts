@@ -42,11 +42,11 @@ const message = (r: InferResult, parameters: Map<string, InferParameter> = toInf
 const reference = (r: InferResult): Buffer => Buffer.from(ModelInferResponse.encode(message(r)).finish());
 
 /** The generated encoder's bytes for the same answer on a stream, flagged final as Triton flags it. */
-const streamReference = (r: InferResult, errorMessage: string): Buffer =>
+const streamReference = (r: InferResult, errorMessage: string, final = true): Buffer =>
   Buffer.from(
     ModelStreamInferResponse.encode({
       errorMessage,
-      inferResponse: message(r, toInferParameters(r.parameters).set('triton_final_response', { boolParam: true })),
+      inferResponse: message(r, toInferParameters(r.parameters).set('triton_final_response', { boolParam: final })),
     }).finish(),
   );
 
@@ -94,10 +94,13 @@ describe('InferResultEncoder', () => {
       assert.ok(ours.equals(reference(r)), `${name}: ${ours.length} bytes vs ${reference(r).length}`);
       assert.equal(encoder.lastSize, ours.length, 'the encoder knows the size it wrote');
     });
-    test(`${name}, on a stream: the same bytes as the generated encoder, flagged final`, () => {
+    test(`${name}, on a stream: the same bytes as the generated encoder, flagged final or not`, () => {
       for (const errorMessage of ['', 'model failed']) {
-        const ours = Buffer.from(encoder.stream({ result: r, errorMessage }));
-        assert.ok(ours.equals(streamReference(r, errorMessage)), `${name}: ${ours.length} bytes vs ${streamReference(r, errorMessage).length}`);
+        for (const final of [true, false]) {
+          const ours = Buffer.from(encoder.stream({ result: r, errorMessage, final }));
+          const expected = streamReference(r, errorMessage, final);
+          assert.ok(ours.equals(expected), `${name} (final ${final}): ${ours.length} bytes vs ${expected.length}`);
+        }
       }
     });
   }

@@ -19,6 +19,7 @@ function figures(success: number): VersionFigures {
     computeOutput: duration(success, 500_000n),
     cacheHit: duration(0, 0n),
     cacheMiss: duration(0, 0n),
+    responseCount: success * 3,
   };
 }
 
@@ -81,6 +82,25 @@ describe('Metrics', () => {
     );
     assert.equal(line(text, 'v2serve_inference_compute_duration_seconds_count{'), 'v2serve_inference_compute_duration_seconds_count{model="m",version="1"} 2');
     assert.equal(line(text, 'v2serve_inference_compute_duration_seconds_sum{'), 'v2serve_inference_compute_duration_seconds_sum{model="m",version="1"} 0.004');
+  });
+
+  test('decoupled responses: the response counter from the figures, the first response in Triton\'s ms buckets, the intervals in seconds', async () => {
+    const m = metrics({ ...DEFAULT_METRICS_SETTINGS, buckets: [0.001, 0.002, 0.003] });
+    const v = m.observe('m', '1', { figures: figures(2), pending: () => 0 });
+    v.responded?.(300_000_000, true); // 300 ms to the first response
+    v.responded?.(1_500_000, false);
+    v.responded?.(2_500_000, false);
+    const text = await m.exposition();
+    assert.equal(line(text, 'v2serve_inference_responses_total{'), 'v2serve_inference_responses_total{model="m",version="1"} 6');
+    const bucket = (name: string, le: string) => line(text, `${name}_bucket{model="m",version="1",le="${le}"}`)?.split(' ')[1];
+    assert.deepEqual(
+      ['100', '500', '2000', '5000', '+Inf'].map((le) => bucket('nv_inference_first_response_histogram_ms', le)),
+      ['0', '1', '1', '1', '1'],
+    );
+    assert.deepEqual(
+      ['0.001', '0.002', '0.003', '+Inf'].map((le) => bucket('v2serve_inference_response_interval_seconds', le)),
+      ['0', '1', '2', '2'],
+    );
   });
 
   test('histogram_latencies=false and counter_latencies=false leave those families out', async () => {

@@ -144,6 +144,15 @@ describe('monitoring message shape', () => {
     await mon.close();
   });
 
+  test('a decoupled model\'s request - one event, its response count in resp instead of the outputs', async () => {
+    const { mon, transport } = setup();
+    mon.emit(inference(1, { outputs: [], responses: 12 }));
+    await settle();
+    assert.equal(transport.sent.length, 1);
+    assert.deepEqual(transport.sent[0]!.msg['resp'], { outputs: [], responses: 12 });
+    await mon.close();
+  });
+
   test('subject - model and version become single literal tokens', async () => {
     const { mon, transport } = setup({ subject: 'inf.{model}.{version}' });
     mon.emit(inference(1, { model: 'a.b *>', version: '' }));
