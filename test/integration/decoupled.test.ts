@@ -298,7 +298,9 @@ describe('decoupled models over ModelStreamInfer', () => {
     // A TCP proxy that stops reading from the server stands for a client that stops reading
     // (grpc-js itself keeps taking data off the socket into its buffers).
     let upstream: Socket | undefined;
+    let downstreamSocket: Socket | undefined;
     const proxy = createServer((downstream) => {
+      downstreamSocket = downstream;
       upstream = connect(cli.port, '127.0.0.1');
       downstream.pipe(upstream);
       upstream.pipe(downstream);
@@ -331,6 +333,9 @@ describe('decoupled models over ModelStreamInfer', () => {
       const line = await ended;
       assert.equal(line['aborted'], true);
     } finally {
+      // A destroyed upstream does not end the piped client side: close it, or the test process stays up.
+      downstreamSocket?.destroy();
+      upstream?.destroy();
       client.close();
       proxy.close();
     }
