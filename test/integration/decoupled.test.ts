@@ -298,10 +298,10 @@ describe('decoupled models over ModelStreamInfer', () => {
     // A TCP proxy that stops reading from the server stands for a client that stops reading
     // (grpc-js itself keeps taking data off the socket into its buffers).
     let upstream: Socket | undefined;
-    let downstreamSocket: Socket | undefined;
+    const sockets: Socket[] = [];
     const proxy = createServer((downstream) => {
-      downstreamSocket = downstream;
       upstream = connect(cli.port, '127.0.0.1');
+      sockets.push(downstream, upstream);
       downstream.pipe(upstream);
       upstream.pipe(downstream);
       downstream.on('error', () => undefined);
@@ -311,9 +311,9 @@ describe('decoupled models over ModelStreamInfer', () => {
     const client = new GRPCInferenceServiceClient(`127.0.0.1:${(proxy.address() as AddressInfo).port}`, credentials.createInsecure(), {
       'grpc.max_receive_message_length': -1,
     });
+    const stream: Stream = client.modelStreamInfer();
+    stream.on('error', () => undefined);
     try {
-      const stream: Stream = client.modelStreamInfer();
-      stream.on('error', () => undefined);
       const yields = (): number =>
         Math.max(0, ...cli.logs.filter((l) => l['msg'] === 'watched yielded' && l['id'] === 'slow').map((l) => l['yielded'] as number));
       const first = nextResponses(stream, 1);
@@ -333,10 +333,10 @@ describe('decoupled models over ModelStreamInfer', () => {
       const line = await ended;
       assert.equal(line['aborted'], true);
     } finally {
-      // A destroyed upstream does not end the piped client side: close it, or the test process stays up.
-      downstreamSocket?.destroy();
-      upstream?.destroy();
+      // The call never got its status through the stalled proxy: nothing may keep the test process alive.
+      stream.cancel();
       client.close();
+      for (const socket of sockets) socket.destroy();
       proxy.close();
     }
   });
