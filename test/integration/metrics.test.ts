@@ -128,7 +128,9 @@ describe('metrics', () => {
       assert.notEqual(sample(text, 'nv_inference_request_failure', { model: 'worker_busy', version: '1', reason }), undefined, reason);
     }
     for (const name of [...TRITON_NAMES, 'nv_model_load_duration_secs']) {
-      assert.notEqual(sample(text, name, { model: 'worker_busy', version: '1' }), undefined, name);
+      // A histogram family's samples are its _bucket, _sum and _count series.
+      const series = name.endsWith('_histogram_ms') ? `${name}_count` : name;
+      assert.notEqual(sample(text, series, { model: 'worker_busy', version: '1' }), undefined, name);
     }
     assert.ok((sample(text, 'nv_model_load_duration_secs', { model: 'worker_busy' }) ?? 0) > 0);
     assert.ok((sample(text, 'nv_cpu_memory_total_bytes') ?? 0) > 0);
