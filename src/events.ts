@@ -150,3 +150,17 @@ export interface RequestRecord {
 export interface RequestSink {
   finished(record: RequestRecord): void;
 }
+
+/** The response cache's figures (--cache-config), read when metrics are scraped. */
+export interface CacheCounts {
+  readonly entries: number;
+  readonly bytes: number;
+  readonly capacity: number;
+  readonly lookups: number;
+  readonly hits: number;
+  readonly misses: number;
+  readonly evictions: number;
+  /** Cumulative nanoseconds. */
+  readonly lookupNs: number;
+  readonly insertNs: number;
+}

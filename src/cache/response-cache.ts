@@ -2,6 +2,7 @@
 // one store for every model whose config enables it, bounded by bytes with LRU eviction,
 // and the counters Triton's cache metrics report. The pipeline looks a request up before
 // it is scheduled and inserts the answer of a miss.
+import type { CacheCounts } from '../events.js';
 import type { ParamValue } from '../model/index.js';
 import type { Tensor } from '../tensor/index.js';
 import { cachedResponse, type CachedResponse } from './cached-response.js';
@@ -15,20 +16,6 @@ export interface CacheLookup {
   readonly key: string;
   readonly response: CachedResponse | undefined;
   readonly ns: number;
-}
-
-/** The cache's figures, read when metrics are scraped. */
-export interface CacheCounts {
-  readonly entries: number;
-  readonly bytes: number;
-  readonly capacity: number;
-  readonly lookups: number;
-  readonly hits: number;
-  readonly misses: number;
-  readonly evictions: number;
-  /** Cumulative nanoseconds. */
-  readonly lookupNs: number;
-  readonly insertNs: number;
 }
 
 export class ResponseCache {

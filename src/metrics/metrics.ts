@@ -4,7 +4,7 @@
 // number prepared per version at load; series and labels are built only at scrape time.
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import type { EventSink, ModelEvent, ModelState, RequestRecord, RequestSink, VersionObservers, VersionWatch } from '../events.js';
+import type { CacheCounts, EventSink, ModelEvent, ModelState, RequestRecord, RequestSink, VersionObservers, VersionWatch } from '../events.js';
 import { register, type Labels, type Sample } from './collected.js';
 import { BucketCounts } from './histogram.js';
 import type { MetricsSettings } from './metrics-config.js';
@@ -19,19 +19,6 @@ export interface PublisherCounts {
   readonly pending: number;
 }
 
-/** The response cache's figures (src/cache's counts()), read at scrape time. */
-export interface ResponseCacheCounts {
-  readonly entries: number;
-  readonly bytes: number;
-  readonly capacity: number;
-  readonly lookups: number;
-  readonly hits: number;
-  readonly misses: number;
-  readonly evictions: number;
-  readonly lookupNs: number;
-  readonly insertNs: number;
-}
-
 export interface MetricsOptions {
   readonly settings: MetricsSettings;
   /** How often the nv_cpu_* gauges are refreshed. */
@@ -40,7 +27,7 @@ export interface MetricsOptions {
   /** Present when monitoring to NATS is on. */
   readonly publisher?: () => PublisherCounts;
   /** Present when the server has a response cache (--cache-config). */
-  readonly responseCache?: () => ResponseCacheCounts;
+  readonly responseCache?: () => CacheCounts;
 }
 
 const STATES: readonly ModelState[] = ['UNAVAILABLE', 'LOADING', 'READY', 'UNLOADING'];
@@ -288,7 +275,7 @@ export class Metrics implements VersionObservers {
     perCachedVersion('nv_cache_miss_duration_per_model', 'Total cache miss (insert+lookup) duration per model, in microseconds', (t) => us(t.cacheMissNs));
     const { responseCache } = this.options;
     if (!responseCache) return;
-    const gauge = (name: string, help: string, pick: (c: ResponseCacheCounts) => number): void =>
+    const gauge = (name: string, help: string, pick: (c: CacheCounts) => number): void =>
       register(registry, name, help, 'gauge', () => [{ labels: {}, value: pick(responseCache()) }]);
     gauge('nv_cache_util', 'Cache utilization [0.0 - 1.0]', (c) => c.bytes / c.capacity);
     gauge('nv_cache_num_entries', 'Number of responses stored in response cache', (c) => c.entries);
