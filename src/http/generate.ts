@@ -106,7 +106,7 @@ export function toGenerateJson(result: InferResult): string {
     const one = output.shape.reduce((n, d) => n * d, 1) === 1;
     add(output.name, one ? data.slice(1, -1) : data);
   }
-  const names = [...fields.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const names = [...fields.keys()].sort();
   return `{${names.map((name) => `${JSON.stringify(name)}:${fields.get(name)!}`).join(',')}}`;
 }
 

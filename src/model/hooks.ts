@@ -66,6 +66,11 @@ function then<T, U>(value: MaybePromise<T>, next: (value: T) => MaybePromise<U>)
   return isPromise(value) ? value.then(next) : next(value);
 }
 
+/** One answer of the model as postprocess sees it: its outputs as tensors of the declared outputs. */
+function shapedResponse(server: ModelServer, job: ExecutionJob, outputs: PredictOutputs): InferResponse {
+  return { id: job.id, modelName: server.name, modelVersion: server.version, outputs: toOutputTensors(outputs, server.io), parameters: dictionary() };
+}
+
 /**
  * preprocess → validate → predict/explain → postprocess, as the seed's do_event; custom
  * operations skip the hooks. Synchronous hooks run without a promise between them; a sync
@@ -89,13 +94,7 @@ function runHookChain(server: ModelServer, job: ExecutionJob, signal: AbortSigna
   let request = buildRequest(server, job);
   const respond = (outputs: PredictOutputs | PredictStream): MaybePromise<InferResponse> => {
     if (isPredictStream(outputs)) throw notDecoupled(server);
-    const response: InferResponse = {
-      id: job.id,
-      modelName: server.name,
-      modelVersion: server.version,
-      outputs: toOutputTensors(outputs, server.io),
-      parameters: dictionary(),
-    };
+    const response = shapedResponse(server, job, outputs);
     return custom ? response : server.postprocess(response);
   };
   const finish = (response: InferResponse): ExecutionOutput => {
@@ -152,13 +151,7 @@ async function runStreamHooks(server: ModelServer, job: ExecutionJob, sink: Resp
       produced = await (operation === 'explain' ? server.explain(validated, signal) : server.predict(validated, signal));
     }
     const deliver = async (outputs: PredictOutputs, final: boolean): Promise<void> => {
-      const shaped: InferResponse = {
-        id: job.id,
-        modelName: server.name,
-        modelVersion: server.version,
-        outputs: toOutputTensors(outputs, server.io),
-        parameters: dictionary(),
-      };
+      const shaped = shapedResponse(server, job, outputs);
       const response = custom ? shaped : await server.postprocess(shaped);
       responseCount++;
       await sink({ outputs: response.outputs, parameters: response.parameters, final });

@@ -106,8 +106,7 @@ export class VersionPipeline {
     const scheduled = await this.scheduler.schedule(job, signal);
     const encodeStart = nowNs();
     const { output } = scheduled;
-    const produced = this.reshapes.any ? this.reshapes.toWire(output.outputs) : output.outputs;
-    const selected = selectOutputs(produced, call.outputs, this.spec.name, this.spec.io);
+    const selected = this.selectedOutputs(output.outputs, call.outputs);
     const outputs = call.outputs.some(isClassified) ? await this.classifyOutputs(selected, call.outputs) : selected;
     const encoded = encodeOutputs(outputs);
     const result: InferResult = {
@@ -161,8 +160,7 @@ export class VersionPipeline {
     const scheduled = await this.scheduler.schedule(job, signal);
     const encodeStart = nowNs();
     const { output } = scheduled;
-    const produced = this.reshapes.any ? this.reshapes.toWire(output.outputs) : output.outputs;
-    const selected = selectOutputs(produced, call.outputs, this.spec.name, this.spec.io);
+    const selected = this.selectedOutputs(output.outputs, call.outputs);
     const outputs = call.outputs.some(isClassified) ? await this.classifyOutputs(selected, call.outputs) : selected;
     const result: TensorResult = { model: this.spec.name, version: this.spec.version, id: call.id, parameters: output.parameters, outputs };
     return this.answered(call, job, scheduled, outputs, result, inputNs, encodeStart, undefined);
@@ -204,7 +202,7 @@ export class VersionPipeline {
     signal: AbortSignal,
     deliver: (response: StreamedOutput, outputs: Tensor[]) => Promise<void>,
   ): Promise<StreamCompleted> {
-    const { name, io } = this.spec;
+    const { io } = this.spec;
     const classified = call.outputs.some(isClassified);
     let outputNs = 0;
     let responses = 0;
@@ -212,8 +210,7 @@ export class VersionPipeline {
       ...checked,
       responses: async (response: StreamedOutput): Promise<void> => {
         const encodeStart = nowNs();
-        const produced = this.reshapes.any ? this.reshapes.toWire(response.outputs) : response.outputs;
-        const selected = selectOutputs(produced, call.outputs, name, io);
+        const selected = this.selectedOutputs(response.outputs, call.outputs);
         const outputs = classified ? await this.classifyOutputs(selected, call.outputs) : selected;
         const handed = deliver(response, outputs);
         outputNs += Math.round(nowNs() - encodeStart);
@@ -235,6 +232,12 @@ export class VersionPipeline {
       rows: batchSize(job.tensors, io),
       responses,
     };
+  }
+
+  /** What the model made, back in the wire's shapes (config reshapes), as the request selected it. */
+  private selectedOutputs(produced: Tensor[], requested: readonly RequestedOutput[]): Tensor[] {
+    const { name, io } = this.spec;
+    return selectOutputs(this.reshapes.any ? this.reshapes.toWire(produced) : produced, requested, name, io);
   }
 
   /** The request's other fields checked, and the job for the scheduler. */
