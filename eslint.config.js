@@ -71,7 +71,7 @@ export default tseslint.config(
             zone('./src/onnx', './generated', 'src/onnx may use only the ModelConfig schema.', ['./model_config.ts']),
             ...layer(
               'data-plane',
-              ['data-plane', 'repository', 'shared-memory', 'pipeline', 'model', ...LEAVES],
+              ['data-plane', 'repository', 'shared-memory', 'pipeline', 'cache', 'model', ...LEAVES],
               'src/data-plane is the transport-neutral way into inference: it knows no transport, side path or CLI.',
             ),
             zone('./src/data-plane', './generated', 'src/data-plane never sees protobuf types.'),

@@ -158,7 +158,7 @@ export async function startServer(config: Config, logger?: RootLogger): Promise<
   });
   if (monitoring) sinks.push(perModelMonitoring(monitoring), monitoring);
   const sharedMemory = new SharedMemoryRegistry();
-  const dataPlane = new DataPlane(repository, sharedMemory);
+  const dataPlane = new DataPlane(repository, sharedMemory, responseCache);
   const closeMetrics = async (): Promise<void> => {
     await metricsServer?.close();
     metrics?.stop();

@@ -13,6 +13,8 @@ export interface CachedResponse {
   readonly parameters: Readonly<Record<string, ParamValue>>;
   /** What the entry counts against the cache's bound. */
   readonly byteSize: number;
+  /** The keys a transport kept its encoding of this answer under (ResponseCache.keepEncoded). */
+  readonly aliases: string[];
 }
 
 /** Bookkeeping counted per entry and per output beside the tensors' bytes and the key (objects, names, shapes). */
@@ -59,5 +61,5 @@ export function cachedResponse(outputs: readonly Tensor[], parameters: Readonly<
     byteSize += OUTPUT_OVERHEAD_BYTES + name.length * 2 + shape.length * 8 + (datatype === 'BYTES' ? count * 16 : 0);
     offset += aligned(bytes.byteLength);
   }
-  return { outputs: tensors, encoded, raw, parameters: Object.freeze(dictionary(Object.entries(parameters))), byteSize };
+  return { outputs: tensors, encoded, raw, parameters: Object.freeze(dictionary(Object.entries(parameters))), byteSize, aliases: [] };
 }

@@ -2,6 +2,7 @@
 // DataPlane): a transport-neutral call is checked against Triton's parameter rules once,
 // its shared-memory inputs are read in, the repository answers, and outputs placed in
 // shared memory are written out. The transports only translate their wire to and from it.
+import type { CacheAlias, EncodedAnswer, ResponseCache } from '../cache/index.js';
 import { InferenceError } from '../errors.js';
 import type { Parameters, ParamValue } from '../model/index.js';
 import { failedStream, type InferCall, type InferResult, type StreamedResult } from '../pipeline/index.js';
@@ -72,7 +73,32 @@ export class DataPlane {
   constructor(
     readonly repository: ModelRepository,
     readonly sharedMemory: SharedMemoryRegistry,
+    /** The server's response cache (--cache-config), where transports keep their encodings of its answers. */
+    readonly responseCache?: ResponseCache,
   ) {}
+
+  /**
+   * A request whose exact bytes a transport has kept an answer's encoding for
+   * (ResponseCache.aliased), answered with it: the hit is counted as the pipeline counts one,
+   * and the version that answers is returned. Undefined, and nothing counted, when the request
+   * would now go to another version or load, or a side path wants its tensors: the transport
+   * then decodes it and calls `infer`.
+   */
+  answerFromAlias(alias: CacheAlias, arrivedNs: bigint, lookupNs: number): string | undefined {
+    const version = this.repository.resolved(alias.model, alias.version);
+    if (version === undefined || !version.answeredFromCache(alias.answer.load, arrivedNs, lookupNs)) return undefined;
+    (this.responseCache as ResponseCache).aliasHit(alias, lookupNs);
+    return version.version;
+  }
+
+  /**
+   * Keeps a transport's encoding of an answer the response cache keeps (`result.cached`),
+   * under the transport's key for the exact bytes of the request, which named `model` and
+   * `version`.
+   */
+  keepEncoded(result: InferResult, key: string, model: string, version: string, encoded: EncodedAnswer): void {
+    if (result.cached && this.responseCache) this.responseCache.keepEncoded(result.cached, key, model, version, encoded);
+  }
 
   /** One inference: `signal` aborts it when its client goes away or its deadline passes. */
   infer(call: InferCall, signal: AbortSignal): Promise<InferResult> {
@@ -117,6 +143,7 @@ export class DataPlane {
     const inputs = await sharedMemory.readInputs(call);
     const result = await this.repository.infer({ ...call, inputs }, signal);
     await sharedMemory.writeOutputs(placements, result);
-    return result;
+    // Its answer depends on the regions, not on the request's bytes: a transport keeps no encoding of it.
+    return result.cached ? { ...result, cached: undefined } : result;
   }
 }

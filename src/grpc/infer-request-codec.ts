@@ -10,6 +10,7 @@ import {
   ModelInferRequest_ParametersEntry,
   type ModelInferRequest,
 } from '../../generated/grpc_service.js';
+import type { CacheAlias, ResponseCache } from '../cache/index.js';
 import { alignRawInputs } from './raw-alignment.js';
 
 const WIRE_BYTES = 2;
@@ -74,4 +75,118 @@ export function decodeModelInferRequest(bytes: Uint8Array): ModelInferRequest {
   // Not enumerable: the request stays equal to what the generated decoder reads.
   Object.defineProperty(request, WIRE_SIZE, { value: bytes.byteLength });
   return request;
+}
+
+/** Requests up to this many bytes are known again by their bytes (their key has a character per byte); larger ones are always decoded. */
+export const SEEN_REQUEST_MAX_BYTES = 4096;
+
+const ID_FIELD = 3;
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_FIXED32 = 5;
+/** The seen-request key of a request decoded in full (seenRequestReader). */
+const SEEN_KEY = Symbol('seenKey');
+
+/**
+ * Reads a request's top-level fields without decoding them, to key it by its bytes without
+ * its id: two requests get the same key exactly when they differ at most in their ids. One
+ * instance per server, reused from request to request.
+ */
+class RequestScan {
+  key = '';
+  private idStart = -1;
+  private idEnd = -1;
+  private idText = -1;
+
+  /** False (no key) for a request too large, or not made of well-formed fields with at most one id. */
+  read(bytes: Buffer): boolean {
+    const length = bytes.byteLength;
+    if (length > SEEN_REQUEST_MAX_BYTES) return false;
+    this.idStart = -1;
+    let pos = 0;
+    while (pos < length) {
+      const fieldStart = pos;
+      let tag = 0;
+      for (let shift = 0; ; shift += 7) {
+        if (pos >= length || shift > 28) return false;
+        const byte = bytes[pos++]!;
+        tag += (byte & 0x7f) * 2 ** shift;
+        if (byte < 0x80) break;
+      }
+      const wireType = tag & 7;
+      if (wireType === WIRE_BYTES || wireType === WIRE_VARINT) {
+        let value = 0;
+        for (let shift = 0; ; shift += 7) {
+          if (pos >= length || shift > 63) return false;
+          const byte = bytes[pos++]!;
+          value += (byte & 0x7f) * 2 ** shift;
+          if (byte < 0x80) break;
+        }
+        if (wireType === WIRE_BYTES) {
+          if (Math.floor(tag / 8) === ID_FIELD) {
+            if (this.idStart >= 0) return false;
+            this.idStart = fieldStart;
+            this.idText = pos;
+            this.idEnd = pos + value;
+          }
+          pos += value;
+        }
+      } else if (wireType === WIRE_FIXED64) pos += 8;
+      else if (wireType === WIRE_FIXED32) pos += 4;
+      else return false;
+    }
+    if (pos !== length) return false;
+    this.key = this.idStart < 0 ? bytes.toString('latin1') : bytes.toString('latin1', 0, this.idStart) + bytes.toString('latin1', this.idEnd);
+    return true;
+  }
+
+  /** The id of the request last read, as the decoder reads it. */
+  id(bytes: Buffer): string {
+    return this.idStart < 0 ? '' : bytes.toString('utf8', this.idText, this.idEnd);
+  }
+}
+
+/**
+ * A ModelInfer request whose bytes (but its id) the response cache keeps an encoded answer
+ * for: left undecoded until the handler knows whether that answer holds.
+ */
+export class SeenRequest {
+  constructor(
+    readonly bytes: Buffer,
+    readonly alias: CacheAlias,
+    readonly id: string,
+    /** The time taken to key the request and find its alias. */
+    readonly lookupNs: number,
+    readonly key: string,
+  ) {}
+}
+
+function decodeKeyed(bytes: Buffer, key: string): ModelInferRequest {
+  const request = decodeModelInferRequest(bytes);
+  Object.defineProperty(request, SEEN_KEY, { value: key });
+  return request;
+}
+
+/** The request decoded, with its key, when the answer it was seen with no longer holds. */
+export const decodeSeen = (seen: SeenRequest): ModelInferRequest => decodeKeyed(seen.bytes, seen.key);
+
+/** The key a decoded request's bytes are known by, when the server has a response cache and the request is small enough. */
+export function seenKeyOf(request: ModelInferRequest): string | undefined {
+  return (request as { readonly [SEEN_KEY]?: string })[SEEN_KEY];
+}
+
+/**
+ * ModelInfer's deserializer: with a response cache, a request seen before is handed on as a
+ * SeenRequest, any other decoded with its key (seenKeyOf); without one, every request is decoded.
+ */
+export function seenRequestReader(cache: ResponseCache | undefined): (bytes: Buffer) => ModelInferRequest | SeenRequest {
+  if (cache === undefined) return decodeModelInferRequest;
+  const scan = new RequestScan();
+  return (bytes) => {
+    const start = performance.now();
+    if (!scan.read(bytes)) return decodeModelInferRequest(bytes);
+    const alias = cache.aliased(scan.key);
+    if (alias === undefined) return decodeKeyed(bytes, scan.key);
+    return new SeenRequest(bytes, alias, scan.id(bytes), Math.round((performance.now() - start) * 1e6), scan.key);
+  };
 }

@@ -9,6 +9,7 @@
 // buffer reused from call to call: a 4 MiB answer allocates nothing here, and every ArrayBuffer
 // not allocated is garbage collection not paid (large ones push V8 into full collections).
 // Each server has an encoder, and so a scratch buffer, of its own.
+import type { EncodedAnswer } from '../cache/index.js';
 import type { ParamValue, Parameters } from '../model/index.js';
 import type { InferResult } from '../pipeline/index.js';
 
@@ -191,6 +192,14 @@ const FINAL_RESPONSE_KEY = 'triton_final_response';
 // A bool entry's size does not depend on its value.
 const FINAL_RESPONSE_SIZE = entrySize(FINAL_RESPONSE_KEY, true);
 
+/** A ModelInfer answer kept by the response cache, encoded before: it goes out under the request's own id. */
+export class KeptReply {
+  constructor(
+    readonly encoded: EncodedAnswer,
+    readonly id: string,
+  ) {}
+}
+
 /**
  * Serializes InferResults as ModelInferResponses (unary) or ModelStreamInferResponses
  * (stream), each tensor copied once, into its place. The bytes live in the encoder's scratch
@@ -201,7 +210,41 @@ export class InferResultEncoder {
   /** The size of the last message written: the request log's bytes out. */
   lastSize = 0;
 
-  readonly unary = (result: InferResult): Buffer => this.encode(result, undefined, true);
+  /** The unary answer last written, and its message: kept only until the next one overwrites the scratch buffer. */
+  private lastResult: InferResult | undefined;
+  private lastMessage: Buffer | undefined;
+
+  readonly unary = (answer: InferResult | KeptReply): Buffer => (answer instanceof KeptReply ? this.encodeKept(answer) : this.encode(answer, undefined, true));
+
+  /**
+   * The message just written for `result`, without its id: what a request with the same bytes
+   * (but the id) is answered with while the response cache keeps the answer. Undefined when the
+   * last message written was not `result`'s (a call cancelled before its answer was serialized).
+   */
+  encodedAnswer(result: InferResult): EncodedAnswer | undefined {
+    const message = this.lastMessage;
+    if (this.lastResult !== result || message === undefined) return undefined;
+    const idOffset = stringSize(RESPONSE.modelName, result.model) + stringSize(RESPONSE.modelVersion, result.version);
+    const idSize = stringSize(RESPONSE.id, result.id);
+    const bytes = new Uint8Array(message.byteLength - idSize);
+    bytes.set(message.subarray(0, idOffset));
+    bytes.set(message.subarray(idOffset + idSize), idOffset);
+    return { bytes, idOffset };
+  }
+
+  /** The kept message with the request's id written in its place, as `encode` places it. */
+  private encodeKept({ encoded, id }: KeptReply): Buffer {
+    const { bytes, idOffset } = encoded;
+    const total = bytes.byteLength + stringSize(RESPONSE.id, id);
+    const writer = new Writer(this.scratch.take(total));
+    writer.buffer.set(bytes.subarray(0, idOffset));
+    writer.offset = idOffset;
+    writer.string(RESPONSE.id, id);
+    writer.buffer.set(bytes.subarray(idOffset), writer.offset);
+    this.lastResult = undefined;
+    this.lastSize = total;
+    return writer.buffer;
+  }
 
   readonly stream = (answer: StreamAnswer): Buffer => this.encode(answer.result, answer.errorMessage, answer.final);
 
@@ -264,6 +307,8 @@ export class InferResultEncoder {
     }
     for (let i = 0; i < result.raw.length; i++) writer.bytes(RESPONSE.rawOutputContents, result.raw[i]!);
     this.lastSize = total;
+    this.lastResult = stream ? undefined : result;
+    this.lastMessage = writer.buffer;
     return writer.buffer;
   }
 }

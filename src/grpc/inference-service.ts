@@ -9,10 +9,12 @@ import type { InferResult } from '../pipeline/index.js';
 import { parseConfigJson } from '../repository/index.js';
 import type { RegionStatus } from '../shared-memory/index.js';
 import { fromLogSettings, toLogSettings, toModelIndex, toModelMetadataResponse, toModelStatistics } from './converters.js';
+import { modelInfer } from './model-infer.js';
 import { modelStreamInfer } from './model-stream.js';
-import { inferTarget, modelTarget, noTarget } from './request-record.js';
-import type { StreamAnswer } from './infer-response-codec.js';
-import { inferOne, type ServiceContext } from './service-context.js';
+import { modelTarget, noTarget } from './request-record.js';
+import type { KeptReply, StreamAnswer } from './infer-response-codec.js';
+import type { SeenRequest } from './infer-request-codec.js';
+import type { ServiceContext } from './service-context.js';
 import { unary, unimplemented } from './unary-call.js';
 
 function regionStatusMap(regions: readonly RegionStatus[]): Map<string, RegionStatus> {
@@ -44,7 +46,7 @@ function loadParameters(request: RepositoryModelLoadRequest): { config?: string;
 
 /** ModelInfer and ModelStreamInfer answer the core's results: the server's InferResultEncoder serializes them (see server.ts). */
 export type InferenceServiceImplementation = Omit<GRPCInferenceServiceServer, 'modelInfer' | 'modelStreamInfer'> & {
-  modelInfer: handleUnaryCall<ModelInferRequest, InferResult>;
+  modelInfer: handleUnaryCall<ModelInferRequest | SeenRequest, InferResult | KeptReply>;
   modelStreamInfer: handleBidiStreamingCall<ModelInferRequest, StreamAnswer>;
 };
 
@@ -63,7 +65,7 @@ export function inferenceService(context: ServiceContext): InferenceServiceImple
     modelMetadata: unary(context, 'ModelMetadata', modelTarget, (request) =>
       toModelMetadataResponse(repository.metadata(request.name, request.version)),
     ),
-    modelInfer: unary(context, 'ModelInfer', inferTarget, (request, call) => inferOne(context, request, call.arrivedNs, call.requestId, call.signal())),
+    modelInfer: modelInfer(context),
     modelStreamInfer: modelStreamInfer(context),
     modelConfig: unary(context, 'ModelConfig', modelTarget, (request) => ({ config: repository.config(request.name, request.version) })),
     modelStatistics: unary(context, 'ModelStatistics', modelTarget, (request) => ({

@@ -7,10 +7,11 @@ import { GRPCInferenceServiceService } from '../../generated/grpc_service.js';
 import { CallTracker, settlesWithin } from '../call-tracker.js';
 import type { EventSink, ModelEvent, RequestSink } from '../events.js';
 import type { LogSettings } from '../logging/index.js';
+import type { ResponseCache } from '../cache/index.js';
 import type { DataPlane } from '../data-plane/index.js';
 import { serverChannelOptions, type ConnectionOptions } from './channel-options.js';
 import { inferenceService } from './inference-service.js';
-import { decodeModelInferRequest } from './infer-request-codec.js';
+import { decodeModelInferRequest, seenRequestReader } from './infer-request-codec.js';
 import { InferResultEncoder } from './infer-response-codec.js';
 import { addReflection } from './reflection.js';
 import type { ProtocolRestriction } from '../restrictions.js';
@@ -20,15 +21,16 @@ export const INFERENCE_SERVICE = 'inference.GRPCInferenceService';
 
 /**
  * The generated service, but ModelInfer and ModelStreamInfer read their requests with raw
- * tensors as views (infer-request-codec.ts), and their answers are written straight from the
+ * tensors as views (infer-request-codec.ts; ModelInfer leaves a request the response cache
+ * has seen undecoded), and their answers are written straight from the
  * InferResult by the server's own encoder (infer-response-codec.ts).
  */
-function inferenceServiceDefinition(encoder: InferResultEncoder) {
+function inferenceServiceDefinition(encoder: InferResultEncoder, cache: ResponseCache | undefined) {
   return {
     ...GRPCInferenceServiceService,
     modelInfer: {
       ...GRPCInferenceServiceService.modelInfer,
-      requestDeserialize: decodeModelInferRequest,
+      requestDeserialize: seenRequestReader(cache),
       responseSerialize: encoder.unary,
     },
     modelStreamInfer: {
@@ -93,7 +95,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const calls = new CallTracker();
   const encoder = new InferResultEncoder();
   server.addService(
-    inferenceServiceDefinition(encoder),
+    inferenceServiceDefinition(encoder, dataPlane.responseCache),
     inferenceService({
       dataPlane,
       encoder,

@@ -26,6 +26,8 @@ export function unary<Req, Res>(
   rpc: string,
   target: Target<Req>,
   handler: (request: Req, call: UnaryCall) => Promise<Res> | Res,
+  /** Told of each answer right after grpc-js serialized it. */
+  sent?: (request: Req, response: Res) => void,
 ): handleUnaryCall<Req, Res> {
   const { requests } = context;
   return (call, callback: sendUnaryData<Res>) => {
@@ -54,6 +56,7 @@ export function unary<Req, Res>(
       forget();
       context.calls.leave();
       callback(err, response);
+      if (sent && response !== undefined) sent(call.request, response);
       // An answer to a call the client already cancelled reached nobody.
       finished(err?.code ?? (call.cancelled ? Status.CANCELLED : Status.OK), response);
     };

@@ -80,6 +80,19 @@ export class VersionTelemetry {
   }
 
   /**
+   * A hit a transport answered by itself, the request never decoded: recorded as `succeeded`
+   * records a hit. False, and nothing recorded, when a side path wants inference events,
+   * which need the request's tensors.
+   */
+  quietCacheHit(totalNs: number, lookupNs: number): boolean {
+    if (this.events.wantsInferenceEvents?.() !== false) return false;
+    const queueNs = Math.max(0, totalNs - lookupNs);
+    this.statistics.recordCacheHit(totalNs, queueNs, lookupNs);
+    this.observer.succeeded({ queueNs, inputNs: 0, inferNs: 0, outputNs: 0 });
+    return true;
+  }
+
+  /**
    * One response of a decoupled model's request, as it went to the transport: `ns` since the
    * request arrived (the first) or since its previous response.
    */

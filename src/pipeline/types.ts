@@ -1,6 +1,7 @@
 // The core's request and answer, as a transport hands one in and gets one back.
 import type { Parameters, RequestedOutput } from '../model/index.js';
 import type { ParamValue } from '../model/index.js';
+import type { KeptAnswer } from '../cache/index.js';
 import type { EncodedOutput, ReceivedInput, Tensor } from '../tensor/index.js';
 
 /** What every call to a version has, however its inputs came. */
@@ -53,6 +54,8 @@ export interface InferResult {
   readonly parameters: Parameters;
   readonly outputs: EncodedOutput[];
   readonly raw: Uint8Array[];
+  /** Set when the response cache keeps this answer: a transport may keep its encoding of it beside (DataPlane.keepEncoded). */
+  readonly cached?: KeptAnswer;
 }
 
 

@@ -70,7 +70,7 @@ export class VersionPipeline {
   /** config.pbtxt reshapes: the model sees its inputs and makes its outputs in their reshape shape. */
   private readonly reshapes: Reshapes;
   /** This load of the version, in its requests' cache keys. */
-  private readonly cacheLoad: number;
+  readonly cacheLoad: number;
 
   constructor(
     private readonly spec: PipelineSpec,
@@ -102,13 +102,14 @@ export class VersionPipeline {
       outputs: call.outputs,
       parameters: call.parameters,
     });
-    if (lookup?.response) return this.cacheHit(call, job, lookup.response, lookup.ns);
+    if (lookup?.response) return this.cacheHit(call, job, lookup.key, lookup.response, lookup.ns);
     const scheduled = await this.scheduler.schedule(job, signal);
     const encodeStart = nowNs();
     const { output } = scheduled;
     const selected = this.selectedOutputs(output.outputs, call.outputs);
     const outputs = call.outputs.some(isClassified) ? await this.classifyOutputs(selected, call.outputs) : selected;
     const encoded = encodeOutputs(outputs);
+    const insertNs = cache && lookup ? cache.insert(lookup.key, outputs, output.parameters) : 0;
     const result: InferResult = {
       model: this.spec.name,
       version: this.spec.version,
@@ -116,14 +117,14 @@ export class VersionPipeline {
       parameters: output.parameters,
       outputs: encoded.outputs,
       raw: encoded.raw,
+      cached: lookup ? { key: lookup.key, load: this.cacheLoad } : undefined,
     };
-    if (!cache || !lookup) return this.answered(call, job, scheduled, outputs, result, inputNs, encodeStart, undefined);
-    const insertNs = cache.insert(lookup.key, outputs, output.parameters);
-    return this.answered(call, job, scheduled, outputs, result, inputNs, encodeStart, { hit: false, ns: lookup.ns + insertNs }, insertNs);
+    const outcome = lookup ? { hit: false, ns: lookup.ns + insertNs } : undefined;
+    return this.answered(call, job, scheduled, outputs, result, inputNs, encodeStart, outcome, insertNs);
   }
 
   /** The kept answer, under this request's id; the wire's raw list is the request's own (shared-memory outputs empty its entries). */
-  private cacheHit(call: InferCall, job: ExecutionJob, cached: CachedResponse, lookupNs: number): Answered<InferResult> {
+  private cacheHit(call: InferCall, job: ExecutionJob, key: string, cached: CachedResponse, lookupNs: number): Answered<InferResult> {
     const result: InferResult = {
       model: this.spec.name,
       version: this.spec.version,
@@ -131,6 +132,7 @@ export class VersionPipeline {
       parameters: cached.parameters,
       outputs: cached.encoded.slice(),
       raw: cached.raw.slice(),
+      cached: { key, load: this.cacheLoad },
     };
     const totalNs = Number(process.hrtime.bigint() - call.arrivedNs);
     return {

@@ -535,6 +535,15 @@ export class ModelRepository {
     return loading;
   }
 
+  /** The version `resolve` names, or undefined where it throws. */
+  resolved(name: string, version: string): ModelVersion | undefined {
+    try {
+      return this.resolve(name, version);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Never throws: an unknown model or version is a rejection, like every other failure. */
   infer(call: InferCall, signal: AbortSignal): Promise<InferResult> {
     try {

@@ -155,6 +155,17 @@ export class ModelVersion {
     this.options.onState?.();
   }
 
+  /**
+   * A request a transport answered from the response cache by itself, having seen its bytes
+   * answered by this version's load `load`: counted as the pipeline counts a hit. False, and
+   * nothing counted, when this is not the ready load that kept the answer, or when a side path
+   * wants the request's tensors: the transport then sends it the usual way.
+   */
+  answeredFromCache(load: number, arrivedNs: bigint, lookupNs: number): boolean {
+    if (this.state !== 'READY' || load !== this.pipeline.cacheLoad) return false;
+    return this.telemetry.quietCacheHit(Number(process.hrtime.bigint() - arrivedNs), lookupNs);
+  }
+
   /** A transport's request, answered once: a decoupled model refuses it, as Triton's does. */
   infer(call: InferCall, signal: AbortSignal): Promise<InferResult> {
     if (this.decoupled) return Promise.reject(InferenceError.decoupledUnary());

@@ -35,6 +35,32 @@ describe('LruStore', () => {
     assert.deepEqual({ size: store.size, bytes: store.bytes, evictions: store.evictions, tag: store.get('a')?.tag }, { size: 1, bytes: 70, evictions: 0, tag: 'second' });
   });
 
+  test('peek reads without reordering; grow counts bytes against an entry, makes it the newest and evicts others, never itself', () => {
+    const removed: string[] = [];
+    const store = new LruStore<ReturnType<typeof entry>>(100, (key) => removed.push(key));
+    store.set('a', entry(30, 'a'));
+    store.set('b', entry(30, 'b'));
+    assert.equal(store.peek('a')?.tag, 'a');
+    assert.equal(store.grow('a', 30), true, 'a is the newest now');
+    assert.deepEqual({ bytes: store.bytes, size: store.size }, { bytes: 90, size: 2 });
+    assert.equal(store.grow('a', 20), true);
+    assert.equal(store.get('b'), undefined, 'b, the oldest, made room');
+    assert.deepEqual(removed, ['b']);
+    assert.equal(store.grow('a', 21), false, 'a would outgrow the store');
+    assert.equal(store.grow('gone', 1), false);
+    assert.equal(store.grow('a', -40), true);
+    assert.deepEqual({ bytes: store.bytes, evictions: store.evictions }, { bytes: 40, evictions: 1 });
+  });
+
+  test('the removal callback hears of evicted and replaced entries, with the entry that left', () => {
+    const removed: string[] = [];
+    const store = new LruStore<ReturnType<typeof entry>>(100, (key, value) => removed.push(`${key}:${value.tag}`));
+    store.set('a', entry(60, 'first'));
+    store.set('a', entry(60, 'second'));
+    store.set('b', entry(60, 'b'));
+    assert.deepEqual(removed, ['a:first', 'a:second']);
+  });
+
   test('any string is a key: __proto__ and constructor are entries like others', () => {
     const store = new LruStore<ReturnType<typeof entry>>(100);
     assert.equal(store.get('__proto__'), undefined);

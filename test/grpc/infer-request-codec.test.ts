@@ -1,8 +1,10 @@
-// decodeModelInferRequest reads what the generated decoder reads, with raw tensors as views.
+// decodeModelInferRequest reads what the generated decoder reads, with raw tensors as views;
+// seenRequestReader knows a request again by its bytes but its id.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ModelInferRequest } from '../../generated/grpc_service.js';
-import { decodeModelInferRequest } from '../../src/grpc/infer-request-codec.js';
+import { ResponseCache, type EncodedAnswer } from '../../src/cache/index.js';
+import { decodeModelInferRequest, decodeSeen, SEEN_REQUEST_MAX_BYTES, SeenRequest, seenKeyOf, seenRequestReader } from '../../src/grpc/infer-request-codec.js';
 
 const float32 = (values: number[]) => Buffer.from(new Float32Array(values).buffer);
 
@@ -66,5 +68,65 @@ describe('decodeModelInferRequest', () => {
     const wire = Buffer.from(ModelInferRequest.encode(request()).finish());
     assert.throws(() => decodeModelInferRequest(wire.subarray(0, wire.length - 3)));
     assert.throws(() => ModelInferRequest.decode(wire.subarray(0, wire.length - 3)));
+  });
+});
+
+describe('seenRequestReader', () => {
+  const wire = (over: Partial<ModelInferRequest> = {}) => Buffer.from(ModelInferRequest.encode(request(over)).finish());
+  const keyOf = (bytes: Buffer): string | undefined => {
+    const read = seenRequestReader(new ResponseCache(1 << 20))(bytes);
+    assert.ok(!(read instanceof SeenRequest));
+    return seenKeyOf(read);
+  };
+  const encoded: EncodedAnswer = { bytes: new Uint8Array([1, 2, 3]), idOffset: 1 };
+
+  test('without a response cache every request is decoded, with no key', () => {
+    const read = seenRequestReader(undefined)(wire());
+    assert.deepEqual(plain(read as ModelInferRequest), plain(ModelInferRequest.decode(wire())));
+    assert.equal(seenKeyOf(read as ModelInferRequest), undefined);
+  });
+
+  test('two requests share a key exactly when they differ at most in their ids', () => {
+    const key = keyOf(wire({ id: 'a' }));
+    assert.ok(key);
+    assert.equal(keyOf(wire({ id: 'another id' })), key);
+    assert.equal(keyOf(wire({ id: '' })), key, 'no id at all');
+    const others = [
+      wire({ modelVersion: '3' }),
+      wire({ modelName: 'identity_fp33' }),
+      wire({ parameters: new Map([['flag', { boolParam: true }]]) }),
+      wire({ outputs: [] }),
+      wire({ rawInputContents: [float32([1, 2, 4]), Buffer.from(new Float64Array([0.5, -0.25]).buffer)] }),
+    ];
+    for (const other of others) assert.notEqual(keyOf(other), key);
+  });
+
+  test('a request above the size limit, with two ids or with a group field is decoded with no key', () => {
+    const big = wire({ rawInputContents: [Buffer.alloc(SEEN_REQUEST_MAX_BYTES)] });
+    assert.equal(keyOf(big), undefined);
+    const idField = Buffer.from([0x1a, 0x01, 0x78]);
+    const twoIds = Buffer.concat([wire({ id: '' }), idField, idField]);
+    assert.equal(keyOf(twoIds), undefined);
+    assert.equal(keyOf(Buffer.concat([wire(), Buffer.from([0x9b, 0x06, 0x9c, 0x06])])), undefined);
+  });
+
+  test('a request whose key has an alias is left undecoded, with its id; decodeSeen reads it as the decoder does', () => {
+    const cache = new ResponseCache(1 << 20);
+    const first = wire({ id: 'first' });
+    const key = keyOf(first) as string;
+    const entryKey = 'entry';
+    cache.insert(entryKey, [], {});
+    cache.keepEncoded({ key: entryKey, load: 1 }, key, 'identity_fp32', '2', encoded);
+    const bytes = wire({ id: 'é—second' });
+    // Decoding moves raw inputs onto their element boundaries in place: the reference reads a copy.
+    const expected = plain(ModelInferRequest.decode(Buffer.from(bytes)));
+    const seen = seenRequestReader(cache)(bytes);
+    assert.ok(seen instanceof SeenRequest);
+    assert.equal(seen.id, 'é—second');
+    assert.equal(seen.alias.encoded, encoded);
+    assert.equal(seen.key, key);
+    const decoded = decodeSeen(seen);
+    assert.deepEqual(plain(decoded), expected);
+    assert.equal(seenKeyOf(decoded), key);
   });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ModelInferResponse, ModelStreamInferResponse, type InferParameter } from '../../generated/grpc_service.js';
 import { dictionary } from '../../src/dictionary.js';
-import { InferResultEncoder } from '../../src/grpc/infer-response-codec.js';
+import { InferResultEncoder, KeptReply } from '../../src/grpc/infer-response-codec.js';
 import type { ParamValue, Parameters } from '../../src/model/index.js';
 import type { InferResult } from '../../src/pipeline/index.js';
 
@@ -94,6 +94,17 @@ describe('InferResultEncoder', () => {
       assert.ok(ours.equals(reference(r)), `${name}: ${ours.length} bytes vs ${reference(r).length}`);
       assert.equal(encoder.lastSize, ours.length, 'the encoder knows the size it wrote');
     });
+    test(`${name}, kept by the response cache: sent under any id, the bytes the generated encoder writes for that id`, () => {
+      encodeInferResult(r);
+      const kept = encoder.encodedAnswer(r);
+      assert.ok(kept);
+      for (const id of ['', 'another', 'ид-✓-longer-than-before', r.id]) {
+        const ours: Buffer = Buffer.from(encodeInferResult(new KeptReply(kept, id)));
+        const expected = reference({ ...r, id });
+        assert.ok(ours.equals(expected), `${name} (id '${id}'): ${ours.length} bytes vs ${expected.length}`);
+        assert.equal(encoder.lastSize, ours.length);
+      }
+    });
     test(`${name}, on a stream: the same bytes as the generated encoder, flagged final or not`, () => {
       for (const errorMessage of ['', 'model failed']) {
         for (const final of [true, false]) {
@@ -118,6 +129,19 @@ describe('InferResultEncoder', () => {
     const first = encodeInferResult(result({ id: 'first' }));
     other.unary(result({ id: 'other' }));
     assert.equal(ModelInferResponse.decode(first).id, 'first');
+  });
+
+  test('an answer is kept encoded only right after it was written: not after another answer, a kept one or a stream answer', () => {
+    const first = result({ id: 'first' });
+    encodeInferResult(first);
+    encodeInferResult(result({ id: 'other' }));
+    assert.equal(encoder.encodedAnswer(first), undefined);
+    encodeInferResult(first);
+    const kept = encoder.encodedAnswer(first) as NonNullable<ReturnType<InferResultEncoder['encodedAnswer']>>;
+    encodeInferResult(new KeptReply(kept, 'x'));
+    assert.equal(encoder.encodedAnswer(first), undefined);
+    encoder.stream({ result: first, errorMessage: '', final: true });
+    assert.equal(encoder.encodedAnswer(first), undefined);
   });
 
   test('the raw bytes are copied into the message, not referenced', () => {

@@ -6,7 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { connect } from 'nats';
 import type { ModelInferRequest, ModelInferResponse } from '../../generated/grpc_service.js';
+import { startNatsServer } from '../helpers/nats-server.js';
 import { call, PROJECT_ROOT, startCli, tempRepository, type RunningCli } from '../helpers/server.js';
 import { request as httpRequest } from './http-fixtures.js';
 import { index, infer } from './repository-fixtures.js';
@@ -80,6 +82,7 @@ describe('response cache', () => {
   const repo = tempRepository({
     counter: { config: COUNTER_CONFIG(true), versions: { '1': COUNTER } },
     counted: { config: COUNTER_CONFIG(true), versions: { '1': COUNTER } },
+    counted_ids: { config: COUNTER_CONFIG(true), versions: { '1': COUNTER } },
     evicted: { config: COUNTER_CONFIG(true), versions: { '1': COUNTER } },
     uncached: { config: COUNTER_CONFIG(false), versions: { '1': COUNTER } },
     sequenced: { config: COUNTER_CONFIG(true, 'sequence_batching { }'), versions: { '1': COUNTER } },
@@ -97,7 +100,7 @@ describe('response cache', () => {
   before(async () => {
     cli = await startCli([`--model-repository=${repo.root}`, `--cache-config=local,size=${CACHE_BYTES}`]);
     const deadline = Date.now() + 15_000;
-    while ((await index(cli, true)).length < 7) {
+    while ((await index(cli, true)).length < 8) {
       if (Date.now() > deadline) throw new Error(`models never became ready: ${JSON.stringify(await index(cli))}`);
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
@@ -121,6 +124,19 @@ describe('response cache', () => {
     );
     assert.ok(inference.cacheHit!.ns > 0n && inference.cacheMiss!.ns > 0n);
     assert.equal(inference.computeInfer!.count, 1n, 'a hit records no compute phase');
+  });
+
+  test('requests seen before are answered from the kept answer under each one\'s own id, each counted a hit', async () => {
+    const ids = ['seen-first', '', 'é — ид', 'seen-first', 'x'.repeat(300)];
+    const answers = [];
+    for (const id of ids) answers.push(await infer(cli, counterRequest('counted_ids', [4, 2], { id })));
+    const [first, ...rest] = answers;
+    for (const [i, answer] of rest.entries()) {
+      assert.equal(answer.id, ids[i + 1]);
+      assert.deepEqual({ ...answer, id: '' }, { ...first!, id: '' }, `answer ${i + 1}`);
+    }
+    const inference = (await statistics('counted_ids')).inferenceStats!;
+    assert.deepEqual([inference.cacheMiss!.count, inference.cacheHit!.count, inference.success!.count], [1n, 4n, 5n]);
   });
 
   test('a hit returns the bytes the miss returned (gRPC raw outputs)', async () => {
@@ -272,6 +288,13 @@ describe('response cache flags', () => {
       await call(cli.client, cli.client.repositoryModelLoad, { repositoryName: '', modelName: 'counter', parameters: new Map() });
       const reloaded = await infer(cli, counterRequest('counter', [1]));
       assert.deepEqual([...new Int32Array(new Uint8Array(output(reloaded, 'OUT')).buffer)], [3]);
+      assert.equal(calls(await infer(cli, counterRequest('counter', [1]))), calls(reloaded), 'the reloaded version keeps its own answer');
+      await call(cli.client, cli.client.repositoryModelUnload, { repositoryName: '', modelName: 'counter', parameters: new Map() });
+      await assert.rejects(infer(cli, counterRequest('counter', [1])), (err: { code: number; details: string }) => {
+        assert.equal(err.code, 5, err.details);
+        assert.match(err.details, /counter/);
+        return true;
+      }, 'an unloaded model is not answered from the cache');
     } finally {
       await cli.stop();
       repo.remove();
@@ -291,6 +314,39 @@ describe('response cache flags', () => {
       assert.equal(notes[0]!['model'], 'counter');
     } finally {
       await cli.stop();
+      repo.remove();
+    }
+  });
+});
+
+describe('response cache with monitoring', () => {
+  test('every hit is an inference event marked cache_hit, with its own request id', async () => {
+    const nats = await startNatsServer();
+    const nc = await connect({ servers: nats.url });
+    const repo = tempRepository({ counter: { config: COUNTER_CONFIG(true), versions: { '1': COUNTER } } });
+    const subscription = nc.subscribe('v2serve.inference.counter');
+    const events: Record<string, unknown>[] = [];
+    void (async () => {
+      for await (const message of subscription) events.push(message.json<Record<string, unknown>>());
+    })();
+    const cli = await startCli([`--model-repository=${repo.root}`, '--cache-config=local,size=100000', `--monitoring-nats=${nats.url}`]);
+    try {
+      await cli.waitForLog((l) => l['msg'] === 'model loaded' && l['model'] === 'counter');
+      for (let i = 0; i < 4; i++) await infer(cli, counterRequest('counter', [1], { id: `m-${i}` }));
+      const deadline = Date.now() + 10_000;
+      while (events.length < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+      const seen = events.map((e) => [(e['request'] as { id: string }).id, (e['resp'] as { cache_hit?: boolean }).cache_hit === true]);
+      assert.deepEqual(seen, [
+        ['m-0', false],
+        ['m-1', true],
+        ['m-2', true],
+        ['m-3', true],
+      ]);
+    } finally {
+      subscription.unsubscribe();
+      await cli.stop();
+      await nc.close();
+      await nats.cleanup();
       repo.remove();
     }
   });
