@@ -1,7 +1,8 @@
 // ModelInfer. A request goes to the data plane, except one whose exact bytes (but its id)
 // the response cache keeps an encoded answer for: while that answer holds for the version
 // the request goes to, it is sent again under the request's id, the request never decoded.
-// The answer of a request that went the long way is kept encoded when the cache keeps it.
+// The answer of a request that went the long way is kept encoded when it came from the cache
+// (a request repeated once is likely to come again; one asked once costs no second copy).
 import { status as Status, type handleUnaryCall, type sendUnaryData } from '@grpc/grpc-js';
 import type { ModelInferRequest } from '../../generated/grpc_service.js';
 import type { InferResult } from '../pipeline/index.js';

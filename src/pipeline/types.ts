@@ -54,7 +54,7 @@ export interface InferResult {
   readonly parameters: Parameters;
   readonly outputs: EncodedOutput[];
   readonly raw: Uint8Array[];
-  /** Set when the response cache keeps this answer: a transport may keep its encoding of it beside (DataPlane.keepEncoded). */
+  /** Set when this answer came from the response cache: a transport may keep its encoding of it beside (DataPlane.keepEncoded). */
   readonly cached?: KeptAnswer;
 }
 

@@ -117,7 +117,8 @@ export class VersionPipeline {
       parameters: output.parameters,
       outputs: encoded.outputs,
       raw: encoded.raw,
-      cached: lookup ? { key: lookup.key, load: this.cacheLoad } : undefined,
+      // Only a hit's answer is kept encoded too: an answer asked for once may never be again.
+      cached: undefined,
     };
     const outcome = lookup ? { hit: false, ns: lookup.ns + insertNs } : undefined;
     return this.answered(call, job, scheduled, outputs, result, inputNs, encodeStart, outcome, insertNs);

@@ -126,7 +126,7 @@ describe('response cache', () => {
     assert.equal(inference.computeInfer!.count, 1n, 'a hit records no compute phase');
   });
 
-  test('requests seen before are answered from the kept answer under each one\'s own id, each counted a hit', async () => {
+  test('requests seen before are answered from the kept answer under each one\'s own id, each counted a hit (from the third on without decoding)', async () => {
     const ids = ['seen-first', '', 'é — ид', 'seen-first', 'x'.repeat(300)];
     const answers = [];
     for (const id of ids) answers.push(await infer(cli, counterRequest('counted_ids', [4, 2], { id })));
