@@ -94,6 +94,7 @@ const SEEN_KEY = Symbol('seenKey');
  */
 class RequestScan {
   key = '';
+  private pos = 0;
   private idStart = -1;
   private idEnd = -1;
   private idText = -1;
@@ -103,41 +104,42 @@ class RequestScan {
     const length = bytes.byteLength;
     if (length > SEEN_REQUEST_MAX_BYTES) return false;
     this.idStart = -1;
-    let pos = 0;
-    while (pos < length) {
-      const fieldStart = pos;
-      let tag = 0;
-      for (let shift = 0; ; shift += 7) {
-        if (pos >= length || shift > 28) return false;
-        const byte = bytes[pos++]!;
-        tag += (byte & 0x7f) * 2 ** shift;
-        if (byte < 0x80) break;
-      }
+    this.pos = 0;
+    while (this.pos < length) {
+      const fieldStart = this.pos;
+      const tag = this.varint(bytes, 28);
+      if (tag < 0) return false;
       const wireType = tag & 7;
-      if (wireType === WIRE_BYTES || wireType === WIRE_VARINT) {
-        let value = 0;
-        for (let shift = 0; ; shift += 7) {
-          if (pos >= length || shift > 63) return false;
-          const byte = bytes[pos++]!;
-          value += (byte & 0x7f) * 2 ** shift;
-          if (byte < 0x80) break;
+      if (wireType === WIRE_BYTES) {
+        const size = this.varint(bytes, 63);
+        if (size < 0) return false;
+        if (Math.floor(tag / 8) === ID_FIELD) {
+          if (this.idStart >= 0) return false;
+          this.idStart = fieldStart;
+          this.idText = this.pos;
+          this.idEnd = this.pos + size;
         }
-        if (wireType === WIRE_BYTES) {
-          if (Math.floor(tag / 8) === ID_FIELD) {
-            if (this.idStart >= 0) return false;
-            this.idStart = fieldStart;
-            this.idText = pos;
-            this.idEnd = pos + value;
-          }
-          pos += value;
-        }
-      } else if (wireType === WIRE_FIXED64) pos += 8;
-      else if (wireType === WIRE_FIXED32) pos += 4;
+        this.pos += size;
+      } else if (wireType === WIRE_VARINT) {
+        if (this.varint(bytes, 63) < 0) return false;
+      } else if (wireType === WIRE_FIXED64) this.pos += 8;
+      else if (wireType === WIRE_FIXED32) this.pos += 4;
       else return false;
     }
-    if (pos !== length) return false;
+    if (this.pos !== length) return false;
     this.key = this.idStart < 0 ? bytes.toString('latin1') : bytes.toString('latin1', 0, this.idStart) + bytes.toString('latin1', this.idEnd);
     return true;
+  }
+
+  /** The varint at `pos`, moving past it; -1 when it runs past the bytes or past `maxShift` bits. */
+  private varint(bytes: Buffer, maxShift: number): number {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      if (this.pos >= bytes.byteLength || shift > maxShift) return -1;
+      const byte = bytes[this.pos++]!;
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+    }
   }
 
   /** The id of the request last read, as the decoder reads it. */
