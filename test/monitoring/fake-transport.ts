@@ -1,6 +1,8 @@
 // An in-memory MonitoringTransport: records what would go to NATS, and answers stream
 // publishes as a stream would, with PubAck replies on the publish's token.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { MonitoringTransport, StoredRecord } from '../../src/monitoring/index.js';
+import { DRAIN_DELAY_MS } from '../../src/monitoring/monitor.js';
 import type { InferenceEvent, ModelStateEvent } from '../../src/events.js';
 
 export interface Sent {
@@ -155,7 +157,11 @@ export function state(s: ModelStateEvent['state'], over: Partial<ModelStateEvent
   };
 }
 
-/** Lets the setImmediate drain run. */
+/**
+ * Lets the drain run: a timer armed after the drain's with the same delay fires after it,
+ * then the fake stream's replies come on the following turns.
+ */
 export async function settle(turns = 3): Promise<void> {
+  await sleep(DRAIN_DELAY_MS);
   for (let i = 0; i < turns; i++) await new Promise<void>((r) => setImmediate(r));
 }
