@@ -1,6 +1,6 @@
-// The monitoring side path: emit() queues, a drain a few milliseconds later samples,
-// batches, encodes and publishes, to core NATS or, with a stream, through a StreamPublisher.
-// The transport is injected, so the counters are tested without NATS.
+// The monitoring side path: emit() queues, a setImmediate drain samples, batches, encodes
+// and publishes, to core NATS or, with a stream, through a StreamPublisher. The transport
+// is injected, so the counters are tested without NATS.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { InferenceEvent, ModelEvent, ModelStateEvent, EventSink } from '../events.js';
@@ -82,12 +82,6 @@ export interface MonitorDeps {
 
 /** Events drained per setImmediate turn, so a long backlog yields to I/O between chunks. */
 const DRAIN_CHUNK = 256;
-/**
- * How long the first queued event waits for the drain. Each drain costs a socket write (and,
- * with a stream, the reads of its acknowledgements) whatever it sends: draining on the next
- * turn wrote once per request or two, which cost more CPU than encoding the events.
- */
-export const DRAIN_DELAY_MS = 5;
 const STATS_INTERVAL_MS = 60_000;
 /** Pause before writing a record again after its writes kept conflicting. */
 const CONFLICT_RETRY_MS = 1000;
@@ -127,6 +121,15 @@ interface EndpointEntry {
   readonly id: string;
   update: ReplicaUpdate;
   dirty: boolean;
+}
+
+/** Labels are a snapshot per request: the same content is usually a different object. */
+function sameLabels(a: InferenceEvent['labels'], b: InferenceEvent['labels']): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) if (a[k] !== b[k]) return false;
+  return true;
 }
 
 export function createMonitoring(options: MonitoringOptions, log: Logger, deps: MonitorDeps): Monitoring {
@@ -202,7 +205,7 @@ class Monitor implements Monitoring {
       if (this.queue.push(event)) this.dropped++;
       if (!this.scheduled) {
         this.scheduled = true;
-        setTimeout(this.drain, DRAIN_DELAY_MS);
+        setImmediate(this.drain);
       }
     } catch {
       // Unreachable in practice; the contract is that inference never sees monitoring fail.
@@ -241,6 +244,7 @@ class Monitor implements Monitoring {
     clearInterval(this.statsTimer);
     clearInterval(this.refreshTimer);
     if (this.stream) {
+      this.stream.sendPromptly();
       await this.flushToStream(this.stream, Date.now() + (ackWaitMs ?? retrySpanMs(this.stream.limits)));
     } else {
       while (this.queue.length > 0) this.drainChunk();
@@ -280,7 +284,6 @@ class Monitor implements Monitoring {
     if (this.hasRoom()) this.scheduleDrain();
   };
 
-  /** Drains on the next turn what waits for room in the stream, or the rest of a backlog. */
   private scheduleDrain(): void {
     if (this.scheduled || this.queue.length === 0) return;
     this.scheduled = true;
@@ -371,8 +374,8 @@ class Monitor implements Monitoring {
     if (
       prepared &&
       prepared.modelClass === e.modelClass &&
-      prepared.labels === e.labels &&
-      prepared.sampleRate === sampleRate
+      prepared.sampleRate === sampleRate &&
+      sameLabels(prepared.labels, e.labels)
     ) {
       return prepared.text;
     }

@@ -60,6 +60,8 @@ function setup(t: TestContext, limits: Partial<DeliveryLimits> = {}): { publishe
     // Mocked timers move Date, not performance.now().
     () => Date.now(),
   );
+  // These tests follow each message from its first attempt; the send window has tests of its own.
+  publisher.sendPromptly();
   return { publisher, wire, outcomes };
 }
 
