@@ -51,7 +51,7 @@ export interface MonitoringStats {
   readonly messages: number;
   /** With a stream: events sent again because their acknowledgement did not come in time. */
   readonly retried: number;
-  /** With a stream: events published and waiting for their acknowledgement. */
+  /** With a stream: events published and not yet acknowledged (waiting to go out, or for their acknowledgement). */
   readonly awaitingAck: number;
 }
 
