@@ -20,6 +20,29 @@ const STORED: PubAck = { kind: 'stored' };
 const UNAVAILABLE: PubAck = { kind: 'unavailable' };
 
 const utf8 = new TextDecoder();
+/** How a PubAck naming its stream starts: nats-server writes the stream first. */
+const STREAM_FIELD = new TextEncoder().encode('{"stream":"');
+const ERROR_KEY = new TextEncoder().encode('"error"');
+const QUOTE = 0x22;
+const CLOSING_BRACE = 0x7d;
+
+function bytesAt(data: Uint8Array, at: number, bytes: Uint8Array): boolean {
+  if (at + bytes.length > data.length) return false;
+  for (let i = 0; i < bytes.length; i++) if (data[at + i] !== bytes[i]) return false;
+  return true;
+}
+
+/**
+ * Whether the reply is a PubAck naming a stream and holding no error, read from its bytes
+ * without decoding and parsing it: one comes back for every event. Anything else is parsed.
+ */
+function plainlyStored(data: Uint8Array): boolean {
+  if (!bytesAt(data, 0, STREAM_FIELD) || data[data.length - 1] !== CLOSING_BRACE) return false;
+  const nameEnd = data.indexOf(QUOTE, STREAM_FIELD.length);
+  if (nameEnd <= STREAM_FIELD.length) return false; // an empty or unterminated name: the parser says why
+  for (let i = nameEnd + 1; i < data.length; i++) if (data[i] === QUOTE && bytesAt(data, i, ERROR_KEY)) return false;
+  return true;
+}
 
 function refused(message: string): PubAck {
   return { kind: 'refused', error: new Error(message) };
@@ -33,6 +56,7 @@ export function readPubAck(data: Uint8Array, status: number): PubAck {
   if (data.length === 0) {
     return status === UNAVAILABLE_CODE ? UNAVAILABLE : refused(`stream replied with status ${status} and no PubAck`);
   }
+  if (plainlyStored(data)) return STORED;
   let reply: unknown;
   try {
     reply = JSON.parse(utf8.decode(data));

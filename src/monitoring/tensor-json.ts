@@ -115,6 +115,60 @@ export function tensorToJson(t: Tensor, maxElements: number): JsonValue {
   return nest(flat, shape, 0, 0);
 }
 
+/**
+ * JSON.stringify(tensorToJson(t, maxElements)), written straight from a numeric typed
+ * array: the drain encodes every sampled event, and building the nested lists first took
+ * most of its time. bigint and BYTES tensors go through tensorToJson.
+ */
+export function tensorToJsonText(t: Tensor, maxElements: number): string {
+  const data = t.data;
+  const count = data.length;
+  if (count > maxElements) return JSON.stringify(summarize(t));
+  if (isBytesData(data) || data instanceof BigInt64Array || data instanceof BigUint64Array) {
+    return JSON.stringify(tensorToJson(t, maxElements));
+  }
+  const text = elementText(t.datatype, data);
+  const shape = t.shape;
+  if (shape.length === 0 && count === 1) return text(0);
+  if (shape.length === 0 || shapeSize(shape) !== count || count === 0) return listText(text, 0, count);
+  return nestedText(text, shape, 0, 0);
+}
+
+/** JSON text of element i: a number, true/false for BOOL, null when not finite. */
+function elementText(
+  datatype: Datatype,
+  data: Exclude<TensorData, readonly Uint8Array[] | BigInt64Array | BigUint64Array>,
+): (i: number) => string {
+  if (datatype === 'BOOL') return (i) => (data[i] === 0 ? 'false' : 'true');
+  if (datatype === 'FP16' || datatype === 'BF16') {
+    const num = numberReader(datatype, data);
+    return (i) => finiteText(num(i));
+  }
+  return (i) => finiteText(data[i] as number);
+}
+
+function finiteText(v: number): string {
+  // A finite number's JSON text is its ToString (JSON.stringify(-0) and String(-0) are both "0").
+  return Number.isFinite(v) ? String(v) : 'null';
+}
+
+function listText(text: (i: number) => string, start: number, n: number): string {
+  if (n === 0) return '[]';
+  let s = '[' + text(start);
+  for (let i = 1; i < n; i++) s += ',' + text(start + i);
+  return s + ']';
+}
+
+function nestedText(text: (i: number) => string, shape: readonly number[], dim: number, start: number): string {
+  const n = shape[dim] as number;
+  if (dim === shape.length - 1) return listText(text, start, n);
+  let stride = 1;
+  for (let d = dim + 1; d < shape.length; d++) stride *= shape[d] as number;
+  let s = '[' + nestedText(text, shape, dim + 1, start);
+  for (let i = 1; i < n; i++) s += ',' + nestedText(text, shape, dim + 1, start + i * stride);
+  return s + ']';
+}
+
 /** min, max and mean in one pass, no intermediate list. */
 export function summarize(t: Tensor): TensorSummary {
   const head = { name: t.name, datatype: t.datatype, shape: [...t.shape], truncated: true as const };

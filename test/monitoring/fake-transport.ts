@@ -1,6 +1,8 @@
 // An in-memory MonitoringTransport: records what would go to NATS, and answers stream
 // publishes as a stream would, with PubAck replies on the publish's token.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { MonitoringTransport, StoredRecord } from '../../src/monitoring/index.js';
+import { SEND_DELAY_MS } from '../../src/monitoring/stream-publisher.js';
 import type { InferenceEvent, ModelStateEvent } from '../../src/events.js';
 
 export interface Sent {
@@ -158,4 +160,14 @@ export function state(s: ModelStateEvent['state'], over: Partial<ModelStateEvent
 /** Lets the setImmediate drain run. */
 export async function settle(turns = 3): Promise<void> {
   for (let i = 0; i < turns; i++) await new Promise<void>((r) => setImmediate(r));
+}
+
+/**
+ * With a stream: lets the drain run, then the publisher's send window (its timer, armed in
+ * the drain, fires before one armed after it with the same delay), then the fake replies.
+ */
+export async function settleSent(turns = 3): Promise<void> {
+  await settle(turns);
+  await sleep(SEND_DELAY_MS);
+  await settle(turns);
 }

@@ -10,6 +10,10 @@ describe('readPubAck', () => {
     { name: 'a PubAck is stored', data: '{"stream":"EVENTS","seq":7}', kind: 'stored' },
     { name: 'a duplicate is stored (an earlier attempt was)', data: '{"stream":"EVENTS","seq":7,"duplicate":true}', kind: 'stored' },
     { name: 'a PubAck with a domain is stored', data: '{"stream":"EVENTS","domain":"hub","seq":7}', kind: 'stored' },
+    { name: 'a PubAck spaced as nats-server writes it is stored', data: '{"stream":"EVENTS", "seq": 7}', kind: 'stored' },
+    { name: 'a PubAck of a stream named like a key is stored', data: '{"stream":"error","seq":7}', kind: 'stored' },
+    { name: 'a PubAck naming an empty stream is a refusal', data: '{"stream":"","seq":7}', kind: 'refused', message: /names no stream/ },
+    { name: 'a cut PubAck is a refusal', data: '{"stream":"EVENTS","seq":7', kind: 'refused', message: /not a JSON PubAck/ },
     { name: 'no responders (503, no payload) is unavailable', data: '', status: 503, kind: 'unavailable' },
     {
       name: 'JetStream unavailable (error code 503) is unavailable',

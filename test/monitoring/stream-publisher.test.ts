@@ -2,7 +2,13 @@
 // messages by token, ack timeouts found by one sweep, refusals, "no responders".
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { type DeliveryLimits, type StreamWire, StreamPublisher } from '../../src/monitoring/stream-publisher.js';
+import {
+  type DeliveryLimits,
+  type StreamWire,
+  SEND_BATCH,
+  SEND_DELAY_MS,
+  StreamPublisher,
+} from '../../src/monitoring/stream-publisher.js';
 import { type FakeReply, replyBytes } from './fake-transport.js';
 
 interface WireCall {
@@ -42,8 +48,15 @@ class FakeWire implements StreamWire {
 
 const LIMITS: DeliveryLimits = { maxAwaitingAck: 16, ackTimeoutMs: 100, maxRetries: 2 };
 
-/** A publisher whose report is a log of outcomes, on timers the test moves. */
-function setup(t: TestContext, limits: Partial<DeliveryLimits> = {}): { publisher: StreamPublisher; wire: FakeWire; outcomes: string[] } {
+/**
+ * A publisher whose report is a log of outcomes, on timers the test moves. It sends each
+ * message as it is published unless `windowed`.
+ */
+function setup(
+  t: TestContext,
+  limits: Partial<DeliveryLimits> = {},
+  windowed = false,
+): { publisher: StreamPublisher; wire: FakeWire; outcomes: string[] } {
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
   const wire = new FakeWire();
   const outcomes: string[] = [];
@@ -60,6 +73,7 @@ function setup(t: TestContext, limits: Partial<DeliveryLimits> = {}): { publishe
     // Mocked timers move Date, not performance.now().
     () => Date.now(),
   );
+  if (!windowed) publisher.sendPromptly();
   return { publisher, wire, outcomes };
 }
 
@@ -107,6 +121,51 @@ describe('stream publisher: replies matched by token', () => {
     t.mock.timers.tick(1000);
     assert.deepEqual(outcomes, ['retried 1', 'stored 1']);
     assert.equal(wire.calls.length, 2, 'no attempt after the ack');
+  });
+});
+
+describe('stream publisher: send window', () => {
+  test('window - messages wait SEND_DELAY_MS for others, then go out together in order', (t) => {
+    const { publisher, wire } = setup(t, {}, true);
+    publisher.publish('s', payload, 'a', 1);
+    t.mock.timers.tick(SEND_DELAY_MS - 1);
+    publisher.publish('s', payload, 'b', 1);
+    assert.equal(wire.calls.length, 0);
+    t.mock.timers.tick(1);
+    assert.deepEqual(wire.calls.map((c) => [c.msgId, c.at]), [['a', SEND_DELAY_MS], ['b', SEND_DELAY_MS]]);
+  });
+
+  test('window - SEND_BATCH waiting messages go out at once', (t) => {
+    const { publisher, wire } = setup(t, { maxAwaitingAck: SEND_BATCH * 2 }, true);
+    for (let i = 1; i < SEND_BATCH; i++) publisher.publish('s', payload, `m${i}`, 1);
+    assert.equal(wire.calls.length, 0);
+    publisher.publish('s', payload, 'last', 1);
+    assert.equal(wire.calls.length, SEND_BATCH);
+  });
+
+  test('window - messages waiting to go out count against maxAwaitingAck', (t) => {
+    const { publisher } = setup(t, { maxAwaitingAck: 2 }, true);
+    publisher.publish('s', payload, 'a', 1);
+    publisher.publish('s', payload, 'b', 2);
+    assert.equal(publisher.hasRoom(), false);
+    assert.equal(publisher.awaitingAck, 3);
+  });
+
+  test('window - the ack timeout runs from the message\'s send, not its publish', (t) => {
+    const { publisher, wire } = setup(t, {}, true);
+    publisher.publish('s', payload, 'a', 1);
+    t.mock.timers.tick(SEND_DELAY_MS);
+    t.mock.timers.tick(100);
+    assert.deepEqual(wire.calls.map((c) => c.at), [SEND_DELAY_MS, SEND_DELAY_MS + 100]);
+  });
+
+  test('window - sendPromptly sends what waits, and each later message as it comes', (t) => {
+    const { publisher, wire } = setup(t, {}, true);
+    publisher.publish('s', payload, 'a', 1);
+    publisher.sendPromptly();
+    assert.deepEqual(wire.calls.map((c) => c.msgId), ['a']);
+    publisher.publish('s', payload, 'b', 1);
+    assert.deepEqual(wire.calls.map((c) => c.msgId), ['a', 'b']);
   });
 });
 

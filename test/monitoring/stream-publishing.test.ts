@@ -12,7 +12,7 @@ import {
   resolveMonitoringOptions,
 } from '../../src/monitoring/index.js';
 import { batchMessageId } from '../../src/monitoring/stream-publisher.js';
-import { type FakeReply, FakeTransport, failed, inference, settle } from './fake-transport.js';
+import { type FakeReply, FakeTransport, failed, inference, settleSent } from './fake-transport.js';
 
 const silent = pino({ level: 'silent' });
 /**
@@ -166,17 +166,17 @@ describe('monitoring to a stream stays bounded', () => {
     const { mon, transport } = setup({ maxAwaitingAck: 3 });
     const acks = heldAnswers(transport);
     for (let i = 1; i <= 10; i++) mon.emit(inference(i));
-    await settle();
+    await settleSent();
     assert.equal(transport.attempts.length, 3);
     assert.equal(mon.stats().awaitingAck, 3);
     assert.equal(mon.stats().pending, 7);
     acks.release();
     await until('a fourth attempt', () => transport.attempts.length === 4);
-    await settle();
+    await settleSent();
     assert.equal(transport.attempts.length, 4, 'one slot freed, one message sent');
     while (mon.stats().published < 10) {
       acks.release();
-      await settle();
+      await settleSent();
     }
     assert.deepEqual(transport.attempts.map((a) => requestId(a.msg)), Array.from({ length: 10 }, (_, i) => `r${i + 1}`));
     await mon.close();
@@ -186,12 +186,12 @@ describe('monitoring to a stream stays bounded', () => {
     const { mon, transport } = setup({ maxAwaitingAck: 2 }, { maxPending: 3 });
     const acks = heldAnswers(transport);
     for (let i = 1; i <= 2; i++) mon.emit(inference(i));
-    await settle();
+    await settleSent();
     for (let i = 3; i <= 7; i++) mon.emit(inference(i));
     assert.equal(mon.stats().dropped, 2);
     while (acks.waiting > 0) {
       acks.release();
-      await settle();
+      await settleSent();
     }
     assert.deepEqual(transport.attempts.map((a) => requestId(a.msg)), ['r1', 'r2', 'r5', 'r6', 'r7']);
     assert.equal(mon.stats().published + mon.stats().dropped, 7);
@@ -203,7 +203,7 @@ describe('monitoring to a stream stays bounded', () => {
     const acks = heldAnswers(transport);
     mon.emit(inference(1));
     mon.emit(failed(2)); // errors go out at once and take the only slot
-    await settle();
+    await settleSent();
     assert.equal(transport.attempts.length, 1);
     await sleep(80); // several flush intervals
     assert.equal(transport.attempts.length, 1, 'the batch did not go out while the stream was full');
@@ -252,7 +252,7 @@ describe('monitoring to a stream at close', () => {
     assert.equal(acks.waiting, 2);
     assert.deepEqual(mon.stats(), { published: 0, dropped: 7, failed: 0, pending: 0, messages: 0, retried: 0, awaitingAck: 0 });
     acks.release();
-    await settle();
+    await settleSent();
     assert.equal(mon.stats().published, 0, 'an acknowledgement after close() is not counted twice');
   });
 });

@@ -1,13 +1,36 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Tensor } from '../../src/tensor/types.js';
-import { bytesToJson, summarize, tensorToJson, toJson } from '../../src/monitoring/tensor-json.js';
+import { bytesToJson, summarize, tensorToJson, tensorToJsonText, toJson } from '../../src/monitoring/tensor-json.js';
 
 const enc = new TextEncoder();
 
 function t(datatype: Tensor['datatype'], shape: number[], data: Tensor['data']): Tensor {
   return { name: 'x', datatype, shape, data };
 }
+
+describe('tensorToJsonText', () => {
+  const table: { name: string; tensor: Tensor; maxElements?: number }[] = [
+    { name: 'INT32 [2, 3]', tensor: t('INT32', [2, 3], new Int32Array([1, -2, 3, 4, 5, 2147483647])) },
+    { name: 'UINT8 [2, 2, 2]', tensor: t('UINT8', [2, 2, 2], new Uint8Array([0, 1, 2, 3, 4, 5, 6, 255])) },
+    { name: 'FP32 with NaN, infinities and -0', tensor: t('FP32', [1, 5], new Float32Array([0.1, NaN, Infinity, -Infinity, -0])) },
+    { name: 'FP64 scalar', tensor: t('FP64', [], new Float64Array([2.5e-300])) },
+    { name: 'a shape [] with two values', tensor: t('INT32', [], new Int32Array([1, 2])) },
+    { name: 'a shape that does not match the data', tensor: t('INT32', [5], new Int32Array([1, 2])) },
+    { name: 'a zero dim', tensor: t('INT32', [1e9, 0], new Int32Array(0)) },
+    { name: 'BOOL', tensor: t('BOOL', [3], new Uint8Array([1, 0, 2])) },
+    { name: 'FP16', tensor: t('FP16', [4], new Uint16Array([0x3c00, 0xc000, 0x3555, 0x7c00])) },
+    { name: 'BF16', tensor: t('BF16', [2], new Uint16Array([0x3fc0, 0xc140])) },
+    { name: 'INT64', tensor: t('INT64', [2], new BigInt64Array([-(2n ** 63n), 2n ** 53n + 1n])) },
+    { name: 'BYTES', tensor: t('BYTES', [2], [enc.encode('h\u00e9"llo'), new Uint8Array([0xff, 0xfe, 0])]) },
+    { name: 'above maxElements: the summary', tensor: t('FP32', [2, 3], new Float32Array([1, 2, 3, 4, 5, 6])), maxElements: 5 },
+  ];
+  for (const { name, tensor, maxElements = 1024 } of table) {
+    test(`is JSON.stringify(tensorToJson()) - ${name}`, () => {
+      assert.equal(tensorToJsonText(tensor, maxElements), JSON.stringify(tensorToJson(tensor, maxElements)));
+    });
+  }
+});
 
 describe('tensorToJson', () => {
   test('nests values by shape', () => {
