@@ -42,9 +42,10 @@ describe('CallTracker', () => {
   test('cut answers the calls still registered, not the ones that forgot their answer', () => {
     const calls = new CallTracker();
     const answered: string[] = [];
-    calls.answerOnCut(() => answered.push('running'));
-    const forget = calls.answerOnCut(() => answered.push('finished'));
-    forget();
+    calls.answerOnCut({ answerCut: () => answered.push('running') });
+    const finished = { answerCut: () => answered.push('finished') };
+    calls.answerOnCut(finished);
+    calls.forget(finished);
     calls.cut();
     assert.deepEqual(answered, ['running']);
   });
