@@ -4,6 +4,8 @@
 /** A call shutdown can answer itself: an object, so that a call registers no closure for it. */
 export interface Cuttable {
   answerCut(): void;
+  /** Where the tracker keeps the call while it is unanswered: the tracker's own bookkeeping. */
+  cutSlot: number;
 }
 
 /** Counts calls in flight so that shutdown can wait for them. */
@@ -12,7 +14,11 @@ export class CallTracker {
   private closing = false;
   private idle: (() => void) | undefined;
   private readonly closingListeners = new Set<() => void>();
-  private readonly unanswered = new Set<Cuttable>();
+  /**
+   * Unanswered calls, each knowing its index: a Set costs a rehash now and then as the count
+   * in flight swings, about a microsecond a call.
+   */
+  private readonly unanswered: Cuttable[] = [];
 
   get shuttingDown(): boolean {
     return this.closing;
@@ -49,11 +55,16 @@ export class CallTracker {
 
   /** A call that shutdown answers if it cannot wait for it any longer; forget() it once answered. */
   answerOnCut(call: Cuttable): void {
-    this.unanswered.add(call);
+    call.cutSlot = this.unanswered.length;
+    this.unanswered.push(call);
   }
 
   forget(call: Cuttable): void {
-    this.unanswered.delete(call);
+    const { unanswered } = this;
+    const last = unanswered.pop() as Cuttable;
+    if (last === call) return;
+    unanswered[call.cutSlot] = last;
+    last.cutSlot = call.cutSlot;
   }
 
   /** The exit timeout passed: calls still running are answered now (UNAVAILABLE), not cut without a status. */

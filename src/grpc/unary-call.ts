@@ -38,6 +38,8 @@ interface Rpc<Req, Res> {
  * core's signal), what the handler is told, and what shutdown answers when it cuts the call.
  */
 class PendingCall<Req, Res> extends CallCancellation implements UnaryCall, Cuttable {
+  cutSlot = -1;
+
   constructor(
     private readonly rpc: Rpc<Req, Res>,
     protected override readonly call: ServerUnaryCall<Req, Res>,
