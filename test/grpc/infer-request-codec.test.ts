@@ -38,6 +38,19 @@ describe('decodeModelInferRequest', () => {
     });
   }
 
+  test('messages without parameters share an empty map; one with parameters has its own', () => {
+    const bare = request({ parameters: new Map(), inputs: [{ ...request().inputs[1]!, parameters: new Map() }], rawInputContents: [request().rawInputContents[1]!] });
+    const first = decodeModelInferRequest(Buffer.from(ModelInferRequest.encode(bare).finish()));
+    const withSome = decodeModelInferRequest(Buffer.from(ModelInferRequest.encode(request()).finish()));
+    const second = decodeModelInferRequest(Buffer.from(ModelInferRequest.encode(bare).finish()));
+    assert.equal(first.parameters.size, 0);
+    assert.equal(first.parameters, second.inputs[0]!.parameters, 'one empty map');
+    assert.notEqual(withSome.parameters, first.parameters);
+    assert.deepEqual([...withSome.parameters.keys()], ['sequence_id', 'flag']);
+    assert.deepEqual([...withSome.inputs[0]!.parameters.keys()], ['p']);
+    assert.equal(second.parameters.size, 0, 'decoding parameters never writes the shared map');
+  });
+
   test('raw inputs are views on the received bytes, moved onto their element boundary when their tag and length leave room', () => {
     const big = new Float32Array(1024).map((_, i) => i);
     for (let pad = 0; pad < 4; pad++) {
