@@ -17,13 +17,6 @@ import type { CacheAlias, ResponseCache } from '../cache/index.js';
 import { alignRawInputs } from './raw-alignment.js';
 
 const WIRE_BYTES = 2;
-/** The size of the message a request was decoded from, for the request log. */
-const WIRE_SIZE = Symbol('wireSize');
-type Sized = ModelInferRequest & { readonly [WIRE_SIZE]?: number };
-
-export function requestWireSize(request: ModelInferRequest): number | undefined {
-  return (request as Sized)[WIRE_SIZE];
-}
 const WIRE_END_GROUP = 4;
 const WIRE_VARINT = 0;
 
@@ -39,6 +32,36 @@ function withParameter(parameters: Map<string, InferParameter>, key: string, val
   const own = parameters === NO_PARAMETERS ? new Map<string, InferParameter>() : parameters;
   own.set(key, value);
   return own;
+}
+
+/**
+ * A decoded request, which also knows the size of the message it was read from (for the
+ * request log). The size is a private field: the request's own properties stay those the
+ * generated decoder reads, and keeping it costs nothing (defining a hidden property on each
+ * request cost about 0.25 µs).
+ */
+class DecodedInferRequest implements ModelInferRequest {
+  modelName = '';
+  modelVersion = '';
+  id = '';
+  parameters = NO_PARAMETERS;
+  inputs: ModelInferRequest_InferInputTensor[] = [];
+  outputs: ModelInferRequest['outputs'] = [];
+  rawInputContents: ModelInferRequest['rawInputContents'] = [];
+  readonly #wireSize: number;
+
+  constructor(wireSize: number) {
+    this.#wireSize = wireSize;
+  }
+
+  static wireSize(request: ModelInferRequest): number | undefined {
+    return #wireSize in request ? request.#wireSize : undefined;
+  }
+}
+
+/** The size of the message a request was decoded from, for the request log. */
+export function requestWireSize(request: ModelInferRequest): number | undefined {
+  return DecodedInferRequest.wireSize(request);
 }
 
 /** One InferInputTensor, as the generated decoder reads it (shape packed or not). */
@@ -84,15 +107,7 @@ function decodeInputTensor(reader: BinaryReader, length: number): ModelInferRequ
 /** Decodes a ModelInferRequest; its raw inputs share `bytes`, moved onto their element boundary where they can be. */
 export function decodeModelInferRequest(bytes: Uint8Array): ModelInferRequest {
   const reader = new BinaryReader(bytes);
-  const request: ModelInferRequest = {
-    modelName: '',
-    modelVersion: '',
-    id: '',
-    parameters: NO_PARAMETERS,
-    inputs: [],
-    outputs: [],
-    rawInputContents: [],
-  };
+  const request = new DecodedInferRequest(bytes.byteLength);
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
     const field = tag >>> 3;
@@ -130,8 +145,6 @@ export function decodeModelInferRequest(bytes: Uint8Array): ModelInferRequest {
     reader.skip(wireType);
   }
   alignRawInputs(request);
-  // Not enumerable: the request stays equal to what the generated decoder reads.
-  Object.defineProperty(request, WIRE_SIZE, { value: bytes.byteLength });
   return request;
 }
 
