@@ -45,7 +45,7 @@ export function encodeOutputs(tensors: readonly Tensor[]): EncodedOutputs {
 
 /**
  * V8 keeps a typed array of up to 64 bytes made with `new Int32Array(n)` inside its heap, and
- * reading its `.buffer` moves it out: about 0.8 µs in Node 20, where copying it costs a sixth.
+ * reading its `.buffer` moves it out: about 0.8 µs in Node 20, where copying it costs a quarter.
  */
 const IN_HEAP_BYTES = 64;
 
@@ -53,10 +53,11 @@ const IN_HEAP_BYTES = 64;
 function rawBytes(data: NumericData, type: NumericCtor): Uint8Array {
   const byteLength = data.length * type.BYTES_PER_ELEMENT;
   if (byteLength > IN_HEAP_BYTES) return new Uint8Array(data.buffer, data.byteOffset, byteLength);
-  // allocUnsafe hands out slices of its pool on 8-byte boundaries: any element type can view them.
-  const bytes = Buffer.allocUnsafe(byteLength);
-  (new type(bytes.buffer, bytes.byteOffset, data.length) as Uint8Array).set(data as Uint8Array);
-  return bytes;
+  // allocUnsafe hands out slices of its pool on 8-byte boundaries: any element type can view
+  // them. The bytes go out as a plain Uint8Array, whose slice() copies as everywhere else.
+  const { buffer, byteOffset } = Buffer.allocUnsafe(byteLength);
+  (new type(buffer, byteOffset, data.length) as Uint8Array).set(data as Uint8Array);
+  return new Uint8Array(buffer, byteOffset, byteLength);
 }
 
 function serializeBytes(elements: readonly Uint8Array[], name: string): Uint8Array {
