@@ -152,7 +152,6 @@ export function decodeModelInferRequest(bytes: Uint8Array): ModelInferRequest {
 export const SEEN_REQUEST_MAX_BYTES = 4096;
 
 const ID_FIELD = 3;
-const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
 const WIRE_FIXED32 = 5;
 /** The seen-request key of a request decoded in full (seenRequestReader). */
