@@ -90,7 +90,7 @@ export function isDecoupledUnary(err: InferenceError): boolean {
  * Why an aborted request stopped: the reason its signal carries when that is an
  * InferenceError (cancel, deadline, timeout), DEADLINE_EXCEEDED for AbortSignal.timeout().
  */
-export function abortError(signal: AbortSignal): InferenceError {
+export function abortError(signal: { readonly reason: unknown }): InferenceError {
   const reason: unknown = signal.reason;
   if (reason instanceof InferenceError) return reason;
   if (reason instanceof Error && reason.name === 'TimeoutError') {

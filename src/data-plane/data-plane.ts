@@ -4,6 +4,7 @@
 // shared memory are written out. The transports only translate their wire to and from it.
 import type { CacheAlias, EncodedAnswer, ResponseCache } from '../cache/index.js';
 import { InferenceError } from '../errors.js';
+import type { RequestSignal } from '../cancellation.js';
 import type { Parameters, ParamValue } from '../model/index.js';
 import { failedStream, type InferCall, type InferResult, type StreamedResult } from '../pipeline/index.js';
 import type { ModelRepository } from '../repository/index.js';
@@ -101,7 +102,7 @@ export class DataPlane {
   }
 
   /** One inference: `signal` aborts it when its client goes away or its deadline passes. */
-  infer(call: InferCall, signal: AbortSignal): Promise<InferResult> {
+  infer(call: InferCall, signal: RequestSignal): Promise<InferResult> {
     checkRequestParameters(call.parameters);
     checkOutputParameters(call);
     return usesSharedMemory(call) ? this.inferPlaced(call, signal) : this.repository.infer(call, signal);
@@ -115,7 +116,7 @@ export class DataPlane {
    * the request in the model. `triton_enable_empty_final_response` is left to the transport
    * that defines it (gRPC's ModelStreamInfer).
    */
-  inferStream(call: InferCall, signal: AbortSignal): AsyncIterable<StreamedResult> {
+  inferStream(call: InferCall, signal: RequestSignal): AsyncIterable<StreamedResult> {
     try {
       checkRequestParameters(call.parameters);
       checkOutputParameters(call);
@@ -126,7 +127,7 @@ export class DataPlane {
   }
 
   /** Each response's outputs are written to the requested regions before it goes on. */
-  private async *inferStreamPlaced(call: InferCall, signal: AbortSignal): AsyncGenerator<StreamedResult> {
+  private async *inferStreamPlaced(call: InferCall, signal: RequestSignal): AsyncGenerator<StreamedResult> {
     const { sharedMemory } = this;
     const placements = sharedMemory.outputPlacements(call);
     const inputs = await sharedMemory.readInputs(call);
@@ -137,7 +138,7 @@ export class DataPlane {
   }
 
   /** The requested output regions are checked before anything runs. */
-  private async inferPlaced(call: InferCall, signal: AbortSignal): Promise<InferResult> {
+  private async inferPlaced(call: InferCall, signal: RequestSignal): Promise<InferResult> {
     const { sharedMemory } = this;
     const placements = sharedMemory.outputPlacements(call);
     const inputs = await sharedMemory.readInputs(call);

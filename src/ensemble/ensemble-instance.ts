@@ -2,6 +2,7 @@
 // model through the repository's in-process way (so each step model counts its own
 // statistics and applies its own scheduling), tensors passed by name in memory.
 import { dictionary } from '../dictionary.js';
+import type { RequestSignal } from '../cancellation.js';
 import { InferenceError, errorMessage } from '../errors.js';
 import type { AvailabilityListener, ExecutionJob, ExecutionOutput, ModelCaller, ModelInstance } from '../model/index.js';
 import type { Tensor } from '../tensor/index.js';
@@ -46,7 +47,7 @@ export class EnsembleInstance implements ModelInstance {
    * so that independent branches run at once. The first failure aborts the steps still
    * running and fails the request.
    */
-  run(job: ExecutionJob, signal: AbortSignal): Promise<ExecutionOutput> {
+  run(job: ExecutionJob, signal: RequestSignal): Promise<ExecutionOutput> {
     const { plan, models } = this.options;
     const tensors = new Map<string, Tensor>(job.tensors.map((tensor) => [tensor.name, tensor]));
     const started = new Set<number>();

@@ -1,40 +1,113 @@
 // ModelInferRequest read with raw_input_contents as views into the received message, not
 // copies: the generated decoder copies every raw tensor (Buffer.from of the field's bytes).
-// The nested messages (parameters, input and output tensors) go through the generated
-// decoders; only the top level is read here. Field numbers are the contract's
+// The top level and the input tensors are read here; their parameters, typed contents and the
+// output tensors go through the generated decoders. Field numbers are the contract's
 // (proto/grpc_service.proto).
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import {
-  ModelInferRequest_InferInputTensor,
+  InferTensorContents,
+  ModelInferRequest_InferInputTensor_ParametersEntry,
   ModelInferRequest_InferRequestedOutputTensor,
   ModelInferRequest_ParametersEntry,
+  type InferParameter,
   type ModelInferRequest,
+  type ModelInferRequest_InferInputTensor,
 } from '../../generated/grpc_service.js';
 import type { CacheAlias, ResponseCache } from '../cache/index.js';
 import { alignRawInputs } from './raw-alignment.js';
 
 const WIRE_BYTES = 2;
-/** The size of the message a request was decoded from, for the request log. */
-const WIRE_SIZE = Symbol('wireSize');
-type Sized = ModelInferRequest & { readonly [WIRE_SIZE]?: number };
-
-export function requestWireSize(request: ModelInferRequest): number | undefined {
-  return (request as Sized)[WIRE_SIZE];
-}
 const WIRE_END_GROUP = 4;
+const WIRE_VARINT = 0;
+
+/**
+ * The parameters of every request and input that sends none: making a Map costs about
+ * 200 bytes and 0.1 µs, three times for a request of two inputs. Decoded requests are only
+ * read, never written; a message that has parameters gets a Map of its own.
+ */
+const NO_PARAMETERS: Map<string, InferParameter> = new Map();
+
+function withParameter(parameters: Map<string, InferParameter>, key: string, value: InferParameter | undefined): Map<string, InferParameter> {
+  if (value === undefined) return parameters;
+  const own = parameters === NO_PARAMETERS ? new Map<string, InferParameter>() : parameters;
+  own.set(key, value);
+  return own;
+}
+
+/**
+ * A decoded request, which also knows the size of the message it was read from (for the
+ * request log). The size is a private field: the request's own properties stay those the
+ * generated decoder reads, and keeping it costs nothing (defining a hidden property on each
+ * request cost about 0.25 µs).
+ */
+class DecodedInferRequest implements ModelInferRequest {
+  modelName = '';
+  modelVersion = '';
+  id = '';
+  parameters = NO_PARAMETERS;
+  inputs: ModelInferRequest_InferInputTensor[] = [];
+  outputs: ModelInferRequest['outputs'] = [];
+  rawInputContents: ModelInferRequest['rawInputContents'] = [];
+  readonly #wireSize: number;
+
+  constructor(wireSize: number) {
+    this.#wireSize = wireSize;
+  }
+
+  static wireSize(request: ModelInferRequest): number | undefined {
+    return #wireSize in request ? request.#wireSize : undefined;
+  }
+}
+
+/** The size of the message a request was decoded from, for the request log. */
+export function requestWireSize(request: ModelInferRequest): number | undefined {
+  return DecodedInferRequest.wireSize(request);
+}
+
+/** One InferInputTensor, as the generated decoder reads it (shape packed or not). */
+function decodeInputTensor(reader: BinaryReader, length: number): ModelInferRequest_InferInputTensor {
+  const end = reader.pos + length;
+  const input: ModelInferRequest_InferInputTensor = { name: '', datatype: '', shape: [], parameters: NO_PARAMETERS, contents: undefined };
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    const field = tag >>> 3;
+    const wireType = tag & 7;
+    if (field === 1 && wireType === WIRE_BYTES) {
+      input.name = reader.string();
+      continue;
+    }
+    if (field === 2 && wireType === WIRE_BYTES) {
+      input.datatype = reader.string();
+      continue;
+    }
+    if (field === 3 && wireType === WIRE_VARINT) {
+      input.shape.push(reader.int64() as bigint);
+      continue;
+    }
+    if (field === 3 && wireType === WIRE_BYTES) {
+      const packedEnd = reader.uint32() + reader.pos;
+      while (reader.pos < packedEnd) input.shape.push(reader.int64() as bigint);
+      continue;
+    }
+    if (field === 4 && wireType === WIRE_BYTES) {
+      const entry = ModelInferRequest_InferInputTensor_ParametersEntry.decode(reader, reader.uint32());
+      input.parameters = withParameter(input.parameters, entry.key, entry.value);
+      continue;
+    }
+    if (field === 5 && wireType === WIRE_BYTES) {
+      input.contents = InferTensorContents.decode(reader, reader.uint32());
+      continue;
+    }
+    if (wireType === WIRE_END_GROUP || tag === 0) break;
+    reader.skip(wireType);
+  }
+  return input;
+}
 
 /** Decodes a ModelInferRequest; its raw inputs share `bytes`, moved onto their element boundary where they can be. */
 export function decodeModelInferRequest(bytes: Uint8Array): ModelInferRequest {
   const reader = new BinaryReader(bytes);
-  const request: ModelInferRequest = {
-    modelName: '',
-    modelVersion: '',
-    id: '',
-    parameters: new Map(),
-    inputs: [],
-    outputs: [],
-    rawInputContents: [],
-  };
+  const request = new DecodedInferRequest(bytes.byteLength);
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
     const field = tag >>> 3;
@@ -52,11 +125,11 @@ export function decodeModelInferRequest(bytes: Uint8Array): ModelInferRequest {
           continue;
         case 4: {
           const entry = ModelInferRequest_ParametersEntry.decode(reader, reader.uint32());
-          if (entry.value !== undefined) request.parameters.set(entry.key, entry.value);
+          request.parameters = withParameter(request.parameters, entry.key, entry.value);
           continue;
         }
         case 5:
-          request.inputs.push(ModelInferRequest_InferInputTensor.decode(reader, reader.uint32()));
+          request.inputs.push(decodeInputTensor(reader, reader.uint32()));
           continue;
         case 6:
           request.outputs.push(ModelInferRequest_InferRequestedOutputTensor.decode(reader, reader.uint32()));
@@ -72,8 +145,6 @@ export function decodeModelInferRequest(bytes: Uint8Array): ModelInferRequest {
     reader.skip(wireType);
   }
   alignRawInputs(request);
-  // Not enumerable: the request stays equal to what the generated decoder reads.
-  Object.defineProperty(request, WIRE_SIZE, { value: bytes.byteLength });
   return request;
 }
 
@@ -81,7 +152,6 @@ export function decodeModelInferRequest(bytes: Uint8Array): ModelInferRequest {
 export const SEEN_REQUEST_MAX_BYTES = 4096;
 
 const ID_FIELD = 3;
-const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
 const WIRE_FIXED32 = 5;
 /** The seen-request key of a request decoded in full (seenRequestReader). */

@@ -34,7 +34,7 @@ export function modelInfer(context: ServiceContext): handleUnaryCall<ModelInferR
     context,
     'ModelInfer',
     inferTarget,
-    (request, call) => inferOne(context, request, call.arrivedNs, call.requestId, call.signal()),
+    (request, call) => inferOne(context, request, call.arrivedNs, call.requestId, call.cancellation),
     (request, result) => {
       if (result.cached === undefined) return;
       const key = seenKeyOf(request);

@@ -3,10 +3,11 @@
 // bidi stream that stays open through failed requests and ends in step with shutdown.
 import { status as Status, type handleBidiStreamingCall, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { ModelInferRequest } from '../../generated/grpc_service.js';
+import type { Cancellation } from '../cancellation.js';
 import { dictionary } from '../dictionary.js';
 import { abortError, errorMessage } from '../errors.js';
 import { requestIdOf } from '../request-id.js';
-import { callSignal } from './call-signal.js';
+import { CallCancellation } from './call-cancellation.js';
 import { toInferCall } from './converters.js';
 import { requestWireSize } from './infer-request-codec.js';
 import type { StreamAnswer } from './infer-response-codec.js';
@@ -47,7 +48,7 @@ class StreamWriter {
 
   constructor(
     private readonly call: Stream,
-    private readonly signal: AbortSignal,
+    private readonly signal: Cancellation,
   ) {}
 
   /** Resolves when the stream can take more; at once unless the last write filled the buffer. */
@@ -83,7 +84,7 @@ export function modelStreamInfer(context: ServiceContext): handleBidiStreamingCa
       endShuttingDown(call);
       return;
     }
-    const signal = callSignal(call);
+    const signal = new CallCancellation(call);
     const writer = new StreamWriter(call, signal);
     let pending = 0;
     let halfClosed = false;

@@ -1,6 +1,7 @@
 // What the GRPCInferenceService handlers know of the server around them, and the one
 // inference path unary and stream calls share.
 import type { Logger } from 'pino';
+import type { RequestSignal } from '../cancellation.js';
 import type { ModelInferRequest } from '../../generated/grpc_service.js';
 import type { CallTracker } from '../call-tracker.js';
 import type { RequestSink } from '../events.js';
@@ -36,7 +37,7 @@ export function inferOne(
   request: ModelInferRequest,
   arrivedNs: bigint,
   requestId: string,
-  signal: AbortSignal,
+  signal: RequestSignal,
 ): Promise<InferResult> {
   try {
     return context.dataPlane.infer(toInferCall(request, arrivedNs, requestId), signal);

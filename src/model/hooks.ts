@@ -1,6 +1,7 @@
 // Runs a model server's hooks for one request, in the seed's fixed order. The only
 // caller of the hooks, wherever the instance lives (main thread or a worker).
 import { InferenceError, abortError, errorMessage } from '../errors.js';
+import { abortSignalOf, type RequestSignal } from '../cancellation.js';
 import { dictionary, snapshot } from '../dictionary.js';
 import { toOutputTensors } from '../tensor/index.js';
 import { buildRequest } from './hook-request.js';
@@ -55,6 +56,18 @@ function customOperation(server: ModelServer, operation: string): CustomOperatio
   return method as CustomOperation;
 }
 
+/** Handed to the hooks that take the request alone: they cannot read it, and it never fires. */
+const UNREAD_SIGNAL = new AbortController().signal;
+
+/**
+ * The AbortSignal a hook is handed. Node 20 takes microseconds to make one, so a hook
+ * declared with the request as its only parameter gets a shared one that never fires; any
+ * other (a signal parameter, or rest parameters) gets the request's own.
+ */
+function hookSignal(hook: (...args: never[]) => unknown, signal: RequestSignal): AbortSignal {
+  return hook.length === 1 ? UNREAD_SIGNAL : abortSignalOf(signal);
+}
+
 type MaybePromise<T> = T | Promise<T>;
 
 function isPromise<T>(value: MaybePromise<T>): value is Promise<T> {
@@ -76,9 +89,9 @@ function shapedResponse(server: ModelServer, job: ExecutionJob, outputs: Predict
  * operations skip the hooks. Synchronous hooks run without a promise between them; a sync
  * throw and a rejection take the same path.
  */
-export function runHooks(server: ModelServer, job: ExecutionJob, signal: AbortSignal): Promise<ExecutionOutput> {
+export function runHooks(server: ModelServer, job: ExecutionJob, signal: RequestSignal): Promise<ExecutionOutput> {
   // The hooks get this signal: a call they make with it continues this job's chain.
-  if (job.callers) server[CALL_CHAINS]?.set(signal, job.callers);
+  if (job.callers) server[CALL_CHAINS]?.set(abortSignalOf(signal), job.callers);
   if (job.responses) return runStreamHooks(server, job, job.responses, signal);
   try {
     const output = runHookChain(server, job, signal);
@@ -88,7 +101,7 @@ export function runHooks(server: ModelServer, job: ExecutionJob, signal: AbortSi
   }
 }
 
-function runHookChain(server: ModelServer, job: ExecutionJob, signal: AbortSignal): MaybePromise<ExecutionOutput> {
+function runHookChain(server: ModelServer, job: ExecutionJob, signal: RequestSignal): MaybePromise<ExecutionOutput> {
   const { operation } = job;
   const custom = STANDARD_OPERATIONS.has(operation) ? undefined : customOperation(server, operation);
   let request = buildRequest(server, job);
@@ -115,11 +128,13 @@ function runHookChain(server: ModelServer, job: ExecutionJob, signal: AbortSigna
   let response: MaybePromise<InferResponse>;
   try {
     const outputs: MaybePromise<PredictOutputs | PredictStream> = custom
-      ? custom.call(server, request, signal)
+      ? custom.call(server, request, hookSignal(custom, signal))
       : then(server.preprocess(request, operation), (preprocessed) =>
           then(server.validate(preprocessed, operation), (validated) => {
             request = validated;
-            return operation === 'explain' ? server.explain(validated, signal) : server.predict(validated, signal);
+            return operation === 'explain'
+              ? server.explain(validated, hookSignal(server.explain, signal))
+              : server.predict(validated, hookSignal(server.predict, signal));
           }),
         );
     response = then(outputs, respond);
@@ -138,17 +153,19 @@ function runHookChain(server: ModelServer, job: ExecutionJob, signal: AbortSigna
  * promise the next one waits for. A model that returns plain outputs answers once, marked
  * final. When `signal` fires the generator is closed (its `finally` blocks run).
  */
-async function runStreamHooks(server: ModelServer, job: ExecutionJob, sink: ResponseSink, signal: AbortSignal): Promise<ExecutionOutput> {
+async function runStreamHooks(server: ModelServer, job: ExecutionJob, sink: ResponseSink, signal: RequestSignal): Promise<ExecutionOutput> {
   const { operation } = job;
   let responseCount = 0;
   try {
     const custom = STANDARD_OPERATIONS.has(operation) ? undefined : customOperation(server, operation);
     let produced: PredictOutputs | PredictStream;
     if (custom) {
-      produced = await custom.call(server, buildRequest(server, job), signal);
+      produced = await custom.call(server, buildRequest(server, job), hookSignal(custom, signal));
     } else {
       const validated = await server.validate(await server.preprocess(buildRequest(server, job), operation), operation);
-      produced = await (operation === 'explain' ? server.explain(validated, signal) : server.predict(validated, signal));
+      produced = await (operation === 'explain'
+        ? server.explain(validated, hookSignal(server.explain, signal))
+        : server.predict(validated, hookSignal(server.predict, signal)));
     }
     const deliver = async (outputs: PredictOutputs, final: boolean): Promise<void> => {
       const shaped = shapedResponse(server, job, outputs);

@@ -2,6 +2,7 @@
 // calls the hooks directly on the main thread (no queue, no copies: the right choice for
 // light or async models). KIND_CPU instance groups run in worker threads (src/workers).
 import { existsSync } from 'node:fs';
+import type { RequestSignal } from '../cancellation.js';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InferenceError, errorMessage } from '../errors.js';
@@ -19,7 +20,7 @@ export interface ModelInstance {
   readonly label: string;
   /** The user's class name, for monitoring and logs. */
   readonly modelClass: string;
-  run(job: ExecutionJob, signal: AbortSignal): Promise<ExecutionOutput>;
+  run(job: ExecutionJob, signal: RequestSignal): Promise<ExecutionOutput>;
   unload(): Promise<void>;
   /** Only instances whose workers can die implement it. */
   watch?(listener: AvailabilityListener): void;
@@ -138,7 +139,7 @@ export class InProcessInstance implements ModelInstance {
     this.modelClass = server.constructor.name;
   }
 
-  run(job: ExecutionJob, signal: AbortSignal): Promise<ExecutionOutput> {
+  run(job: ExecutionJob, signal: RequestSignal): Promise<ExecutionOutput> {
     return runHooks(this.server, job, signal);
   }
 

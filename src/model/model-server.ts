@@ -103,6 +103,10 @@ export abstract class ModelServer {
    * A decoupled model (config `model_transaction_policy { decoupled: true }`) may answer zero,
    * one or many times: write predict as an `async function*` that yields each response's
    * outputs (and may `return` a last one, marked final); stop when `signal` fires.
+   *
+   * `signal` is the request's own only when the hook declares it (or takes rest parameters):
+   * a hook declared with the request alone gets a shared signal that never fires, since
+   * making one per request costs microseconds. The same holds for explain and `op…` methods.
    */
   abstract predict(request: InferRequest, signal: AbortSignal): Promise<PredictOutputs> | PredictOutputs | PredictStream;
 

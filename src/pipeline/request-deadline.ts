@@ -1,5 +1,6 @@
 // The request's own limits: the operation it asks for and its `timeout` parameter.
 import { InferenceError } from '../errors.js';
+import { Cancellation, type RequestSignal } from '../cancellation.js';
 import type { CallBase } from './types.js';
 
 export function requestOperation(call: CallBase): string {
@@ -12,7 +13,7 @@ export function requestOperation(call: CallBase): string {
 }
 
 export interface Deadline {
-  readonly signal: AbortSignal;
+  readonly signal: RequestSignal;
   dispose(): void;
 }
 
@@ -22,17 +23,17 @@ export interface Deadline {
  * a request still waiting is dropped, a running one sees its AbortSignal fire. Undefined
  * when the request sets no timeout (the usual case): the client's signal is the deadline.
  */
-export function requestDeadline(call: CallBase, signal: AbortSignal): Deadline | undefined {
+export function requestDeadline(call: CallBase, signal: RequestSignal): Deadline | undefined {
   const timeout = call.parameters['timeout'];
   if (timeout === undefined || timeout === 0 || timeout === 0n || signal.aborted) return undefined;
   if (typeof timeout !== 'number' && typeof timeout !== 'bigint') {
     throw InferenceError.invalidArgument('parameters.timeout', 'must be an int64_param (microseconds)');
   }
-  const controller = new AbortController();
-  const forward = (): void => controller.abort(signal.reason);
+  const limit = new Cancellation();
+  const forward = (): void => limit.abort(signal.reason);
   signal.addEventListener('abort', forward, { once: true });
   const expire = (): void =>
-    controller.abort(
+    limit.abort(
       new InferenceError('DEADLINE_EXCEEDED', `request '${call.requestId}' to model '${call.model}': timeout of ${timeout} µs expired`),
     );
   const remainingMs = Number(call.arrivedNs + BigInt(timeout) * 1000n - process.hrtime.bigint()) / 1e6;
@@ -41,7 +42,7 @@ export function requestDeadline(call: CallBase, signal: AbortSignal): Deadline |
   // setTimeout fires at once past 2^31-1 ms; a timeout of 24 days is as good as none.
   else if (remainingMs < 2 ** 31 - 1) timer = setTimeout(expire, Math.ceil(remainingMs));
   return {
-    signal: controller.signal,
+    signal: limit,
     dispose: () => {
       clearTimeout(timer);
       signal.removeEventListener('abort', forward);

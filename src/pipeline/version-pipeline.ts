@@ -3,6 +3,7 @@
 // each phase took; what is recorded about it is the telemetry's business. With the response
 // cache on, a request whose answer is kept skips the scheduler and the model.
 import type { CachedResponse, ResponseCache } from '../cache/index.js';
+import type { RequestSignal } from '../cancellation.js';
 import type { ModelConfig } from '../../generated/model_config.js';
 import type { ExecutionJob, ExecutionOutput, RequestedOutput, StreamedOutput } from '../model/index.js';
 import { checkSequenceRequest, nowNs, type Scheduled, type Scheduler } from '../scheduling/index.js';
@@ -87,7 +88,7 @@ export class VersionPipeline {
   // closures: on this path every request paid for those closures and a second async frame.
 
   /** A transport's call: decoded from the wire, answered encoded for it. */
-  async run(call: InferCall, signal: AbortSignal): Promise<Answered<InferResult>> {
+  async run(call: InferCall, signal: RequestSignal): Promise<Answered<InferResult>> {
     const operation = requestOperation(call);
     const decodeStart = nowNs();
     const job = this.checkedJob(call, operation, decodeInputs(call.inputs, this.spec.io), undefined);
@@ -155,7 +156,7 @@ export class VersionPipeline {
    * handed back as they are. Never answered from the response cache: the caller owns the
    * tensors it gets and may change them (Triton caches requests from clients, not steps).
    */
-  async runTensors(call: TensorCall, signal: AbortSignal): Promise<Answered<TensorResult>> {
+  async runTensors(call: TensorCall, signal: RequestSignal): Promise<Answered<TensorResult>> {
     const operation = requestOperation(call);
     const decodeStart = nowNs();
     const job = this.checkedJob(call, operation, checkTensors(call.tensors, this.spec.io), call.callers);
@@ -174,7 +175,7 @@ export class VersionPipeline {
    * makes selected, classified and encoded, and handed to `deliver`, whose promise the model's
    * next response waits for.
    */
-  async runStream(call: InferCall, signal: AbortSignal, deliver: (response: StreamedResult) => Promise<void>): Promise<StreamCompleted> {
+  async runStream(call: InferCall, signal: RequestSignal, deliver: (response: StreamedResult) => Promise<void>): Promise<StreamCompleted> {
     const operation = requestOperation(call);
     const decodeStart = nowNs();
     const checked = this.checkedJob(call, operation, decodeInputs(call.inputs, this.spec.io), undefined);
@@ -187,7 +188,7 @@ export class VersionPipeline {
   }
 
   /** Another model's call to a decoupled model: its responses as tensors. */
-  async runTensorsStream(call: TensorCall, signal: AbortSignal, deliver: (response: Streamed<TensorResult>) => Promise<void>): Promise<StreamCompleted> {
+  async runTensorsStream(call: TensorCall, signal: RequestSignal, deliver: (response: Streamed<TensorResult>) => Promise<void>): Promise<StreamCompleted> {
     const operation = requestOperation(call);
     const decodeStart = nowNs();
     const checked = this.checkedJob(call, operation, checkTensors(call.tensors, this.spec.io), call.callers);
@@ -202,7 +203,7 @@ export class VersionPipeline {
     call: CallBase,
     checked: ExecutionJob,
     inputNs: number,
-    signal: AbortSignal,
+    signal: RequestSignal,
     deliver: (response: StreamedOutput, outputs: Tensor[]) => Promise<void>,
   ): Promise<StreamCompleted> {
     const { io } = this.spec;

@@ -2,6 +2,7 @@
 // with Triton's reload rule), routes requests to versions, and answers the repository,
 // metadata and statistics questions. The layout on disk is layout.ts's business.
 import { existsSync, statSync } from 'node:fs';
+import type { RequestSignal } from '../cancellation.js';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { ResponseCache } from '../cache/index.js';
@@ -545,7 +546,7 @@ export class ModelRepository {
   }
 
   /** Never throws: an unknown model or version is a rejection, like every other failure. */
-  infer(call: InferCall, signal: AbortSignal): Promise<InferResult> {
+  infer(call: InferCall, signal: RequestSignal): Promise<InferResult> {
     try {
       return this.resolve(call.model, call.version).infer(call, signal);
     } catch (err) {
@@ -554,7 +555,7 @@ export class ModelRepository {
   }
 
   /** The responses of one request, as they are made (one for a model that is not decoupled). */
-  inferStream(call: InferCall, signal: AbortSignal): AsyncIterable<StreamedResult> {
+  inferStream(call: InferCall, signal: RequestSignal): AsyncIterable<StreamedResult> {
     try {
       return this.resolve(call.model, call.version).inferStream(call, signal);
     } catch (err) {

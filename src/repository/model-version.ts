@@ -2,6 +2,7 @@
 // instance it runs on, and the way in for requests: admission, readiness, the pipeline,
 // telemetry.
 import type { Logger } from 'pino';
+import { Cancellation, type RequestSignal } from '../cancellation.js';
 import type { ResponseCache } from '../cache/index.js';
 import type { ModelConfig } from '../../generated/model_config.js';
 import { InferenceError, abortError } from '../errors.js';
@@ -167,13 +168,13 @@ export class ModelVersion {
   }
 
   /** A transport's request, answered once: a decoupled model refuses it, as Triton's does. */
-  infer(call: InferCall, signal: AbortSignal): Promise<InferResult> {
+  infer(call: InferCall, signal: RequestSignal): Promise<InferResult> {
     if (this.decoupled) return Promise.reject(InferenceError.decoupledUnary());
     return this.serve(call, this.runInfer, signal);
   }
 
   /** Another model's call: the same admission, readiness, scheduling and telemetry, tensors in and out. */
-  inferTensors(call: TensorCall, signal: AbortSignal): Promise<TensorResult> {
+  inferTensors(call: TensorCall, signal: RequestSignal): Promise<TensorResult> {
     if (this.decoupled) return Promise.reject(InferenceError.decoupledUnary());
     return this.serve(call, this.runTensors, signal);
   }
@@ -184,43 +185,42 @@ export class ModelVersion {
    * when the request cannot run, later when the model fails; a consumer that stops pulling
    * (return(), or `signal`) cancels the request in the model.
    */
-  inferStream(call: InferCall, signal: AbortSignal): AsyncIterable<StreamedResult> {
+  inferStream(call: InferCall, signal: RequestSignal): AsyncIterable<StreamedResult> {
     return this.decoupled ? this.serveStream(call, this.streamInfer, signal) : this.answerOnce(call, this.runInfer, signal);
   }
 
   /** Another model's call, answered by as many responses as the callee makes (as inferStream). */
-  inferTensorsStream(call: TensorCall, signal: AbortSignal): AsyncIterable<Streamed<TensorResult>> {
+  inferTensorsStream(call: TensorCall, signal: RequestSignal): AsyncIterable<Streamed<TensorResult>> {
     return this.decoupled ? this.serveStream(call, this.streamTensors, signal) : this.answerOnce(call, this.runTensors, signal);
   }
 
-  private readonly streamInfer = (call: InferCall, signal: AbortSignal, deliver: (r: StreamedResult) => Promise<void>): Promise<StreamCompleted> =>
+  private readonly streamInfer = (call: InferCall, signal: RequestSignal, deliver: (r: StreamedResult) => Promise<void>): Promise<StreamCompleted> =>
     this.pipeline.runStream(call, signal, deliver);
   private readonly streamTensors = (
     call: TensorCall,
-    signal: AbortSignal,
+    signal: RequestSignal,
     deliver: (r: Streamed<TensorResult>) => Promise<void>,
   ): Promise<StreamCompleted> => this.pipeline.runTensorsStream(call, signal, deliver);
 
   private async *answerOnce<C extends CallBase, R>(
     call: C,
-    run: (call: C, signal: AbortSignal) => Promise<Answered<R>>,
-    signal: AbortSignal,
+    run: (call: C, signal: RequestSignal) => Promise<Answered<R>>,
+    signal: RequestSignal,
   ): AsyncGenerator<Streamed<R>> {
     yield { result: await this.serve(call, run, signal), final: true };
   }
 
   private async *serveStream<C extends CallBase, R>(
     call: C,
-    run: (call: C, signal: AbortSignal, deliver: (r: Streamed<R>) => Promise<void>) => Promise<StreamCompleted>,
-    signal: AbortSignal,
+    run: (call: C, signal: RequestSignal, deliver: (r: Streamed<R>) => Promise<void>) => Promise<StreamCompleted>,
+    signal: RequestSignal,
   ): AsyncGenerator<Streamed<R>> {
     const channel = new ResponseChannel<Streamed<R>>();
     // The request's own signal: the caller's, and the consumer stopping before the model has finished.
-    const left = new AbortController();
+    const left = new Cancellation();
     const forward = (): void => left.abort(signal.reason);
     if (signal.aborted) forward();
     else signal.addEventListener('abort', forward, { once: true });
-    const requestSignal = left.signal;
     let release: (() => void) | undefined;
     let deadline: ReturnType<typeof requestDeadline>;
     let running: Promise<StreamCompleted> | undefined;
@@ -228,8 +228,8 @@ export class ModelVersion {
     let responses = 0;
     try {
       release = this.scheduler.admit(call.parameters);
-      deadline = requestDeadline(call, requestSignal);
-      const limit = deadline ? deadline.signal : requestSignal;
+      deadline = requestDeadline(call, left);
+      const limit = deadline ? deadline.signal : left;
       const instance = this.state === 'READY' && this.instance ? this.instance : await this.whenReady(limit);
       running = run(call, limit, channel.push);
       running.then(
@@ -273,15 +273,15 @@ export class ModelVersion {
   }
 
   // Made once per version, so that a request makes no closure to say which way it runs.
-  private readonly runInfer = (call: InferCall, signal: AbortSignal): Promise<Answered<InferResult>> =>
+  private readonly runInfer = (call: InferCall, signal: RequestSignal): Promise<Answered<InferResult>> =>
     this.pipeline.run(call, signal);
-  private readonly runTensors = (call: TensorCall, signal: AbortSignal): Promise<Answered<TensorResult>> =>
+  private readonly runTensors = (call: TensorCall, signal: RequestSignal): Promise<Answered<TensorResult>> =>
     this.pipeline.runTensors(call, signal);
 
   private async serve<C extends CallBase, R>(
     call: C,
-    run: (call: C, signal: AbortSignal) => Promise<Answered<R>>,
-    signal: AbortSignal,
+    run: (call: C, signal: RequestSignal) => Promise<Answered<R>>,
+    signal: RequestSignal,
   ): Promise<R> {
     let release: (() => void) | undefined;
     try {
@@ -306,7 +306,7 @@ export class ModelVersion {
   }
 
   /** Waits (bounded) for a loading version; fails UNAVAILABLE with its state otherwise. */
-  private async whenReady(signal: AbortSignal): Promise<ModelInstance> {
+  private async whenReady(signal: RequestSignal): Promise<ModelInstance> {
     if (this.state === 'LOADING') {
       let timer: NodeJS.Timeout | undefined;
       let stopWaiting: (() => void) | undefined;

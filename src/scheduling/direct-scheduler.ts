@@ -1,6 +1,7 @@
 // No batching: each job goes to the instance on its own. Up to one request per instance
 // executes; the rest wait (in the instance's own queue for worker pools).
 import { abortError } from '../errors.js';
+import type { RequestSignal } from '../cancellation.js';
 import type { ExecutionJob } from '../model/index.js';
 import { AdmissionCounter } from './admission.js';
 import { nowNs } from './clock.js';
@@ -22,7 +23,7 @@ export class DirectScheduler implements Scheduler {
     return this.admission.admit();
   }
 
-  schedule(job: ExecutionJob, signal: AbortSignal): Promise<Scheduled> {
+  schedule(job: ExecutionJob, signal: RequestSignal): Promise<Scheduled> {
     // An expired or cancelled request still waiting is never computed (Triton: timeout in the queue).
     if (signal.aborted) return Promise.reject(abortError(signal));
     const start = nowNs();

@@ -3,6 +3,7 @@
 // together, are merged along the batch dimension into one job, run as one execution on
 // an idle instance, and the outputs are split back by rows.
 import type { ModelConfig } from '../../generated/model_config.js';
+import { Cancellation, type RequestSignal } from '../cancellation.js';
 import { InferenceError, abortError } from '../errors.js';
 import { dictionary } from '../dictionary.js';
 import { concatBatch, splitBatch, type Tensor } from '../tensor/index.js';
@@ -34,7 +35,7 @@ export interface DynamicBatcherOptions {
   /** Priority levels and their queue policies; one queue of at most `maxQueueSize`, no timeouts, when absent. */
   readonly queues?: PriorityQueues;
   /** Runs one job, merged or not, on an instance. */
-  readonly run: (job: ExecutionJob, signal: AbortSignal) => Promise<ExecutionOutput>;
+  readonly run: (job: ExecutionJob, signal: RequestSignal) => Promise<ExecutionOutput>;
   /** Told of every successful execution, once per batch. */
   readonly onExecution?: (execution: Execution) => void;
   /** Times the queue delay and the executions; the real clock when absent. */
@@ -73,7 +74,7 @@ const PER_REQUEST_OUTPUT_PARAMETERS: ReadonlySet<string> = new Set([
 
 interface Batch {
   readonly members: readonly Entry[];
-  readonly controller: AbortController | undefined;
+  readonly cancellation: Cancellation | undefined;
   aborted: number;
 }
 
@@ -97,7 +98,7 @@ interface Entry {
   readonly job: ExecutionJob;
   /** The common batch dim of the inputs; undefined: never merged. */
   readonly rows: number | undefined;
-  readonly signal: AbortSignal;
+  readonly signal: RequestSignal;
   readonly enqueuedNs: bigint;
   readonly level: Level;
   /** When its queue timeout passes, on the batcher's clock; 0n: never (or already applied). */
@@ -214,7 +215,7 @@ export class DynamicBatcher implements Scheduler {
   }
 
   /** The job's rows of its execution; the execution itself is recorded once, through onExecution. */
-  async schedule(job: ExecutionJob, signal: AbortSignal): Promise<Scheduled> {
+  async schedule(job: ExecutionJob, signal: RequestSignal): Promise<Scheduled> {
     const share = await this.submit(job, signal);
     return { output: share.output, inferNs: Number(share.endNs - share.startNs), batched: true };
   }
@@ -236,7 +237,7 @@ export class DynamicBatcher implements Scheduler {
    * (UNAVAILABLE "Request timeout expired") or moves it behind the level's requests still in
    * time. Once running, it shares its batch's fate.
    */
-  submit(job: ExecutionJob, signal: AbortSignal): Promise<BatchShare> {
+  submit(job: ExecutionJob, signal: RequestSignal): Promise<BatchShare> {
     if (signal.aborted) return Promise.reject(abortError(signal));
     return new Promise<BatchShare>((resolve, reject) => {
       const level = this.levelOf(job.parameters);
@@ -320,7 +321,7 @@ export class DynamicBatcher implements Scheduler {
     const { batch } = entry;
     if (batch) {
       // The execution goes on for the others; it is told to stop only when nobody wants it.
-      if (++batch.aborted === batch.members.length) batch.controller?.abort(entry.signal.reason);
+      if (++batch.aborted === batch.members.length) batch.cancellation?.abort(entry.signal.reason);
       return;
     }
     const { level } = entry;
@@ -474,13 +475,13 @@ export class DynamicBatcher implements Scheduler {
     const batch: Batch = {
       members,
       // One request passes through with its own signal; a merged job's fires only once all its requests' have.
-      controller: members.length > 1 ? new AbortController() : undefined,
+      cancellation: members.length > 1 ? new Cancellation() : undefined,
       aborted: 0,
     };
     for (const entry of members) {
       entry.batch = batch;
       entry.level.executing++;
-      if (batch.controller) this.listen(entry);
+      if (batch.cancellation) this.listen(entry);
     }
     this.running++;
     this.runningRequests += members.length;
@@ -493,7 +494,7 @@ export class DynamicBatcher implements Scheduler {
       // Without a batch dimension (max_batch_size 0) an execution is one request, as Triton counts it.
       batchSize = this.options.maxBatchSize > 0 ? totalRows(members) : members.length;
       startNs = this.clock.now();
-      result = this.options.run(job, batch.controller?.signal ?? (members[0] as Entry).signal);
+      result = this.options.run(job, batch.cancellation ?? (members[0] as Entry).signal);
     } catch (err) {
       result = Promise.reject(err);
     }

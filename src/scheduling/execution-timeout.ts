@@ -2,19 +2,24 @@
 // request fails DEADLINE_EXCEEDED and the hook's AbortSignal fires; a hook that ignores the
 // signal is abandoned, not awaited.
 import type { Logger } from 'pino';
+import { Cancellation, type RequestSignal } from '../cancellation.js';
 import { InferenceError } from '../errors.js';
 import type { ExecutionJob, ExecutionOutput } from '../model/index.js';
 
 /** config.pbtxt parameter: the per-model execution timeout, ms. */
 export const EXECUTION_TIMEOUT_PARAMETER = 'execution_timeout_ms';
 
-export type RunJob = (job: ExecutionJob, signal: AbortSignal) => Promise<ExecutionOutput>;
+export type RunJob = (job: ExecutionJob, signal: RequestSignal) => Promise<ExecutionOutput>;
 
 /** `run` bounded by `ms` (0: unbounded, `run` itself). */
 export function withExecutionTimeout(run: RunJob, ms: number, describe: string, log: Logger | undefined): RunJob {
   if (ms === 0) return run;
   return (job, signal) => {
-    const timeout = new AbortController();
+    // The request's own cancellation, or the timeout, whichever comes first.
+    const limit = new Cancellation();
+    const forward = (): void => limit.abort(signal.reason);
+    if (signal.aborted) forward();
+    else signal.addEventListener('abort', forward, { once: true });
     return new Promise<ExecutionOutput>((resolve, reject) => {
       const timer = setTimeout(() => {
         const err = new InferenceError(
@@ -22,16 +27,20 @@ export function withExecutionTimeout(run: RunJob, ms: number, describe: string, 
           `${describe} did not answer within its execution timeout of ${ms} ms (${EXECUTION_TIMEOUT_PARAMETER})`,
         );
         log?.warn({ requestId: job.id, operation: job.operation, timeoutMs: ms }, 'model did not answer within its execution timeout; request abandoned');
-        timeout.abort(err);
+        limit.abort(err);
         reject(err);
       }, ms);
-      run(job, AbortSignal.any([signal, timeout.signal])).then(
+      const settled = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', forward);
+      };
+      run(job, limit).then(
         (output) => {
-          clearTimeout(timer);
+          settled();
           resolve(output);
         },
         (err: unknown) => {
-          clearTimeout(timer);
+          settled();
           reject(err);
         },
       );

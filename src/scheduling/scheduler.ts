@@ -2,6 +2,7 @@
 // a version hands every decoded job to its scheduler, which owns admission (the queue bound),
 // ordering and batching, and runs the job on an instance.
 import type { ExecutionJob, ExecutionOutput, Parameters } from '../model/index.js';
+import type { RequestSignal } from '../cancellation.js';
 
 /** A job's outcome, as the scheduler ran it. */
 export interface Scheduled {
@@ -29,7 +30,7 @@ export interface Scheduler {
    */
   admit(parameters: Parameters): () => void;
   /** Runs a job admitted before. If `signal` fires while it waits, it is dropped unrun. */
-  schedule(job: ExecutionJob, signal: AbortSignal): Promise<Scheduled>;
+  schedule(job: ExecutionJob, signal: RequestSignal): Promise<Scheduled>;
   /** Admitted requests not executing now (Triton's nv_inference_pending_request_count). */
   pending(): number;
   /** Resolves once no admitted request is left (at once when none is). */

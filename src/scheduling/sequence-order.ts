@@ -2,6 +2,7 @@
 // order. v2serve has no sequence batcher; a stateful model keeps its own state per
 // `sequence_id` (SequenceStates, models/simple_sequence).
 import type { ModelConfig } from '../../generated/model_config.js';
+import type { RequestSignal } from '../cancellation.js';
 import { InferenceError, abortError } from '../errors.js';
 import { sequenceOf, type ExecutionJob, type Parameters, type SequencePosition } from '../model/index.js';
 import type { Scheduled, Scheduler } from './scheduler.js';
@@ -29,7 +30,7 @@ export class SequenceQueue {
    * Waits for the earlier requests of the same sequence; returns the function that lets the
    * next one go. If `signal` fires while waiting, the request leaves the queue with its reason.
    */
-  async enter(position: SequencePosition, signal: AbortSignal): Promise<() => void> {
+  async enter(position: SequencePosition, signal: RequestSignal): Promise<() => void> {
     const key = `${typeof position.id}:${position.id}`;
     const previous = this.tails.get(key);
     let release!: () => void;
@@ -56,7 +57,7 @@ export class SequenceQueue {
   }
 }
 
-function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<void> {
+function untilAborted(promise: Promise<void>, signal: RequestSignal): Promise<void> {
   if (signal.aborted) return Promise.reject(abortError(signal));
   return new Promise((resolve, reject) => {
     const onAbort = (): void => reject(abortError(signal));
@@ -86,12 +87,12 @@ export class SequenceOrdering implements Scheduler {
     return this.inner.idle();
   }
 
-  schedule(job: ExecutionJob, signal: AbortSignal): Promise<Scheduled> {
+  schedule(job: ExecutionJob, signal: RequestSignal): Promise<Scheduled> {
     const position = sequenceOf(job.parameters);
     return position ? this.inSequence(position, job, signal) : this.inner.schedule(job, signal);
   }
 
-  private async inSequence(position: SequencePosition, job: ExecutionJob, signal: AbortSignal): Promise<Scheduled> {
+  private async inSequence(position: SequencePosition, job: ExecutionJob, signal: RequestSignal): Promise<Scheduled> {
     const next = await this.sequences.enter(position, signal);
     try {
       return await this.inner.schedule(job, signal);

@@ -6,6 +6,7 @@
 // instance fails only the request it was running (the others it held go back to the
 // queue) and is restarted with back-off.
 import { Worker, type ResourceLimits } from 'node:worker_threads';
+import type { RequestSignal } from '../cancellation.js';
 import type { Logger } from 'pino';
 import { loggerShape } from '../logging/index.js';
 import { InferenceError, abortError, errorMessage } from '../errors.js';
@@ -88,7 +89,7 @@ class Pending {
   constructor(
     readonly seq: number,
     readonly job: ExecutionJob,
-    readonly signal: AbortSignal,
+    readonly signal: RequestSignal,
     readonly resolve: (output: ExecutionOutput) => void,
     readonly reject: (err: Error) => void,
     private readonly onAbort: (pending: Pending) => void,
@@ -187,7 +188,7 @@ export class WorkerPool implements ModelInstance {
     this.listener = listener;
   }
 
-  run(job: ExecutionJob, signal: AbortSignal): Promise<ExecutionOutput> {
+  run(job: ExecutionJob, signal: RequestSignal): Promise<ExecutionOutput> {
     if (signal.aborted) return Promise.reject(abortError(signal));
     if (this.stopping) return Promise.reject(new InferenceError('UNAVAILABLE', `${this.describe()} is unloading`));
     return new Promise<ExecutionOutput>((resolve, reject) => {

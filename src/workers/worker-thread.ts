@@ -5,6 +5,7 @@
 import { readlinkSync } from 'node:fs';
 import { constants, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
+import { Cancellation } from '../cancellation.js';
 import { InferenceError } from '../errors.js';
 import { dictionary } from '../dictionary.js';
 import { loggerLike } from '../logging/index.js';
@@ -57,9 +58,9 @@ type RunMessage = Extract<ToWorker, { type: 'run' }>;
  * here and run one at a time, in order, as on an instance of their own.
  */
 const waiting: RunMessage[] = [];
-/** The job running, and the controller of the signal its hooks see. */
+/** The job running, and its cancellation (whose AbortSignal its hooks see when they declare one). */
 let runningSeq = -1;
-let runningController: AbortController | undefined;
+let runningCancellation: Cancellation | undefined;
 /** A streamed job's response on its way to the main thread: settled when it was taken there, or when the job is aborted. */
 let responseCrossing: { resolve: () => void; reject: (err: unknown) => void } | undefined;
 let startScheduled = false;
@@ -73,7 +74,7 @@ const calls = new WorkerCalls(post);
 
 function accept(message: RunMessage, model: ModelServer): void {
   waiting.push(message);
-  if (!runningController) scheduleNext(model);
+  if (!runningCancellation) scheduleNext(model);
 }
 
 /**
@@ -88,7 +89,7 @@ function scheduleNext(model: ModelServer): void {
 
 function startNext(model: ModelServer): void {
   startScheduled = false;
-  if (runningController) return;
+  if (runningCancellation) return;
   const next = waiting.shift();
   if (next) void run(next, model);
 }
@@ -97,7 +98,7 @@ function startNext(model: ModelServer): void {
 function abort(message: Extract<ToWorker, { type: 'abort' }>): void {
   if (message.seq === runningSeq) {
     const reason = deserializeError(message.reason);
-    runningController?.abort(reason);
+    runningCancellation?.abort(reason);
     responseCrossing?.reject(reason);
     responseCrossing = undefined;
     return;
@@ -109,9 +110,9 @@ function abort(message: Extract<ToWorker, { type: 'abort' }>): void {
 }
 
 async function run(message: RunMessage, model: ModelServer): Promise<void> {
-  const controller = new AbortController();
+  const cancellation = new Cancellation();
   runningSeq = message.seq;
-  runningController = controller;
+  runningCancellation = cancellation;
   const started = process.hrtime.bigint();
   try {
     const output = await runHooks(
@@ -124,9 +125,9 @@ async function run(message: RunMessage, model: ModelServer): Promise<void> {
         outputs: message.outputs.map((output) => ({ name: output.name, parameters: dictionary(output.parameters) })),
         operation: message.operation,
         callers: message.callers,
-        ...(message.streamed ? { responses: (response: StreamedOutput) => sendResponse(message, model, response, controller.signal) } : {}),
+        ...(message.streamed ? { responses: (response: StreamedOutput) => sendResponse(message, model, response, cancellation) } : {}),
       },
-      controller.signal,
+      cancellation,
     );
     const inferNs = process.hrtime.bigint() - started;
     try {
@@ -160,7 +161,7 @@ async function run(message: RunMessage, model: ModelServer): Promise<void> {
     post({ type: 'failed', seq: message.seq, error: serializeError(err) });
   } finally {
     runningSeq = -1;
-    runningController = undefined;
+    runningCancellation = undefined;
     responseCrossing = undefined;
     scheduleNext(model);
   }
@@ -170,7 +171,7 @@ async function run(message: RunMessage, model: ModelServer): Promise<void> {
  * A streamed job's response crosses as soon as the model makes it; the model's next response
  * waits until the main thread has taken this one (its transport's flow control reaches here).
  */
-function sendResponse(message: RunMessage, model: ModelServer, response: StreamedOutput, signal: AbortSignal): Promise<void> {
+function sendResponse(message: RunMessage, model: ModelServer, response: StreamedOutput, signal: Cancellation): Promise<void> {
   if (signal.aborted) return Promise.reject(signal.reason);
   const transfer = new Set<ArrayBuffer>();
   let outputs: PackedTensor[];

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ModelInferRequest } from '../../generated/grpc_service.js';
 import { ResponseCache, type EncodedAnswer } from '../../src/cache/index.js';
-import { decodeModelInferRequest, decodeSeen, SEEN_REQUEST_MAX_BYTES, SeenRequest, seenKeyOf, seenRequestReader } from '../../src/grpc/infer-request-codec.js';
+import { decodeModelInferRequest, decodeSeen, SEEN_REQUEST_MAX_BYTES, SeenRequest, seenKeyOf, seenRequestReader, requestWireSize } from '../../src/grpc/infer-request-codec.js';
 
 const float32 = (values: number[]) => Buffer.from(new Float32Array(values).buffer);
 
@@ -37,6 +37,27 @@ describe('decodeModelInferRequest', () => {
       assert.deepEqual(plain(decodeModelInferRequest(Buffer.from(wire))), plain(ModelInferRequest.decode(wire)));
     });
   }
+
+  test('a decoded request knows the size of its message, and shows no property for it', () => {
+    const wire = Buffer.from(ModelInferRequest.encode(request()).finish());
+    const decoded = decodeModelInferRequest(wire);
+    assert.equal(requestWireSize(decoded), wire.byteLength);
+    assert.equal(requestWireSize(ModelInferRequest.decode(wire)), undefined);
+    assert.deepEqual(Reflect.ownKeys(decoded), Reflect.ownKeys(ModelInferRequest.decode(wire)));
+  });
+
+  test('messages without parameters share an empty map; one with parameters has its own', () => {
+    const bare = request({ parameters: new Map(), inputs: [{ ...request().inputs[1]!, parameters: new Map() }], rawInputContents: [request().rawInputContents[1]!] });
+    const first = decodeModelInferRequest(Buffer.from(ModelInferRequest.encode(bare).finish()));
+    const withSome = decodeModelInferRequest(Buffer.from(ModelInferRequest.encode(request()).finish()));
+    const second = decodeModelInferRequest(Buffer.from(ModelInferRequest.encode(bare).finish()));
+    assert.equal(first.parameters.size, 0);
+    assert.equal(first.parameters, second.inputs[0]!.parameters, 'one empty map');
+    assert.notEqual(withSome.parameters, first.parameters);
+    assert.deepEqual([...withSome.parameters.keys()], ['sequence_id', 'flag']);
+    assert.deepEqual([...withSome.inputs[0]!.parameters.keys()], ['p']);
+    assert.equal(second.parameters.size, 0, 'decoding parameters never writes the shared map');
+  });
 
   test('raw inputs are views on the received bytes, moved onto their element boundary when their tag and length leave room', () => {
     const big = new Float32Array(1024).map((_, i) => i);

@@ -7,6 +7,7 @@ import { runHooks, ModelServer, type ExecutionJob, type InferRequest, type Infer
 import type { ModelContext } from '../../src/model/index.js';
 import { hasUntouchedInputs } from '../../src/model/hook-request.js';
 import { parseConfigText } from '../../src/repository/index.js';
+import { Cancellation } from '../../src/cancellation.js';
 import { InferenceError } from '../../src/errors.js';
 
 const CONFIG = `
@@ -181,5 +182,62 @@ describe('runHooks', () => {
     assert.deepEqual(seen?.inputs, [[1, 2, 3]]);
     assert.equal(seen?.note, 'kept');
     assert.deepEqual(seen?.extra, ['id', 'inputs', 'outputs', 'parameters', 'state', 'tensors'], 'no internals leak into the copy');
+  });
+});
+
+describe('the signal a hook is handed', () => {
+  class Watching extends ModelServer {
+    seen: AbortSignal | undefined;
+    predict(_request: InferRequest, signal: AbortSignal): PredictOutputs {
+      this.seen = signal;
+      return { Y: new Int32Array([1]) };
+    }
+    opRest(...args: [InferRequest, AbortSignal]): PredictOutputs {
+      this.seen = args[1];
+      return { Y: new Int32Array([1]) };
+    }
+  }
+  class Unwatching extends ModelServer {
+    seen: unknown;
+    predict(request: InferRequest): PredictOutputs {
+      // eslint-disable-next-line prefer-rest-params
+      this.seen = arguments[1];
+      return { Y: new Int32Array(request.inputs.length) };
+    }
+  }
+
+  test('a hook that declares a signal gets the request\'s own, which fires with the cancellation\'s reason', async () => {
+    const model = new Watching(context());
+    const cancellation = new Cancellation();
+    await runHooks(model, job(), cancellation);
+    assert.ok(model.seen instanceof AbortSignal);
+    assert.equal(model.seen, cancellation.signal, 'the same signal, made once');
+    assert.equal(model.seen.aborted, false);
+    const reason = new InferenceError('CANCELLED', 'client left');
+    cancellation.abort(reason);
+    assert.equal(model.seen.aborted, true);
+    assert.equal(model.seen.reason, reason);
+  });
+
+  test('rest parameters count as declaring one; a real AbortSignal passes through as it is', async () => {
+    const model = new Watching(context());
+    const cancellation = new Cancellation();
+    await runHooks(model, job('rest'), cancellation);
+    assert.equal(model.seen, cancellation.signal);
+    const controller = new AbortController();
+    await runHooks(model, job(), controller.signal);
+    assert.equal(model.seen, controller.signal);
+  });
+
+  test('a hook declared with the request alone is handed a shared signal that never fires, and none is made for it', async () => {
+    const model = new Unwatching(context());
+    const cancellation = new Cancellation();
+    let made = false;
+    Object.defineProperty(cancellation, 'signal', { get: () => ((made = true), new AbortController().signal) });
+    await runHooks(model, job(), cancellation);
+    assert.equal(made, false);
+    assert.ok(model.seen instanceof AbortSignal);
+    cancellation.abort(new Error('gone'));
+    assert.equal((model.seen as AbortSignal).aborted, false);
   });
 });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { getEventListeners, setMaxListeners } from 'node:events';
 import { describe, test } from 'node:test';
 import { ModelConfig } from '../../generated/model_config.js';
+import type { RequestSignal } from '../../src/cancellation.js';
 import { InferenceError } from '../../src/errors.js';
 import { realClock, type Clock } from '../../src/scheduling/clock.js';
 import {
@@ -46,7 +47,7 @@ function job(
 
 interface Call {
   readonly job: ExecutionJob;
-  readonly signal: AbortSignal;
+  readonly signal: RequestSignal;
   resolve(output?: ExecutionOutput): void;
   reject(err: Error): void;
 }
@@ -69,7 +70,7 @@ function fakeInstance(autoFinish = false) {
       logged: { inputs: 'whole batch', outputs: 'whole batch' },
     };
   };
-  const run = (j: ExecutionJob, signal: AbortSignal): Promise<ExecutionOutput> => {
+  const run = (j: ExecutionJob, signal: RequestSignal): Promise<ExecutionOutput> => {
     if (autoFinish) return Promise.resolve(compute(j));
     return new Promise((resolve, reject) => {
       calls.push({ job: j, signal, resolve: (output) => resolve(output ?? compute(j)), reject });

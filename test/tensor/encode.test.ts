@@ -4,16 +4,34 @@ import { encodeOutputs, type Tensor } from '../../src/tensor/index.js';
 import { internal, rawOf } from './wire.js';
 
 describe('encodeOutputs', () => {
-  test('a numeric tensor is viewed, not copied', () => {
-    const backing = new Float32Array(8);
-    const data = backing.subarray(2, 6);
+  test('a numeric tensor over 64 bytes is viewed, not copied', () => {
+    const backing = new Float32Array(40);
+    const data = backing.subarray(2, 38);
     data.set([1, -0, NaN, Infinity]);
-    const { outputs, raw } = encodeOutputs([{ name: 'Y', datatype: 'FP32', shape: [2, 2], data }]);
+    const { outputs, raw } = encodeOutputs([{ name: 'Y', datatype: 'FP32', shape: [6, 6], data }]);
     assert.equal(raw[0]!.buffer, backing.buffer);
     assert.equal(raw[0]!.byteOffset, 8);
-    assert.equal(raw[0]!.byteLength, 16);
-    assert.deepEqual(outputs, [{ name: 'Y', datatype: 'FP32', shape: [2, 2] }]);
-    assert.deepEqual(raw[0], rawOf('FP32', [1, -0, NaN, Infinity]));
+    assert.equal(raw[0]!.byteLength, 144);
+    assert.deepEqual(outputs, [{ name: 'Y', datatype: 'FP32', shape: [6, 6] }]);
+    assert.deepEqual(raw[0], rawOf('FP32', [1, -0, NaN, Infinity, ...new Array<number>(32).fill(0)]));
+  });
+
+  test('a numeric tensor of 64 bytes or less is copied, whatever its element type', () => {
+    const int32 = new Int32Array([1, -2, 3, 2 ** 31 - 1]);
+    const int64 = new BigInt64Array([-1n, 2n ** 62n]);
+    const fp64 = new Float64Array([0.5, -0, NaN, Infinity, 1e300, -1e-300, 2, 3]);
+    const { raw } = encodeOutputs([
+      { name: 'A', datatype: 'INT32', shape: [4], data: int32 },
+      { name: 'B', datatype: 'INT64', shape: [2], data: int64 },
+      { name: 'C', datatype: 'FP64', shape: [8], data: fp64 },
+      { name: 'D', datatype: 'UINT8', shape: [0], data: new Uint8Array(0) },
+    ]);
+    assert.deepEqual(raw[0], rawOf('INT32', [1, -2, 3, 2 ** 31 - 1]));
+    assert.deepEqual(raw[1], rawOf('INT64', [-1n, 2n ** 62n]));
+    assert.deepEqual(raw[2], rawOf('FP64', [0.5, -0, NaN, Infinity, 1e300, -1e-300, 2, 3]));
+    assert.equal(raw[3]!.byteLength, 0);
+    int32[0] = 99;
+    assert.deepEqual(raw[0], rawOf('INT32', [1, -2, 3, 2 ** 31 - 1]), 'a copy: the model changing its array later changes nothing sent');
   });
 
   test('one raw entry per tensor, same order, including empty ones', () => {
