@@ -9,19 +9,13 @@ import { Agent, request as httpRequest } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CLI, PROJECT_ROOT, spawnServer, V2SERVE_HTTP_PORTS } from './processes.js';
+import { subBenchSettings } from './sub-bench-settings.js';
 import { fmtFixed, fmtInt, median, percentile, round } from './stats.js';
 
-const { values } = parseArgs({
-  options: { quick: { type: 'boolean' }, rounds: { type: 'string' }, seconds: { type: 'string' }, concurrency: { type: 'string' } },
-  strict: true,
-});
-const QUICK = values.quick === true;
-const ROUNDS = Number(values.rounds ?? (QUICK ? 1 : 3));
-const SECONDS = Number(values.seconds ?? (QUICK ? 0.3 : 3));
-const WARMUP_SECONDS = QUICK ? 0.1 : 1;
-const CONCURRENCY = (values.concurrency ?? '1,8').split(',').map(Number);
+const SETTINGS = subBenchSettings();
+const { rounds: ROUNDS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS } = SETTINGS;
+const CONCURRENCY = (SETTINGS.concurrency ?? '1,8').split(',').map(Number);
 
 const TOKENS = 32;
 const BODY = JSON.stringify({ text_input: 'We hold these truths', max_tokens: TOKENS, temperature: 0, stream: true });

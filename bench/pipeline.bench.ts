@@ -11,22 +11,16 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { credentials } from '@grpc/grpc-js';
 import { GRPCInferenceServiceClient, ModelInferRequest, type ModelInferResponse } from '../generated/grpc_service.js';
 import { CLI, PROJECT_ROOT, spawnServer, V2SERVE_PORTS } from './processes.js';
 import { pairRepository } from './scenarios.js';
+import { subBenchSettings } from './sub-bench-settings.js';
 import { fmtFixed, fmtInt, median } from './stats.js';
 
-const { values } = parseArgs({
-  options: { quick: { type: 'boolean' }, rounds: { type: 'string' }, seconds: { type: 'string' }, concurrency: { type: 'string' } },
-  strict: true,
-});
-const QUICK = values.quick === true;
-const ROUNDS = Number(values.rounds ?? (QUICK ? 1 : 3));
-const SECONDS = Number(values.seconds ?? (QUICK ? 0.3 : 3));
-const WARMUP_SECONDS = QUICK ? 0.1 : 1;
-const IN_FLIGHT = Number(values.concurrency ?? 16);
+const SETTINGS = subBenchSettings();
+const { rounds: ROUNDS, seconds: SECONDS, warmupSeconds: WARMUP_SECONDS } = SETTINGS;
+const IN_FLIGHT = Number(SETTINGS.concurrency ?? 16);
 
 const A = Int32Array.from({ length: 16 }, (_, i) => i);
 const B = Int32Array.from({ length: 16 }, () => 1);

@@ -2,7 +2,7 @@
 // DataPlane): a transport-neutral call is checked against Triton's parameter rules once,
 // its shared-memory inputs are read in, the repository answers, and outputs placed in
 // shared memory are written out. The transports only translate their wire to and from it.
-import type { CacheAlias, EncodedAnswer, ResponseCache } from '../cache/index.js';
+import type { CacheAlias, EncodedAnswer, KeptAnswer, ResponseCache } from '../cache/index.js';
 import { InferenceError } from '../errors.js';
 import type { RequestSignal } from '../cancellation.js';
 import type { Parameters, ParamValue } from '../model/index.js';
@@ -93,12 +93,12 @@ export class DataPlane {
   }
 
   /**
-   * Keeps a transport's encoding of an answer the response cache keeps (`result.cached`),
-   * under the transport's key for the exact bytes of the request, which named `model` and
-   * `version`.
+   * Keeps a transport's encoding of an answer the response cache keeps (an InferResult's
+   * `cached`), under the transport's key for the exact bytes of the request, which named
+   * `model` and `version`.
    */
-  keepEncoded(result: InferResult, key: string, model: string, version: string, encoded: EncodedAnswer): void {
-    if (result.cached && this.responseCache) this.responseCache.keepEncoded(result.cached, key, model, version, encoded);
+  keepEncoded(answer: KeptAnswer, key: string, model: string, version: string, encoded: EncodedAnswer): void {
+    this.responseCache?.keepEncoded(answer, key, model, version, encoded);
   }
 
   /** One inference: `signal` aborts it when its client goes away or its deadline passes. */

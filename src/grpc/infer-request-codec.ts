@@ -16,9 +16,11 @@ import {
 import type { CacheAlias, ResponseCache } from '../cache/index.js';
 import { alignRawInputs } from './raw-alignment.js';
 
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
 const WIRE_BYTES = 2;
 const WIRE_END_GROUP = 4;
-const WIRE_VARINT = 0;
+const WIRE_FIXED32 = 5;
 
 /**
  * The parameters of every request and input that sends none: making a Map costs about
@@ -36,8 +38,9 @@ function withParameter(parameters: Map<string, InferParameter>, key: string, val
 
 /**
  * A decoded request, which also knows the size of the message it was read from (for the
- * request log). The size is a private field: the request's own properties stay those the
- * generated decoder reads, and keeping it costs nothing (defining a hidden property on each
+ * request log) and, on a server with a response cache, the key its bytes are known by
+ * (seenRequestReader). Both are private fields: the request's own properties stay those the
+ * generated decoder reads, and keeping them costs nothing (defining a hidden property on each
  * request cost about 0.25 µs).
  */
 class DecodedInferRequest implements ModelInferRequest {
@@ -49,13 +52,19 @@ class DecodedInferRequest implements ModelInferRequest {
   outputs: ModelInferRequest['outputs'] = [];
   rawInputContents: ModelInferRequest['rawInputContents'] = [];
   readonly #wireSize: number;
+  readonly #seenKey: string | undefined;
 
-  constructor(wireSize: number) {
+  constructor(wireSize: number, seenKey: string | undefined) {
     this.#wireSize = wireSize;
+    this.#seenKey = seenKey;
   }
 
   static wireSize(request: ModelInferRequest): number | undefined {
     return #wireSize in request ? request.#wireSize : undefined;
+  }
+
+  static seenKey(request: ModelInferRequest): string | undefined {
+    return #seenKey in request ? request.#seenKey : undefined;
   }
 }
 
@@ -104,10 +113,13 @@ function decodeInputTensor(reader: BinaryReader, length: number): ModelInferRequ
   return input;
 }
 
-/** Decodes a ModelInferRequest; its raw inputs share `bytes`, moved onto their element boundary where they can be. */
-export function decodeModelInferRequest(bytes: Uint8Array): ModelInferRequest {
+/**
+ * Decodes a ModelInferRequest; its raw inputs share `bytes`, moved onto their element boundary
+ * where they can be. `seenKey`: what the request's bytes are known by (seenKeyOf).
+ */
+export function decodeModelInferRequest(bytes: Uint8Array, seenKey?: string): ModelInferRequest {
   const reader = new BinaryReader(bytes);
-  const request = new DecodedInferRequest(bytes.byteLength);
+  const request = new DecodedInferRequest(bytes.byteLength, seenKey);
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
     const field = tag >>> 3;
@@ -152,10 +164,6 @@ export function decodeModelInferRequest(bytes: Uint8Array): ModelInferRequest {
 export const SEEN_REQUEST_MAX_BYTES = 4096;
 
 const ID_FIELD = 3;
-const WIRE_FIXED64 = 1;
-const WIRE_FIXED32 = 5;
-/** The seen-request key of a request decoded in full (seenRequestReader). */
-const SEEN_KEY = Symbol('seenKey');
 
 /**
  * Reads a request's top-level fields without decoding them, to key it by its bytes without
@@ -229,22 +237,15 @@ export class SeenRequest {
     readonly id: string,
     /** The time taken to key the request and find its alias. */
     readonly lookupNs: number,
-    readonly key: string,
   ) {}
 }
 
-function decodeKeyed(bytes: Buffer, key: string): ModelInferRequest {
-  const request = decodeModelInferRequest(bytes);
-  Object.defineProperty(request, SEEN_KEY, { value: key });
-  return request;
-}
-
-/** The request decoded, with its key, when the answer it was seen with no longer holds. */
-export const decodeSeen = (seen: SeenRequest): ModelInferRequest => decodeKeyed(seen.bytes, seen.key);
+/** The request decoded, with its key (its alias's), when the answer it was seen with no longer holds. */
+export const decodeSeen = (seen: SeenRequest): ModelInferRequest => decodeModelInferRequest(seen.bytes, seen.alias.key);
 
 /** The key a decoded request's bytes are known by, when the server has a response cache and the request is small enough. */
 export function seenKeyOf(request: ModelInferRequest): string | undefined {
-  return (request as { readonly [SEEN_KEY]?: string })[SEEN_KEY];
+  return DecodedInferRequest.seenKey(request);
 }
 
 /**
@@ -258,7 +259,7 @@ export function seenRequestReader(cache: ResponseCache | undefined): (bytes: Buf
     const start = performance.now();
     if (!scan.read(bytes)) return decodeModelInferRequest(bytes);
     const alias = cache.aliased(scan.key);
-    if (alias === undefined) return decodeKeyed(bytes, scan.key);
-    return new SeenRequest(bytes, alias, scan.id(bytes), Math.round((performance.now() - start) * 1e6), scan.key);
+    if (alias === undefined) return decodeModelInferRequest(bytes, scan.key);
+    return new SeenRequest(bytes, alias, scan.id(bytes), Math.round((performance.now() - start) * 1e6));
   };
 }

@@ -36,10 +36,11 @@ export function modelInfer(context: ServiceContext): handleUnaryCall<ModelInferR
     inferTarget,
     (request, call) => inferOne(context, request, call.arrivedNs, call.requestId, call.cancellation),
     (request, result) => {
-      if (result.cached === undefined) return;
+      const { cached } = result;
       const key = seenKeyOf(request);
-      const encoded = key === undefined ? undefined : encoder.encodedAnswer(result);
-      if (encoded) dataPlane.keepEncoded(result, key as string, request.modelName, request.modelVersion, encoded);
+      if (cached === undefined || key === undefined) return;
+      const encoded = encoder.encodedAnswer(result);
+      if (encoded) dataPlane.keepEncoded(cached, key, request.modelName, request.modelVersion, encoded);
     },
   );
   return (call, callback) => {

@@ -4,12 +4,17 @@
 import { dictionary } from '../dictionary.js';
 import { InferenceError } from '../errors.js';
 import { NO_OBSERVERS, type EventSink, type VersionObserver, type VersionObservers } from '../events.js';
+import type { ExecutionOutput } from '../model/index.js';
 import type { ExecutionTimings } from '../scheduling/index.js';
+import type { Tensor } from '../tensor/index.js';
 import { VersionStatistics } from './statistics.js';
 import type { CallBase } from './types.js';
 import type { Completed, StreamCompleted } from './version-pipeline.js';
 
 const NO_METRICS: Readonly<Record<string, never>> = Object.freeze(dictionary<never>());
+/** What an inference event adds for an answer from the response cache, and for one the model made. */
+const FROM_CACHE = Object.freeze({ cacheHit: true } as const);
+const FROM_MODEL = Object.freeze({});
 
 export interface VersionIdentity {
   readonly name: string;
@@ -58,12 +63,27 @@ export class VersionTelemetry {
     }
     this.observer.succeeded(timings);
     if (this.events.wantsInferenceEvents?.() === false) return;
+    this.emitSucceeded(call, totalNs, instance, done, output, done.outputs, cache?.hit ? FROM_CACHE : FROM_MODEL);
+  }
+
+  /**
+   * The event of a request that went through: `output` is what the model answered, absent for
+   * an answer from the response cache (which ran on no instance).
+   */
+  private emitSucceeded(
+    call: CallBase,
+    totalNs: number,
+    instance: InstanceIdentity,
+    done: { readonly operation: string; readonly inputs: readonly Tensor[] },
+    output: ExecutionOutput | undefined,
+    outputs: readonly Tensor[],
+    extra: { readonly cacheHit?: true; readonly responses?: number },
+  ): void {
     this.events.emit({
       kind: 'inference',
       modelClass: instance.modelClass,
       model: this.identity.name,
       version: this.identity.version,
-      // An answer from the cache ran on no instance.
       instance: output ? (output.instance ?? instance.label) : '',
       labels: output ? output.labels : this.configLabels,
       op: done.operation,
@@ -71,11 +91,11 @@ export class VersionTelemetry {
       arrivedAtMs: Date.now() - Math.floor(totalNs / 1e6),
       durationNs: BigInt(totalNs),
       inputs: output?.inputs ?? done.inputs,
-      outputs: done.outputs,
+      outputs,
       ...(output?.logged ? { logged: output.logged } : {}),
       parameters: call.parameters,
       metrics: output ? output.metrics : NO_METRICS,
-      ...(cache?.hit ? { cacheHit: true } : {}),
+      ...extra,
     });
   }
 
@@ -109,23 +129,7 @@ export class VersionTelemetry {
     this.statistics.recordExecution(done.rows, timings);
     this.observer.succeeded(timings);
     if (this.events.wantsInferenceEvents?.() === false) return;
-    this.events.emit({
-      kind: 'inference',
-      modelClass: instance.modelClass,
-      model: this.identity.name,
-      version: this.identity.version,
-      instance: output.instance ?? instance.label,
-      labels: output.labels,
-      op: done.operation,
-      requestId: call.requestId,
-      arrivedAtMs: Date.now() - Math.floor(totalNs / 1e6),
-      durationNs: BigInt(totalNs),
-      inputs: output.inputs ?? done.inputs,
-      outputs: [],
-      parameters: call.parameters,
-      metrics: output.metrics,
-      responses: done.responses,
-    });
+    this.emitSucceeded(call, totalNs, instance, done, output, [], { responses: done.responses });
   }
 
   /** Failed requests are always reported, with the parameters and the error; the inputs may not have decoded. */

@@ -145,7 +145,7 @@ describe('seenRequestReader', () => {
     assert.ok(seen instanceof SeenRequest);
     assert.equal(seen.id, 'é—second');
     assert.equal(seen.alias.encoded, encoded);
-    assert.equal(seen.key, key);
+    assert.equal(seen.alias.key, key);
     const decoded = decodeSeen(seen);
     assert.deepEqual(plain(decoded), expected);
     assert.equal(seenKeyOf(decoded), key);
