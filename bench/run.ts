@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { credentials, type ChannelOptions } from '@grpc/grpc-js';
 import { GRPCInferenceServiceClient, ModelInferRequest, ModelInferResponse } from '../generated/grpc_service.js';
 import { parseConfig } from '../src/cli/config.js';
+import { serverGcFlags } from '../src/cli/gc-flags.js';
 import { serverChannelOptions } from '../src/grpc/channel-options.js';
 import { findNatsServer, startNatsServer, type NatsServer } from '../test/helpers/nats-server.js';
 import { answerProblems, grpcAnswer, settleExpected, type Answer } from './answers.js';
@@ -249,7 +250,8 @@ function v2serveChannelOptions(variant: ServerVariant, ctx: Context): ChannelOpt
  */
 async function startFloor(variant: ServerVariant, ctx: Context, response: Promise<Buffer>, profileDir: string | undefined): Promise<RunningVariant> {
   if (profileDir) mkdirSync(profileDir, { recursive: true });
-  const nodeArgs = ['--import', 'tsx', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
+  // The garbage-collector settings v2serve gives itself: a floor measures code, not V8's tuning.
+  const nodeArgs = ['--import', 'tsx', ...serverGcFlags([]), ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
   if (variant.kind === 'rest') {
     if (!variant.model) throw new Error(`${variant.id}: a rest floor needs a model`);
     const server = await spawnServer(nodeArgs, join(BENCH_DIR, 'rest-floor-server.ts'), [`--model=${variant.model}`], { cpus: ctx.cpus.all });

@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import type { Logger } from 'pino';
 import { parseConfig, TLS_FLAGS, UsageError, USAGE, type Config } from './cli/config.js';
-import { heapGrowingFlag } from './cli/heap-growth.js';
+import { serverGcFlags } from './cli/gc-flags.js';
 import { TlsFileError } from './grpc/index.js';
 import { createRootLogger } from './logging/index.js';
 import { findPlantedV2serve } from './model-imports/index.js';
@@ -127,9 +127,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   // Raw tensors are little-endian on the wire and are viewed, not converted.
   if (endianness() !== 'LE') throw new Error('v2serve needs a little-endian machine');
-  // Before the models load: V8 reads it at every full collection, start-up's included.
-  const heapFlag = heapGrowingFlag(process.execArgv);
-  if (heapFlag) setFlagsFromString(heapFlag);
+  // Before the models load: V8 reads them at every collection, start-up's included.
+  for (const flag of serverGcFlags(process.execArgv)) setFlagsFromString(flag);
 
   const logger = createRootLogger({ verboseLevel: config.logVerbose, format: config.logFormat });
   handleProcessErrors(config, logger.log);

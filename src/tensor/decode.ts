@@ -290,13 +290,16 @@ function decodeRawNumeric(
       if (bytes[k]! > 1) throw fail(i, name, `BOOL element ${k} is byte ${bytes[k]}, not 0 or 1`);
     }
   }
+  if (bytes.byteOffset % size === 0) return new Ctor(bytes.buffer, bytes.byteOffset, count);
   // Decoded protobuf `bytes` are views into the receive buffer at any offset, and a typed
-  // array needs byteOffset % size === 0. A misaligned one is copied once into a fresh
-  // buffer (offset 0) by Uint8Array's own slice, a memcpy: `new Uint8Array(view)` of a
-  // Buffer takes a much slower path (a 4 MiB request cost three times the CPU with it), and
-  // Buffer#slice would be a view, not a copy.
-  const src = bytes.byteOffset % size === 0 ? bytes : Uint8Array.prototype.slice.call(bytes);
-  return new Ctor(src.buffer, src.byteOffset, count);
+  // array needs byteOffset % size === 0. A misaligned one is copied once, a memcpy, into
+  // Buffer.allocUnsafe's memory: its pool on 8-byte boundaries below 4 KiB (0.13 µs for 16
+  // bytes where a fresh ArrayBuffer from Uint8Array#slice took 1.1 µs), a buffer of its own
+  // above. `new Uint8Array(view)` of a Buffer takes a much slower path (a 4 MiB request cost
+  // three times the CPU with it), and Buffer#slice would be a view, not a copy.
+  const copy = Buffer.allocUnsafe(expected);
+  copy.set(bytes);
+  return new Ctor(copy.buffer, copy.byteOffset, count);
 }
 
 /**

@@ -1,6 +1,6 @@
 // Large messages and V8's garbage collector. A 4 MiB call allocates about 16 MiB of
 // ArrayBuffers, which V8 counts against the old generation's limit; the server sets how far
-// that limit grows (src/cli/heap-growth.ts) so that scavenges free them, not a full
+// that limit grows (src/cli/gc-flags.ts) so that scavenges free them, not a full
 // collection per call.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
