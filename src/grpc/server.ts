@@ -16,6 +16,7 @@ import { InferResultEncoder } from './infer-response-codec.js';
 import { addReflection } from './reflection.js';
 import type { ProtocolRestriction } from '../restrictions.js';
 import { restrictionInterceptor } from './restricted.js';
+import { tableServerStreams } from './session-streams.js';
 
 export const INFERENCE_SERVICE = 'inference.GRPCInferenceService';
 
@@ -132,6 +133,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       (err, bound) => (err ? reject(err) : resolve(bound)),
     );
   });
+  // Before any connection comes: see session-streams.ts.
+  const notTabled = (): void => log.warn('node:http2 sessions keep their streams otherwise than v2serve expects: calls cost more CPU (src/grpc/session-streams.ts)');
+  if (tableServerStreams(server, notTabled) === 0) notTabled();
   updateHealth();
 
   return {
