@@ -71,11 +71,21 @@ export function batchMessageId(eventIds: readonly string[]): string {
 
 export class StreamPublisher {
   /**
-   * By token, in the order of the current attempts' deadlines: every attempt gets the same
-   * timeout and a new attempt moves its message to the end, so the sweep stops at the
-   * first message not yet due.
+   * Messages sent and not settled, by token. An object in dictionary mode, not a Map: V8 links
+   * each hash table a Map outgrows to the next, and with a message set and deleted per event
+   * that chain, once one table of it is promoted, promotes every message (see
+   * src/grpc/session-streams.ts).
    */
-  private readonly inFlight = new Map<string, InFlight>();
+  private inFlight: Record<string, InFlight> = Object.create(null) as Record<string, InFlight>;
+  private inFlightCount = 0;
+  /**
+   * Attempts in the order of their deadlines, from `due` on: every attempt gets the same
+   * timeout, so the sweep stops at the first one not yet due. A retry is queued again; its
+   * earlier place, and a settled message's, is passed over (its deadline no longer matches).
+   */
+  private attempts: InFlight[] = [];
+  private attemptDeadlines: number[] = [];
+  private due = 0;
   /** Messages published and not sent yet: they count against maxAwaitingAck as those in flight. */
   private unsent: InFlight[] = [];
   private sendTimer: NodeJS.Timeout | undefined;
@@ -93,7 +103,7 @@ export class StreamPublisher {
     private readonly now: () => number = () => performance.now(),
   ) {
     wire.onStreamReply((token, data, status) => {
-      const m = this.inFlight.get(token);
+      const m = this.inFlight[token];
       // A late reply to an attempt already settled (a retry's duplicate, or after close).
       if (m) this.answered(m, readPubAck(data, status));
     });
@@ -101,7 +111,7 @@ export class StreamPublisher {
 
   /** Whether another message may be published now. */
   hasRoom(): boolean {
-    return this.inFlight.size + this.unsent.length < this.limits.maxAwaitingAck;
+    return this.inFlightCount + this.unsent.length < this.limits.maxAwaitingAck;
   }
 
   /** Events published and not yet settled. */
@@ -145,10 +155,14 @@ export class StreamPublisher {
    */
   async abandonAt(deadline: number): Promise<number> {
     this.sendPromptly();
-    while (this.inFlight.size > 0 && (await this.nextSettled(deadline)));
+    while (this.inFlightCount > 0 && (await this.nextSettled(deadline)));
     clearTimeout(this.sweepTimer);
     this.sweepTimer = undefined;
-    this.inFlight.clear();
+    this.inFlight = Object.create(null) as Record<string, InFlight>;
+    this.inFlightCount = 0;
+    this.attempts = [];
+    this.attemptDeadlines = [];
+    this.due = 0;
     const abandoned = this.awaitingEvents;
     this.awaitingEvents = 0;
     return abandoned;
@@ -166,8 +180,12 @@ export class StreamPublisher {
 
   private send(m: InFlight, now: number): void {
     m.deadline = now + this.limits.ackTimeoutMs;
-    this.inFlight.delete(m.token);
-    this.inFlight.set(m.token, m);
+    if (this.inFlight[m.token] === undefined) {
+      this.inFlight[m.token] = m;
+      this.inFlightCount++;
+    }
+    this.attempts.push(m);
+    this.attemptDeadlines.push(m.deadline);
     let sent: boolean;
     try {
       sent = this.wire.sendToStream(m.subject, m.payload, m.msgId, m.token);
@@ -191,10 +209,34 @@ export class StreamPublisher {
     // outage instead of a burst.
   }
 
+  /**
+   * Passes over the attempts at the head that no longer count, and lets go of them once they
+   * are most of the queue. Returns the first current attempt's place, or undefined.
+   */
+  private firstAttempt(): number | undefined {
+    const { attempts, attemptDeadlines } = this;
+    while (this.due < attempts.length) {
+      const m = attempts[this.due] as InFlight;
+      if (this.inFlight[m.token] === m && m.deadline === attemptDeadlines[this.due]) break;
+      this.due++;
+    }
+    if (this.due === attempts.length) {
+      this.attempts = [];
+      this.attemptDeadlines = [];
+      this.due = 0;
+      return undefined;
+    }
+    if (this.due > 1024 && this.due * 2 > attempts.length) {
+      this.attempts = attempts.slice(this.due);
+      this.attemptDeadlines = attemptDeadlines.slice(this.due);
+      this.due = 0;
+    }
+    return this.due;
+  }
+
   private armSweep(): void {
-    if (this.sweepTimer || this.inFlight.size === 0) return;
-    const first = this.inFlight.values().next().value as InFlight;
-    this.sweepTimer = setTimeout(this.sweep, Math.max(1, first.deadline - this.now()));
+    if (this.sweepTimer || this.firstAttempt() === undefined) return;
+    this.sweepTimer = setTimeout(this.sweep, Math.max(1, (this.attemptDeadlines[this.due] as number) - this.now()));
     // close() waits with timers of its own; a forgotten publisher must not hold the process.
     this.sweepTimer.unref();
   }
@@ -202,9 +244,11 @@ export class StreamPublisher {
   private readonly sweep = (): void => {
     this.sweepTimer = undefined;
     const now = this.now();
-    // A message sent again moves to the end with a later deadline, where the loop stops.
-    for (const m of this.inFlight.values()) {
+    // A message sent again is queued at the end with a later deadline, where the loop stops.
+    for (let at = this.firstAttempt(); at !== undefined; at = this.firstAttempt()) {
+      const m = this.attempts[at] as InFlight;
       if (m.deadline > now) break;
+      this.due++;
       if (m.retries >= this.limits.maxRetries) {
         this.settle(m, () => this.report.unacknowledged(m.events));
       } else {
@@ -217,7 +261,11 @@ export class StreamPublisher {
   };
 
   private settle(m: InFlight, reportOutcome: () => void): void {
-    this.inFlight.delete(m.token);
+    if (this.inFlight[m.token] !== m) return;
+    delete this.inFlight[m.token];
+    this.inFlightCount--;
+    // Acknowledgements come mostly in order: the queue lets go of settled messages as they do.
+    if (this.attempts[this.due] === m) this.firstAttempt();
     this.awaitingEvents -= m.events;
     reportOutcome();
     if (this.waiters.length > 0) {
