@@ -5,7 +5,7 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 
 const zone = (target, from, message, except = []) => ({ target, from, message, except });
 /** Modules every core folder may import. */
-const LEAVES = ['tensor', 'errors.ts', 'events.ts', 'dictionary.ts', 'package-root.ts', 'restrictions.ts', 'request-id.ts', 'listen.ts', 'call-tracker.ts', 'cancellation.ts'];
+const LEAVES = ['tensor', 'errors.ts', 'events.ts', 'dictionary.ts', 'package-root.ts', 'restrictions.ts', 'request-id.ts', 'listen.ts', 'call-tracker.ts', 'cancellation.ts', 'id-table.ts'];
 /** src/<folder> may import from src/ only the folders and files listed. */
 const layer = (folder, allowed, message) => [zone(`./src/${folder}`, './src', message, allowed.map((name) => `./${name}`))];
 
@@ -95,6 +95,7 @@ export default tseslint.config(
             zone('./src/listen.ts', './src', 'listen.ts imports nothing of ours.', ['./listen.ts']),
             zone('./src/call-tracker.ts', './src', 'call-tracker.ts imports nothing of ours.', ['./call-tracker.ts']),
             zone('./src/cancellation.ts', './src', 'cancellation.ts imports nothing of ours.', ['./cancellation.ts']),
+            zone('./src/id-table.ts', './src', 'id-table.ts imports nothing of ours.', ['./id-table.ts']),
           ],
         },
       ],

@@ -7,46 +7,16 @@
 // it, is promoted, and only full collections free them. With 8 or more calls in flight on a
 // connection that was 1.4 MB promoted per scavenge on a bare node:http2 server, scavenges of
 // 8 ms instead of 0.2, and a third more CPU per call for v2serve in the runs where it struck.
-// Tables without such links take their place on every session.
+// Tables without such links (src/id-table.ts) take their place on every session.
 import type { Server } from '@grpc/grpc-js';
 import type { Http2Session } from 'node:http2';
 import type { EventEmitter } from 'node:events';
+import { IdTable } from '../id-table.js';
 
 type Stream = object;
 
-/** The part of Map that node:http2 (lib/internal/http2/core.js) uses for a session's streams. */
-export class StreamTable {
-  private readonly byId: Record<number, Stream> = Object.create(null) as Record<number, Stream>;
-  private count = 0;
-
-  get size(): number {
-    return this.count;
-  }
-
-  get(id: number): Stream | undefined {
-    return this.byId[id];
-  }
-
-  set(id: number, stream: Stream): this {
-    if (this.byId[id] === undefined) this.count++;
-    this.byId[id] = stream;
-    return this;
-  }
-
-  delete(id: number): boolean {
-    if (this.byId[id] === undefined) return false;
-    delete this.byId[id];
-    this.count--;
-    return true;
-  }
-
-  forEach(visit: (stream: Stream, id: number, table: this) => void): void {
-    for (const id of Object.keys(this.byId)) {
-      const stream = this.byId[Number(id)];
-      if (stream !== undefined) visit(stream, Number(id), this);
-    }
-  }
-}
+/** The part of Map that node:http2 (lib/internal/http2/core.js) uses for a session's open streams, by id. */
+export class StreamTable extends IdTable<Stream> {}
 
 /**
  * The part of Set that node:http2 uses for a session's streams without an id yet: a server's

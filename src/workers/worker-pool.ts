@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { loggerShape } from '../logging/index.js';
 import { InferenceError, abortError, errorMessage } from '../errors.js';
 import { dictionary } from '../dictionary.js';
+import { IdTable } from '../id-table.js';
 import type { AvailabilityListener, ExecutionJob, ExecutionOutput, ModelContext, ModelInstance, WarmupSample } from '../model/index.js';
 import {
   deserializeError,
@@ -64,7 +65,7 @@ interface Slot {
   state: SlotState;
   worker: Worker | undefined;
   /** Jobs sent and not answered, by seq, oldest first: the first is the one running. */
-  readonly jobs: Map<number, Pending>;
+  readonly jobs: IdTable<Pending>;
   /** Its last job was short: it may be sent jobs ahead (until then, or after a long one, one at a time). */
   shortJobs: boolean;
   /** Crashes since the instance last finished a request: sets the back-off. */
@@ -137,7 +138,7 @@ export class WorkerPool implements ModelInstance {
       label: String(index),
       state: 'starting' as SlotState,
       worker: undefined,
-      jobs: new Map<number, Pending>(),
+      jobs: new IdTable<Pending>(),
       shortJobs: false,
       crashes: 0,
       crash: undefined,
@@ -299,7 +300,7 @@ export class WorkerPool implements ModelInstance {
     worker.on('messageerror', (err) => {
       // A reply that cannot be deserialized would leave its request waiting forever: the
       // instance answers in order, so it is the oldest one's.
-      const pending = slot.worker === worker ? oldest(slot.jobs) : undefined;
+      const pending = slot.worker === worker ? slot.jobs.first() : undefined;
       if (!pending) return;
       this.answered(slot, pending);
       this.fail(pending, new InferenceError('INTERNAL', `${this.describe()} instance ${slot.index}: unreadable reply: ${errorMessage(err)}`));
@@ -557,7 +558,3 @@ export class WorkerPool implements ModelInstance {
   }
 }
 
-function oldest<K, V>(map: ReadonlyMap<K, V>): V | undefined {
-  for (const value of map.values()) return value;
-  return undefined;
-}

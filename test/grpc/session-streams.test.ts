@@ -9,37 +9,6 @@ import { describe, test } from 'node:test';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { PendingStreams, StreamTable, tableServerStreams, tableSessionStreams } from '../../src/grpc/session-streams.js';
 
-describe('StreamTable', () => {
-  test('gets, sets, deletes and counts streams by id, as Map does', () => {
-    const table = new StreamTable();
-    const a = { id: 1 };
-    const b = { id: 3 };
-    assert.equal(table.set(1, a), table);
-    table.set(3, b);
-    table.set(3, b);
-    assert.equal(table.size, 2);
-    assert.equal(table.get(3), b);
-    assert.equal(table.get(5), undefined);
-    assert.equal(table.delete(1), true);
-    assert.equal(table.delete(1), false);
-    assert.equal(table.size, 1);
-    assert.equal(table.get(1), undefined);
-  });
-
-  test('forEach visits every stream, even as the visit deletes them (as session.destroy() does)', () => {
-    const table = new StreamTable();
-    for (const id of [1, 3, 5]) table.set(id, { id });
-    const seen: number[] = [];
-    table.forEach((stream, id) => {
-      seen.push(id);
-      assert.deepEqual(stream, { id });
-      table.delete(id);
-    });
-    assert.deepEqual(seen, [1, 3, 5]);
-    assert.equal(table.size, 0);
-  });
-});
-
 describe('PendingStreams', () => {
   test('adds a stream once, deletes it, counts them, and visits a snapshot', () => {
     const pending = new PendingStreams();
