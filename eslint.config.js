@@ -64,6 +64,7 @@ export default tseslint.config(
               './monitoring',
               './events.ts',
               './dictionary.ts',
+              './id-table.ts',
               './tensor/types.ts',
             ]),
             zone('./src/monitoring', './generated', 'src/monitoring never sees protobuf types.'),

@@ -6,7 +6,6 @@ import type { Logger } from 'pino';
 import {
   type ConnectionOptions,
   type KV,
-  type MsgHdrs,
   type NatsConnection,
   type StreamInfo,
   ErrorCode,
@@ -15,12 +14,12 @@ import {
   connect,
   createInbox,
   credsAuthenticator,
-  headers,
 } from 'nats';
 import type { MonitoringTransport } from './monitor.js';
 import type { MonitoringOptions, MonitoringStreamOptions } from './options.js';
 import type { StoredRecord } from './record-store.js';
 import { streamConfig, streamDifferences } from './stream-config.js';
+import { type StreamSend, framedSend, publicSend } from './stream-sender.js';
 
 /** Pause between connection attempts, before the first success and after it (reconnects). */
 const RETRY_MS = 1000;
@@ -30,8 +29,6 @@ const OP_TIMEOUT_MS = 5000;
 const STREAM_NOT_FOUND = 10059;
 /** JetStream's error code when a key moved past the revision a write expected. */
 const WRONG_LAST_SEQUENCE = 10071;
-/** JetStream's deduplication header (nats.js does not export its name). */
-const MSG_ID_HEADER = 'Nats-Msg-Id';
 /**
  * Publish errors of a connection going away: the message was not sent, and a retry may
  * be. Any other error (max_payload exceeded) means it can never be sent.
@@ -52,7 +49,7 @@ export interface EventStream {
 interface HeldPublish {
   readonly subject: string;
   readonly payload: Uint8Array;
-  readonly headers: MsgHdrs;
+  readonly msgId: string;
 }
 
 /** Client options from MonitoringOptions; reads the creds file, so a missing one fails start. */
@@ -88,16 +85,17 @@ export async function natsConnectionOptions(o: MonitoringOptions): Promise<Conne
 
 export class NatsTransport implements MonitoringTransport {
   private nc: NatsConnection | undefined;
+  private send: StreamSend | undefined;
   private connected = false;
   private closed = false;
   private kv: Promise<KV> | undefined;
   /** The latest connection's stream check while it runs: stream publishes are held meanwhile. */
   private streamCheck: Promise<void> | undefined;
   /** By reply token: a retry of a held message replaces its first attempt. */
-  private readonly held = new Map<string, HeldPublish>();
+  private readonly held = new Map<number, HeldPublish>();
   /** Reply subjects are `<inbox>.<token>`; one subscription to `<inbox>.*` gets them all. */
   private readonly inbox: string;
-  private replyListener: ((token: string, data: Uint8Array, status: number) => void) | undefined;
+  private replyListener: ((token: number, data: Uint8Array, status: number) => void) | undefined;
   private streamCheckWarned = false;
   private streamDifferenceWarned = false;
   private wake: (() => void) | undefined;
@@ -128,20 +126,18 @@ export class NatsTransport implements MonitoringTransport {
     this.nc.publish(subject, payload);
   }
 
-  sendToStream(subject: string, payload: Uint8Array, msgId: string, token: string): boolean {
-    const nc = this.nc;
-    if (!nc || !this.connected) return false;
-    const h = headers();
-    h.set(MSG_ID_HEADER, msgId);
+  sendToStream(subject: string, payload: Uint8Array, msgId: string, token: number): boolean {
+    const send = this.send;
+    if (!send || !this.connected) return false;
     // Before the stream exists a publish finds no responder and waits out an ack timeout.
     if (this.streamCheck) {
-      this.held.set(token, { subject, payload, headers: h });
+      this.held.set(token, { subject, payload, msgId });
       return true;
     }
-    return this.publishToStream(nc, subject, payload, h, token);
+    return this.publishToStream(send, subject, payload, msgId, token);
   }
 
-  onStreamReply(listener: (token: string, data: Uint8Array, status: number) => void): void {
+  onStreamReply(listener: (token: number, data: Uint8Array, status: number) => void): void {
     this.replyListener = listener;
   }
 
@@ -226,7 +222,14 @@ export class NatsTransport implements MonitoringTransport {
   private attach(nc: NatsConnection): void {
     this.nc = nc;
     this.connected = true;
-    if (this.stream) this.subscribeReplies(nc);
+    if (this.stream) {
+      this.send = framedSend(nc);
+      if (!this.send) {
+        this.log.warn("nats.js's protocol handler not found (a new nats.js?); stream publishes take its publish(), at more CPU per event");
+        this.send = publicSend(nc);
+      }
+      this.subscribeReplies(nc);
+    }
     this.log.info({ server: nc.getServer() }, 'monitoring connected to NATS');
     this.checkStream(nc);
     this.notifyConnected();
@@ -246,7 +249,7 @@ export class NatsTransport implements MonitoringTransport {
           this.log.warn({ err }, 'monitoring stream replies not received');
           return;
         }
-        this.replyListener?.(msg.subject.slice(tokenAt), msg.data, msg.headers?.code ?? 0);
+        this.replyListener?.(Number(msg.subject.slice(tokenAt)), msg.data, msg.headers?.code ?? 0);
       },
     });
   }
@@ -289,16 +292,17 @@ export class NatsTransport implements MonitoringTransport {
       // After a newer (re)connection, its own check releases the held messages.
       if (this.streamCheck !== check) return;
       this.streamCheck = undefined;
-      this.releaseHeld(nc);
+      this.releaseHeld();
     });
   }
 
   /** Sends what waited for the stream check; while disconnected they wait for their retry. */
-  private releaseHeld(nc: NatsConnection): void {
+  private releaseHeld(): void {
+    const send = this.send;
     for (const [token, m] of this.held) {
-      if (!this.connected) break;
+      if (!this.connected || !send) break;
       try {
-        this.publishToStream(nc, m.subject, m.payload, m.headers, token);
+        this.publishToStream(send, m.subject, m.payload, m.msgId, token);
       } catch {
         // Too large to send: no reply comes, and its retry, no longer held, is refused.
       }
@@ -306,9 +310,9 @@ export class NatsTransport implements MonitoringTransport {
     this.held.clear();
   }
 
-  private publishToStream(nc: NatsConnection, subject: string, payload: Uint8Array, h: MsgHdrs, token: string): boolean {
+  private publishToStream(send: StreamSend, subject: string, payload: Uint8Array, msgId: string, token: number): boolean {
     try {
-      nc.publish(subject, payload, { reply: `${this.inbox}.${token}`, headers: h });
+      send(subject, `${this.inbox}.${token}`, msgId, payload);
       return true;
     } catch (err) {
       if (err instanceof NatsError && NOT_SENT.has(err.code)) return false;

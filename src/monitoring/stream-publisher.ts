@@ -10,6 +10,7 @@
 // nats.js's jetstream().publish() gives the same guarantees with a request per message (a
 // timer, several promises and an Error with its stack each): 3 to 4 times the CPU.
 import { createHash } from 'node:crypto';
+import { IdTable } from '../id-table.js';
 import type { MonitoringStreamOptions } from './options.js';
 import { type PubAck, readPubAck } from './pub-ack.js';
 
@@ -21,9 +22,9 @@ export interface StreamWire {
    * connected): no reply will come. Throws when the message can never be sent (larger than
    * the server's max_payload).
    */
-  sendToStream(subject: string, payload: Uint8Array, msgId: string, token: string): boolean;
-  /** The listener gets every reply: its token, payload and status code (0 without one). */
-  onStreamReply(listener: (token: string, data: Uint8Array, status: number) => void): void;
+  sendToStream(subject: string, payload: Uint8Array, msgId: string, token: number): boolean;
+  /** The listener gets every reply: its token (NaN when not one of ours), payload and status code (0 without one). */
+  onStreamReply(listener: (token: number, data: Uint8Array, status: number) => void): void;
 }
 
 /** Where the publisher reports what became of each message's events. */
@@ -50,7 +51,7 @@ export function retrySpanMs(limits: Pick<DeliveryLimits, 'ackTimeoutMs' | 'maxRe
 }
 
 interface InFlight {
-  readonly token: string;
+  readonly token: number;
   readonly subject: string;
   readonly payload: Uint8Array;
   readonly msgId: string;
@@ -70,14 +71,8 @@ export function batchMessageId(eventIds: readonly string[]): string {
 }
 
 export class StreamPublisher {
-  /**
-   * Messages sent and not settled, by token. An object in dictionary mode, not a Map: V8 links
-   * each hash table a Map outgrows to the next, and with a message set and deleted per event
-   * that chain, once one table of it is promoted, promotes every message (see
-   * src/grpc/session-streams.ts).
-   */
-  private inFlight: Record<string, InFlight> = Object.create(null) as Record<string, InFlight>;
-  private inFlightCount = 0;
+  /** Messages sent and not settled, by token: not a Map, for the reason IdTable gives. */
+  private readonly inFlight = new IdTable<InFlight>();
   /**
    * Attempts in the order of their deadlines, from `due` on: every attempt gets the same
    * timeout, so the sweep stops at the first one not yet due. A retry is queued again; its
@@ -103,7 +98,7 @@ export class StreamPublisher {
     private readonly now: () => number = () => performance.now(),
   ) {
     wire.onStreamReply((token, data, status) => {
-      const m = this.inFlight[token];
+      const m = this.inFlight.get(token);
       // A late reply to an attempt already settled (a retry's duplicate, or after close).
       if (m) this.answered(m, readPubAck(data, status));
     });
@@ -111,7 +106,7 @@ export class StreamPublisher {
 
   /** Whether another message may be published now. */
   hasRoom(): boolean {
-    return this.inFlightCount + this.unsent.length < this.limits.maxAwaitingAck;
+    return this.inFlight.size + this.unsent.length < this.limits.maxAwaitingAck;
   }
 
   /** Events published and not yet settled. */
@@ -121,8 +116,8 @@ export class StreamPublisher {
 
   /** Starts delivering a message of `events` events; its outcome goes to the report. */
   publish(subject: string, payload: Uint8Array, msgId: string, events: number): void {
-    // Tokens are reply subject tokens: base 36 keeps them short and free of '.'.
-    const token = (++this.tokens).toString(36);
+    // A reply subject's last token; integers keep the table of messages in flight an IdTable.
+    const token = ++this.tokens;
     this.awaitingEvents += events;
     this.unsent.push({ token, subject, payload, msgId, events, retries: 0, deadline: 0 });
     if (this.prompt || this.unsent.length >= SEND_BATCH) this.sendUnsent();
@@ -155,11 +150,10 @@ export class StreamPublisher {
    */
   async abandonAt(deadline: number): Promise<number> {
     this.sendPromptly();
-    while (this.inFlightCount > 0 && (await this.nextSettled(deadline)));
+    while (this.inFlight.size > 0 && (await this.nextSettled(deadline)));
     clearTimeout(this.sweepTimer);
     this.sweepTimer = undefined;
-    this.inFlight = Object.create(null) as Record<string, InFlight>;
-    this.inFlightCount = 0;
+    this.inFlight.clear();
     this.attempts = [];
     this.attemptDeadlines = [];
     this.due = 0;
@@ -180,10 +174,7 @@ export class StreamPublisher {
 
   private send(m: InFlight, now: number): void {
     m.deadline = now + this.limits.ackTimeoutMs;
-    if (this.inFlight[m.token] === undefined) {
-      this.inFlight[m.token] = m;
-      this.inFlightCount++;
-    }
+    this.inFlight.set(m.token, m);
     this.attempts.push(m);
     this.attemptDeadlines.push(m.deadline);
     let sent: boolean;
@@ -217,7 +208,7 @@ export class StreamPublisher {
     const { attempts, attemptDeadlines } = this;
     while (this.due < attempts.length) {
       const m = attempts[this.due] as InFlight;
-      if (this.inFlight[m.token] === m && m.deadline === attemptDeadlines[this.due]) break;
+      if (this.inFlight.get(m.token) === m && m.deadline === attemptDeadlines[this.due]) break;
       this.due++;
     }
     if (this.due === attempts.length) {
@@ -261,9 +252,8 @@ export class StreamPublisher {
   };
 
   private settle(m: InFlight, reportOutcome: () => void): void {
-    if (this.inFlight[m.token] !== m) return;
-    delete this.inFlight[m.token];
-    this.inFlightCount--;
+    if (this.inFlight.get(m.token) !== m) return;
+    this.inFlight.delete(m.token);
     // Acknowledgements come mostly in order: the queue lets go of settled messages as they do.
     if (this.attempts[this.due] === m) this.firstAttempt();
     this.awaitingEvents -= m.events;

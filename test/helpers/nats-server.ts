@@ -1,7 +1,7 @@
 // Spawns a real nats-server (JetStream on, store in a temp dir) on a free loopback port
 // and waits until it accepts clients. A missing binary fails the test: never skipped.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -21,6 +21,8 @@ export interface NatsServerOptions {
   /** Enable JetStream (-js); default true. */
   readonly jetstream?: boolean;
   readonly readyTimeoutMs?: number;
+  /** The server's max_payload in bytes (its default is 1 MiB). */
+  readonly maxPayload?: number;
 }
 
 const INSTALL_HINT = 'install it with `apt-get install nats-server` (or put nats-server on PATH)';
@@ -71,6 +73,11 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const port = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'v2serve-nats-'));
   const args = ['-a', '127.0.0.1', '-p', String(port), ...(opts.jetstream === false ? [] : ['-js', '-sd', storeDir])];
+  if (opts.maxPayload !== undefined) {
+    const config = join(storeDir, 'nats.conf');
+    writeFileSync(config, `max_payload: ${opts.maxPayload}\n`);
+    args.push('-c', config);
+  }
   const readyTimeoutMs = opts.readyTimeoutMs ?? 10_000;
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();

@@ -227,7 +227,7 @@ function inference(i: number): InferenceEvent {
  * message keeps its reply token across retries, so the token names the message.
  */
 function losingFirstAcks(inner: NatsTransport): MonitoringTransport {
-  const acknowledged = new Set<string>();
+  const acknowledged = new Set<number>();
   return {
     isConnected: () => inner.isConnected(),
     publish: (subject, payload) => inner.publish(subject, payload),

@@ -13,7 +13,7 @@ export interface Sent {
 /** One sendToStream() call. */
 export interface StreamAttempt extends Sent {
   readonly msgId: string;
-  readonly token: string;
+  readonly token: number;
 }
 
 /**
@@ -55,7 +55,7 @@ export class FakeTransport implements MonitoringTransport {
   /** Thrown by sendToStream(), as nats.js throws a message above max_payload. */
   sendError: Error | undefined;
   private readonly listeners: (() => void)[] = [];
-  private replyListener: ((token: string, data: Uint8Array, status: number) => void) | undefined;
+  private replyListener: ((token: number, data: Uint8Array, status: number) => void) | undefined;
   private seq = 0;
 
   isConnected(): boolean {
@@ -65,7 +65,7 @@ export class FakeTransport implements MonitoringTransport {
     if (this.failPublish) throw new Error('publish failed');
     this.sent.push({ subject, msg: JSON.parse(decoder.decode(payload)) as Record<string, unknown> });
   }
-  sendToStream(subject: string, payload: Uint8Array, msgId: string, token: string): boolean {
+  sendToStream(subject: string, payload: Uint8Array, msgId: string, token: number): boolean {
     if (this.sendError) throw this.sendError;
     if (!this.connected) return false;
     const call = { subject, msgId, token, msg: JSON.parse(decoder.decode(payload)) as Record<string, unknown> };
@@ -77,11 +77,11 @@ export class FakeTransport implements MonitoringTransport {
     })();
     return true;
   }
-  onStreamReply(listener: (token: string, data: Uint8Array, status: number) => void): void {
+  onStreamReply(listener: (token: number, data: Uint8Array, status: number) => void): void {
     this.replyListener = listener;
   }
   /** Delivers a reply on `token`, as the inbox subscription would. */
-  reply(token: string, reply: Exclude<FakeReply, 'lost'>): void {
+  reply(token: number, reply: Exclude<FakeReply, 'lost'>): void {
     const { data, status } = replyBytes(reply, ++this.seq);
     this.replyListener?.(token, data, status);
   }

@@ -14,7 +14,7 @@ import { type FakeReply, replyBytes } from './fake-transport.js';
 interface WireCall {
   readonly subject: string;
   readonly msgId: string;
-  readonly token: string;
+  readonly token: number;
   /** Date.now() when it was sent. */
   readonly at: number;
 }
@@ -23,23 +23,23 @@ class FakeWire implements StreamWire {
   connected = true;
   sendError: Error | undefined;
   readonly calls: WireCall[] = [];
-  private listener: ((token: string, data: Uint8Array, status: number) => void) | undefined;
+  private listener: ((token: number, data: Uint8Array, status: number) => void) | undefined;
 
-  sendToStream(subject: string, _payload: Uint8Array, msgId: string, token: string): boolean {
+  sendToStream(subject: string, _payload: Uint8Array, msgId: string, token: number): boolean {
     if (this.sendError) throw this.sendError;
     if (!this.connected) return false;
     this.calls.push({ subject, msgId, token, at: Date.now() });
     return true;
   }
-  onStreamReply(listener: (token: string, data: Uint8Array, status: number) => void): void {
+  onStreamReply(listener: (token: number, data: Uint8Array, status: number) => void): void {
     this.listener = listener;
   }
-  reply(token: string, reply: Exclude<FakeReply, 'lost'>): void {
+  reply(token: number, reply: Exclude<FakeReply, 'lost'>): void {
     const { data, status } = replyBytes(reply);
     this.listener?.(token, data, status);
   }
   /** The token of the first attempt of the message with this id. */
-  tokenOf(msgId: string): string {
+  tokenOf(msgId: string): number {
     const call = this.calls.find((c) => c.msgId === msgId);
     assert.ok(call, `no attempt of ${msgId}`);
     return call.token;
@@ -95,7 +95,8 @@ describe('stream publisher: replies matched by token', () => {
   test('ack matching - an unknown token and a second reply to a settled message change nothing', (t) => {
     const { publisher, wire, outcomes } = setup(t);
     publisher.publish('s', payload, 'a', 1);
-    wire.reply('no-such-token', 'stored');
+    wire.reply(Number.NaN, 'stored');
+    wire.reply(1e9, 'stored');
     assert.deepEqual(outcomes, []);
     wire.reply(wire.tokenOf('a'), 'stored');
     wire.reply(wire.tokenOf('a'), 'duplicate');
@@ -116,8 +117,8 @@ describe('stream publisher: replies matched by token', () => {
     const { publisher, wire, outcomes } = setup(t);
     publisher.publish('s', payload, 'a', 1);
     t.mock.timers.tick(100);
-    assert.deepEqual(wire.calls.map((c) => [c.msgId, c.token]), [['a', '1'], ['a', '1']]);
-    wire.reply('1', 'stored');
+    assert.deepEqual(wire.calls.map((c) => [c.msgId, c.token]), [['a', 1], ['a', 1]]);
+    wire.reply(1, 'stored');
     t.mock.timers.tick(1000);
     assert.deepEqual(outcomes, ['retried 1', 'stored 1']);
     assert.equal(wire.calls.length, 2, 'no attempt after the ack');
