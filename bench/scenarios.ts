@@ -630,7 +630,7 @@ export const SCENARIOS: readonly Scenario[] = [
     // ≤ 1.11× off (events on ≥ 0.90× off) at 16 in flight; the throughput ratio is reported
     // beside it. The nats-server (file store) shares h2load's CPU.
     name: 'simple-raw-monitoring-stream',
-    description: 'simple raw; monitoring off vs to a JetStream stream on a local nats-server (sample 1, batch 1)',
+    description: 'simple raw; monitoring off vs to a JetStream stream on a local nats-server (sample 1, batch 1 and batch 16)',
     request: simpleRaw,
     expected: simpleExpected,
     concurrency: IN_FLIGHT,
@@ -644,9 +644,19 @@ export const SCENARIOS: readonly Scenario[] = [
         needsNats: true,
         requiresFlags: ['--monitoring-nats', '--monitoring-stream'],
       },
+      {
+        // What batching does for a stream: one message, one Nats-Msg-Id and one PubAck per 16 events.
+        id: 'v2serve-stream-b16',
+        kind: 'v2serve',
+        description: 'monitoring to the JetStream stream V2SERVE_BENCH: sample 1, batch 16',
+        args: ['--monitoring-nats={nats}', '--monitoring-stream=V2SERVE_BENCH', '--monitoring-sample=1', '--monitoring-batch=16'],
+        needsNats: true,
+        requiresFlags: ['--monitoring-nats', '--monitoring-stream'],
+      },
     ],
     ratios: [
       { label: 'stream-b1/off', numerator: 'v2serve-stream-b1', denominator: 'v2serve', targets: [{ metric: 'cpuUsPerRequest', max: 1.11, concurrency: [16] }] },
+      { label: 'stream-b16/off', numerator: 'v2serve-stream-b16', denominator: 'v2serve' },
     ],
   },
   {

@@ -1,10 +1,11 @@
-// The published JSON, written as text in the drain. Field names follow the seed's
+// The published JSON, written as bytes in the drain. Field names follow the seed's
 // _ModelLogPusher so its consumers can read these events; see
 // docs/monitoring-event.schema.json. Each message is its head (the base fields, prepared
 // once per model version and instance) followed by the event's own fields: building the
 // objects and then JSON.stringify-ing them cost several times as much per event.
 import type { InferenceEvent } from '../events.js';
-import { tensorToJsonText, toJson } from './tensor-json.js';
+import { type ByteWriter, utf8 } from './byte-writer.js';
+import { toJson, writeTensorJson } from './tensor-json.js';
 import type { Tensor } from '../tensor/types.js';
 
 /**
@@ -15,16 +16,6 @@ import type { Tensor } from '../tensor/types.js';
 export const BATCH_HEADERS = ['request', 'op', 'resp', 'when', 'latency_us', 'metrics'] as const;
 
 const BATCH_HEADERS_TEXT = JSON.stringify(BATCH_HEADERS);
-
-/** One sampled inference: each column of BATCH_HEADERS as JSON text. */
-export interface Row {
-  readonly request: string;
-  readonly op: string;
-  readonly resp: string;
-  readonly when: string;
-  readonly latencyUs: string;
-  readonly metrics: string;
-}
 
 /** What the base fields (the seed's base_data, plus endpoint_id and sample_rate) are made of. */
 export interface HeadFields {
@@ -50,8 +41,8 @@ export function headText(f: HeadFields): string {
   );
 }
 
-function latencyUsText(e: InferenceEvent): string {
-  return String(Number(e.durationNs / 1000n));
+function latencyUs(e: InferenceEvent): number {
+  return Number(e.durationNs / 1000n);
 }
 
 /** The range of time values a Date holds (ECMAScript's TimeClip). */
@@ -80,64 +71,109 @@ export class WhenText {
   }
 }
 
-function tensorsText(tensors: readonly Tensor[], maxElements: number): string {
-  if (tensors.length === 0) return '[]';
-  let s = '[' + tensorToJsonText(tensors[0] as Tensor, maxElements);
-  for (let i = 1; i < tensors.length; i++) s += ',' + tensorToJsonText(tensors[i] as Tensor, maxElements);
-  return s + ']';
+function writeTensors(w: ByteWriter, tensors: readonly Tensor[], maxElements: number): void {
+  w.byte(OPEN_LIST);
+  for (let i = 0; i < tensors.length; i++) {
+    if (i > 0) w.byte(COMMA);
+    writeTensorJson(w, tensors[i] as Tensor, maxElements);
+  }
+  w.byte(CLOSE_LIST);
 }
 
-function valueText(value: unknown, maxElements: number): string {
-  return JSON.stringify(toJson(value, maxElements));
+function writeValue(w: ByteWriter, value: unknown, maxElements: number): void {
+  w.text(JSON.stringify(toJson(value, maxElements)));
 }
 
 /** `{ id, inputs }`: the tensors in list form, or what loggedResults() returned. */
-function requestText(e: InferenceEvent, maxElements: number): string {
-  const inputs = e.logged ? valueText(e.logged.inputs ?? [], maxElements) : tensorsText(e.inputs, maxElements);
-  const head = `{"id":${JSON.stringify(e.requestId)},"inputs":${inputs}`;
-  if (Object.keys(e.parameters).length === 0) return head + '}';
-  return `${head},"parameters":${valueText(e.parameters, maxElements)}}`;
+function writeRequest(w: ByteWriter, e: InferenceEvent, maxElements: number): void {
+  w.bytes(REQUEST_ID);
+  w.text(JSON.stringify(e.requestId));
+  w.bytes(INPUTS);
+  if (e.logged) writeValue(w, e.logged.inputs ?? [], maxElements);
+  else writeTensors(w, e.inputs, maxElements);
+  if (Object.keys(e.parameters).length > 0) {
+    w.bytes(PARAMETERS);
+    writeValue(w, e.parameters, maxElements);
+  }
+  w.byte(CLOSE_OBJECT);
 }
 
-function responseText(e: InferenceEvent, maxElements: number): string {
-  const outputs = e.logged ? valueText(e.logged.outputs ?? [], maxElements) : tensorsText(e.outputs, maxElements);
+function writeResponse(w: ByteWriter, e: InferenceEvent, maxElements: number): void {
+  w.bytes(OUTPUTS);
+  if (e.logged) writeValue(w, e.logged.outputs ?? [], maxElements);
+  else writeTensors(w, e.outputs, maxElements);
   // An answer from the response cache says so (the model did not run for it); a decoupled
   // model's request (never cached) is one event with its response count instead of the outputs.
-  if (e.cacheHit) return `{"outputs":${outputs},"cache_hit":true}`;
-  return e.responses === undefined ? `{"outputs":${outputs}}` : `{"outputs":${outputs},"responses":${e.responses}}`;
+  if (e.cacheHit) w.bytes(CACHE_HIT);
+  else if (e.responses !== undefined) {
+    w.bytes(RESPONSES);
+    w.integer(e.responses);
+  }
+  w.byte(CLOSE_OBJECT);
 }
 
-function metricsText(e: InferenceEvent, maxElements: number): string {
-  return Object.keys(e.metrics).length === 0 ? '{}' : valueText(e.metrics, maxElements);
+function writeMetrics(w: ByteWriter, e: InferenceEvent, maxElements: number): void {
+  if (Object.keys(e.metrics).length === 0) w.bytes(EMPTY_OBJECT);
+  else writeValue(w, e.metrics, maxElements);
 }
 
-/** Encodes a sampled event; after this the row holds no reference to the event's tensors. */
-export function encodeRow(e: InferenceEvent, maxElements: number, when: WhenText): Row {
-  return {
-    request: requestText(e, maxElements),
-    op: JSON.stringify(e.op),
-    resp: responseText(e, maxElements),
-    when: when.of(e),
-    latencyUs: latencyUsText(e),
-    metrics: metricsText(e, maxElements),
-  };
+/** Column i of BATCH_HEADERS, preceded by its field name in a message or its separator in a row. */
+function writeColumns(w: ByteWriter, e: InferenceEvent, maxElements: number, when: WhenText, before: readonly Uint8Array[]): void {
+  w.bytes(before[0] as Uint8Array);
+  writeRequest(w, e, maxElements);
+  w.bytes(before[1] as Uint8Array);
+  w.text(JSON.stringify(e.op));
+  w.bytes(before[2] as Uint8Array);
+  writeResponse(w, e, maxElements);
+  w.bytes(before[3] as Uint8Array);
+  w.text(when.of(e));
+  w.bytes(before[4] as Uint8Array);
+  w.integer(latencyUs(e));
+  w.bytes(before[5] as Uint8Array);
+  writeMetrics(w, e, maxElements);
 }
 
-/** Batch size 1: one event per message, the row's columns as fields. */
-export function singleMessage(head: string, r: Row): string {
-  return (
-    `${head},"request":${r.request},"op":${r.op},"resp":${r.resp},"when":${r.when}` +
-    `,"latency_us":${r.latencyUs},"metrics":${r.metrics}}`
-  );
+const OPEN_LIST = 0x5b; // [
+const CLOSE_LIST = 0x5d; // ]
+const CLOSE_OBJECT = 0x7d; // }
+const COMMA = 0x2c;
+const REQUEST_ID = utf8('{"id":');
+const INPUTS = utf8(',"inputs":');
+const PARAMETERS = utf8(',"parameters":');
+const OUTPUTS = utf8('{"outputs":');
+const CACHE_HIT = utf8(',"cache_hit":true');
+const RESPONSES = utf8(',"responses":');
+const EMPTY_OBJECT = utf8('{}');
+const FIELDS = BATCH_HEADERS.map((name) => utf8(`,${JSON.stringify(name)}:`));
+const ROW = BATCH_HEADERS.map((_, i) => utf8(i === 0 ? '[' : ','));
+const VALUES = utf8(`,"headers":${BATCH_HEADERS_TEXT},"values":[`);
+const BATCH_END = utf8(']}');
+
+/** Batch size 1: the head, then the event's columns as fields. */
+export function writeSingleMessage(w: ByteWriter, head: Uint8Array, e: InferenceEvent, maxElements: number, when: WhenText): void {
+  w.bytes(head);
+  writeColumns(w, e, maxElements, when, FIELDS);
+  w.byte(CLOSE_OBJECT);
+}
+
+/**
+ * One row of a batch: the event's columns as a list. Encoded as the event comes, so that the
+ * open batch holds no reference to its tensors.
+ */
+export function writeRow(w: ByteWriter, e: InferenceEvent, maxElements: number, when: WhenText): void {
+  writeColumns(w, e, maxElements, when, ROW);
+  w.byte(CLOSE_LIST);
 }
 
 /** Batch size > 1: the seed's shape, base fields + headers + one row per event. */
-export function batchMessage(head: string, rows: readonly Row[]): string {
-  let values = '';
-  for (const r of rows) {
-    values += `${values === '' ? '' : ','}[${r.request},${r.op},${r.resp},${r.when},${r.latencyUs},${r.metrics}]`;
+export function writeBatchMessage(w: ByteWriter, head: string, rows: readonly Uint8Array[]): void {
+  w.text(head);
+  w.bytes(VALUES);
+  for (let i = 0; i < rows.length; i++) {
+    if (i > 0) w.byte(COMMA);
+    w.bytes(rows[i] as Uint8Array);
   }
-  return `${head},"headers":${BATCH_HEADERS_TEXT},"values":[${values}]}`;
+  w.bytes(BATCH_END);
 }
 
 /**
@@ -145,19 +181,21 @@ export function batchMessage(head: string, rows: readonly Row[]): string {
  * stack when verbose (the seed appended the traceback the same way); `error_code` is the
  * InferenceError code.
  */
-export function errorMessage(
-  head: string,
+export function writeErrorMessage(
+  w: ByteWriter,
+  head: Uint8Array,
   e: InferenceEvent,
   options: { readonly maxElements: number; readonly verbose: boolean; readonly when: WhenText },
-): string {
+): void {
   const { maxElements, verbose, when } = options;
   const err = e.error ?? { message: 'unknown error', code: 'INTERNAL' };
   const error = verbose && err.stack ? `${err.message}\n${err.stack}` : err.message;
-  return (
-    `${head},"request":${requestText(e, maxElements)},"op":${JSON.stringify(e.op)},"when":${when.of(e)}` +
-    `,"latency_us":${latencyUsText(e)},"metrics":${metricsText(e, maxElements)}` +
-    `,"error":${JSON.stringify(error)},"error_code":${JSON.stringify(err.code)}}`
-  );
+  w.bytes(head);
+  w.bytes(FIELDS[0] as Uint8Array);
+  writeRequest(w, e, maxElements);
+  w.text(`,"op":${JSON.stringify(e.op)},"when":${when.of(e)},"latency_us":${latencyUs(e)},"metrics":`);
+  writeMetrics(w, e, maxElements);
+  w.text(`,"error":${JSON.stringify(error)},"error_code":${JSON.stringify(err.code)}}`);
 }
 
 /** `worker` of a batch: the rows' instance, or the distinct instances comma-joined. */

@@ -5,16 +5,16 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { InferenceEvent, ModelEvent, ModelStateEvent, EventSink } from '../events.js';
 import { type ReplicaUpdate, endpointId, mergeRecord, subjectFor } from './endpoint.js';
+import { ByteWriter } from './byte-writer.js';
 import {
   type HeadFields,
-  type Row,
   WhenText,
-  batchMessage,
   batchWorker,
-  encodeRow,
-  errorMessage,
   headText,
-  singleMessage,
+  writeBatchMessage,
+  writeErrorMessage,
+  writeRow,
+  writeSingleMessage,
 } from './event-json.js';
 import { BoundedQueue } from './event-queue.js';
 import { type RecordStore, RecordConflictError, updateRecord } from './record-store.js';
@@ -96,8 +96,8 @@ interface Pusher {
   readonly endpointId: string;
   /** The seed's _sample_iter: (i + 1) % sample, publish when 0. */
   sampleIter: number;
-  /** The open batch; its length is the seed's _batch_iter. */
-  rows: Row[];
+  /** The open batch's rows, encoded; its length is the seed's _batch_iter. */
+  rows: Uint8Array[];
   instances: string[];
   /** With a stream, the rows' event ids. */
   eventIds: string[];
@@ -108,12 +108,12 @@ interface Pusher {
   readonly heads: Map<string, PreparedHead>;
 }
 
-/** headText() of one instance's messages, and what it was made from. */
+/** headText() of one instance's messages, encoded, and what it was made from. */
 interface PreparedHead {
   readonly modelClass: string;
   readonly labels: InferenceEvent['labels'];
   readonly sampleRate: number;
-  readonly text: string;
+  readonly bytes: Uint8Array;
 }
 
 /** This replica's latest change to one endpoint record, and whether it is still to be written. */
@@ -153,6 +153,8 @@ class Monitor implements Monitoring {
   private readonly eventIdPrefix = randomBytes(9).toString('base64url');
   private eventCount = 0;
   private readonly when = new WhenText();
+  /** Where each message is encoded before it is copied out. */
+  private readonly writer = new ByteWriter();
   private scheduled = false;
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -350,12 +352,11 @@ class Monitor implements Monitoring {
     p.sampleIter = (p.sampleIter + 1) % sample;
     if (p.sampleIter !== 0) return;
     if (batch <= 1) {
-      this.send(p.subject, () => singleMessage(this.head(p, e, sample), encodeRow(e, maxElements, this.when)), 1, () =>
-        this.nextEventId(),
-      );
+      const head = this.head(p, e, sample);
+      this.send(p.subject, (w) => writeSingleMessage(w, head, e, maxElements, this.when), 1, () => this.nextEventId());
       return;
     }
-    const row = encodeRow(e, maxElements, this.when);
+    const row = this.encode((w) => writeRow(w, e, maxElements, this.when));
     if (p.rows.length === 0) {
       p.batchBase = { modelClass: e.modelClass, labels: e.labels };
       // Unlike the seed, a partial batch does not wait for traffic that may never come.
@@ -369,7 +370,7 @@ class Monitor implements Monitoring {
   }
 
   /** The head of `e`'s message, prepared again only when its instance's class, labels or sample rate change. */
-  private head(p: Pusher, e: InferenceEvent, sampleRate: number): string {
+  private head(p: Pusher, e: InferenceEvent, sampleRate: number): Uint8Array {
     const prepared = p.heads.get(e.instance);
     if (
       prepared &&
@@ -377,11 +378,11 @@ class Monitor implements Monitoring {
       prepared.sampleRate === sampleRate &&
       sameLabels(prepared.labels, e.labels)
     ) {
-      return prepared.text;
+      return prepared.bytes;
     }
-    const text = headText(this.headFields(p, e, e.instance, sampleRate));
-    p.heads.set(e.instance, { modelClass: e.modelClass, labels: e.labels, sampleRate, text });
-    return text;
+    const bytes = Buffer.from(headText(this.headFields(p, e, e.instance, sampleRate)));
+    p.heads.set(e.instance, { modelClass: e.modelClass, labels: e.labels, sampleRate, bytes });
+    return bytes;
   }
 
   private headFields(
@@ -423,7 +424,7 @@ class Monitor implements Monitoring {
     const sampleRate = this.settings(p.model).sample;
     this.send(
       p.subject,
-      () => batchMessage(headText(this.headFields(p, base, worker, sampleRate)), rows),
+      (w) => writeBatchMessage(w, headText(this.headFields(p, base, worker, sampleRate)), rows),
       rows.length,
       () => batchMessageId(eventIds),
     );
@@ -432,9 +433,10 @@ class Monitor implements Monitoring {
   private onError(e: InferenceEvent): void {
     const p = this.pusher(e.model, e.version);
     const { sample, maxElements } = this.settings(e.model);
+    const head = this.head(p, e, sample);
     this.send(
       p.subject,
-      () => errorMessage(this.head(p, e, sample), e, { maxElements, verbose: this.options.verbose, when: this.when }),
+      (w) => writeErrorMessage(w, head, e, { maxElements, verbose: this.options.verbose, when: this.when }),
       1,
       () => this.nextEventId(),
     );
@@ -444,15 +446,14 @@ class Monitor implements Monitoring {
    * Publishes one message holding `events` events; builds it only when connected.
    * messageId gives its Nats-Msg-Id, asked for only when publishing to a stream.
    */
-  private send(subject: string, build: () => string, events: number, messageId: () => string): void {
+  private send(subject: string, write: (w: ByteWriter) => void, events: number, messageId: () => string): void {
     if (!this.transport.isConnected()) {
       this.dropped += events;
       return;
     }
     let payload: Uint8Array;
     try {
-      // Buffer.from: a fifth of TextEncoder.encode's time for an event's few hundred bytes.
-      payload = Buffer.from(build());
+      payload = this.encode(write);
     } catch (err) {
       this.fail(events, err);
       return;
@@ -469,6 +470,17 @@ class Monitor implements Monitoring {
     }
     this.published += events;
     this.messages++;
+  }
+
+  /** What `write` writes, in a buffer of its own. */
+  private encode(write: (w: ByteWriter) => void): Buffer {
+    try {
+      write(this.writer);
+    } catch (err) {
+      this.writer.reset();
+      throw err;
+    }
+    return this.writer.take();
   }
 
   /** Counts events that were not stored in the stream in time; logs like fail(). */

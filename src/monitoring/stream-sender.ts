@@ -6,6 +6,7 @@
 // and queues that: a fifth of the monitoring's cost per event. It needs nats.js's protocol
 // handler, which nats.js does not export; without it, publicSend goes through publish().
 import { type NatsConnection, ErrorCode, NatsError, headers } from 'nats';
+import { ByteWriter } from './byte-writer.js';
 
 /** Sends one publish with a Nats-Msg-Id header. Throws NatsError as nats.js's publish() would. */
 export type StreamSend = (subject: string, reply: string, msgId: string, payload: Uint8Array) => void;
@@ -16,7 +17,8 @@ const HEADER_START = `NATS/1.0\r\n${MSG_ID_HEADER}: `;
 const HEADER_END = '\r\n\r\n';
 const CR = 0x0d;
 const LF = 0x0a;
-const INITIAL_BYTES = 64 * 1024;
+/** A burst is at most SEND_BATCH publishes of a few hundred bytes each. */
+const SLAB_BYTES = 1024 * 1024;
 
 /** What framedSend uses of nats.js's ProtocolHandler (nats.js 2.x's `nc.protocol`). */
 interface ProtocolHandler {
@@ -31,13 +33,12 @@ function protocolHandler(nc: NatsConnection): ProtocolHandler | undefined {
   return protocol as ProtocolHandler;
 }
 
-/** Frames appended to one growing buffer; take() hands them over in a buffer of their own. */
+/** Frames of one burst of publishes, written one after another; take() hands them over. */
 export class HpubFrames {
-  private buffer = Buffer.allocUnsafeSlow(INITIAL_BYTES);
-  private written = 0;
+  private readonly writer = new ByteWriter(SLAB_BYTES);
 
   get byteLength(): number {
-    return this.written;
+    return this.writer.byteLength;
   }
 
   /** The header block's size in bytes (what HPUB calls its header length). */
@@ -46,28 +47,15 @@ export class HpubFrames {
   }
 
   append(subject: string, reply: string, msgId: string, headerBytes: number, payload: Uint8Array): void {
-    const text = `HPUB ${subject} ${reply} ${headerBytes} ${headerBytes + payload.length}\r\n${HEADER_START}${msgId}${HEADER_END}`;
-    // At most 3 bytes per UTF-16 code unit, and the payload's CRLF.
-    this.reserve(text.length * 3 + payload.length + 2);
-    this.written += this.buffer.write(text, this.written);
-    this.buffer.set(payload, this.written);
-    this.written += payload.length;
-    this.buffer[this.written++] = CR;
-    this.buffer[this.written++] = LF;
+    const w = this.writer;
+    w.text(`HPUB ${subject} ${reply} ${headerBytes} ${headerBytes + payload.length}\r\n${HEADER_START}${msgId}${HEADER_END}`);
+    w.bytes(payload);
+    w.byte(CR);
+    w.byte(LF);
   }
 
   take(): Buffer {
-    const frames = Buffer.allocUnsafe(this.written);
-    this.buffer.copy(frames, 0, 0, this.written);
-    this.written = 0;
-    return frames;
-  }
-
-  private reserve(bytes: number): void {
-    if (this.written + bytes <= this.buffer.length) return;
-    const larger = Buffer.allocUnsafeSlow(Math.max(this.buffer.length * 2, this.written + bytes));
-    this.buffer.copy(larger, 0, 0, this.written);
-    this.buffer = larger;
+    return this.writer.take();
   }
 }
 

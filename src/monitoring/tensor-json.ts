@@ -3,6 +3,7 @@
 // to a summary in one pass over its typed array, without building a list.
 import { dictionary } from '../dictionary.js';
 import type { Datatype, Tensor, TensorData } from '../tensor/types.js';
+import { type ByteWriter, utf8 } from './byte-writer.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -19,12 +20,12 @@ export interface TensorSummary {
   mean: number | null;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** BYTES element: the utf8 string when the bytes are valid UTF-8, else `{ base64 }`. */
 export function bytesToJson(b: Uint8Array): JsonValue {
   try {
-    return utf8.decode(b);
+    return strictUtf8.decode(b);
   } catch {
     return { base64: Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64') };
   }
@@ -116,57 +117,81 @@ export function tensorToJson(t: Tensor, maxElements: number): JsonValue {
 }
 
 /**
- * JSON.stringify(tensorToJson(t, maxElements)), written straight from a numeric typed
- * array: the drain encodes every sampled event, and building the nested lists first took
- * most of its time. bigint and BYTES tensors go through tensorToJson.
+ * Writes JSON.stringify(tensorToJson(t, maxElements)) straight from a numeric typed array:
+ * the drain encodes every sampled event, and building the nested lists first took most of its
+ * time. bigint and BYTES tensors go through tensorToJson.
  */
-export function tensorToJsonText(t: Tensor, maxElements: number): string {
+export function writeTensorJson(w: ByteWriter, t: Tensor, maxElements: number): void {
   const data = t.data;
   const count = data.length;
-  if (count > maxElements) return JSON.stringify(summarize(t));
+  if (count > maxElements) return w.text(JSON.stringify(summarize(t)));
   if (isBytesData(data) || data instanceof BigInt64Array || data instanceof BigUint64Array) {
-    return JSON.stringify(tensorToJson(t, maxElements));
+    return w.text(JSON.stringify(tensorToJson(t, maxElements)));
   }
-  const text = elementText(t.datatype, data);
+  const element = elementWriter(w, t.datatype, data);
   const shape = t.shape;
-  if (shape.length === 0 && count === 1) return text(0);
-  if (shape.length === 0 || shapeSize(shape) !== count || count === 0) return listText(text, 0, count);
-  return nestedText(text, shape, 0, 0);
+  if (shape.length === 0 && count === 1) return element(0);
+  const list = listWriter(w, t.datatype, data, element);
+  if (shape.length === 0 || shapeSize(shape) !== count || count === 0) return list(0, count);
+  writeNested(w, list, shape, 0, 0);
 }
 
-/** JSON text of element i: a number, true/false for BOOL, null when not finite. */
-function elementText(
+/** Writes the JSON list of n elements from start. */
+type ListWriter = (start: number, n: number) => void;
+
+function listWriter(
+  w: ByteWriter,
   datatype: Datatype,
   data: Exclude<TensorData, readonly Uint8Array[] | BigInt64Array | BigUint64Array>,
-): (i: number) => string {
-  if (datatype === 'BOOL') return (i) => (data[i] === 0 ? 'false' : 'true');
+  element: (i: number) => void,
+): ListWriter {
+  if (datatype === 'BOOL' || datatype === 'FP16' || datatype === 'BF16' || data instanceof Float32Array || data instanceof Float64Array) {
+    return (start, n) => writeList(w, element, start, n);
+  }
+  return (start, n) => w.integerList(data, start, n);
+}
+
+/** Writes element i: a number, true/false for BOOL, null when not finite. */
+function elementWriter(
+  w: ByteWriter,
+  datatype: Datatype,
+  data: Exclude<TensorData, readonly Uint8Array[] | BigInt64Array | BigUint64Array>,
+): (i: number) => void {
+  if (datatype === 'BOOL') return (i) => w.bytes(data[i] === 0 ? FALSE : TRUE);
   if (datatype === 'FP16' || datatype === 'BF16') {
     const num = numberReader(datatype, data);
-    return (i) => finiteText(num(i));
+    return (i) => w.number(num(i));
   }
-  return (i) => finiteText(data[i] as number);
+  if (data instanceof Float32Array || data instanceof Float64Array) return (i) => w.number(data[i] as number);
+  return (i) => w.integer(data[i] as number);
 }
 
-function finiteText(v: number): string {
-  // A finite number's JSON text is its ToString (JSON.stringify(-0) and String(-0) are both "0").
-  return Number.isFinite(v) ? String(v) : 'null';
+const TRUE = utf8('true');
+const FALSE = utf8('false');
+const OPEN = 0x5b; // [
+const COMMA = 0x2c;
+const CLOSE = 0x5d; // ]
+
+function writeList(w: ByteWriter, element: (i: number) => void, start: number, n: number): void {
+  w.byte(OPEN);
+  for (let i = 0; i < n; i++) {
+    if (i > 0) w.byte(COMMA);
+    element(start + i);
+  }
+  w.byte(CLOSE);
 }
 
-function listText(text: (i: number) => string, start: number, n: number): string {
-  if (n === 0) return '[]';
-  let s = '[' + text(start);
-  for (let i = 1; i < n; i++) s += ',' + text(start + i);
-  return s + ']';
-}
-
-function nestedText(text: (i: number) => string, shape: readonly number[], dim: number, start: number): string {
+function writeNested(w: ByteWriter, list: ListWriter, shape: readonly number[], dim: number, start: number): void {
   const n = shape[dim] as number;
-  if (dim === shape.length - 1) return listText(text, start, n);
+  if (dim === shape.length - 1) return list(start, n);
   let stride = 1;
   for (let d = dim + 1; d < shape.length; d++) stride *= shape[d] as number;
-  let s = '[' + nestedText(text, shape, dim + 1, start);
-  for (let i = 1; i < n; i++) s += ',' + nestedText(text, shape, dim + 1, start + i * stride);
-  return s + ']';
+  w.byte(OPEN);
+  for (let i = 0; i < n; i++) {
+    if (i > 0) w.byte(COMMA);
+    writeNested(w, list, shape, dim + 1, start + i * stride);
+  }
+  w.byte(CLOSE);
 }
 
 /** min, max and mean in one pass, no intermediate list. */

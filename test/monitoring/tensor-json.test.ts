@@ -1,7 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import type { Tensor } from '../../src/tensor/types.js';
-import { bytesToJson, summarize, tensorToJson, tensorToJsonText, toJson } from '../../src/monitoring/tensor-json.js';
+import { ByteWriter } from '../../src/monitoring/byte-writer.js';
+import { bytesToJson, summarize, tensorToJson, toJson, writeTensorJson } from '../../src/monitoring/tensor-json.js';
 
 const enc = new TextEncoder();
 
@@ -9,9 +11,13 @@ function t(datatype: Tensor['datatype'], shape: number[], data: Tensor['data']):
   return { name: 'x', datatype, shape, data };
 }
 
-describe('tensorToJsonText', () => {
+describe('writeTensorJson', () => {
   const table: { name: string; tensor: Tensor; maxElements?: number }[] = [
     { name: 'INT32 [2, 3]', tensor: t('INT32', [2, 3], new Int32Array([1, -2, 3, 4, 5, 2147483647])) },
+    { name: 'INT32 extremes and powers of ten', tensor: t('INT32', [8], new Int32Array([-2147483648, -10, -9, 0, 9, 10, 99, 1000000000])) },
+    { name: 'UINT32 [2]', tensor: t('UINT32', [2], new Uint32Array([4294967295, 100])) },
+    { name: 'FP64 integers, large and exponent-written', tensor: t('FP64', [6], new Float64Array([-0, 3, -7e15, 2 ** 53, 2 ** 53 + 2, 1e21])) },
+    { name: 'FP32 fractions', tensor: t('FP32', [3], new Float32Array([0.5, -1.25, 3.4028234663852886e38])) },
     { name: 'UINT8 [2, 2, 2]', tensor: t('UINT8', [2, 2, 2], new Uint8Array([0, 1, 2, 3, 4, 5, 6, 255])) },
     { name: 'FP32 with NaN, infinities and -0', tensor: t('FP32', [1, 5], new Float32Array([0.1, NaN, Infinity, -Infinity, -0])) },
     { name: 'FP64 scalar', tensor: t('FP64', [], new Float64Array([2.5e-300])) },
@@ -26,10 +32,47 @@ describe('tensorToJsonText', () => {
     { name: 'above maxElements: the summary', tensor: t('FP32', [2, 3], new Float32Array([1, 2, 3, 4, 5, 6])), maxElements: 5 },
   ];
   for (const { name, tensor, maxElements = 1024 } of table) {
-    test(`is JSON.stringify(tensorToJson()) - ${name}`, () => {
-      assert.equal(tensorToJsonText(tensor, maxElements), JSON.stringify(tensorToJson(tensor, maxElements)));
+    test(`writes JSON.stringify(tensorToJson()) - ${name}`, () => {
+      const w = new ByteWriter(8);
+      writeTensorJson(w, tensor, maxElements);
+      assert.equal(w.take().toString('utf8'), JSON.stringify(tensorToJson(tensor, maxElements)));
     });
   }
+});
+
+describe('writeTensorJson, seeded property', () => {
+  // Reproduce a failure with FC_SEED=<the seed printed>; FC_RUNS sets the number of tensors.
+  const seed = Number(process.env['FC_SEED'] ?? 0x7e5a);
+  const runs = Number(process.env['FC_RUNS'] ?? 500);
+  const numeric: readonly [Tensor['datatype'], fc.Arbitrary<number>, (v: number[]) => Tensor['data']][] = [
+    ['INT8', fc.integer({ min: -128, max: 127 }), (v) => Int8Array.from(v)],
+    ['UINT16', fc.integer({ min: 0, max: 65535 }), (v) => Uint16Array.from(v)],
+    ['INT32', fc.integer(), (v) => Int32Array.from(v)],
+    ['UINT32', fc.integer({ min: 0, max: 4294967295 }), (v) => Uint32Array.from(v)],
+    ['FP32', fc.float(), (v) => Float32Array.from(v)],
+    ['FP64', fc.double(), (v) => Float64Array.from(v)],
+    ['FP16', fc.integer({ min: 0, max: 65535 }), (v) => Uint16Array.from(v)],
+    ['BF16', fc.integer({ min: 0, max: 65535 }), (v) => Uint16Array.from(v)],
+    ['BOOL', fc.integer({ min: 0, max: 1 }), (v) => Uint8Array.from(v)],
+  ];
+  const tensorArb = fc
+    .tuple(fc.constantFrom(...numeric), fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }))
+    .chain(([[datatype, element, build], shape]) =>
+      fc
+        .array(element, { minLength: shape.reduce((n, d) => n * d, 1), maxLength: shape.reduce((n, d) => n * d, 1) })
+        .map((values): Tensor => t(datatype, shape, build(values))),
+    );
+
+  test(`writes what JSON.stringify(tensorToJson()) writes, for every numeric datatype (seed ${seed})`, () => {
+    const w = new ByteWriter(16);
+    fc.assert(
+      fc.property(tensorArb, (tensor) => {
+        writeTensorJson(w, tensor, 1024);
+        assert.equal(w.take().toString('utf8'), JSON.stringify(tensorToJson(tensor, 1024)));
+      }),
+      { seed, numRuns: runs },
+    );
+  });
 });
 
 describe('tensorToJson', () => {
