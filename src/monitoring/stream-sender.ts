@@ -6,7 +6,7 @@
 // and queues that: a fifth of the monitoring's cost per event. It needs nats.js's protocol
 // handler, which nats.js does not export; without it, publicSend goes through publish().
 import { type NatsConnection, ErrorCode, NatsError, headers } from 'nats';
-import { ByteWriter } from './byte-writer.js';
+import { ByteWriter, utf8 } from './byte-writer.js';
 
 /** Sends one publish with a Nats-Msg-Id header. Throws NatsError as nats.js's publish() would. */
 export type StreamSend = (subject: string, reply: string, msgId: string, payload: Uint8Array) => void;
@@ -15,8 +15,13 @@ export type StreamSend = (subject: string, reply: string, msgId: string, payload
 const MSG_ID_HEADER = 'Nats-Msg-Id';
 const HEADER_START = `NATS/1.0\r\n${MSG_ID_HEADER}: `;
 const HEADER_END = '\r\n\r\n';
-const CR = 0x0d;
-const LF = 0x0a;
+const SPACE = 0x20;
+const HPUB = utf8('HPUB ');
+/** The protocol line's end and the header block's start. */
+const LINE_END_HEADER_START = utf8(`\r\n${HEADER_START}`);
+/** The header block's end, an empty line. */
+const HEADER_END_BYTES = utf8(HEADER_END);
+const CRLF = utf8('\r\n');
 /** A burst is at most SEND_BATCH publishes of a few hundred bytes each. */
 const SLAB_BYTES = 1024 * 1024;
 
@@ -46,12 +51,22 @@ export class HpubFrames {
     return HEADER_START.length + Buffer.byteLength(msgId) + HEADER_END.length;
   }
 
+  /** `HPUB <subject> <reply> <header bytes> <total bytes>`, the header block, the payload. */
   append(subject: string, reply: string, msgId: string, headerBytes: number, payload: Uint8Array): void {
     const w = this.writer;
-    w.text(`HPUB ${subject} ${reply} ${headerBytes} ${headerBytes + payload.length}\r\n${HEADER_START}${msgId}${HEADER_END}`);
+    w.bytes(HPUB);
+    w.text(subject);
+    w.byte(SPACE);
+    w.text(reply);
+    w.byte(SPACE);
+    w.integer(headerBytes);
+    w.byte(SPACE);
+    w.integer(headerBytes + payload.length);
+    w.bytes(LINE_END_HEADER_START);
+    w.text(msgId);
+    w.bytes(HEADER_END_BYTES);
     w.bytes(payload);
-    w.byte(CR);
-    w.byte(LF);
+    w.bytes(CRLF);
   }
 
   take(): Buffer {
