@@ -386,6 +386,18 @@ function againstRestFloor(model: NonNullable<ServerVariant['model']>): Pick<Http
   };
 }
 
+/** v2serve logging every request to the JetStream stream V2SERVE_BENCH, `batch` events a message. */
+function streamVariant(batch: number): ServerVariant {
+  return {
+    id: `v2serve-stream-b${batch}`,
+    kind: 'v2serve',
+    description: `monitoring to the JetStream stream V2SERVE_BENCH: sample 1, batch ${batch}`,
+    args: ['--monitoring-nats={nats}', '--monitoring-stream=V2SERVE_BENCH', '--monitoring-sample=1', `--monitoring-batch=${batch}`],
+    needsNats: true,
+    requiresFlags: ['--monitoring-nats', '--monitoring-stream'],
+  };
+}
+
 export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'simple-raw',
@@ -636,23 +648,9 @@ export const SCENARIOS: readonly Scenario[] = [
     concurrency: IN_FLIGHT,
     variants: [
       { ...V2SERVE, id: 'v2serve', description: 'monitoring off' },
-      {
-        id: 'v2serve-stream-b1',
-        kind: 'v2serve',
-        description: 'monitoring to the JetStream stream V2SERVE_BENCH: sample 1, batch 1',
-        args: ['--monitoring-nats={nats}', '--monitoring-stream=V2SERVE_BENCH', '--monitoring-sample=1', '--monitoring-batch=1'],
-        needsNats: true,
-        requiresFlags: ['--monitoring-nats', '--monitoring-stream'],
-      },
-      {
-        // What batching does for a stream: one message, one Nats-Msg-Id and one PubAck per 16 events.
-        id: 'v2serve-stream-b16',
-        kind: 'v2serve',
-        description: 'monitoring to the JetStream stream V2SERVE_BENCH: sample 1, batch 16',
-        args: ['--monitoring-nats={nats}', '--monitoring-stream=V2SERVE_BENCH', '--monitoring-sample=1', '--monitoring-batch=16'],
-        needsNats: true,
-        requiresFlags: ['--monitoring-nats', '--monitoring-stream'],
-      },
+      streamVariant(1),
+      // What batching does for a stream: one message, one Nats-Msg-Id and one PubAck per 16 events.
+      streamVariant(16),
     ],
     ratios: [
       { label: 'stream-b1/off', numerator: 'v2serve-stream-b1', denominator: 'v2serve', targets: [{ metric: 'cpuUsPerRequest', max: 1.11, concurrency: [16] }] },
