@@ -20,17 +20,22 @@ export default class Caller extends ModelServer {
 }
 `;
 
-/** Waits for its signal (at most 10 s), says so in the log, and fails with the signal's reason. */
+/**
+ * Waits for its signal (at most 10 s), says so in the log, and fails with the signal's reason.
+ * Its log lines carry the input value, so that each test waits for its own call's lines (a
+ * call aborted by the previous test may still be waking).
+ */
 const SLEEPER = `import { ModelServer, type InferRequest, type PredictOutputs } from 'v2serve';
 
 export default class Sleeper extends ModelServer {
   async predict(request: InferRequest, signal: AbortSignal): Promise<PredictOutputs> {
-    this.log.info('sleeper started');
+    const value = Number(request.tensors['IN']!.data[0]);
+    this.log.info({ value }, 'sleeper started');
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 10_000);
       signal.addEventListener('abort', () => { clearTimeout(timer); resolve(); }, { once: true });
     });
-    this.log.info({ aborted: signal.aborted, reason: String((signal.reason as Error | undefined)?.message) }, 'sleeper woke');
+    this.log.info({ value, aborted: signal.aborted, reason: String((signal.reason as Error | undefined)?.message) }, 'sleeper woke');
     if (signal.aborted) throw signal.reason;
     return { OUT: request.tensors['IN']!.data };
   }
@@ -44,6 +49,11 @@ output [ { name: "OUT" data_type: TYPE_FP32 dims: [ 1 ] } ]
 `;
 
 const targeted = (target: string) => `${ADDER_CONFIG}parameters { key: "target" value: { string_value: "${target}" } }\n`;
+
+/** The sleeper's log line `sleeper <what>` of the call whose input was `value`. */
+function sleeperLine(line: Record<string, unknown>, what: 'started' | 'woke', value: number): boolean {
+  return line['msg'] === `sleeper ${what}` && line['value'] === value;
+}
 
 function callerRequest(target: string, value = 1, extra: [string, { int64Param?: bigint; stringParam?: string }][] = []): ModelInferRequest {
   const request = adderRequest('caller', '', value);
@@ -119,27 +129,26 @@ describe('model calls', () => {
     const seen = cli.logs.length;
     const pending = new Promise<ServiceError | null>((resolve) => {
       const stream = cli.client.modelInfer(callerRequest('sleeper', 2), new Metadata(), (err: ServiceError | null, _res?: ModelInferResponse) => resolve(err));
-      void cli
-        .waitForLog((l) => cli.logs.indexOf(l) >= seen && l['msg'] === 'sleeper started')
-        .then(() => stream.cancel());
+      void cli.waitForLog((l) => cli.logs.indexOf(l) >= seen && sleeperLine(l, 'started', 2)).then(() => stream.cancel());
     });
     const err = await pending;
     assert.equal(err?.code, status.CANCELLED);
-    const woke = await cli.waitForLog((l) => cli.logs.indexOf(l) >= seen && l['msg'] === 'sleeper woke', 5_000);
+    const woke = await cli.waitForLog((l) => cli.logs.indexOf(l) >= seen && sleeperLine(l, 'woke', 2), 5_000);
     assert.equal(woke['aborted'], true);
+    assert.equal(woke['reason'], 'the client cancelled the call');
   });
 
   test('calls - a client closing its HTTP connection aborts the callee\'s signal', async () => {
     const seen = cli.logs.length;
     const client = new AbortController();
-    void cli.waitForLog((l) => cli.logs.indexOf(l) >= seen && l['msg'] === 'sleeper started').then(() => client.abort());
+    void cli.waitForLog((l) => cli.logs.indexOf(l) >= seen && sleeperLine(l, 'started', 3)).then(() => client.abort());
     const request = fetch(`${cli.http}/v2/models/caller/infer`, {
       method: 'POST',
       body: JSON.stringify({ parameters: { target: 'sleeper' }, inputs: [{ name: 'IN', datatype: 'INT32', shape: [1, 1], data: [3] }] }),
       signal: client.signal,
     });
     await assert.rejects(request, { name: 'AbortError' });
-    const woke = await cli.waitForLog((l) => cli.logs.indexOf(l) >= seen && l['msg'] === 'sleeper woke', 5_000);
+    const woke = await cli.waitForLog((l) => cli.logs.indexOf(l) >= seen && sleeperLine(l, 'woke', 3), 5_000);
     assert.equal(woke['aborted'], true);
     assert.equal(woke['reason'], 'the client closed the connection');
   });
@@ -155,10 +164,10 @@ describe('model calls', () => {
   });
 
   test('calls - a deadline reaches the callee of a worker instance', async () => {
-    const request = { ...callerRequest('sleeper', 1, [['timeout', { int64Param: 200_000n }]]), modelName: 'worker_caller' };
+    const request = { ...callerRequest('sleeper', 4, [['timeout', { int64Param: 200_000n }]]), modelName: 'worker_caller' };
     const seen = cli.logs.length;
     await assert.rejects(infer(cli, request), grpcError(status.DEADLINE_EXCEEDED, /timeout of 200000 µs expired/));
-    const woke = await cli.waitForLog((l) => cli.logs.indexOf(l) >= seen && l['msg'] === 'sleeper woke', 5_000);
+    const woke = await cli.waitForLog((l) => cli.logs.indexOf(l) >= seen && sleeperLine(l, 'woke', 4), 5_000);
     assert.equal(woke['aborted'], true);
   });
 
