@@ -144,7 +144,16 @@ const OUTPUTS = utf8('{"outputs":');
 const CACHE_HIT = utf8(',"cache_hit":true');
 const RESPONSES = utf8(',"responses":');
 const EMPTY_OBJECT = utf8('{}');
-const FIELDS = BATCH_HEADERS.map((name) => utf8(`,${JSON.stringify(name)}:`));
+/** `,"<column>":`, a column's name as a message's field. */
+function field(column: (typeof BATCH_HEADERS)[number]): Uint8Array {
+  return utf8(`,${JSON.stringify(column)}:`);
+}
+const FIELDS = BATCH_HEADERS.map(field);
+const REQUEST_FIELD = field('request');
+const OP_FIELD = field('op');
+const WHEN_FIELD = field('when');
+const LATENCY_FIELD = field('latency_us');
+const METRICS_FIELD = field('metrics');
 const ROW = BATCH_HEADERS.map((_, i) => utf8(i === 0 ? '[' : ','));
 const VALUES = utf8(`,"headers":${BATCH_HEADERS_TEXT},"values":[`);
 const BATCH_END = utf8(']}');
@@ -191,9 +200,15 @@ export function writeErrorMessage(
   const err = e.error ?? { message: 'unknown error', code: 'INTERNAL' };
   const error = verbose && err.stack ? `${err.message}\n${err.stack}` : err.message;
   w.bytes(head);
-  w.bytes(FIELDS[0] as Uint8Array);
+  w.bytes(REQUEST_FIELD);
   writeRequest(w, e, maxElements);
-  w.text(`,"op":${JSON.stringify(e.op)},"when":${when.of(e)},"latency_us":${latencyUs(e)},"metrics":`);
+  w.bytes(OP_FIELD);
+  w.text(JSON.stringify(e.op));
+  w.bytes(WHEN_FIELD);
+  w.text(when.of(e));
+  w.bytes(LATENCY_FIELD);
+  w.integer(latencyUs(e));
+  w.bytes(METRICS_FIELD);
   writeMetrics(w, e, maxElements);
   w.text(`,"error":${JSON.stringify(error)},"error_code":${JSON.stringify(err.code)}}`);
 }

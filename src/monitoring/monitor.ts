@@ -153,7 +153,7 @@ class Monitor implements Monitoring {
   private readonly eventIdPrefix = randomBytes(9).toString('base64url');
   private eventCount = 0;
   private readonly when = new WhenText();
-  /** Where each message is encoded before it is copied out. */
+  /** Where each message is encoded; a message is a view of it. */
   private readonly writer = new ByteWriter();
   private scheduled = false;
   private closed = false;
@@ -472,7 +472,7 @@ class Monitor implements Monitoring {
     this.messages++;
   }
 
-  /** What `write` writes, in a buffer of its own. */
+  /** What `write` writes, as a view the writer will not write into again. */
   private encode(write: (w: ByteWriter) => void): Buffer {
     try {
       write(this.writer);

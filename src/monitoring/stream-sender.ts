@@ -38,40 +38,26 @@ function protocolHandler(nc: NatsConnection): ProtocolHandler | undefined {
   return protocol as ProtocolHandler;
 }
 
-/** Frames of one burst of publishes, written one after another; take() hands them over. */
-export class HpubFrames {
-  private readonly writer = new ByteWriter(SLAB_BYTES);
+/** The header block's size in bytes (what HPUB calls its header length). */
+export function hpubHeaderBytes(msgId: string): number {
+  return HEADER_START.length + Buffer.byteLength(msgId) + HEADER_END.length;
+}
 
-  get byteLength(): number {
-    return this.writer.byteLength;
-  }
-
-  /** The header block's size in bytes (what HPUB calls its header length). */
-  static headerBytes(msgId: string): number {
-    return HEADER_START.length + Buffer.byteLength(msgId) + HEADER_END.length;
-  }
-
-  /** `HPUB <subject> <reply> <header bytes> <total bytes>`, the header block, the payload. */
-  append(subject: string, reply: string, msgId: string, headerBytes: number, payload: Uint8Array): void {
-    const w = this.writer;
-    w.bytes(HPUB);
-    w.text(subject);
-    w.byte(SPACE);
-    w.text(reply);
-    w.byte(SPACE);
-    w.integer(headerBytes);
-    w.byte(SPACE);
-    w.integer(headerBytes + payload.length);
-    w.bytes(LINE_END_HEADER_START);
-    w.text(msgId);
-    w.bytes(HEADER_END_BYTES);
-    w.bytes(payload);
-    w.bytes(CRLF);
-  }
-
-  take(): Buffer {
-    return this.writer.take();
-  }
+/** `HPUB <subject> <reply> <header bytes> <total bytes>`, the header block, the payload. */
+export function writeHpub(w: ByteWriter, subject: string, reply: string, msgId: string, headerBytes: number, payload: Uint8Array): void {
+  w.bytes(HPUB);
+  w.text(subject);
+  w.byte(SPACE);
+  w.text(reply);
+  w.byte(SPACE);
+  w.integer(headerBytes);
+  w.byte(SPACE);
+  w.integer(headerBytes + payload.length);
+  w.bytes(LINE_END_HEADER_START);
+  w.text(msgId);
+  w.bytes(HEADER_END_BYTES);
+  w.bytes(payload);
+  w.bytes(CRLF);
 }
 
 function checkMsgId(msgId: string): void {
@@ -85,7 +71,8 @@ function checkMsgId(msgId: string): void {
 export function framedSend(nc: NatsConnection): StreamSend | undefined {
   const protocol = protocolHandler(nc);
   if (!protocol) return undefined;
-  const frames = new HpubFrames();
+  // One burst's frames are one message of the writer: take() hands them over together.
+  const frames = new ByteWriter(SLAB_BYTES);
   const flush = (): void => {
     if (frames.byteLength > 0) protocol.sendCommand(frames.take());
   };
@@ -96,12 +83,12 @@ export function framedSend(nc: NatsConnection): StreamSend | undefined {
     checkMsgId(msgId);
     // Read per publish: the server a reconnection reaches may set another limit.
     const maxPayload = protocol.info?.max_payload;
-    const headerBytes = HpubFrames.headerBytes(msgId);
+    const headerBytes = hpubHeaderBytes(msgId);
     if (typeof maxPayload === 'number' && headerBytes + payload.length > maxPayload) {
       throw NatsError.errorForCode(ErrorCode.MaxPayloadExceeded);
     }
     if (frames.byteLength === 0) queueMicrotask(flush);
-    frames.append(subject, reply, msgId, headerBytes, payload);
+    writeHpub(frames, subject, reply, msgId, headerBytes, payload);
   };
 }
 

@@ -3,7 +3,7 @@
 // to a summary in one pass over its typed array, without building a list.
 import { dictionary } from '../dictionary.js';
 import type { Datatype, Tensor, TensorData } from '../tensor/types.js';
-import { type ByteWriter, utf8 } from './byte-writer.js';
+import { type ByteWriter, type IntegerArray, utf8 } from './byte-writer.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
@@ -131,7 +131,8 @@ export function writeTensorJson(w: ByteWriter, t: Tensor, maxElements: number): 
   const element = elementWriter(w, t.datatype, data);
   const shape = t.shape;
   if (shape.length === 0 && count === 1) return element(0);
-  const list = listWriter(w, t.datatype, data, element);
+  const integers = integerArray(t.datatype, data);
+  const list: ListWriter = integers ? (start, n) => w.integerList(integers, start, n) : (start, n) => writeList(w, element, start, n);
   if (shape.length === 0 || shapeSize(shape) !== count || count === 0) return list(0, count);
   writeNested(w, list, shape, 0, 0);
 }
@@ -139,16 +140,14 @@ export function writeTensorJson(w: ByteWriter, t: Tensor, maxElements: number): 
 /** Writes the JSON list of n elements from start. */
 type ListWriter = (start: number, n: number) => void;
 
-function listWriter(
-  w: ByteWriter,
+/** The data when its elements are their JSON values as integers: not BOOL, FP16, BF16 or floats. */
+function integerArray(
   datatype: Datatype,
   data: Exclude<TensorData, readonly Uint8Array[] | BigInt64Array | BigUint64Array>,
-  element: (i: number) => void,
-): ListWriter {
-  if (datatype === 'BOOL' || datatype === 'FP16' || datatype === 'BF16' || data instanceof Float32Array || data instanceof Float64Array) {
-    return (start, n) => writeList(w, element, start, n);
-  }
-  return (start, n) => w.integerList(data, start, n);
+): IntegerArray | undefined {
+  if (datatype === 'BOOL' || datatype === 'FP16' || datatype === 'BF16') return undefined;
+  if (data instanceof Float32Array || data instanceof Float64Array) return undefined;
+  return data;
 }
 
 /** Writes element i: a number, true/false for BOOL, null when not finite. */
@@ -157,13 +156,14 @@ function elementWriter(
   datatype: Datatype,
   data: Exclude<TensorData, readonly Uint8Array[] | BigInt64Array | BigUint64Array>,
 ): (i: number) => void {
+  const integers = integerArray(datatype, data);
+  if (integers) return (i) => w.integer(integers[i] as number);
   if (datatype === 'BOOL') return (i) => w.bytes(data[i] === 0 ? FALSE : TRUE);
   if (datatype === 'FP16' || datatype === 'BF16') {
     const num = numberReader(datatype, data);
     return (i) => w.number(num(i));
   }
-  if (data instanceof Float32Array || data instanceof Float64Array) return (i) => w.number(data[i] as number);
-  return (i) => w.integer(data[i] as number);
+  return (i) => w.number(data[i] as number);
 }
 
 const TRUE = utf8('true');

@@ -2,7 +2,8 @@
 // frames of one burst follow each other, and the buffer grows for large payloads.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HpubFrames } from '../../src/monitoring/stream-sender.js';
+import { ByteWriter } from '../../src/monitoring/byte-writer.js';
+import { hpubHeaderBytes, writeHpub } from '../../src/monitoring/stream-sender.js';
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'utf8');
 
@@ -12,13 +13,13 @@ function frameText(subject: string, reply: string, msgId: string, payload: strin
   return `HPUB ${subject} ${reply} ${headerBytes} ${headerBytes + bytes(payload).length}\r\n${header}${payload}\r\n`;
 }
 
-function append(frames: HpubFrames, subject: string, reply: string, msgId: string, payload: string): void {
-  frames.append(subject, reply, msgId, HpubFrames.headerBytes(msgId), bytes(payload));
+function append(frames: ByteWriter, subject: string, reply: string, msgId: string, payload: string): void {
+  writeHpub(frames, subject, reply, msgId, hpubHeaderBytes(msgId), bytes(payload));
 }
 
 describe('HPUB frames', () => {
   test('frame - one publish with its reply subject and Nats-Msg-Id header', () => {
-    const frames = new HpubFrames();
+    const frames = new ByteWriter();
     append(frames, 'v2serve.simple.1', '_INBOX.abc.7', 'id.1', '{"a":1}');
     assert.equal(frames.take().toString('utf8'), frameText('v2serve.simple.1', '_INBOX.abc.7', 'id.1', '{"a":1}'));
     assert.equal(
@@ -29,7 +30,7 @@ describe('HPUB frames', () => {
   });
 
   test('frame - lengths count UTF-8 bytes, not characters', () => {
-    const frames = new HpubFrames();
+    const frames = new ByteWriter();
     append(frames, 'v2serve.modèle_日本.1', '_INBOX.x.1', 'ïd', '{"label":"ünïcode 🎉"}');
     const text = frames.take().toString('utf8');
     assert.equal(text, frameText('v2serve.modèle_日本.1', '_INBOX.x.1', 'ïd', '{"label":"ünïcode 🎉"}'));
@@ -37,7 +38,7 @@ describe('HPUB frames', () => {
   });
 
   test('burst - frames follow each other, and take() starts the next burst empty', () => {
-    const frames = new HpubFrames();
+    const frames = new ByteWriter();
     const expected: string[] = [];
     for (let i = 0; i < 300; i++) {
       append(frames, `s.${i}`, `r.${i}`, `id.${i}`, `{"i":${i}}`);
@@ -50,7 +51,7 @@ describe('HPUB frames', () => {
   });
 
   test('growth - a payload larger than the buffer, after other frames, arrives whole', () => {
-    const frames = new HpubFrames();
+    const frames = new ByteWriter();
     const big = `"${'x'.repeat(200_000)}"`;
     append(frames, 'small', 'r', 'a', '1');
     append(frames, 'big', 'r', 'b', big);
@@ -62,7 +63,7 @@ describe('HPUB frames', () => {
   });
 
   test('take - the frames handed over are not overwritten by the next burst', () => {
-    const frames = new HpubFrames();
+    const frames = new ByteWriter();
     append(frames, 'first', 'r', 'a', '1');
     const first = frames.take();
     append(frames, 'second', 'r', 'b', '2');
